@@ -1,0 +1,237 @@
+//! Errors in scenario and manifest files, rendered for people.
+//!
+//! A [`Diagnostic`] says what is wrong, where (file, line, column, the source
+//! line with a caret) and how to fix it (a `help` line: the valid
+//! alternatives, a "did you mean"). Loading collects every problem it can find
+//! in one pass, so an author fixes a file in one round trip, not ten.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::spanned::Loc;
+
+/// One problem in one file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    pub file: PathBuf,
+    pub loc: Loc,
+    pub message: String,
+    pub help: Option<String>,
+    /// The offending source line, when known (for the caret display).
+    pub source_line: Option<String>,
+}
+
+/// All problems found in one load.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.0.iter()
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{d}")?;
+        }
+        if self.0.len() > 1 {
+            write!(f, "\n{} problems found", self.0.len())?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "error: {}", self.message)?;
+        if self.loc.line == 0 {
+            writeln!(f, "  --> {}", self.file.display())?;
+        } else {
+            writeln!(
+                f,
+                "  --> {}:{}:{}",
+                self.file.display(),
+                self.loc.line,
+                self.loc.column
+            )?;
+        }
+        if let Some(line) = &self.source_line {
+            let number = self.loc.line.to_string();
+            let pad = " ".repeat(number.len());
+            writeln!(f, " {pad} |")?;
+            writeln!(f, " {number} | {line}")?;
+            let caret_at = (self.loc.column as usize).saturating_sub(1);
+            writeln!(f, " {pad} | {}^", " ".repeat(caret_at))?;
+        }
+        if let Some(help) = &self.help {
+            writeln!(f, "  = help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Collects diagnostics for one source file.
+pub struct Reporter<'a> {
+    file: &'a Path,
+    source: &'a str,
+    found: Vec<Diagnostic>,
+}
+
+impl<'a> Reporter<'a> {
+    pub fn new(file: &'a Path, source: &'a str) -> Self {
+        Reporter {
+            file,
+            source,
+            found: Vec::new(),
+        }
+    }
+
+    pub fn error(&mut self, loc: Loc, message: impl Into<String>, help: Option<String>) {
+        let source_line = if loc.line == 0 {
+            None
+        } else {
+            self.source
+                .lines()
+                .nth(loc.line as usize - 1)
+                .map(str::to_string)
+        };
+        self.found.push(Diagnostic {
+            file: self.file.to_path_buf(),
+            loc,
+            message: message.into(),
+            help,
+            source_line,
+        });
+    }
+
+    pub fn has_errors(&self) -> bool {
+        !self.found.is_empty()
+    }
+
+    pub fn finish(self) -> Diagnostics {
+        Diagnostics(self.found)
+    }
+}
+
+/// Turns a YAML/serde error into a diagnostic, adding a "did you mean" for
+/// unknown keys and enum values.
+pub fn from_yaml_error(file: &Path, source: &str, error: &serde_saphyr::Error) -> Diagnostic {
+    let loc = error.location().map(Loc::from_saphyr).unwrap_or_default();
+    let rendered = error.without_snippet().to_string();
+    // serde-saphyr prefixes "line L column C: "; the location is shown separately.
+    let message = match rendered.split_once(": ") {
+        Some((prefix, rest)) if prefix.starts_with("line ") => rest.to_string(),
+        _ => rendered,
+    };
+    let mut message = message.lines().next().unwrap_or_default().to_string();
+    // Some errors (inside spanned values) carry the place only in the text.
+    let mut loc = loc;
+    if let Some((text, place)) = message.rsplit_once(" at line ") {
+        if let Some((line, column)) = place.split_once(", column ") {
+            if let (Ok(line), Ok(column)) = (line.trim().parse(), column.trim().parse()) {
+                if loc.line == 0 {
+                    loc = Loc { line, column };
+                }
+                message = text.to_string();
+            }
+        }
+    }
+    let help = suggestion_for(&message);
+    let mut reporter = Reporter::new(file, source);
+    reporter.error(loc, message, help);
+    reporter.found.remove(0)
+}
+
+/// For "unknown field `x`, expected one of a, b" or "unknown variant": the
+/// closest valid name, then the list.
+fn suggestion_for(message: &str) -> Option<String> {
+    let (kind, rest) = if let Some(rest) = message.strip_prefix("unknown field `") {
+        ("key", rest)
+    } else if let Some(rest) = message.strip_prefix("unknown variant `") {
+        ("value", rest)
+    } else {
+        return None;
+    };
+    let (given, tail) = rest.split_once('`')?;
+    let expected = tail
+        .split_once("expected one of ")
+        .map(|(_, list)| list)
+        .or_else(|| tail.split_once("expected ").map(|(_, list)| list))?;
+    let options: Vec<String> = expected
+        .split(", ")
+        .map(|s| s.trim_matches('`').to_string())
+        .collect();
+    let names: Vec<&str> = options.iter().map(String::as_str).collect();
+    match closest(given, &names) {
+        Some(best) => Some(format!(
+            "did you mean `{best}`? valid {kind}s here: {}",
+            names.join(", ")
+        )),
+        None => Some(format!("valid {kind}s here: {}", names.join(", "))),
+    }
+}
+
+/// The candidate closest to `given` by edit distance, if it is close enough
+/// to be a plausible typo.
+pub fn closest<'c>(given: &str, candidates: &[&'c str]) -> Option<&'c str> {
+    candidates
+        .iter()
+        .map(|c| (edit_distance(given, c), *c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closest_finds_typos_but_not_strangers() {
+        assert_eq!(closest("prot", &["port", "program"]), Some("port"));
+        assert_eq!(closest("zzzzzz", &["port", "program"]), None);
+    }
+
+    #[test]
+    fn rendering_shows_file_line_caret_and_help() {
+        let mut r = Reporter::new(Path::new("x.yaml"), "a: 1\n  prot: 2\n");
+        r.error(
+            Loc { line: 2, column: 3 },
+            "unknown key `prot`",
+            Some("did you mean `port`?".into()),
+        );
+        let text = r.finish().to_string();
+        assert!(text.contains("--> x.yaml:2:3"), "{text}");
+        assert!(text.contains(" 2 |   prot: 2"), "{text}");
+        assert!(text.contains("   |   ^"), "{text}");
+        assert!(text.contains("help: did you mean `port`?"), "{text}");
+    }
+}

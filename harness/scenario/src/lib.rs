@@ -1,0 +1,138 @@
+//! The socklab scenario format: types, parsing, validation, diagnostics and
+//! JSON Schema.
+//!
+//! This crate is the first stage of socklab's flow:
+//!
+//! ```text
+//! scenario (this crate: parse, validate) → plan → run steps → observations
+//!          → checks → verdicts → scores → reporters
+//! ```
+//!
+//! It knows nothing about processes or sockets. [`load_scenario_file`] and
+//! [`load_manifest`] read a file and return either the typed [`model`] or
+//! every problem found, each with file, line, column, the source line and a
+//! hint ([`Diagnostics`]).
+
+pub mod diagnostic;
+pub mod manifest;
+pub mod model;
+pub mod raw;
+pub mod schema;
+pub mod spanned;
+pub mod template;
+pub mod validate;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub use diagnostic::{Diagnostic, Diagnostics};
+pub use model::*;
+pub use spanned::Loc;
+pub use template::Template;
+
+/// Inputs larger than this are refused before parsing (a scenario file is
+/// text written by a person).
+const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+fn read_source(path: &Path) -> Result<String, Diagnostics> {
+    let fail = |message: String, help: Option<String>| {
+        Diagnostics(vec![Diagnostic {
+            file: path.to_path_buf(),
+            loc: Loc::default(),
+            message,
+            help,
+            source_line: None,
+        }])
+    };
+    let meta = std::fs::metadata(path)
+        .map_err(|e| fail(format!("cannot read {}: {e}", path.display()), None))?;
+    if meta.is_dir() {
+        return Err(fail(
+            format!("{} is a directory", path.display()),
+            Some("give a scenario .yaml file, or the lab's lab.yaml".into()),
+        ));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(fail(
+            format!(
+                "{} is {} bytes; scenario files are at most {MAX_FILE_BYTES}",
+                path.display(),
+                meta.len()
+            ),
+            None,
+        ));
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|e| fail(format!("cannot read {}: {e}", path.display()), None))?;
+    String::from_utf8(bytes).map_err(|e| {
+        fail(
+            format!(
+                "{} is not UTF-8 text (invalid byte at offset {})",
+                path.display(),
+                e.utf8_error().valid_up_to()
+            ),
+            Some("save the file as UTF-8".into()),
+        )
+    })
+}
+
+/// Loads and validates a scenario file. `options` are the course options
+/// from the lab manifest, when known, so `{{options.NAME}}` is checked too.
+pub fn load_scenario_file(
+    path: &Path,
+    options: Option<&BTreeMap<String, String>>,
+) -> Result<ScenarioFile, Diagnostics> {
+    let source = read_source(path)?;
+    parse_scenario_file(path, &source, options)
+}
+
+/// Parses and validates scenario text (`path` is used in messages).
+pub fn parse_scenario_file(
+    path: &Path,
+    source: &str,
+    options: Option<&BTreeMap<String, String>>,
+) -> Result<ScenarioFile, Diagnostics> {
+    let raw: raw::RawScenarioFile = serde_saphyr::from_str(source)
+        .map_err(|e| Diagnostics(vec![diagnostic::from_yaml_error(path, source, &e)]))?;
+    let mut reporter = diagnostic::Reporter::new(path, source);
+    let scenarios = validate::validate_file(&raw, path, options, &mut reporter);
+    if reporter.has_errors() {
+        return Err(reporter.finish());
+    }
+    Ok(ScenarioFile {
+        path: path.to_path_buf(),
+        scenarios,
+    })
+}
+
+/// Loads and validates a lab manifest and every scenario file it lists.
+pub fn load_manifest(path: &Path) -> Result<(LabManifest, Vec<ScenarioFile>), Diagnostics> {
+    let source = read_source(path)?;
+    let raw: manifest::RawManifest = serde_saphyr::from_str(&source)
+        .map_err(|e| Diagnostics(vec![diagnostic::from_yaml_error(path, &source, &e)]))?;
+    let mut reporter = diagnostic::Reporter::new(path, &source);
+    let manifest = manifest::validate_manifest(&raw, path, &mut reporter);
+    if reporter.has_errors() {
+        return Err(reporter.finish());
+    }
+    let mut all = Diagnostics::default();
+    let mut files = Vec::new();
+    for file in &manifest.scenario_files {
+        match load_scenario_file(file, Some(&manifest.options)) {
+            Ok(f) => files.push(f),
+            Err(d) => all.0.extend(d.0),
+        }
+    }
+    if !all.is_empty() {
+        return Err(all);
+    }
+    Ok((manifest, files))
+}
+
+/// Whether a YAML file is a lab manifest (has a top-level `lab:` key) rather
+/// than a scenario file.
+pub fn is_manifest(path: &Path) -> bool {
+    std::fs::read_to_string(path)
+        .map(|s| s.lines().any(|l| l.starts_with("lab:")))
+        .unwrap_or(false)
+}

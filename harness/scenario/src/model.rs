@@ -1,0 +1,447 @@
+//! The validated scenario model: what the planner and runner consume.
+//!
+//! Everything here is checked: durations parsed, templates parsed, regexes
+//! compiled once, names resolved against declarations. A runner never has to
+//! wonder whether a field makes sense for an action.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::spanned::Loc;
+use crate::template::Template;
+
+/// Default deadline of a step.
+pub const DEFAULT_STEP_DEADLINE: Duration = Duration::from_secs(5);
+/// Default deadline of a scenario.
+pub const DEFAULT_SCENARIO_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A loaded scenario file.
+#[derive(Debug, Clone)]
+pub struct ScenarioFile {
+    pub path: PathBuf,
+    pub scenarios: Vec<Scenario>,
+}
+
+/// One scenario, with its matrix already expanded.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Full name, with the matrix combination: `lottery/basic[client=reference]`.
+    pub name: String,
+    pub description: Option<String>,
+    pub file: PathBuf,
+    pub loc: Loc,
+    pub points: f64,
+    pub observe: bool,
+    pub timeout: Duration,
+    pub hosts: Vec<String>,
+    pub ports: BTreeMap<String, PortSpec>,
+    pub fixtures: BTreeMap<String, Fixture>,
+    pub matrix: BTreeMap<String, String>,
+    pub tags: Vec<String>,
+    pub steps: Vec<Step>,
+}
+
+impl Scenario {
+    /// Whether the scenario needs hosts with separate addresses.
+    pub fn needs_separate_hosts(&self) -> bool {
+        self.hosts.len() > 1
+    }
+    /// The fixed port numbers it needs (which serialise scenarios without namespaces).
+    pub fn fixed_ports(&self) -> Vec<u16> {
+        self.ports
+            .values()
+            .filter_map(|p| match p {
+                PortSpec::Fixed(n) => Some(*n),
+                PortSpec::Auto => None,
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortSpec {
+    Fixed(u16),
+    Auto,
+}
+
+/// How a fixture's bytes are made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fixture {
+    Bytes(Vec<u8>),
+    Random { size: u64, seed: u64 },
+    Zeros(u64),
+    Lines { count: u64, width: u64, seed: u64 },
+}
+
+/// A step: its action, how it is scored, and where it was written.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub action: Action,
+    pub meta: StepMeta,
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone)]
+pub struct StepMeta {
+    pub title: Option<String>,
+    pub hint: Option<String>,
+    pub weight: f64,
+    pub observe: bool,
+    pub soft: bool,
+    pub within: Duration,
+}
+
+/// Where a started program comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Submission,
+    Reference,
+    /// Resolved per matrix combination at expansion time; never seen by runners.
+    Templated(Template),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StdinMode {
+    Pty,
+    Pipe,
+    Null,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endian {
+    Host,
+    Little,
+    Big,
+}
+
+/// A pattern to find in a program's output or a peer's bytes.
+#[derive(Debug, Clone)]
+pub enum Pattern {
+    Text(Template),
+    Regex(RegexTemplate),
+}
+
+/// A regex that may contain placeholders (substituted, escaped, at run time).
+#[derive(Debug, Clone)]
+pub struct RegexTemplate {
+    pub template: Template,
+    /// Names of the capture groups, in order.
+    pub captures: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StartSpec {
+    pub name: String,
+    pub program: Template,
+    pub origin: Origin,
+    pub in_process: bool,
+    pub host: Option<String>,
+    pub args: Vec<Template>,
+    pub stdin: StdinMode,
+}
+
+#[derive(Debug, Clone)]
+pub enum TypeInput {
+    Text(Template),
+    Fixture(String),
+    Eof,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExitExpect {
+    Code(i32),
+    Nonzero,
+    Any,
+    Signal(String),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CountSpec {
+    pub exact: Option<u32>,
+    pub min: Option<u32>,
+    pub max: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub enum OutputCheck {
+    Equals(Template),
+    Contains(Template),
+    NotContains(Template),
+    Regex(RegexTemplate),
+    Fixture(String),
+}
+
+#[derive(Debug, Clone)]
+pub enum SendData {
+    Text(Template),
+    Hex(Vec<u8>),
+    Int32 { value: i32, endian: Endian },
+    Fixture(String),
+}
+
+#[derive(Debug, Clone)]
+pub enum RecvSpec {
+    Exact(Template),
+    ExactHex(Vec<u8>),
+    Bytes(u64),
+    Until(RegexTemplate),
+    Message(RegexTemplate),
+    Eof(Option<EofCheck>),
+}
+
+#[derive(Debug, Clone)]
+pub enum EofCheck {
+    Text(Template),
+    Regex(RegexTemplate),
+    Fixture(String),
+    Segments(String),
+}
+
+#[derive(Debug, Clone)]
+pub enum FileCheck {
+    Matches(String),
+    Exists(bool),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AssertSpec {
+    pub count: Option<u32>,
+    pub distinct: bool,
+    pub range: Option<(i64, i64)>,
+    pub equals: Option<Template>,
+}
+
+/// Fault injection on one direction.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Fault {
+    pub slice: Option<(u64, u64)>,
+    pub delay: Option<Duration>,
+    pub rate: Option<u64>,
+    pub reset_after: Option<u64>,
+    pub close_after: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Faults {
+    pub to_client: Fault,
+    pub to_server: Fault,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProxySpec {
+    pub name: String,
+    pub port: Template,
+    pub upstream: Template,
+    pub host: Option<String>,
+    pub faults: Faults,
+}
+
+/// What a step does.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Start(StartSpec),
+    WaitListen {
+        program: String,
+        port: Template,
+    },
+    Type {
+        program: String,
+        input: TypeInput,
+    },
+    Expect {
+        program: String,
+        stream: Stream,
+        pattern: Pattern,
+    },
+    Exit {
+        program: String,
+        expect: ExitExpect,
+    },
+    Running {
+        program: String,
+        hold: Option<Duration>,
+    },
+    Children {
+        program: String,
+        count: CountSpec,
+        zombies: Option<u32>,
+    },
+    Stop {
+        program: String,
+        signal: Option<String>,
+    },
+    Output {
+        program: String,
+        stream: Stream,
+        check: OutputCheck,
+    },
+    Proxy(ProxySpec),
+    Connect {
+        peer: String,
+        to: Template,
+        host: Option<String>,
+        refused: bool,
+    },
+    Listen {
+        peer: String,
+        port: Template,
+        host: Option<String>,
+    },
+    Accept {
+        peer: String,
+    },
+    Send {
+        peer: String,
+        data: SendData,
+    },
+    Recv {
+        peer: String,
+        spec: RecvSpec,
+    },
+    Silence {
+        peer: String,
+        hold: Duration,
+    },
+    Shutdown {
+        peer: String,
+    },
+    Close {
+        peer: String,
+    },
+    File {
+        path: Template,
+        check: FileCheck,
+    },
+    Assert {
+        var: String,
+        spec: AssertSpec,
+    },
+    Repeat {
+        times: u32,
+        steps: Vec<Step>,
+    },
+    Concurrently {
+        branches: Vec<Vec<Step>>,
+    },
+}
+
+impl Action {
+    /// The action's key as written in YAML.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            Action::Start(_) => "start",
+            Action::WaitListen { .. } => "wait_listen",
+            Action::Type { .. } => "type",
+            Action::Expect { .. } => "expect",
+            Action::Exit { .. } => "exit",
+            Action::Running { .. } => "running",
+            Action::Children { .. } => "children",
+            Action::Stop { .. } => "stop",
+            Action::Output { .. } => "output",
+            Action::Proxy(_) => "proxy",
+            Action::Connect { .. } => "connect",
+            Action::Listen { .. } => "listen",
+            Action::Accept { .. } => "accept",
+            Action::Send { .. } => "send",
+            Action::Recv { .. } => "recv",
+            Action::Silence { .. } => "silence",
+            Action::Shutdown { .. } => "shutdown",
+            Action::Close { .. } => "close",
+            Action::File { .. } => "file",
+            Action::Assert { .. } => "assert",
+            Action::Repeat { .. } => "repeat",
+            Action::Concurrently { .. } => "concurrently",
+        }
+    }
+
+    /// Whether the step is a check that can pass or fail on the submission's
+    /// behaviour (as opposed to set-up such as `start` or `close`).
+    pub fn is_check(&self) -> bool {
+        !matches!(
+            self,
+            Action::Start(_)
+                | Action::Stop { .. }
+                | Action::Proxy(_)
+                | Action::Listen { .. }
+                | Action::Shutdown { .. }
+                | Action::Close { .. }
+                | Action::Repeat { .. }
+                | Action::Concurrently { .. }
+                | Action::Type { .. }
+        )
+    }
+}
+
+/// A Lab manifest: the programs a submission provides, how to build them,
+/// the course's options and limits, and the scenario files with a points total.
+#[derive(Debug, Clone)]
+pub struct LabManifest {
+    pub path: PathBuf,
+    pub lab: String,
+    pub title: String,
+    /// Total points the suite is scaled to (None: the scenarios' own sum).
+    pub total: Option<f64>,
+    pub build: BuildSpec,
+    pub programs: BTreeMap<String, ProgramSpec>,
+    pub options: BTreeMap<String, String>,
+    pub scenario_files: Vec<PathBuf>,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone)]
+pub struct BuildSpec {
+    pub timeout: Duration,
+    pub compiler: String,
+    pub flags: Vec<String>,
+    pub make: MakePolicy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MakePolicy {
+    /// `make` when the submission has a Makefile, else the compiler per program.
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProgramSpec {
+    pub name: String,
+    pub sources: Vec<String>,
+    pub usage: Option<String>,
+    /// Reference command that stands in for this program: a reference program
+    /// name plus leading arguments (templated with options).
+    pub reference: Option<Vec<Template>>,
+}
+
+/// Resource limits per student program.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    pub cpu: Duration,
+    pub memory: u64,
+    pub processes: u64,
+    pub open_files: u64,
+    pub file_size: u64,
+    pub output: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            cpu: Duration::from_secs(10),
+            memory: 512 * 1024 * 1024,
+            processes: 64,
+            open_files: 256,
+            file_size: 64 * 1024 * 1024,
+            output: 1024 * 1024,
+        }
+    }
+}

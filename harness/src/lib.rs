@@ -1,0 +1,1 @@
+//! socklab runner library.
