@@ -1,0 +1,164 @@
+//! The results model: what a run found, in a form every reporter reads.
+//!
+//! The runner produces one [`SubmissionReport`] per submission. Reporters
+//! (human text, JSON, JUnit, Gradescope, ...) are functions of these values
+//! only, so they can be tested without running anything and applied again to
+//! saved JSON (e.g. when merging shards).
+
+use serde::{Deserialize, Serialize};
+
+/// Everything socklab found about one submission.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SubmissionReport {
+    /// The student / submission name (directory or archive name).
+    pub submission: String,
+    /// The lab id from the manifest (`lab3`), or `scenarios` without one.
+    pub lab: String,
+    /// socklab's version, for reproducibility.
+    pub socklab_version: String,
+    /// How isolated the programs were, e.g. `namespaces` or `loopback`.
+    pub isolation: Isolation,
+    /// The build, when socklab built the submission.
+    pub build: Option<BuildReport>,
+    pub scenarios: Vec<ScenarioReport>,
+    /// Points earned, scaled to the manifest's total.
+    pub score: f64,
+    /// The maximum (the manifest's total, or the sum of scenario points).
+    pub max_score: f64,
+    /// Wall time of the whole submission, in seconds.
+    pub duration_secs: f64,
+}
+
+/// Which isolation level was reached, and what it implies.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Isolation {
+    /// `namespaces` (own network + pid namespaces per scenario) or `loopback` (fallback).
+    pub level: String,
+    /// Human-readable notes: what was in force, what was not and why.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BuildReport {
+    /// Whether every program the lab needs was built.
+    pub ok: bool,
+    /// `make` or the compiler command used per program.
+    pub method: String,
+    /// Per program: built or not, and why.
+    pub programs: Vec<ProgramBuild>,
+    /// The compiler's / make's combined output (truncated if huge).
+    pub output: String,
+    pub duration_secs: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ProgramBuild {
+    pub name: String,
+    /// `built`, `missing` (no source), `failed` (compiler error), `timeout`.
+    pub status: String,
+    pub detail: Option<String>,
+}
+
+/// The outcome of one scenario.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ScenarioReport {
+    pub name: String,
+    pub description: Option<String>,
+    /// Scenario file and line, e.g. `scenarios/lab3/lottery.yaml:12`.
+    pub source: String,
+    pub status: ScenarioStatus,
+    /// Points earned (unscaled, out of `points`).
+    pub earned: f64,
+    pub points: f64,
+    /// Observe-only scenarios are reported but never scored.
+    pub observe: bool,
+    pub checks: Vec<CheckReport>,
+    /// Why the scenario was skipped or errored, when it was.
+    pub reason: Option<String>,
+    /// Program outputs and peer transcripts, for `-v` and feedback pages.
+    pub transcripts: Vec<Transcript>,
+    pub duration_secs: f64,
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ScenarioStatus {
+    /// Every scored check passed.
+    Passed,
+    /// Some scored check failed.
+    Failed,
+    /// Observe-only: ran and reported.
+    Observed,
+    /// Not run, for a stated reason (e.g. needs separate hosts, unavailable here).
+    Skipped,
+    /// socklab itself could not run it (never the student's fault).
+    Error,
+}
+
+/// The verdict of one check (one step that observes behaviour).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CheckReport {
+    /// What the check is about, e.g. `LotteryClient prints the reply`.
+    pub title: String,
+    /// Step path within the scenario (`3`, `5.2` inside a repeat) and source line.
+    pub step: String,
+    pub line: u32,
+    pub status: CheckStatus,
+    /// Share of the scenario's points (0 for observe-only).
+    pub weight: f64,
+    /// One-line summary of what happened.
+    pub message: String,
+    /// What socklab sent or typed just before, if anything (escaped).
+    pub sent: Option<String>,
+    /// What was expected.
+    pub expected: Option<String>,
+    /// What actually came back / was seen (escaped).
+    pub observed: Option<String>,
+    /// The likely mistake, written for a student.
+    pub hint: Option<String>,
+    pub duration_secs: f64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    Passed,
+    Failed,
+    /// Observe-only check: what happened is in `message`/`observed`.
+    Observed,
+    /// An earlier failure ended the scenario before this check.
+    NotReached,
+    /// socklab failed, not the submission.
+    Error,
+}
+
+/// Raw material behind the verdicts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Transcript {
+    /// e.g. `program cli (LotteryClient, submission) stdout` or `peer p`.
+    pub label: String,
+    /// The text, bytes escaped where not printable.
+    pub text: String,
+    /// Bytes that were produced but not kept (output limit).
+    pub truncated_bytes: u64,
+}
+
+impl SubmissionReport {
+    /// Scored checks that failed, across scenarios.
+    pub fn failed_checks(&self) -> impl Iterator<Item = (&ScenarioReport, &CheckReport)> {
+        self.scenarios.iter().flat_map(|s| {
+            s.checks
+                .iter()
+                .filter(|c| c.status == CheckStatus::Failed)
+                .map(move |c| (s, c))
+        })
+    }
+
+    /// Whether every scored scenario passed.
+    pub fn passed(&self) -> bool {
+        self.scenarios
+            .iter()
+            .all(|s| matches!(s.status, ScenarioStatus::Passed | ScenarioStatus::Observed))
+    }
+}
