@@ -162,3 +162,107 @@ impl SubmissionReport {
             .all(|s| matches!(s.status, ScenarioStatus::Passed | ScenarioStatus::Observed))
     }
 }
+
+impl SubmissionReport {
+    /// Scenarios that count towards the score (everything but observe-only).
+    pub fn scored_scenarios(&self) -> impl Iterator<Item = &ScenarioReport> {
+        self.scenarios.iter().filter(|s| s.is_scored())
+    }
+
+    /// The sum of the unscaled points of the scored scenarios.
+    pub fn scored_points(&self) -> f64 {
+        self.scored_scenarios().map(|s| s.points).sum()
+    }
+
+    /// Whether socklab built the submission and the build failed.
+    pub fn build_failed(&self) -> bool {
+        self.build.as_ref().is_some_and(|b| !b.ok)
+    }
+
+    /// Whether socklab itself failed on every scenario, so the report says
+    /// nothing about the submission (never true for a report without scenarios).
+    pub fn harness_failed(&self) -> bool {
+        !self.scenarios.is_empty()
+            && self
+                .scenarios
+                .iter()
+                .all(|s| s.status == ScenarioStatus::Error)
+    }
+}
+
+impl ScenarioReport {
+    /// Whether the scenario counts towards the score.
+    pub fn is_scored(&self) -> bool {
+        !self.observe
+    }
+
+    /// Whether a gradebook should show the scenario as passed: it passed, it
+    /// was only observed, or it was skipped without costing any points.
+    pub fn counts_as_passed(&self) -> bool {
+        match self.status {
+            ScenarioStatus::Passed | ScenarioStatus::Observed => true,
+            ScenarioStatus::Skipped => !self.is_scored() || self.points <= 0.0,
+            ScenarioStatus::Failed | ScenarioStatus::Error => false,
+        }
+    }
+
+    /// Checks an earlier failure kept from running.
+    pub fn not_reached(&self) -> usize {
+        self.checks
+            .iter()
+            .filter(|c| c.status == CheckStatus::NotReached)
+            .count()
+    }
+
+    /// The scenario file without the `:line` suffix of [`ScenarioReport::source`].
+    pub fn source_file(&self) -> &str {
+        match self.source.rsplit_once(':') {
+            Some((file, line)) if !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit()) => {
+                file
+            }
+            _ => &self.source,
+        }
+    }
+
+    /// The line of [`ScenarioReport::source`], when it names one.
+    pub fn source_line(&self) -> Option<u32> {
+        self.source
+            .rsplit_once(':')
+            .and_then(|(_, l)| l.parse().ok())
+    }
+
+    /// Where a check of this scenario is written, e.g. `scenarios/lab3/x.yaml:12`.
+    pub fn check_source(&self, check: &CheckReport) -> String {
+        if check.line == 0 {
+            self.source.clone()
+        } else {
+            format!("{}:{}", self.source_file(), check.line)
+        }
+    }
+}
+
+impl ScenarioStatus {
+    /// The word a report shows for the status, e.g. `passed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScenarioStatus::Passed => "passed",
+            ScenarioStatus::Failed => "failed",
+            ScenarioStatus::Observed => "observed",
+            ScenarioStatus::Skipped => "skipped",
+            ScenarioStatus::Error => "error",
+        }
+    }
+}
+
+impl CheckStatus {
+    /// The word a report shows for the status, e.g. `not reached`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckStatus::Passed => "passed",
+            CheckStatus::Failed => "failed",
+            CheckStatus::Observed => "observed",
+            CheckStatus::NotReached => "not reached",
+            CheckStatus::Error => "error",
+        }
+    }
+}
