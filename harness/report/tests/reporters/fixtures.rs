@@ -1,0 +1,284 @@
+//! Hand-built reports of the kinds the runner produces.
+
+use socklab_report::model::*;
+
+pub fn isolation(level: &str, notes: &[&str]) -> Isolation {
+    Isolation {
+        level: level.to_string(),
+        notes: notes.iter().map(|n| n.to_string()).collect(),
+    }
+}
+
+pub fn check(title: &str, line: u32, status: CheckStatus) -> CheckReport {
+    CheckReport {
+        title: title.to_string(),
+        step: line.to_string(),
+        line,
+        status,
+        weight: 1.0,
+        message: String::new(),
+        sent: None,
+        expected: None,
+        observed: None,
+        hint: None,
+        duration_secs: 0.01,
+    }
+}
+
+pub fn scenario(name: &str, status: ScenarioStatus, earned: f64, points: f64) -> ScenarioReport {
+    ScenarioReport {
+        name: name.to_string(),
+        description: None,
+        source: format!("scenarios/lab3/{name}.yaml:1"),
+        status,
+        earned,
+        points,
+        observe: false,
+        checks: Vec::new(),
+        reason: None,
+        transcripts: Vec::new(),
+        duration_secs: 0.5,
+        tags: vec!["lab3".to_string()],
+    }
+}
+
+pub fn transcript(label: &str, text: &str) -> Transcript {
+    Transcript {
+        label: label.to_string(),
+        text: text.to_string(),
+        truncated_bytes: 0,
+    }
+}
+
+fn ok_build() -> BuildReport {
+    BuildReport {
+        ok: true,
+        method: "gcc -std=gnu11 -O2 -Wall".to_string(),
+        programs: vec![ProgramBuild {
+            name: "LotteryServer".to_string(),
+            status: "built".to_string(),
+            detail: None,
+        }],
+        output: String::new(),
+        duration_secs: 1.2,
+    }
+}
+
+fn observe_scenario() -> ScenarioReport {
+    let mut zombies = scenario("echo-zombies", ScenarioStatus::Observed, 0.0, 0.0);
+    zombies.observe = true;
+    zombies.description = Some("Does tcpserv reap its children?".to_string());
+    let mut seen = check("zombie children after 5 clients", 7, CheckStatus::Observed);
+    seen.weight = 0.0;
+    seen.message = "3 zombie processes left".to_string();
+    seen.observed = Some("3 <defunct> children of tcpserv".to_string());
+    zombies.checks.push(seen);
+    zombies
+}
+
+/// Everything passed; scenario points (4 + 6) are scaled to a total of 30.
+pub fn passing() -> SubmissionReport {
+    let mut daytime = scenario("daytime", ScenarioStatus::Passed, 4.0, 4.0);
+    daytime.checks.push(check(
+        "daytimetcpcli prints the time",
+        5,
+        CheckStatus::Passed,
+    ));
+    daytime.transcripts.push(transcript(
+        "program cli (daytimetcpcli, submission) stdout",
+        "Mon Jan  1 12:00:00 2024\n",
+    ));
+    let mut lottery = scenario("lottery", ScenarioStatus::Passed, 6.0, 6.0);
+    lottery.checks.push(check(
+        "LotteryClient prints the reply",
+        14,
+        CheckStatus::Passed,
+    ));
+    SubmissionReport {
+        submission: "alice".to_string(),
+        lab: "lab3".to_string(),
+        socklab_version: "0.1.0".to_string(),
+        isolation: isolation("namespaces", &[]),
+        build: Some(ok_build()),
+        scenarios: vec![daytime, lottery, observe_scenario()],
+        score: 30.0,
+        max_score: 30.0,
+        duration_secs: 3.5,
+    }
+}
+
+/// A failed build, a failed scenario with not-reached checks, a skipped, an
+/// observed and an errored scenario. Points add up to the total (factor 1).
+pub fn troubled() -> SubmissionReport {
+    let daytime = scenario("daytime", ScenarioStatus::Passed, 4.0, 4.0);
+
+    let mut lottery = scenario("lottery", ScenarioStatus::Failed, 1.5, 6.0);
+    lottery.description =
+        Some("LotteryClient sends a 4-byte command and prints the reply".to_string());
+    lottery.source = "scenarios/lab3/lottery.yaml:3".to_string();
+    lottery.checks.push(check(
+        "server accepts a connection",
+        10,
+        CheckStatus::Passed,
+    ));
+    let mut failed = check("LotteryClient prints the reply", 14, CheckStatus::Failed);
+    failed.step = "4".to_string();
+    failed.message = "the reply was not printed as sent".to_string();
+    failed.sent = Some("3\\n".to_string());
+    failed.expected = Some("You won".to_string());
+    failed.observed = Some("You lost  ".to_string());
+    failed.hint = Some("print exactly the bytes read from the socket".to_string());
+    lottery.checks.push(failed);
+    for line in [18, 22, 26] {
+        lottery
+            .checks
+            .push(check("later check", line, CheckStatus::NotReached));
+    }
+    lottery
+        .transcripts
+        .push(transcript("peer server", "got command 3\nsent: You won\n"));
+
+    let mut two_hosts = scenario("ft-two-hosts", ScenarioStatus::Skipped, 0.0, 5.0);
+    two_hosts.reason =
+        Some("needs separate hosts, unavailable at isolation level loopback".to_string());
+
+    let mut echo = scenario("echo", ScenarioStatus::Error, 0.0, 5.0);
+    echo.reason = Some("could not create a network namespace: EPERM".to_string());
+
+    let mut transfer = scenario("ft-transfer", ScenarioStatus::Failed, 0.0, 10.0);
+    transfer.reason = Some("FTClient did not build".to_string());
+
+    SubmissionReport {
+        submission: "bob".to_string(),
+        lab: "lab3".to_string(),
+        socklab_version: "0.1.0".to_string(),
+        isolation: isolation(
+            "loopback",
+            &["user namespaces denied by AppArmor: fixed-port scenarios ran one at a time"],
+        ),
+        build: Some(BuildReport {
+            ok: false,
+            method: "gcc -std=gnu11 -O2 -Wall".to_string(),
+            programs: vec![
+                ProgramBuild {
+                    name: "LotteryServer".to_string(),
+                    status: "built".to_string(),
+                    detail: None,
+                },
+                ProgramBuild {
+                    name: "FTClient".to_string(),
+                    status: "failed".to_string(),
+                    detail: Some("FTClient.c:12: error: expected ';' before 'return'".to_string()),
+                },
+            ],
+            output: "FTClient.c: In function 'main':\nFTClient.c:12:5: error: expected ';' before 'return'\n".to_string(),
+            duration_secs: 0.8,
+        }),
+        scenarios: vec![daytime, lottery, two_hosts, observe_scenario(), echo, transfer],
+        score: 5.5,
+        max_score: 30.0,
+        duration_secs: 12.0,
+    }
+}
+
+pub const EVIL_NAME: &str = "Doe, \"JJ\"\n</pre><script>alert(1)</script>\u{0}";
+pub const EVIL_SCENARIO: &str = "evil, \"quoted\"\nname <b>";
+
+/// Hostile strings everywhere a student can put them.
+pub fn hostile() -> SubmissionReport {
+    let mut evil = scenario(EVIL_SCENARIO, ScenarioStatus::Failed, 0.0, 5.0);
+    evil.description = Some("<img src=x onerror=alert(1)> & friends".to_string());
+    let mut failed = check(
+        "</pre><script>alert('title')</script>",
+        3,
+        CheckStatus::Failed,
+    );
+    failed.message = "`code` *bold* # head [x](javascript:alert(1)) $x$".to_string();
+    failed.sent = Some("</pre><script>alert('sent')</script>".to_string());
+    failed.expected = Some("]]><!-- & \"quoted\"".to_string());
+    failed.observed = Some("\u{0}\u{1b}[2J``` & <img src=x onerror=alert(1)>\u{ffff}".to_string());
+    failed.hint = Some("<script>alert('hint')</script>".to_string());
+    evil.checks.push(failed);
+    evil.transcripts.push(transcript(
+        "</summary><script>alert('label')</script>",
+        "</details><script>alert('t')</script>\n````\n\u{7}bell\r\n",
+    ));
+    evil.tags.push("<tag>".to_string());
+    SubmissionReport {
+        submission: EVIL_NAME.to_string(),
+        lab: "lab3".to_string(),
+        socklab_version: "0.1.0".to_string(),
+        isolation: isolation("loopback", &["<b>note</b>"]),
+        build: Some(BuildReport {
+            ok: false,
+            method: "make".to_string(),
+            programs: vec![ProgramBuild {
+                name: "x<y>".to_string(),
+                status: "failed".to_string(),
+                detail: Some("<script>alert('detail')</script>".to_string()),
+            }],
+            output: "<script>alert('build')</script>\u{7}\n".to_string(),
+            duration_secs: 0.1,
+        }),
+        scenarios: vec![evil],
+        score: 0.0,
+        max_score: 5.0,
+        duration_secs: 1.0,
+    }
+}
+
+/// An unreadable archive: no build, no scenarios.
+pub fn empty() -> SubmissionReport {
+    SubmissionReport {
+        submission: "carol".to_string(),
+        lab: "lab3".to_string(),
+        socklab_version: "0.1.0".to_string(),
+        isolation: isolation("namespaces", &[]),
+        build: None,
+        scenarios: Vec::new(),
+        score: 0.0,
+        max_score: 30.0,
+        duration_secs: 0.0,
+    }
+}
+
+/// socklab failed on every scenario.
+pub fn harness_broken() -> SubmissionReport {
+    let mut one = scenario("daytime", ScenarioStatus::Error, 0.0, 4.0);
+    one.reason = Some("port 13 is in use on the grading host".to_string());
+    let mut two = scenario("lottery", ScenarioStatus::Error, 0.0, 6.0);
+    two.reason = Some("out of file descriptors".to_string());
+    SubmissionReport {
+        submission: "dave".to_string(),
+        lab: "lab3".to_string(),
+        socklab_version: "0.1.0".to_string(),
+        isolation: isolation("loopback", &[]),
+        build: Some(ok_build()),
+        scenarios: vec![one, two],
+        score: 0.0,
+        max_score: 30.0,
+        duration_secs: 2.0,
+    }
+}
+
+pub fn all() -> Vec<SubmissionReport> {
+    vec![passing(), troubled(), hostile(), empty(), harness_broken()]
+}
+
+/// Sorted keys of a JSON object.
+pub fn keys(value: &serde_json::Value) -> Vec<String> {
+    let mut keys: Vec<String> = value
+        .as_object()
+        .expect("a JSON object")
+        .keys()
+        .cloned()
+        .collect();
+    keys.sort();
+    keys
+}
+
+pub fn sorted(keys: &[&str]) -> Vec<String> {
+    let mut keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+    keys.sort();
+    keys
+}

@@ -1,0 +1,14 @@
+//! Properties every reporter must keep, checked on hand-built reports.
+
+mod fixtures;
+
+mod classroom;
+mod csv;
+mod gradescope;
+mod html;
+mod human;
+mod json;
+mod junit;
+mod markdown;
+mod prairielearn;
+mod summary;
