@@ -1,0 +1,373 @@
+//! Byte-level tests: a raw `TcpStream` against each reference server
+//! (in-process), checking the exact bytes, the framing and when the server
+//! closes.
+
+mod support;
+
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+
+use socklab_reference::Program;
+use socklab_reference::programs::lottery::Lottery;
+use socklab_reference::transcript::EventKind;
+use socklab_reference::wire::ByteOrder;
+use socklab_reference::wire::daytime;
+use socklab_reference::wire::filetransfer::{SEGMENT_SIZE, Segment, encode_file};
+use socklab_reference::wire::lottery::{Command, Reply};
+use support::{InProcess, binary_content, tempdir, within};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+async fn connect(addr: SocketAddr) -> TcpStream {
+    within("connect", TcpStream::connect(addr))
+        .await
+        .expect("connect to the server")
+}
+
+async fn read_to_end(stream: &mut TcpStream) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    within("the server to close", stream.read_to_end(&mut bytes))
+        .await
+        .unwrap();
+    bytes
+}
+
+async fn read_exactly(stream: &mut TcpStream, len: usize) -> Vec<u8> {
+    let mut bytes = vec![0u8; len];
+    within("a reply", stream.read_exact(&mut bytes))
+        .await
+        .unwrap();
+    bytes
+}
+
+/// The next read returns end of stream (a FIN, not more data).
+async fn assert_closed(stream: &mut TcpStream) {
+    let mut byte = [0u8; 1];
+    assert_eq!(
+        within("end of stream", stream.read(&mut byte))
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn daytime_sends_26_bytes_then_closes() {
+    let dir = tempdir();
+    let (server, addr) = InProcess::server(Program::DaytimeServer, &[], dir.path()).await;
+    for _ in 0..3 {
+        let mut stream = connect(addr).await;
+        let reply = read_to_end(&mut stream).await;
+        assert_eq!(reply.len(), 26, "{reply:?}");
+        assert!(reply.ends_with(b"\r\n"));
+        daytime::parse(&reply).unwrap();
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn echo_returns_every_byte_and_closes_after_the_client() {
+    let dir = tempdir();
+    let (server, addr) =
+        InProcess::server(Program::EchoServer, &["--concurrency", "async"], dir.path()).await;
+    let mut stream = connect(addr).await;
+    let payload: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
+    stream.write_all(&payload).await.unwrap();
+    assert_eq!(read_exactly(&mut stream, payload.len()).await, payload);
+    stream.shutdown().await.unwrap();
+    assert_closed(&mut stream).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn sum_replies_are_exact_lines() {
+    let dir = tempdir();
+    let args = ["--concurrency", "iterative", "--mode", "sum"];
+    let (server, addr) = InProcess::server(Program::EchoServer, &args, dir.path()).await;
+    let mut stream = connect(addr).await;
+    stream.write_all(b"2 5\n-4 2\nx y\n1").await.unwrap();
+    stream.shutdown().await.unwrap();
+    // The last line has no newline: it is answered at end of stream, as Readline returns it.
+    assert_eq!(
+        read_to_end(&mut stream).await,
+        b"7\n-2\ninput error\ninput error\n"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_iterative_echo_server_serves_the_second_client_only_after_the_first() {
+    let dir = tempdir();
+    let (server, addr) = InProcess::server(
+        Program::EchoServer,
+        &["--concurrency", "iterative"],
+        dir.path(),
+    )
+    .await;
+    let transcript = server.transcript.clone();
+    let accepted = move || {
+        let events = transcript.events();
+        events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Connected { accepted: true, .. }))
+            .count()
+    };
+    let mut first = connect(addr).await;
+    first.write_all(b"one\n").await.unwrap();
+    assert_eq!(read_exactly(&mut first, 4).await, b"one\n");
+    // The kernel completes the second handshake from the backlog...
+    let mut second = connect(addr).await;
+    second.write_all(b"two\n").await.unwrap();
+    // ...but the server is still busy with the first client, as this round trip shows.
+    first.write_all(b"again\n").await.unwrap();
+    assert_eq!(read_exactly(&mut first, 6).await, b"again\n");
+    assert_eq!(accepted(), 1, "the second client must wait in the backlog");
+    drop(first);
+    assert_eq!(read_exactly(&mut second, 4).await, b"two\n");
+    assert_eq!(accepted(), 2);
+    server.stop().await;
+}
+
+async fn lottery_server(args: &[&str]) -> (InProcess, SocketAddr, tempfile::TempDir) {
+    let dir = tempdir();
+    let (server, addr) = InProcess::server(Program::LotteryServer, args, dir.path()).await;
+    (server, addr, dir)
+}
+
+async fn command(stream: &mut TcpStream, command: Command) -> Vec<u8> {
+    stream
+        .write_all(&command.encode(ByteOrder::Host))
+        .await
+        .unwrap();
+    let mut reply = vec![0u8; 256];
+    let n = within("a lottery reply", stream.read(&mut reply))
+        .await
+        .unwrap();
+    reply.truncate(n);
+    reply
+}
+
+#[tokio::test]
+async fn lottery_replies_are_exact_and_end_closes() {
+    let (server, addr, _dir) = lottery_server(&["--seed", "2024"]).await;
+    let mut expected = Lottery::seeded(2024);
+    let mut stream = connect(addr).await;
+    assert_eq!(
+        command(&mut stream, Command::List).await,
+        b"numbers: 0 0 0 0 0 0"
+    );
+    for _ in 0..6 {
+        let reply = command(&mut stream, Command::Gen).await;
+        let want = expected.apply(Command::Gen).unwrap();
+        assert_eq!(reply, want.to_bytes(), "no newline, no NUL");
+        assert!(matches!(
+            Reply::parse(&reply),
+            Some(Reply::Generated(1..=45))
+        ));
+    }
+    assert_eq!(command(&mut stream, Command::Gen).await, b"Full");
+    let list = command(&mut stream, Command::List).await;
+    assert_eq!(Reply::parse(&list), expected.apply(Command::List));
+    stream
+        .write_all(&Command::End.encode(ByteOrder::Host))
+        .await
+        .unwrap();
+    assert_closed(&mut stream).await;
+    assert_eq!(server.finish().await.code, 0);
+}
+
+#[tokio::test]
+async fn lottery_commands_split_into_single_bytes_are_still_whole_ints() {
+    let (server, addr, _dir) = lottery_server(&[]).await;
+    let mut stream = connect(addr).await;
+    stream.set_nodelay(true).unwrap();
+    for byte in Command::List.encode(ByteOrder::Host) {
+        stream.write_all(&[byte]).await.unwrap();
+        stream.flush().await.unwrap();
+    }
+    assert_eq!(read_exactly(&mut stream, 20).await, b"numbers: 0 0 0 0 0 0");
+    drop(stream);
+    assert_eq!(server.finish().await.code, 0);
+}
+
+#[tokio::test]
+async fn lottery_closes_on_unknown_commands_and_on_end_of_stream() {
+    for ending in ["unknown", "partial", "eof"] {
+        let (server, addr, _dir) = lottery_server(&[]).await;
+        let mut stream = connect(addr).await;
+        match ending {
+            "unknown" => stream
+                .write_all(&Command::Other(3).encode(ByteOrder::Host))
+                .await
+                .unwrap(),
+            "partial" => stream.write_all(&[0, 0]).await.unwrap(),
+            _ => {}
+        }
+        stream.shutdown().await.unwrap();
+        assert_closed(&mut stream).await;
+        assert_eq!(server.finish().await.code, 0, "{ending}");
+    }
+}
+
+#[tokio::test]
+async fn lottery_big_endian_option_reads_network_order() {
+    let (server, addr, _dir) = lottery_server(&["--byte-order", "big"]).await;
+    let mut stream = connect(addr).await;
+    stream.write_all(&[0, 0, 0, 1]).await.unwrap();
+    assert_eq!(read_exactly(&mut stream, 20).await, b"numbers: 0 0 0 0 0 0");
+    // 0x02000000 in big-endian is not END: "anything else" closes as well.
+    stream.write_all(&[2, 0, 0, 0]).await.unwrap();
+    assert_closed(&mut stream).await;
+    assert_eq!(server.finish().await.code, 0);
+}
+
+#[tokio::test]
+async fn a_second_lottery_client_connects_but_is_never_served() {
+    let (server, addr, _dir) = lottery_server(&[]).await;
+    let mut first = connect(addr).await;
+    assert_eq!(
+        command(&mut first, Command::List).await,
+        b"numbers: 0 0 0 0 0 0"
+    );
+    let mut second = connect(addr).await;
+    second
+        .write_all(&Command::List.encode(ByteOrder::Host))
+        .await
+        .unwrap();
+    first
+        .write_all(&Command::End.encode(ByteOrder::Host))
+        .await
+        .unwrap();
+    assert_eq!(server.finish().await.code, 0);
+    // The listening socket is gone: the queued connection is reset, never answered.
+    let mut reply = Vec::new();
+    match within("the second client's end", second.read_to_end(&mut reply)).await {
+        Ok(_) => assert!(reply.is_empty(), "{reply:?}"),
+        Err(e) => assert_eq!(e.kind(), ErrorKind::ConnectionReset),
+    }
+}
+
+fn check_segments(stream: &[u8], content: &[u8]) {
+    assert_eq!(
+        stream.len() % SEGMENT_SIZE,
+        0,
+        "whole 260-byte segments only"
+    );
+    assert_eq!(stream.len(), content.len().div_ceil(256) * SEGMENT_SIZE);
+    for (segment, chunk) in stream.chunks(SEGMENT_SIZE).zip(content.chunks(256)) {
+        assert_eq!(
+            &segment[..4],
+            &(chunk.len() as i32).to_ne_bytes(),
+            "len in host order"
+        );
+        assert_eq!(&segment[4..4 + chunk.len()], chunk);
+        assert!(
+            segment[4 + chunk.len()..].iter().all(|b| *b == 0),
+            "zero-filled tail"
+        );
+    }
+    assert_eq!(stream, encode_file(content, ByteOrder::Host));
+}
+
+#[tokio::test]
+async fn ft_server_sends_whole_segments_then_closes() {
+    for size in [0, 1, 256, 257, 1000] {
+        let dir = tempdir();
+        let content = binary_content(size);
+        std::fs::write(dir.path().join("file"), &content).unwrap();
+        let (server, addr) = InProcess::server(Program::FtServer, &[], dir.path()).await;
+        let mut stream = connect(addr).await;
+        stream.write_all(b"file").await.unwrap();
+        let received = read_to_end(&mut stream).await;
+        check_segments(&received, &content);
+        let server = server.finish().await;
+        assert_eq!(
+            (server.code, server.stdout.as_slice()),
+            (0, &b"file\n"[..]),
+            "size {size}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn ft_server_big_endian_option_swaps_only_the_len_field() {
+    let dir = tempdir();
+    std::fs::write(dir.path().join("f"), b"abc").unwrap();
+    let (server, addr) =
+        InProcess::server(Program::FtServer, &["--byte-order", "big"], dir.path()).await;
+    let mut stream = connect(addr).await;
+    stream.write_all(b"f").await.unwrap();
+    let received = read_to_end(&mut stream).await;
+    assert_eq!(
+        received,
+        Segment::with_data(b"abc").unwrap().encode(ByteOrder::Big)
+    );
+    assert_eq!(&received[..7], &[0, 0, 0, 3, b'a', b'b', b'c']);
+    assert_eq!(server.finish().await.code, 0);
+}
+
+#[tokio::test]
+async fn ft_server_refuses_a_client_that_sends_no_path() {
+    let dir = tempdir();
+    let (server, addr) = InProcess::server(Program::FtServer, &[], dir.path()).await;
+    let mut stream = connect(addr).await;
+    stream.shutdown().await.unwrap();
+    assert_closed(&mut stream).await;
+    let server = server.finish().await;
+    assert_eq!(server.code, 1);
+    assert!(
+        server.stderr_text().contains("before sending a path"),
+        "{}",
+        server.stderr_text()
+    );
+}
+
+#[tokio::test]
+async fn marker_mode_ends_each_file_with_a_zero_length_segment() {
+    let dir = tempdir();
+    std::fs::write(dir.path().join("a"), binary_content(300)).unwrap();
+    std::fs::write(dir.path().join("empty"), b"").unwrap();
+    let (server, addr) =
+        InProcess::server(Program::FtServer, &["--iterative", "marker"], dir.path()).await;
+    let mut stream = connect(addr).await;
+    let marker = Segment::end_marker().encode(ByteOrder::Host).to_vec();
+    for (path, content) in [
+        ("a", binary_content(300)),
+        ("empty", vec![]),
+        ("missing", vec![]),
+    ] {
+        stream.write_all(path.as_bytes()).await.unwrap();
+        let want = [encode_file(&content, ByteOrder::Host), marker.clone()].concat();
+        let received = read_exactly(&mut stream, want.len()).await;
+        assert_eq!(received, want, "{path}: data segments then the marker");
+    }
+    stream.shutdown().await.unwrap();
+    assert_closed(&mut stream).await;
+    let server = server.finish().await;
+    assert_eq!(server.code, 0);
+    assert_eq!(server.stdout_text(), "a\nempty\nmissing\n");
+    assert!(
+        server
+            .stderr_text()
+            .contains("open missing: No such file or directory")
+    );
+}
+
+#[tokio::test]
+async fn new_connection_mode_keeps_serving_after_a_missing_file() {
+    let dir = tempdir();
+    std::fs::write(dir.path().join("a"), b"hello").unwrap();
+    let args = ["--iterative", "new-connection"];
+    let (server, addr) = InProcess::server(Program::FtServer, &args, dir.path()).await;
+    for (path, content) in [("missing", &b""[..]), ("a", b"hello"), ("a", b"hello")] {
+        let mut stream = connect(addr).await;
+        stream.write_all(path.as_bytes()).await.unwrap();
+        assert_eq!(
+            read_to_end(&mut stream).await,
+            encode_file(content, ByteOrder::Host),
+            "{path}"
+        );
+    }
+    let server = server.stop().await;
+    assert_eq!(server.stdout_text(), "missing\na\na\n");
+}
