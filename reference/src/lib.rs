@@ -18,6 +18,8 @@
 //! from [`net`] recorded by [`transcript`]; failures are [`ProgramError`]s,
 //! printed as `program: message` with exit status 1.
 
+#![warn(missing_docs)]
+
 pub mod cli;
 pub mod error;
 pub mod net;

@@ -371,3 +371,181 @@ async fn new_connection_mode_keeps_serving_after_a_missing_file() {
     let server = server.stop().await;
     assert_eq!(server.stdout_text(), "missing\na\na\n");
 }
+
+/// A hand-driven server for testing the reference clients.
+async fn raw_server() -> (tokio::net::TcpListener, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    (listener, port)
+}
+
+async fn accept(listener: &tokio::net::TcpListener) -> TcpStream {
+    within("the client to connect", listener.accept())
+        .await
+        .unwrap()
+        .0
+}
+
+/// Wait until the client's transcript shows it received `total` bytes.
+async fn client_received(client: &InProcess, total: usize) {
+    let received = |events: &[socklab_reference::transcript::TranscriptEvent]| {
+        let sum: usize = events
+            .iter()
+            .map(|e| match &e.kind {
+                EventKind::Received(bytes) => bytes.len(),
+                _ => 0,
+            })
+            .sum();
+        (sum >= total).then_some(())
+    };
+    within("the client to read", client.transcript.wait_for(received)).await;
+}
+
+#[tokio::test]
+async fn ft_client_reassembles_segments_split_across_reads() {
+    let dir = tempdir();
+    let (listener, port) = raw_server().await;
+    let client = InProcess::start(
+        Program::FtClient,
+        &["127.0.0.1", &port, "wanted", "out"],
+        b"",
+        dir.path(),
+    );
+    let mut stream = accept(&listener).await;
+    let mut path = [0u8; 6];
+    stream.read_exact(&mut path).await.unwrap();
+    assert_eq!(&path, b"wanted", "the path's bytes, no terminator");
+    let content = binary_content(700);
+    let wire = encode_file(&content, ByteOrder::Host);
+    // Cut inside the len field, inside the data, and across a segment boundary;
+    // each piece is only sent once the client has read the previous ones.
+    let mut sent = 0;
+    for cut in [2, 100, 300, 519, 700, wire.len()] {
+        stream.write_all(&wire[sent..cut]).await.unwrap();
+        sent = cut;
+        client_received(&client, sent).await;
+    }
+    drop(stream);
+    let client = client.finish().await;
+    assert_eq!(client.code, 0, "{}", client.stderr_text());
+    assert_eq!(std::fs::read(dir.path().join("out")).unwrap(), content);
+}
+
+#[tokio::test]
+async fn ft_client_rejects_bad_lengths_and_truncated_segments() {
+    let mut bad_len = Segment::with_data(b"x").unwrap();
+    bad_len.len = 300;
+    let mut negative = Segment::with_data(b"x").unwrap();
+    negative.len = -1;
+    let good = Segment::with_data(b"ok").unwrap().encode(ByteOrder::Host);
+    let cases = [
+        (
+            bad_len.encode(ByteOrder::Host).to_vec(),
+            "ft-client: bad segment length 300 (must be 0..=256)\n",
+        ),
+        (
+            negative.encode(ByteOrder::Host).to_vec(),
+            "ft-client: bad segment length -1 (must be 0..=256)\n",
+        ),
+        (
+            [&good[..], &good[..100]].concat(),
+            "ft-client: incomplete segment at end of stream (100 of 260 bytes)\n",
+        ),
+    ];
+    for (wire, message) in cases {
+        let dir = tempdir();
+        let (listener, port) = raw_server().await;
+        let client = InProcess::start(
+            Program::FtClient,
+            &["127.0.0.1", &port, "f", "out"],
+            b"",
+            dir.path(),
+        );
+        let mut stream = accept(&listener).await;
+        stream.write_all(&wire).await.unwrap();
+        drop(stream);
+        let client = client.finish().await;
+        assert_eq!((client.code, client.stderr_text().as_str()), (1, message));
+    }
+}
+
+#[tokio::test]
+async fn marker_client_fails_when_the_server_closes_before_the_marker() {
+    let dir = tempdir();
+    let (listener, port) = raw_server().await;
+    let args = ["127.0.0.1", port.as_str(), "--iterative", "marker"];
+    let client = InProcess::start(Program::FtClient, &args, b"f out\nf again\n", dir.path());
+    let mut stream = accept(&listener).await;
+    let mut path = [0u8; 1];
+    stream.read_exact(&mut path).await.unwrap();
+    stream
+        .write_all(&encode_file(b"partial", ByteOrder::Host))
+        .await
+        .unwrap();
+    drop(stream);
+    let client = client.finish().await;
+    assert_eq!(client.code, 1);
+    assert_eq!(
+        client.stderr_text(),
+        "ft-client: server closed the connection before the end-of-file marker\n"
+    );
+}
+
+#[tokio::test]
+async fn echo_client_reports_a_server_that_leaves_first() {
+    let dir = tempdir();
+    let (listener, port) = raw_server().await;
+    let (client, stdin) =
+        InProcess::start_interactive(Program::EchoClient, &["127.0.0.1", &port], dir.path());
+    drop(accept(&listener).await);
+    let client = client.finish().await;
+    drop(stdin);
+    assert_eq!(
+        (client.code, client.stderr_text().as_str()),
+        (1, "echo-client: server terminated prematurely\n")
+    );
+}
+
+#[tokio::test]
+async fn echo_client_half_closes_at_end_of_input_and_drains_replies() {
+    let dir = tempdir();
+    let (listener, port) = raw_server().await;
+    let client = InProcess::start(
+        Program::EchoClient,
+        &["127.0.0.1", &port],
+        b"a\nb\n",
+        dir.path(),
+    );
+    let mut stream = accept(&listener).await;
+    // The client's FIN arrives after its input; the replies come only afterwards.
+    assert_eq!(read_to_end(&mut stream).await, b"a\nb\n");
+    stream.write_all(b"late reply\n").await.unwrap();
+    drop(stream);
+    let client = client.finish().await;
+    assert_eq!(
+        (client.code, client.stdout_text().as_str()),
+        (0, "late reply\n")
+    );
+}
+
+#[tokio::test]
+async fn lottery_client_reports_a_server_that_closes_instead_of_replying() {
+    let dir = tempdir();
+    let (listener, port) = raw_server().await;
+    let client = InProcess::start(
+        Program::LotteryClient,
+        &["127.0.0.1", &port],
+        b"0\n0\n",
+        dir.path(),
+    );
+    let mut stream = accept(&listener).await;
+    let mut command = [0u8; 4];
+    stream.read_exact(&mut command).await.unwrap();
+    assert_eq!(command, [0; 4]);
+    drop(stream);
+    let client = client.finish().await;
+    assert_eq!(
+        (client.code, client.stderr_text().as_str()),
+        (1, "lottery-client: server closed the connection\n")
+    );
+}

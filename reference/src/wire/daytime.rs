@@ -1,7 +1,7 @@
 //! The daytime service's one message: `ctime()` cut to 24 characters plus `\r\n`.
 //!
 //! UNP's `daytimetcpsrv` sends `snprintf(buff, "%.24s\r\n", ctime(&ticks))`,
-//! e.g. `Tue Sep  5 11:04:47 2017\r\n` (26 bytes), in local time. [`format`]
+//! e.g. `Tue Sep  5 11:04:47 2017\r\n` (26 bytes), in local time. [`format()`]
 //! produces exactly that; [`parse`] is the inverse a grader uses to accept
 //! any well-formed reply (the time itself cannot be compared byte for byte).
 

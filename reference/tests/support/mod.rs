@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use socklab_reference::net::HostNet;
 use socklab_reference::transcript::Transcript;
 use socklab_reference::{Env, Program, Stdio, run};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::task::JoinHandle;
 
 /// How long any single wait in a test may take before the test fails.
@@ -59,13 +59,22 @@ impl InProcess {
     /// files relative to `cwd`.
     pub fn start(program: Program, args: &[&str], stdin: &[u8], cwd: &Path) -> InProcess {
         let (mut stdin_writer, stdin_reader) = tokio::io::duplex(64 * 1024);
-        let (stdout_writer, stdout_reader) = tokio::io::duplex(64 * 1024);
-        let (stderr_writer, stderr_reader) = tokio::io::duplex(64 * 1024);
         let input = stdin.to_vec();
         tokio::spawn(async move {
             // The program may stop reading early; that is not this task's business.
             let _ = stdin_writer.write_all(&input).await;
         });
+        InProcess::launch(program, args, stdin_reader, cwd)
+    }
+
+    fn launch(
+        program: Program,
+        args: &[&str],
+        stdin_reader: DuplexStream,
+        cwd: &Path,
+    ) -> InProcess {
+        let (stdout_writer, stdout_reader) = tokio::io::duplex(64 * 1024);
+        let (stderr_writer, stderr_reader) = tokio::io::duplex(64 * 1024);
         let transcript = Transcript::new();
         let env = Env {
             net: Arc::new(HostNet),
@@ -84,6 +93,20 @@ impl InProcess {
             stdout: tokio::spawn(collect(stdout_reader)),
             stderr: tokio::spawn(collect(stderr_reader)),
         }
+    }
+
+    /// Start `program args` with a stdin that stays open until the returned
+    /// writer is dropped.
+    pub fn start_interactive(
+        program: Program,
+        args: &[&str],
+        cwd: &Path,
+    ) -> (InProcess, DuplexStream) {
+        let (stdin_writer, stdin_reader) = tokio::io::duplex(64 * 1024);
+        (
+            InProcess::launch(program, args, stdin_reader, cwd),
+            stdin_writer,
+        )
     }
 
     /// Start a server on an ephemeral loopback port and wait until it listens.
@@ -126,7 +149,7 @@ impl InProcess {
     }
 }
 
-async fn collect(mut reader: tokio::io::DuplexStream) -> Vec<u8> {
+async fn collect(mut reader: DuplexStream) -> Vec<u8> {
     let mut bytes = Vec::new();
     let _ = reader.read_to_end(&mut bytes).await;
     bytes
