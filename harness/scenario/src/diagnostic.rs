@@ -139,15 +139,14 @@ pub fn from_yaml_error(file: &Path, source: &str, error: &serde_saphyr::Error) -
     let mut message = message.lines().next().unwrap_or_default().to_string();
     // Some errors (inside spanned values) carry the place only in the text.
     let mut loc = loc;
-    if let Some((text, place)) = message.rsplit_once(" at line ") {
-        if let Some((line, column)) = place.split_once(", column ") {
-            if let (Ok(line), Ok(column)) = (line.trim().parse(), column.trim().parse()) {
-                if loc.line == 0 {
-                    loc = Loc { line, column };
-                }
-                message = text.to_string();
-            }
+    if let Some((text, place)) = message.rsplit_once(" at line ")
+        && let Some((line, column)) = place.split_once(", column ")
+        && let (Ok(line), Ok(column)) = (line.trim().parse(), column.trim().parse())
+    {
+        if loc.line == 0 {
+            loc = Loc { line, column };
         }
+        message = text.to_string();
     }
     let help = suggestion_for(&message);
     let mut reporter = Reporter::new(file, source);

@@ -309,7 +309,7 @@ fn validate_scenario(
         declared.matrix.insert(axis.clone(), values.clone());
     }
 
-    collect_declarations(&sc.steps, &mut declared, r);
+    collect_declarations(&sc.steps, &mut declared);
 
     let steps = validate_steps(&sc.steps, &declared, r);
 
@@ -406,14 +406,12 @@ fn validate_fixture(name: &str, spec: &S<RawFixture>, r: &mut Reporter) -> Optio
 }
 
 /// Pass 1: the names steps introduce (programs, peers, captures).
-fn collect_declarations(steps: &[S<RawStep>], d: &mut Declared, r: &mut Reporter) {
+fn collect_declarations(steps: &[S<RawStep>], d: &mut Declared) {
     for step in steps {
         let s = step.value();
+        // Restarting under the same name is allowed (e.g. in `repeat`).
         if let Some(n) = &s.start {
-            if !d.programs.insert(n.value().clone()) {
-                // Restarting under the same name is allowed (e.g. in `repeat`),
-                // so this is not an error.
-            }
+            d.programs.insert(n.value().clone());
         }
         for peer in [&s.connect, &s.listen, &s.proxy].into_iter().flatten() {
             d.peers.insert(peer.value().clone());
@@ -424,11 +422,11 @@ fn collect_declarations(steps: &[S<RawStep>], d: &mut Declared, r: &mut Reporter
             }
         }
         if let Some(inner) = &s.steps {
-            collect_declarations(inner, d, r);
+            collect_declarations(inner, d);
         }
         if let Some(branches) = &s.concurrently {
             for branch in branches.value() {
-                collect_declarations(branch, d, r);
+                collect_declarations(branch, d);
             }
         }
     }
@@ -752,8 +750,10 @@ impl StepValidator<'_, '_, '_> {
                         (None, None, Some(f), None) => Some(EofCheck::Fixture(self.fixture(f)?)),
                         (None, None, None, Some(f)) => Some(EofCheck::Segments(self.fixture(f)?)),
                         _ => {
-                            return self
-                                .one_of("recv with eof", &["text", "regex", "fixture", "segments"]);
+                            return self.one_of(
+                                "recv with eof",
+                                &["text", "regex", "fixture", "segments"],
+                            );
                         }
                     };
                     if s.hex.is_some()
@@ -1270,7 +1270,7 @@ fn is_identifier(s: &str) -> bool {
 /// Parses `"02 00 00 00"` or `"02000000"`.
 pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
     let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(format!("hex `{text}` has an odd number of digits"));
     }
     (0..digits.len())

@@ -15,6 +15,9 @@ fn lab3_suite_validates() {
     let scenarios: Vec<_> = files.iter().flat_map(|f| &f.scenarios).collect();
     assert!(scenarios.len() >= 30, "{} scenarios", scenarios.len());
     let observe = scenarios.iter().filter(|s| s.observe).count();
-    assert!(observe >= 2, "the lab's questions are observe-only scenarios");
+    assert!(
+        observe >= 2,
+        "the lab's questions are observe-only scenarios"
+    );
     assert!(scenarios.iter().any(|s| s.needs_separate_hosts()));
 }

@@ -4,7 +4,9 @@
 use std::path::Path;
 
 fn check(file: &str, generated: String) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/schema").join(file);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs/schema")
+        .join(file);
     if std::env::var_os("SOCKLAB_BLESS").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &generated).unwrap();
@@ -20,18 +22,27 @@ fn check(file: &str, generated: String) {
 
 #[test]
 fn scenario_schema_is_current() {
-    check("scenario.schema.json", socklab_scenario::schema::scenario_schema());
+    check(
+        "scenario.schema.json",
+        socklab_scenario::schema::scenario_schema(),
+    );
 }
 
 #[test]
 fn manifest_schema_is_current() {
-    check("lab.schema.json", socklab_scenario::schema::manifest_schema());
+    check(
+        "lab.schema.json",
+        socklab_scenario::schema::manifest_schema(),
+    );
 }
 
 #[test]
 fn schema_describes_every_action() {
     let schema = socklab_scenario::schema::scenario_schema();
     for action in socklab_scenario::validate::ACTIONS {
-        assert!(schema.contains(&format!("\"{action}\"")), "schema lacks `{action}`");
+        assert!(
+            schema.contains(&format!("\"{action}\"")),
+            "schema lacks `{action}`"
+        );
     }
 }

@@ -1,0 +1,204 @@
+//! Grading one submission with a suite: build, plan, run every scenario
+//! (up to `jobs` at once), check, score.
+//!
+//! Scenarios run concurrently on one task, so dropping the future (Ctrl-C,
+//! SIGTERM) drops every runner, and each runner's sandbox kills what it
+//! started. Results come back in suite order whatever finished first.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
+use futures::StreamExt;
+
+use socklab_report::{Isolation, ScenarioReport, SubmissionReport};
+use socklab_scenario::Scenario;
+
+use crate::build;
+use crate::plan::{self, RunSettings, Suite};
+use crate::run;
+use crate::sandbox::IsolationLevel;
+use crate::score;
+
+/// Something that happened during a run, for progress displays.
+#[derive(Debug, Clone)]
+pub enum Event {
+    ScenarioStarted {
+        submission: String,
+        scenario: String,
+    },
+    ScenarioFinished {
+        submission: String,
+        report: Box<ScenarioReport>,
+    },
+}
+
+/// Where events go (a progress bar, plain lines, nowhere).
+pub type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
+
+/// Grades `dir` with `suite`, working under `work`.
+pub async fn grade_submission(
+    suite: &Suite,
+    settings: &RunSettings,
+    name: &str,
+    dir: &Path,
+    work: &Path,
+    jobs: usize,
+    events: Option<EventSink>,
+) -> SubmissionReport {
+    let started = Instant::now();
+    let (submission, build_report) = match &suite.manifest {
+        Some(manifest) => {
+            let build_dir = work.join("build");
+            match build::copy_submission(dir, &build_dir) {
+                Ok(_) => {
+                    let (s, b) = build::build(name, &build_dir, manifest).await;
+                    (s, Some(b))
+                }
+                Err(e) => {
+                    let mut submission = build::prebuilt(name, build_dir);
+                    for program in manifest.programs.keys() {
+                        submission.programs.insert(
+                            program.clone(),
+                            plan::Availability::Missing(format!(
+                                "the submission could not be read: {e}"
+                            )),
+                        );
+                    }
+                    let report = socklab_report::BuildReport {
+                        ok: false,
+                        method: "copy".into(),
+                        programs: Vec::new(),
+                        output: format!("the submission could not be read: {e}"),
+                        duration_secs: 0.0,
+                    };
+                    (submission, Some(report))
+                }
+            }
+        }
+        None => (build::prebuilt(name, dir.to_path_buf()), None),
+    };
+    let scenarios: Vec<(usize, &Scenario)> = suite.scenarios().enumerate().collect();
+    let reports: Vec<ScenarioReport> = futures::stream::iter(scenarios)
+        .map(|(index, scenario)| {
+            let submission = &submission;
+            let events = events.clone();
+            let scenario_dir = work.join(format!("{index:03}-{}", sanitize(&scenario.name)));
+            async move {
+                if let Some(sink) = &events {
+                    sink(Event::ScenarioStarted {
+                        submission: name.to_string(),
+                        scenario: scenario.name.clone(),
+                    });
+                }
+                let report = run_one(scenario, settings, submission, &scenario_dir).await;
+                if let Some(sink) = &events {
+                    sink(Event::ScenarioFinished {
+                        submission: name.to_string(),
+                        report: Box::new(report.clone()),
+                    });
+                }
+                report
+            }
+        })
+        .buffered(jobs.max(1))
+        .collect()
+        .await;
+    let (score, max_score) = score::total(&reports, suite.manifest.as_ref().and_then(|m| m.total));
+    let mut notes = settings.capabilities.notes.clone();
+    if let Some(limits) = &settings.limits {
+        notes.push(limits.describe());
+    }
+    SubmissionReport {
+        submission: name.to_string(),
+        lab: suite.lab_name(),
+        socklab_version: env!("CARGO_PKG_VERSION").to_string(),
+        isolation: Isolation {
+            level: settings.capabilities.level.name().to_string(),
+            notes,
+        },
+        build: build_report,
+        scenarios: reports,
+        score,
+        max_score,
+        duration_secs: started.elapsed().as_secs_f64(),
+    }
+}
+
+async fn run_one(
+    scenario: &Scenario,
+    settings: &RunSettings,
+    submission: &plan::Submission,
+    dir: &Path,
+) -> ScenarioReport {
+    let source = format!("{}:{}", scenario.file.display(), scenario.loc.line);
+    if let Some(reason) = run::skip_reason(scenario, settings) {
+        return score::skipped(scenario, source, reason);
+    }
+    // Without namespaces, scenarios that need the same fixed port take turns.
+    let _turns = if settings.capabilities.level == IsolationLevel::Loopback {
+        let mut guards = Vec::new();
+        let mut fixed = scenario.fixed_ports();
+        fixed.sort_unstable();
+        for port in fixed {
+            guards.push(port_lock(port).lock_owned().await);
+        }
+        guards
+    } else {
+        Vec::new()
+    };
+    let ports = match plan::assign_ports(scenario, settings.capabilities.level) {
+        Ok(p) => p,
+        Err(e) => return score::skipped(scenario, source, format!("no free port: {e}")),
+    };
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        return score::skipped(
+            scenario,
+            source,
+            format!("cannot create {}: {e}", dir.display()),
+        );
+    }
+    let outcome = run::run_scenario(scenario, settings, submission, ports, dir).await;
+    score::score_scenario(scenario, outcome, source)
+}
+
+fn port_lock(port: u16) -> Arc<tokio::sync::Mutex<()>> {
+    static LOCKS: OnceLock<Mutex<HashMap<u16, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
+    LOCKS
+        .get_or_init(Default::default)
+        .lock()
+        .expect("port locks")
+        .entry(port)
+        .or_default()
+        .clone()
+}
+
+/// A file-name-safe version of a scenario or student name.
+pub fn sanitize(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    cleaned.trim_matches('.').chars().take(80).collect()
+}
+
+/// A fresh working directory for a run.
+pub fn work_dir(requested: Option<&Path>) -> std::io::Result<(PathBuf, Option<tempfile::TempDir>)> {
+    match requested {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            Ok((dir.to_path_buf(), None))
+        }
+        None => {
+            let temp = tempfile::Builder::new().prefix("socklab-").tempdir()?;
+            Ok((temp.path().to_path_buf(), Some(temp)))
+        }
+    }
+}

@@ -1,0 +1,368 @@
+//! Grading a whole class: every submission in a directory, results written
+//! as each student finishes, resumable, shardable, mergeable.
+//!
+//! Output layout (`--out OUT`):
+//!
+//! ```text
+//! OUT/grades.csv        a row per student, a column per scenario, total
+//! OUT/junit.xml         for CI systems
+//! OUT/summary.txt       the class at a glance
+//! OUT/students/NAME/    report.json, feedback.md, feedback.html,
+//!                       gradescope.json, prairielearn.json, classroom.b64, key
+//! ```
+//!
+//! Each student's files are written to a temporary name and renamed, so an
+//! interrupted batch never leaves a half-written result, and `--resume`
+//! skips students whose key (submission content + suite + socklab version)
+//! matches what is on disk.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use futures::StreamExt;
+
+use socklab_report::{
+    BuildReport, Isolation, SubmissionReport, read_json, render_class_summary, render_classroom,
+    render_grades_csv, render_gradescope, render_html, render_json, render_junit, render_markdown,
+};
+
+use crate::engine;
+use crate::plan::{RunSettings, Suite};
+use crate::score;
+use crate::submissions::{self, Entry};
+
+/// What to grade and how.
+pub struct GradeJob<'a> {
+    pub suite: &'a Suite,
+    pub settings: &'a RunSettings,
+    pub submissions: &'a Path,
+    pub out: &'a Path,
+    pub jobs: usize,
+    pub shard: Option<(usize, usize)>,
+    pub resume: bool,
+    pub work: &'a Path,
+}
+
+/// How a batch went.
+pub struct GradeSummary {
+    pub graded: usize,
+    pub reused: usize,
+    pub reports: Vec<SubmissionReport>,
+}
+
+/// Progress of a batch, for a bar or plain lines.
+pub trait Progress: Send + Sync {
+    fn start(&self, total: usize);
+    fn finished(&self, report: &SubmissionReport, reused: bool);
+    fn done(&self);
+}
+
+/// Grades every submission of the job, writing results as they come.
+pub async fn grade_class(
+    job: &GradeJob<'_>,
+    progress: &dyn Progress,
+) -> std::io::Result<GradeSummary> {
+    let students_dir = job.out.join("students");
+    std::fs::create_dir_all(&students_dir)?;
+    let entries: Vec<Entry> = submissions::list(job.submissions)?
+        .into_iter()
+        .filter(|e| {
+            job.shard
+                .is_none_or(|(k, n)| submissions::in_shard(&e.name, k, n))
+        })
+        .collect();
+    progress.start(entries.len());
+    let suite_files = suite_files(job.suite);
+    let reused = AtomicUsize::new(0);
+    let reports: Vec<SubmissionReport> = futures::stream::iter(entries)
+        .map(|entry| {
+            let students_dir = &students_dir;
+            let suite_files = &suite_files;
+            let reused = &reused;
+            async move {
+                let dir = students_dir.join(engine::sanitize(&entry.name));
+                let key = submissions::grading_key(&entry.path, suite_files);
+                if job.resume
+                    && let Some(previous) = load_if_current(&dir, &key)
+                {
+                    reused.fetch_add(1, Ordering::Relaxed);
+                    progress.finished(&previous, true);
+                    return previous;
+                }
+                let report = grade_one(job, &entry).await;
+                if let Err(e) = write_student(&dir, &report, &key) {
+                    eprintln!("socklab: could not write results for {}: {e}", entry.name);
+                }
+                progress.finished(&report, false);
+                report
+            }
+        })
+        .buffer_unordered(job.jobs.max(1))
+        .collect()
+        .await;
+    progress.done();
+    let all = read_all_students(&students_dir);
+    write_aggregates(job.out, &all)?;
+    let reused = reused.load(Ordering::Relaxed);
+    Ok(GradeSummary {
+        graded: reports.len() - reused,
+        reused,
+        reports: all,
+    })
+}
+
+fn suite_files(suite: &Suite) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = suite.files.iter().map(|f| f.path.clone()).collect();
+    if let Some(m) = &suite.manifest {
+        files.push(m.path.clone());
+    }
+    files
+}
+
+async fn grade_one(job: &GradeJob<'_>, entry: &Entry) -> SubmissionReport {
+    let work = job.work.join(engine::sanitize(&entry.name));
+    let _ = std::fs::remove_dir_all(&work);
+    if let Err(e) = std::fs::create_dir_all(&work) {
+        return unreadable(
+            job,
+            &entry.name,
+            format!("cannot create a working directory: {e}"),
+        );
+    }
+    let dir = match submissions::materialize(entry, &work) {
+        Ok(d) => d,
+        Err(why) => return unreadable(job, &entry.name, why),
+    };
+    let is_empty = std::fs::read_dir(&dir)
+        .map(|mut r| r.next().is_none())
+        .unwrap_or(true);
+    if is_empty {
+        return unreadable(job, &entry.name, "the submission is empty".to_string());
+    }
+    let report =
+        engine::grade_submission(job.suite, job.settings, &entry.name, &dir, &work, 1, None).await;
+    let _ = std::fs::remove_dir_all(&work);
+    report
+}
+
+/// A zero for a submission that cannot be graded at all, with the reason in
+/// its feedback (as a failed build) and every scenario listed.
+fn unreadable(job: &GradeJob<'_>, name: &str, why: String) -> SubmissionReport {
+    let source = |s: &socklab_scenario::Scenario| format!("{}:{}", s.file.display(), s.loc.line);
+    let scenarios: Vec<_> = job
+        .suite
+        .scenarios()
+        .map(|s| score::skipped(s, source(s), format!("not run: {why}")))
+        .map(|mut r| {
+            r.status = if r.observe {
+                socklab_report::ScenarioStatus::Skipped
+            } else {
+                socklab_report::ScenarioStatus::Failed
+            };
+            r
+        })
+        .collect();
+    let (_, max_score) = score::total(
+        &scenarios,
+        job.suite.manifest.as_ref().and_then(|m| m.total),
+    );
+    SubmissionReport {
+        submission: name.to_string(),
+        lab: job.suite.lab_name(),
+        socklab_version: env!("CARGO_PKG_VERSION").to_string(),
+        isolation: Isolation {
+            level: job.settings.capabilities.level.name().to_string(),
+            notes: Vec::new(),
+        },
+        build: Some(BuildReport {
+            ok: false,
+            method: "none".to_string(),
+            programs: Vec::new(),
+            output: why,
+            duration_secs: 0.0,
+        }),
+        scenarios,
+        score: 0.0,
+        max_score,
+        duration_secs: 0.0,
+    }
+}
+
+fn load_if_current(dir: &Path, key: &str) -> Option<SubmissionReport> {
+    let stored = std::fs::read_to_string(dir.join("key")).ok()?;
+    if stored.trim() != key {
+        return None;
+    }
+    read_json(&std::fs::read_to_string(dir.join("report.json")).ok()?).ok()
+}
+
+/// Writes `contents` to `path` atomically (temporary file, then rename).
+pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!(
+        "{}.tmp",
+        path.extension().and_then(|e| e.to_str()).unwrap_or("")
+    ));
+    std::fs::write(&tmp, contents)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// One student's result files; `key` is written last, so a student whose
+/// key is on disk has all of its files.
+pub fn write_student(dir: &Path, report: &SubmissionReport, key: &str) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let _ = std::fs::remove_file(dir.join("key"));
+    write_atomic(&dir.join("report.json"), render_json(report).as_bytes())?;
+    write_atomic(&dir.join("feedback.md"), render_markdown(report).as_bytes())?;
+    write_atomic(&dir.join("feedback.html"), render_html(report).as_bytes())?;
+    write_atomic(
+        &dir.join("gradescope.json"),
+        render_gradescope(report).as_bytes(),
+    )?;
+    write_atomic(
+        &dir.join("prairielearn.json"),
+        socklab_report::render_prairielearn(report).as_bytes(),
+    )?;
+    write_atomic(
+        &dir.join("classroom.b64"),
+        render_classroom(report).as_bytes(),
+    )?;
+    write_atomic(&dir.join("key"), key.as_bytes())
+}
+
+/// Every complete student result under `students_dir`, sorted by name.
+pub fn read_all_students(students_dir: &Path) -> Vec<SubmissionReport> {
+    let mut reports: Vec<SubmissionReport> = std::fs::read_dir(students_dir)
+        .map(|r| {
+            r.filter_map(Result::ok)
+                .filter(|e| e.path().join("key").is_file())
+                .filter_map(|e| std::fs::read_to_string(e.path().join("report.json")).ok())
+                .filter_map(|text| read_json(&text).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    reports.sort_by(|a, b| a.submission.cmp(&b.submission));
+    reports
+}
+
+/// grades.csv, junit.xml and summary.txt for a set of students.
+pub fn write_aggregates(out: &Path, reports: &[SubmissionReport]) -> std::io::Result<()> {
+    write_atomic(
+        &out.join("grades.csv"),
+        render_grades_csv(reports).as_bytes(),
+    )?;
+    write_atomic(&out.join("junit.xml"), render_junit(reports).as_bytes())?;
+    write_atomic(
+        &out.join("summary.txt"),
+        render_class_summary(reports).as_bytes(),
+    )
+}
+
+/// Combines shard outputs into `out`, as if one run had graded everyone.
+pub fn merge(inputs: &[PathBuf], out: &Path) -> std::io::Result<usize> {
+    let students_out = out.join("students");
+    std::fs::create_dir_all(&students_out)?;
+    for input in inputs {
+        let students = input.join("students");
+        let entries = std::fs::read_dir(&students).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("{} is not a socklab output directory: {e}", input.display()),
+            )
+        })?;
+        for entry in entries {
+            let entry = entry?;
+            let from = entry.path();
+            if !from.join("key").is_file() {
+                continue;
+            }
+            let to = students_out.join(entry.file_name());
+            if to.canonicalize().ok() == from.canonicalize().ok() {
+                continue;
+            }
+            std::fs::create_dir_all(&to)?;
+            for file in std::fs::read_dir(&from)? {
+                let file = file?;
+                if file.file_name() != "key" {
+                    std::fs::copy(file.path(), to.join(file.file_name()))?;
+                }
+            }
+            std::fs::copy(from.join("key"), to.join("key"))?;
+        }
+    }
+    let all = read_all_students(&students_out);
+    write_aggregates(out, &all)?;
+    Ok(all.len())
+}
+
+/// Plain progress lines (used when stderr is not a terminal).
+pub struct PlainProgress {
+    total: AtomicUsize,
+    done: AtomicUsize,
+}
+
+impl PlainProgress {
+    pub fn new() -> Arc<Self> {
+        Arc::new(PlainProgress {
+            total: AtomicUsize::new(0),
+            done: AtomicUsize::new(0),
+        })
+    }
+}
+
+impl Progress for PlainProgress {
+    fn start(&self, total: usize) {
+        self.total.store(total, Ordering::Relaxed);
+        eprintln!("grading {total} submissions");
+    }
+    fn finished(&self, report: &SubmissionReport, reused: bool) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        eprintln!(
+            "[{done}/{}] {}: {:.2}/{}{}",
+            self.total.load(Ordering::Relaxed),
+            report.submission,
+            report.score,
+            report.max_score,
+            if reused {
+                " (unchanged, not re-graded)"
+            } else {
+                ""
+            }
+        );
+    }
+    fn done(&self) {}
+}
+
+/// A progress bar with counts and ETA (indicatif hides it off a terminal).
+pub struct BarProgress {
+    bar: indicatif::ProgressBar,
+}
+
+impl BarProgress {
+    pub fn new() -> Arc<Self> {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} students  {elapsed} elapsed, ETA {eta}  {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Arc::new(BarProgress { bar })
+    }
+}
+
+impl Progress for BarProgress {
+    fn start(&self, total: usize) {
+        self.bar.set_length(total as u64);
+    }
+    fn finished(&self, report: &SubmissionReport, _reused: bool) {
+        self.bar.set_message(format!(
+            "{}: {:.1}/{}",
+            report.submission, report.score, report.max_score
+        ));
+        self.bar.inc(1);
+    }
+    fn done(&self) {
+        self.bar.finish_and_clear();
+    }
+}

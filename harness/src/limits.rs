@@ -1,0 +1,66 @@
+//! Resource limits for student programs.
+//!
+//! Applied with `setrlimit` in the child between fork and exec, so they hold
+//! for the program and everything it starts: CPU time, address space, open
+//! files, size of files written, and no core files. Which limits were in
+//! force is reported with every result.
+
+use std::io;
+
+use socklab_scenario::Limits;
+
+/// The rlimits one program runs under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessLimits {
+    pub cpu_secs: u64,
+    pub address_space: u64,
+    pub open_files: u64,
+    pub file_size: u64,
+    pub processes: u64,
+}
+
+impl ProcessLimits {
+    pub fn from_manifest(limits: &Limits) -> Self {
+        ProcessLimits {
+            cpu_secs: limits.cpu.as_secs().max(1),
+            address_space: limits.memory,
+            open_files: limits.open_files,
+            file_size: limits.file_size,
+            processes: limits.processes,
+        }
+    }
+
+    /// Human-readable summary for reports.
+    pub fn describe(&self) -> String {
+        format!(
+            "rlimits: cpu {}s, memory {} MiB, open files {}, file size {} MiB, no core files",
+            self.cpu_secs,
+            self.address_space >> 20,
+            self.open_files,
+            self.file_size >> 20
+        )
+    }
+
+    /// Sets the limits on the calling process. Only async-signal-safe calls:
+    /// this runs in a forked child before exec.
+    pub fn apply_in_child(&self) -> io::Result<()> {
+        set(libc::RLIMIT_CPU, self.cpu_secs)?;
+        set(libc::RLIMIT_AS, self.address_space)?;
+        set(libc::RLIMIT_NOFILE, self.open_files)?;
+        set(libc::RLIMIT_FSIZE, self.file_size)?;
+        set(libc::RLIMIT_CORE, 0)?;
+        Ok(())
+    }
+}
+
+fn set(resource: libc::__rlimit_resource_t, value: u64) -> io::Result<()> {
+    let limit = libc::rlimit {
+        rlim_cur: value,
+        rlim_max: value,
+    };
+    // SAFETY: setrlimit reads the struct we pass.
+    if unsafe { libc::setrlimit(resource, &limit) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

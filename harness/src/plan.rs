@@ -1,0 +1,155 @@
+//! Plans: scenarios resolved against a submission and this machine.
+//!
+//! The second stage (scenario → **plan** → run → …). A plan knows which
+//! executable stands behind each program name (the student's build, or a
+//! reference program), which isolation level this machine reached, which
+//! ports each scenario gets, and which scenarios must be skipped and why.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use socklab_reference::Program;
+use socklab_scenario::{LabManifest, PortSpec, Scenario, ScenarioFile, Template};
+
+use crate::limits::ProcessLimits;
+use crate::sandbox::{Capabilities, IsolationLevel};
+
+/// Whether a submission's program can be run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Availability {
+    Ready(PathBuf),
+    /// No such program in the submission (with what was looked for).
+    Missing(String),
+    /// It did not compile (with the compiler's words).
+    BuildFailed(String),
+}
+
+/// A submission ready to run: its name and programs.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub name: String,
+    /// Where the runnable programs are (the build directory, or the
+    /// submission itself when nothing was built).
+    pub dir: PathBuf,
+    pub programs: BTreeMap<String, Availability>,
+}
+
+impl Submission {
+    /// The program by name: as built, or an executable of that name in the
+    /// submission directory (for scenario files used without a manifest).
+    pub fn program(&self, name: &str) -> Availability {
+        if let Some(known) = self.programs.get(name) {
+            return known.clone();
+        }
+        let path = self.dir.join(name);
+        if is_executable(&path) {
+            Availability::Ready(path)
+        } else {
+            Availability::Missing(format!(
+                "the submission has no executable `{name}` (looked for {})",
+                path.display()
+            ))
+        }
+    }
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// The suite: scenarios to run, with the lab manifest when there is one.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    pub manifest: Option<LabManifest>,
+    pub files: Vec<ScenarioFile>,
+}
+
+impl Suite {
+    pub fn scenarios(&self) -> impl Iterator<Item = &Scenario> {
+        self.files.iter().flat_map(|f| f.scenarios.iter())
+    }
+
+    pub fn lab_name(&self) -> String {
+        self.manifest
+            .as_ref()
+            .map(|m| m.lab.clone())
+            .unwrap_or_else(|| "scenarios".to_string())
+    }
+
+    /// Keeps only scenarios whose name contains `pattern` (or matches a tag).
+    pub fn filter(&mut self, pattern: &str) {
+        for file in &mut self.files {
+            file.scenarios
+                .retain(|s| s.name.contains(pattern) || s.tags.iter().any(|t| t == pattern));
+        }
+    }
+}
+
+/// Settings shared by every scenario of a run.
+#[derive(Clone)]
+pub struct RunSettings {
+    /// The socklab executable (reference programs run as `socklab reference NAME`).
+    pub self_exe: PathBuf,
+    pub capabilities: Capabilities,
+    pub limits: Option<ProcessLimits>,
+    pub output_limit: usize,
+    pub options: BTreeMap<String, String>,
+    /// Reference stand-ins from the manifest: program name → command words.
+    pub references: BTreeMap<String, Vec<Template>>,
+}
+
+impl RunSettings {
+    /// The reference program standing in for `name`, with its leading arguments.
+    pub fn reference_for(&self, name: &str) -> Result<(Program, Vec<String>), String> {
+        let words: Vec<String> = match self.references.get(name) {
+            Some(templates) => {
+                let mut words = Vec::new();
+                for t in templates {
+                    words.push(t.render(&|ns, key, _| {
+                        (ns == "options")
+                            .then(|| self.options.get(key).cloned())
+                            .flatten()
+                    })?);
+                }
+                words
+            }
+            None => vec![name.to_string()],
+        };
+        let (first, rest) = words.split_first().ok_or("empty reference command")?;
+        let program = Program::from_name(first).ok_or_else(|| {
+            let known: Vec<&str> = Program::ALL.iter().map(|p| p.name()).collect();
+            format!(
+                "`{first}` is not a reference program (known: {})",
+                known.join(", ")
+            )
+        })?;
+        Ok((program, rest.to_vec()))
+    }
+}
+
+/// First port given to `auto` ports inside a scenario's own namespace.
+const NAMESPACE_PORT_BASE: u16 = 20000;
+
+/// Concrete port numbers for a scenario's `ports:`.
+pub fn assign_ports(
+    scenario: &Scenario,
+    level: IsolationLevel,
+) -> std::io::Result<BTreeMap<String, u16>> {
+    let mut ports = BTreeMap::new();
+    for (i, (name, spec)) in scenario.ports.iter().enumerate() {
+        let number = match (spec, level) {
+            (PortSpec::Fixed(n), _) => *n,
+            (PortSpec::Auto, IsolationLevel::Namespaces) => NAMESPACE_PORT_BASE + i as u16,
+            (PortSpec::Auto, IsolationLevel::Loopback) => free_port()?,
+        };
+        ports.insert(name.clone(), number);
+    }
+    Ok(ports)
+}
+
+/// A port nobody is listening on right now (the kernel's choice).
+fn free_port() -> std::io::Result<u16> {
+    let listener = std::net::TcpListener::bind("0.0.0.0:0")?;
+    Ok(listener.local_addr()?.port())
+}

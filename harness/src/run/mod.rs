@@ -1,0 +1,1488 @@
+//! Running a scenario: its steps drive programs and peers inside a
+//! [`Sandbox`] and each produces an [`Observation`].
+//!
+//! This is the third stage of socklab's flow (scenario → plan → **run** →
+//! check → score → report). The runner never decides points; it records what
+//! happened and asks [`crate::check`] whether a failure ends the scenario.
+
+pub mod fixtures;
+pub mod observation;
+pub mod output;
+pub mod peer;
+pub mod procfs;
+pub mod program;
+pub mod proxy;
+pub mod pty;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use tokio::time::Instant;
+
+use socklab_reference::transcript::escape_bytes;
+use socklab_scenario::*;
+
+use crate::check;
+use crate::plan::{Availability, RunSettings, Submission};
+use crate::sandbox::{IsolationLevel, Sandbox};
+pub use observation::{Observation, Outcome};
+use output::Wait;
+use peer::{Peer, ReadEnd};
+use program::{Launch, LaunchKind, Program};
+
+/// What running one scenario left behind, for checking and reporting.
+pub struct ScenarioRun {
+    pub observations: Vec<(Observation, StepMeta)>,
+    /// Set when the scenario could not run at all (with why).
+    pub harness_error: Option<String>,
+    pub timed_out: bool,
+    pub transcripts: Vec<socklab_report::Transcript>,
+    pub duration: Duration,
+}
+
+/// Everything one scenario run shares between its steps.
+struct Runner<'a> {
+    scenario: &'a Scenario,
+    settings: &'a RunSettings,
+    submission: &'a Submission,
+    sandbox: Sandbox,
+    dir: PathBuf,
+    ports: BTreeMap<String, u16>,
+    fixture_paths: BTreeMap<String, PathBuf>,
+    fixture_bytes: BTreeMap<String, Vec<u8>>,
+    programs: Mutex<BTreeMap<String, Arc<Program>>>,
+    retired: Mutex<Vec<Arc<Program>>>,
+    peers: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<Peer>>>>,
+    proxies: Mutex<Vec<proxy::ProxyHandle>>,
+    vars: Mutex<BTreeMap<String, Vec<String>>>,
+    last_input: Mutex<Option<String>>,
+    observations: Mutex<Vec<(Observation, StepMeta)>>,
+}
+
+/// Runs one scenario in a fresh sandbox under `dir`.
+pub async fn run_scenario(
+    scenario: &Scenario,
+    settings: &RunSettings,
+    submission: &Submission,
+    ports: BTreeMap<String, u16>,
+    dir: &Path,
+) -> ScenarioRun {
+    let started = Instant::now();
+    let failed = |why: String| ScenarioRun {
+        observations: Vec::new(),
+        harness_error: Some(why),
+        timed_out: false,
+        transcripts: Vec::new(),
+        duration: started.elapsed(),
+    };
+    let sandbox = match Sandbox::create(settings.capabilities.level, &scenario.hosts) {
+        Ok(s) => s,
+        Err(e) => return failed(format!("could not create the scenario's hosts: {e}")),
+    };
+    let mut fixture_paths = BTreeMap::new();
+    let mut fixture_bytes = BTreeMap::new();
+    let fixtures_dir = dir.join("fixtures");
+    if let Err(e) = std::fs::create_dir_all(&fixtures_dir) {
+        return failed(format!("could not create {}: {e}", fixtures_dir.display()));
+    }
+    for (name, fixture) in &scenario.fixtures {
+        let data = fixtures::bytes(fixture);
+        let path = fixtures_dir.join(name);
+        if let Err(e) = std::fs::write(&path, &data) {
+            return failed(format!("could not write fixture {}: {e}", path.display()));
+        }
+        fixture_paths.insert(name.clone(), path);
+        fixture_bytes.insert(name.clone(), data);
+    }
+    let runner = Runner {
+        scenario,
+        settings,
+        submission,
+        sandbox,
+        dir: dir.to_path_buf(),
+        ports,
+        fixture_paths,
+        fixture_bytes,
+        programs: Mutex::new(BTreeMap::new()),
+        retired: Mutex::new(Vec::new()),
+        peers: Mutex::new(BTreeMap::new()),
+        proxies: Mutex::new(Vec::new()),
+        vars: Mutex::new(BTreeMap::new()),
+        last_input: Mutex::new(None),
+        observations: Mutex::new(Vec::new()),
+    };
+    let timed_out = tokio::time::timeout(
+        scenario.timeout,
+        runner.run_steps(&scenario.steps, String::new()),
+    )
+    .await
+    .is_err();
+    let transcripts = runner.finish().await;
+    ScenarioRun {
+        observations: std::mem::take(&mut *runner.observations.lock().expect("lock")),
+        harness_error: None,
+        timed_out,
+        transcripts,
+        duration: started.elapsed(),
+    }
+}
+
+/// The result of one step, before it becomes an observation.
+struct StepResult {
+    outcome: Outcome,
+    message: String,
+    expected: Option<String>,
+    observed: Option<String>,
+}
+
+impl StepResult {
+    fn ok(message: impl Into<String>) -> Self {
+        StepResult {
+            outcome: Outcome::Ok,
+            message: message.into(),
+            expected: None,
+            observed: None,
+        }
+    }
+    fn fail(message: impl Into<String>) -> Self {
+        StepResult {
+            outcome: Outcome::Failed,
+            message: message.into(),
+            expected: None,
+            observed: None,
+        }
+    }
+    fn harness(message: impl Into<String>) -> Self {
+        StepResult {
+            outcome: Outcome::HarnessError,
+            message: message.into(),
+            expected: None,
+            observed: None,
+        }
+    }
+    fn expected(mut self, text: impl Into<String>) -> Self {
+        self.expected = Some(text.into());
+        self
+    }
+    fn observed(mut self, text: impl Into<String>) -> Self {
+        self.observed = Some(text.into());
+        self
+    }
+}
+
+/// Keeps the last `n` characters of a text, marking the cut.
+fn tail(text: &str, n: usize) -> String {
+    let count = text.chars().count();
+    if count <= n {
+        return text.to_string();
+    }
+    let kept: String = text.chars().skip(count - n).collect();
+    format!("…{kept}")
+}
+
+impl Runner<'_> {
+    fn run_steps<'s>(&'s self, steps: &'s [Step], prefix: String) -> BoxFuture<'s, bool> {
+        Box::pin(async move {
+            for (i, step) in steps.iter().enumerate() {
+                let path = format!("{prefix}{}", i + 1);
+                if !self.run_step(step, path).await {
+                    return false;
+                }
+            }
+            true
+        })
+    }
+
+    /// Runs a step; false when the scenario must stop.
+    async fn run_step(&self, step: &Step, path: String) -> bool {
+        match &step.action {
+            Action::Repeat { times, steps } => {
+                for round in 1..=*times {
+                    if !self.run_steps(steps, format!("{path}.{round}.")).await {
+                        return false;
+                    }
+                }
+                return true;
+            }
+            Action::Concurrently { branches } => {
+                let runs = branches.iter().enumerate().map(|(b, steps)| {
+                    self.run_steps(steps, format!("{path}.{}.", (b'a' + b as u8) as char))
+                });
+                return futures::future::join_all(runs)
+                    .await
+                    .into_iter()
+                    .all(|ok| ok);
+            }
+            _ => {}
+        }
+        let started = Instant::now();
+        let deadline = started + step.meta.within;
+        let sent_before = self.last_input.lock().expect("lock").clone();
+        let result = self.execute(&step.action, deadline).await;
+        let observation = Observation {
+            step: path,
+            line: step.loc.line,
+            keyword: step.action.keyword(),
+            title: step
+                .meta
+                .title
+                .clone()
+                .unwrap_or_else(|| check::default_title(&step.action)),
+            is_check: step.action.is_check(),
+            outcome: result.outcome,
+            message: result.message,
+            sent: sent_before,
+            expected: result.expected,
+            observed: result.observed,
+            elapsed: started.elapsed(),
+        };
+        let go_on = self.scenario.observe || check::continues(&observation, &step.meta);
+        self.observations
+            .lock()
+            .expect("lock")
+            .push((observation, step.meta.clone()));
+        go_on
+    }
+
+    fn lookup(&self, namespace: &str, name: &str, all: bool) -> Option<String> {
+        match namespace {
+            "ports" => self.ports.get(name).map(u16::to_string),
+            "hosts" => self
+                .sandbox
+                .hosts()
+                .find(|h| h.name == name)
+                .map(|h| h.addr.to_string()),
+            "fixtures" => self
+                .fixture_paths
+                .get(name)
+                .map(|p| p.display().to_string()),
+            "dirs" => Some(self.program_dir(name).display().to_string()),
+            "options" => self.settings.options.get(name).cloned(),
+            "matrix" => self.scenario.matrix.get(name).cloned(),
+            "vars" => {
+                let vars = self.vars.lock().expect("lock");
+                let values = vars.get(name)?;
+                if all {
+                    Some(values.join(" "))
+                } else {
+                    values.last().cloned()
+                }
+            }
+            "scenario" if name == "dir" => Some(self.dir.display().to_string()),
+            _ => None,
+        }
+    }
+
+    fn render(&self, template: &Template) -> Result<String, StepResult> {
+        template
+            .render(&|ns, name, all| self.lookup(ns, name, all))
+            .map_err(|e| StepResult::harness(format!("cannot fill in `{template}`: {e}")))
+    }
+
+    fn regex(&self, re: &RegexTemplate) -> Result<regex::bytes::Regex, StepResult> {
+        let source = re
+            .template
+            .render(&|ns, name, all| self.lookup(ns, name, all).map(|v| regex::escape(&v)))
+            .map_err(|e| StepResult::harness(format!("cannot fill in `{}`: {e}", re.template)))?;
+        regex::bytes::Regex::new(&source)
+            .map_err(|e| StepResult::harness(format!("regex `{source}` does not compile: {e}")))
+    }
+
+    fn capture(&self, re: &regex::bytes::Regex, caps: &regex::bytes::Captures) {
+        let mut vars = self.vars.lock().expect("lock");
+        for name in re.capture_names().flatten() {
+            if let Some(m) = caps.name(name) {
+                vars.entry(name.to_string())
+                    .or_default()
+                    .push(String::from_utf8_lossy(m.as_bytes()).into_owned());
+            }
+        }
+    }
+
+    fn program_dir(&self, name: &str) -> PathBuf {
+        self.dir.join("programs").join(name)
+    }
+
+    fn program(&self, name: &str) -> Result<Arc<Program>, StepResult> {
+        self.programs
+            .lock()
+            .expect("lock")
+            .get(name)
+            .cloned()
+            .ok_or_else(|| {
+                StepResult::fail(format!(
+                    "program `{name}` was not started (an earlier start failed)"
+                ))
+            })
+    }
+
+    fn peer(&self, name: &str) -> Result<Arc<tokio::sync::Mutex<Peer>>, StepResult> {
+        self.peers
+            .lock()
+            .expect("lock")
+            .get(name)
+            .cloned()
+            .ok_or_else(|| {
+                StepResult::fail(format!(
+                    "peer `{name}` has no connection (an earlier step failed)"
+                ))
+            })
+    }
+
+    fn note_input(&self, text: String) {
+        *self.last_input.lock().expect("lock") = Some(text);
+    }
+
+    /// The state of a program plus the tail of its output, for failure messages.
+    fn program_context(&self, program: &Program) -> String {
+        let (out, _, _) = program.stdout.snapshot();
+        let (err, _, _) = program.stderr.snapshot();
+        let mut text = format!("{} is {}", program.label, program.describe_state());
+        if !out.is_empty() {
+            text.push_str(&format!(
+                "; its output ends with: {}",
+                tail(&escape_bytes(&out), 300)
+            ));
+        }
+        if !err.is_empty() {
+            text.push_str(&format!("; stderr: {}", tail(&escape_bytes(&err), 300)));
+        }
+        text
+    }
+
+    async fn execute(&self, action: &Action, deadline: Instant) -> StepResult {
+        let result = match action {
+            Action::Start(spec) => self.start(spec).await,
+            Action::WaitListen { program, port } => self.wait_listen(program, port, deadline).await,
+            Action::Type { program, input } => self.type_input(program, input, deadline).await,
+            Action::Expect {
+                program,
+                stream,
+                pattern,
+            } => self.expect(program, *stream, pattern, deadline).await,
+            Action::Exit { program, expect } => self.exit(program, expect, deadline).await,
+            Action::Running { program, hold } => self.running(program, *hold).await,
+            Action::Children {
+                program,
+                count,
+                zombies,
+            } => self.children(program, count, *zombies, deadline).await,
+            Action::Stop { program, signal } => self.stop(program, signal.as_deref()).await,
+            Action::Output {
+                program,
+                stream,
+                check,
+            } => self.output(program, *stream, check),
+            Action::Proxy(spec) => self.proxy(spec).await,
+            Action::Connect {
+                peer,
+                to,
+                host,
+                refused,
+            } => {
+                self.connect(peer, to, host.as_deref(), *refused, deadline)
+                    .await
+            }
+            Action::Listen { peer, port, host } => self.listen(peer, port, host.as_deref()).await,
+            Action::Accept { peer } => self.accept(peer, deadline).await,
+            Action::Send { peer, data } => self.send(peer, data, deadline).await,
+            Action::Recv { peer, spec } => self.recv(peer, spec, deadline).await,
+            Action::Silence { peer, hold } => self.silence(peer, *hold).await,
+            Action::Shutdown { peer } => self.shutdown(peer).await,
+            Action::Close { peer } => self.close(peer).await,
+            Action::File { path, check } => self.file(path, check),
+            Action::Assert { var, spec } => self.assert(var, spec),
+            Action::Repeat { .. } | Action::Concurrently { .. } => Ok(StepResult::ok("")),
+        };
+        result.unwrap_or_else(|failure| failure)
+    }
+
+    async fn start(&self, spec: &StartSpec) -> Result<StepResult, StepResult> {
+        let name = self.render(&spec.program)?;
+        let mut args = Vec::new();
+        for a in &spec.args {
+            args.push(self.render(a)?);
+        }
+        let cwd = self.program_dir(&spec.name);
+        std::fs::create_dir_all(&cwd)
+            .map_err(|e| StepResult::harness(format!("cannot create {}: {e}", cwd.display())))?;
+        let (label, kind) = match spec.origin {
+            Origin::Submission => {
+                let exe = match self.submission.program(&name) {
+                    Availability::Ready(path) => path,
+                    Availability::Missing(why) | Availability::BuildFailed(why) => {
+                        return Err(StepResult::fail(format!("cannot run {name}: {why}")));
+                    }
+                };
+                (
+                    format!("{name} (submission)"),
+                    LaunchKind::Process {
+                        exe,
+                        args,
+                        limits: self.settings.limits.clone(),
+                    },
+                )
+            }
+            Origin::Reference => {
+                let (program, mut leading) = self
+                    .settings
+                    .reference_for(&name)
+                    .map_err(StepResult::harness)?;
+                leading.extend(args);
+                let label = format!("{name} (reference {})", program.name());
+                if spec.in_process && socklab_reference::supports_in_process(program, &leading) {
+                    (
+                        label,
+                        LaunchKind::InProcess {
+                            program,
+                            args: leading,
+                        },
+                    )
+                } else {
+                    let mut full = vec!["reference".to_string(), program.name().to_string()];
+                    full.extend(leading);
+                    (
+                        label,
+                        LaunchKind::Process {
+                            exe: self.settings.self_exe.clone(),
+                            args: full,
+                            limits: None,
+                        },
+                    )
+                }
+            }
+            Origin::Templated(_) => return Err(StepResult::harness("unresolved `from:` template")),
+        };
+        let launch = Launch {
+            name: spec.name.clone(),
+            label: label.clone(),
+            cwd,
+            host: spec.host.clone(),
+            stdin: spec.stdin,
+            output_limit: self.settings.output_limit,
+            kind,
+        };
+        let program = Program::start(&self.sandbox, launch)
+            .map_err(|e| StepResult::fail(format!("{label} could not be started: {e}")))?;
+        let previous = self
+            .programs
+            .lock()
+            .expect("lock")
+            .insert(spec.name.clone(), Arc::new(program));
+        if let Some(old) = previous {
+            old.signal(libc::SIGKILL);
+            self.retired.lock().expect("lock").push(old);
+        }
+        Ok(StepResult::ok(format!("started {label}")))
+    }
+
+    fn port(&self, port: &Template) -> Result<u16, StepResult> {
+        let text = self.render(port)?;
+        text.parse()
+            .map_err(|_| StepResult::harness(format!("`{text}` is not a port number")))
+    }
+
+    async fn wait_listen(
+        &self,
+        name: &str,
+        port: &Template,
+        deadline: Instant,
+    ) -> Result<StepResult, StepResult> {
+        let program = self.program(name)?;
+        let port = self.port(port)?;
+        let netns = self.sandbox.host(None).netns_fd();
+        loop {
+            let listening = match program.pid {
+                Some(pid) => procfs::listening_ports_of(pid).contains(&port),
+                None => crate::sandbox::read_proc_net_in(netns)
+                    .map(|t| {
+                        procfs::parse_proc_net_tcp(&t)
+                            .iter()
+                            .any(|s| s.state == procfs::TCP_LISTEN && s.local_port == port)
+                    })
+                    .unwrap_or(false),
+            };
+            if listening {
+                return Ok(StepResult::ok(format!(
+                    "{} listens on port {port}",
+                    program.label
+                )));
+            }
+            if let Some(info) = program.exit_info() {
+                return Err(StepResult::fail(format!(
+                    "{} {} without listening on port {port}",
+                    program.label,
+                    info.describe()
+                ))
+                .expected(format!("a socket listening on TCP port {port}"))
+                .observed(self.program_context(&program)));
+            }
+            if Instant::now() >= deadline {
+                return Err(StepResult::fail(format!(
+                    "{} did not listen on port {port} within {:.1?}",
+                    program.label,
+                    self.step_budget(deadline)
+                ))
+                .expected(format!("a socket listening on TCP port {port}"))
+                .observed(self.program_context(&program)));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    fn step_budget(&self, deadline: Instant) -> Duration {
+        deadline.saturating_duration_since(Instant::now())
+    }
+
+    async fn type_input(
+        &self,
+        name: &str,
+        input: &TypeInput,
+        deadline: Instant,
+    ) -> Result<StepResult, StepResult> {
+        let program = self.program(name)?;
+        let bytes = match input {
+            TypeInput::Eof => {
+                program.close_input(deadline).await.map_err(|e| {
+                    StepResult::fail(format!("could not end {}'s input: {e}", program.label))
+                })?;
+                self.note_input(format!("ended the input of {}", program.label));
+                return Ok(StepResult::ok("input ended"));
+            }
+            TypeInput::Text(t) => self.render(t)?.into_bytes(),
+            TypeInput::Fixture(f) => self.fixture_bytes.get(f).cloned().unwrap_or_default(),
+        };
+        self.note_input(format!(
+            "typed into {}: {}",
+            program.label,
+            tail(&escape_bytes(&bytes), 200)
+        ));
+        program.type_bytes(&bytes, deadline).await.map_err(|e| {
+            StepResult::fail(format!("could not type into {}: {e}", program.label))
+                .observed(self.program_context(&program))
+        })?;
+        Ok(StepResult::ok("typed"))
+    }
+
+    async fn expect(
+        &self,
+        name: &str,
+        stream: Stream,
+        pattern: &Pattern,
+        deadline: Instant,
+    ) -> Result<StepResult, StepResult> {
+        let program = self.program(name)?;
+        let from = program.cursor(stream);
+        let buf = program.output(stream).clone();
+        let (expected, found) = match pattern {
+            Pattern::Text(t) => {
+                let needle = self.render(t)?.into_bytes();
+                let expected = format!("output containing {}", escape_bytes(&needle));
+                let found = buf
+                    .wait_for(from, deadline, |hay| {
+                        hay.windows(needle.len().max(1))
+                            .position(|w| w == needle.as_slice())
+                            .map(|at| at + needle.len())
+                    })
+                    .await;
+                (expected, found.map_found(|end| (end, None)))
+            }
+            Pattern::Regex(re) => {
+                let compiled = self.regex(re)?;
+                let expected = format!("output matching /{}/", compiled.as_str());
+                let found = buf
+                    .wait_for(from, deadline, |hay| {
+                        compiled.captures(hay).map(|caps| {
+                            let end = caps.get(0).map_or(0, |m| m.end());
+                            let owned: Vec<(String, String)> = compiled
+                                .capture_names()
+                                .flatten()
+                                .filter_map(|n| {
+                                    caps.name(n).map(|m| {
+                                        (
+                                            n.to_string(),
+                                            String::from_utf8_lossy(m.as_bytes()).into_owned(),
+                                        )
+                                    })
+                                })
+                                .collect();
+                            (end, Some(owned))
+                        })
+                    })
+                    .await;
+                (expected, found)
+            }
+        };
+        let (data, _, _) = buf.snapshot();
+        let seen = escape_bytes(&data[from.min(data.len())..]);
+        match found {
+            Wait::Found((end, captures)) => {
+                program.advance(stream, from + end);
+                if let Some(captures) = captures {
+                    let mut vars = self.vars.lock().expect("lock");
+                    for (k, v) in captures {
+                        vars.entry(k).or_default().push(v);
+                    }
+                }
+                Ok(
+                    StepResult::ok(format!("{} printed the expected output", program.label))
+                        .observed(tail(&seen, 400)),
+                )
+            }
+            Wait::Eof => Err(StepResult::fail(format!(
+                "{} closed its output without printing the expected text ({})",
+                program.label,
+                program.describe_state()
+            ))
+            .expected(expected)
+            .observed(if seen.is_empty() {
+                "(nothing)".to_string()
+            } else {
+                tail(&seen, 600)
+            })),
+            Wait::Timeout => Err(StepResult::fail(format!(
+                "{} did not print the expected text in time; it is {}",
+                program.label,
+                program.describe_state()
+            ))
+            .expected(expected)
+            .observed(if seen.is_empty() {
+                "(nothing)".to_string()
+            } else {
+                tail(&seen, 600)
+            })),
+        }
+    }
+
+    async fn exit(
+        &self,
+        name: &str,
+        expect: &ExitExpect,
+        deadline: Instant,
+    ) -> Result<StepResult, StepResult> {
+        let program = self.program(name)?;
+        let wanted = match expect {
+            ExitExpect::Code(c) => format!("exit with code {c}"),
+            ExitExpect::Nonzero => "exit with a non-zero code".to_string(),
+            ExitExpect::Any => "exit by itself (any code, not killed by a signal)".to_string(),
+            ExitExpect::Signal(s) => format!("be killed by {s}"),
+        };
+        let Some(info) = program.wait_exit(deadline).await else {
+            return Err(
+                StepResult::fail(format!("{} did not exit in time", program.label))
+                    .expected(wanted)
+                    .observed(self.program_context(&program)),
+            );
+        };
+        let ok = match expect {
+            ExitExpect::Code(c) => info.code == Some(*c),
+            ExitExpect::Nonzero => matches!(info.code, Some(c) if c != 0),
+            ExitExpect::Any => info.code.is_some(),
+            ExitExpect::Signal(s) => info
+                .signal
+                .and_then(|n| nix::sys::signal::Signal::try_from(n).ok())
+                .is_some_and(|sig| sig.as_str() == s),
+        };
+        if ok {
+            Ok(StepResult::ok(format!(
+                "{} {}",
+                program.label,
+                info.describe()
+            )))
+        } else {
+            Err(
+                StepResult::fail(format!("{} {}", program.label, info.describe()))
+                    .expected(wanted)
+                    .observed(self.program_context(&program)),
+            )
+        }
+    }
+
+    async fn running(&self, name: &str, hold: Option<Duration>) -> Result<StepResult, StepResult> {
+        let program = self.program(name)?;
+        if let Some(hold) = hold
+            && let Some(info) = program.wait_exit(Instant::now() + hold).await
+        {
+            return Err(
+                StepResult::fail(format!("{} {}", program.label, info.describe()))
+                    .expected("the program keeps running")
+                    .observed(self.program_context(&program)),
+            );
+        }
+        match program.exit_info() {
+            None => Ok(StepResult::ok(format!("{} is running", program.label))),
+            Some(info) => Err(
+                StepResult::fail(format!("{} {}", program.label, info.describe()))
+                    .expected("the program keeps running")
+                    .observed(self.program_context(&program)),
+            ),
+        }
+    }
+
+    async fn children(
+        &self,
+        name: &str,
+        count: &CountSpec,
+        zombies: Option<u32>,
+        deadline: Instant,
+    ) -> Result<StepResult, StepResult> {
+        let program = self.program(name)?;
+        let Some(pid) = program.pid else {
+            return Err(StepResult::harness(
+                "an in-process program has no child processes to count",
+            ));
+        };
+        let mut expected = Vec::new();
+        if let Some(n) = count.exact {
+            expected.push(format!("exactly {n} children"));
+        }
+        if let Some(n) = count.min {
+            expected.push(format!("at least {n} children"));
+        }
+        if let Some(n) = count.max {
+            expected.push(format!("at most {n} children"));
+        }
+        if let Some(n) = zombies {
+            expected.push(format!("at most {n} zombie children"));
+        }
+        loop {
+            let kids = procfs::children(pid);
+            let total = kids.len() as u32;
+            let dead = kids.iter().filter(|k| k.state == 'Z').count() as u32;
+            let ok = count.exact.is_none_or(|n| total == n)
+                && count.min.is_none_or(|n| total >= n)
+                && count.max.is_none_or(|n| total <= n)
+                && zombies.is_none_or(|n| dead <= n);
+            let seen =
+                format!("{total} children, {dead} of them zombies (exited but never waited for)");
+            if ok {
+                return Ok(StepResult::ok(seen));
+            }
+            if Instant::now() >= deadline {
+                return Err(StepResult::fail(format!("{}: {seen}", program.label))
+                    .expected(expected.join(", "))
+                    .observed(seen));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn stop(&self, name: &str, signal: Option<&str>) -> Result<StepResult, StepResult> {
+        let program = self.program(name)?;
+        match signal {
+            Some(sig) => {
+                let number = sig
+                    .parse::<nix::sys::signal::Signal>()
+                    .map_err(|_| StepResult::harness(format!("unknown signal {sig}")))?;
+                program.signal(number as i32);
+                self.note_input(format!("sent {sig} to {}", program.label));
+                Ok(StepResult::ok(format!("sent {sig}")))
+            }
+            None => {
+                let info = program.stop(Duration::from_secs(1)).await;
+                Ok(StepResult::ok(match info {
+                    Some(i) => format!("stopped: {}", i.describe()),
+                    None => "stopped".to_string(),
+                }))
+            }
+        }
+    }
+
+    fn output(
+        &self,
+        name: &str,
+        stream: Stream,
+        check: &OutputCheck,
+    ) -> Result<StepResult, StepResult> {
+        let program = self.program(name)?;
+        let (data, _, dropped) = program.output(stream).snapshot();
+        let seen = escape_bytes(&data);
+        let truncated = if dropped > 0 {
+            format!(
+                " (output truncated after {} bytes; {dropped} more dropped)",
+                data.len()
+            )
+        } else {
+            String::new()
+        };
+        let (ok, expected) = match check {
+            OutputCheck::Equals(t) => {
+                let want = self.render(t)?;
+                (
+                    data == want.as_bytes(),
+                    format!("exactly {}", escape_bytes(want.as_bytes())),
+                )
+            }
+            OutputCheck::Contains(t) => {
+                let want = self.render(t)?;
+                (
+                    contains(&data, want.as_bytes()),
+                    format!("output containing {}", escape_bytes(want.as_bytes())),
+                )
+            }
+            OutputCheck::NotContains(t) => {
+                let want = self.render(t)?;
+                (
+                    !contains(&data, want.as_bytes()),
+                    format!("output without {}", escape_bytes(want.as_bytes())),
+                )
+            }
+            OutputCheck::Regex(re) => {
+                let compiled = self.regex(re)?;
+                (
+                    compiled.is_match(&data),
+                    format!("output matching /{}/", compiled.as_str()),
+                )
+            }
+            OutputCheck::Fixture(f) => {
+                let want = self.fixture_bytes.get(f).cloned().unwrap_or_default();
+                if data == want {
+                    (true, String::new())
+                } else {
+                    return Err(StepResult::fail(format!(
+                        "{}'s output differs from fixture `{f}`{truncated}",
+                        program.label
+                    ))
+                    .expected(format!("the {} bytes of fixture `{f}`", want.len()))
+                    .observed(fixtures::describe_difference(&want, &data)));
+                }
+            }
+        };
+        if ok {
+            Ok(StepResult::ok("output as expected"))
+        } else {
+            Err(StepResult::fail(format!(
+                "{}'s output is not as expected{truncated}",
+                program.label
+            ))
+            .expected(expected)
+            .observed(if seen.is_empty() {
+                "(nothing)".into()
+            } else {
+                tail(&seen, 800)
+            }))
+        }
+    }
+
+    async fn proxy(&self, spec: &ProxySpec) -> Result<StepResult, StepResult> {
+        let port = self.port(&spec.port)?;
+        let upstream = self.address(&spec.upstream)?;
+        let net = self.sandbox.host(spec.host.as_deref()).net();
+        let listener = bind_listener(&net, port).map_err(|e| {
+            StepResult::harness(format!(
+                "proxy `{}` cannot listen on port {port}: {e}",
+                spec.name
+            ))
+        })?;
+        let handle = proxy::start(listener, net, upstream, spec.faults.clone());
+        self.proxies.lock().expect("lock").push(handle);
+        Ok(StepResult::ok(format!(
+            "proxy `{}` on port {port} → {upstream}",
+            spec.name
+        )))
+    }
+
+    fn address(&self, to: &Template) -> Result<SocketAddr, StepResult> {
+        let text = self.render(to)?;
+        text.parse::<SocketAddr>().map_err(|_| {
+            StepResult::harness(format!("`{text}` is not an address like 127.0.0.1:9000"))
+        })
+    }
+
+    async fn connect(
+        &self,
+        name: &str,
+        to: &Template,
+        host: Option<&str>,
+        refused: bool,
+        deadline: Instant,
+    ) -> Result<StepResult, StepResult> {
+        let addr = self.address(to)?;
+        let net = self.sandbox.host(host).net();
+        let socket = net
+            .tcp_socket(addr.is_ipv6())
+            .map_err(|e| StepResult::harness(format!("cannot create a socket: {e}")))?;
+        let attempt = tokio::time::timeout_at(deadline, socket.connect(addr)).await;
+        match (attempt, refused) {
+            (Ok(Ok(stream)), false) => {
+                let _ = stream.set_nodelay(true);
+                self.peers.lock().expect("lock").insert(
+                    name.to_string(),
+                    Arc::new(tokio::sync::Mutex::new(Peer::connected(name, stream))),
+                );
+                Ok(StepResult::ok(format!("connected to {addr}")))
+            }
+            (Ok(Ok(_)), true) => Err(StepResult::fail(format!(
+                "a connection to {addr} was accepted"
+            ))
+            .expected("the connection to be refused (nothing listening)")),
+            (Ok(Err(e)), true) if e.kind() == std::io::ErrorKind::ConnectionRefused => Ok(
+                StepResult::ok(format!("connection to {addr} refused, as expected")),
+            ),
+            (Ok(Err(e)), _) => Err(
+                StepResult::fail(format!("could not connect to {addr}: {e}"))
+                    .expected(format!("a server accepting connections on {addr}"))
+                    .observed(format!("connect() failed: {e}")),
+            ),
+            (Err(_), _) => Err(StepResult::fail(format!(
+                "connecting to {addr} did not finish in time"
+            ))
+            .expected(format!("a server accepting connections on {addr}"))),
+        }
+    }
+
+    async fn listen(
+        &self,
+        name: &str,
+        port: &Template,
+        host: Option<&str>,
+    ) -> Result<StepResult, StepResult> {
+        let port = self.port(port)?;
+        let net = self.sandbox.host(host).net();
+        let listener = bind_listener(&net, port).map_err(|e| {
+            StepResult::harness(format!("peer `{name}` cannot listen on port {port}: {e}"))
+        })?;
+        self.peers.lock().expect("lock").insert(
+            name.to_string(),
+            Arc::new(tokio::sync::Mutex::new(Peer::listening(name, listener))),
+        );
+        Ok(StepResult::ok(format!("listening on port {port}")))
+    }
+
+    async fn accept(&self, name: &str, deadline: Instant) -> Result<StepResult, StepResult> {
+        let peer = self.peer(name)?;
+        let mut peer = peer.lock().await;
+        match peer.accept(deadline).await {
+            Ok(from) => Ok(StepResult::ok(format!("accepted a connection from {from}"))),
+            Err(e) => Err(StepResult::fail(format!("no connection arrived: {e}"))
+                .expected("the program to connect")),
+        }
+    }
+
+    async fn send(
+        &self,
+        name: &str,
+        data: &SendData,
+        deadline: Instant,
+    ) -> Result<StepResult, StepResult> {
+        let bytes = match data {
+            SendData::Text(t) => self.render(t)?.into_bytes(),
+            SendData::Hex(b) => b.clone(),
+            SendData::Int32 { value, endian } => match endian {
+                Endian::Host => value.to_ne_bytes().to_vec(),
+                Endian::Little => value.to_le_bytes().to_vec(),
+                Endian::Big => value.to_be_bytes().to_vec(),
+            },
+            SendData::Fixture(f) => self.fixture_bytes.get(f).cloned().unwrap_or_default(),
+        };
+        let peer = self.peer(name)?;
+        let mut peer = peer.lock().await;
+        self.note_input(format!(
+            "sent on connection `{name}`: {}",
+            tail(&escape_bytes(&bytes), 200)
+        ));
+        match peer.send(&bytes, deadline).await {
+            Ok(()) => Ok(StepResult::ok(format!("sent {} bytes", bytes.len()))),
+            Err(e) => Err(StepResult::fail(format!("sending on `{name}` failed: {e}"))
+                .observed(peer.render())),
+        }
+    }
+
+    async fn recv(
+        &self,
+        name: &str,
+        spec: &RecvSpec,
+        deadline: Instant,
+    ) -> Result<StepResult, StepResult> {
+        let peer = self.peer(name)?;
+        let mut peer = peer.lock().await;
+        let why = |end: &ReadEnd| match end {
+            ReadEnd::Eof => "the connection was closed".to_string(),
+            ReadEnd::Timeout => "nothing more arrived in time".to_string(),
+            ReadEnd::Error(e) if e.contains("reset") => {
+                "the connection was reset by the other side (RST, not a normal close)".to_string()
+            }
+            ReadEnd::Error(e) => format!("reading failed: {e}"),
+            ReadEnd::Data => String::new(),
+        };
+        match spec {
+            RecvSpec::Exact(_) | RecvSpec::ExactHex(_) | RecvSpec::Bytes(_) => {
+                let (want, n) = match spec {
+                    RecvSpec::Exact(t) => {
+                        let w = self.render(t)?.into_bytes();
+                        let n = w.len();
+                        (Some(w), n)
+                    }
+                    RecvSpec::ExactHex(b) => (Some(b.clone()), b.len()),
+                    RecvSpec::Bytes(n) => (None, *n as usize),
+                    _ => unreachable!(),
+                };
+                let end = peer.read_at_least(n, deadline).await;
+                let got = peer.take_pending(n);
+                let expected = match &want {
+                    Some(w) => escape_bytes(w),
+                    None => format!("{n} bytes"),
+                };
+                if got.len() < n {
+                    return Err(StepResult::fail(format!(
+                        "received {} of {n} expected bytes: {}",
+                        got.len(),
+                        why(&end)
+                    ))
+                    .expected(expected)
+                    .observed(escaped_or_nothing(&got)));
+                }
+                match want {
+                    Some(w) if w != got => Err(StepResult::fail("received different bytes")
+                        .expected(expected)
+                        .observed(escape_bytes(&got))),
+                    _ => Ok(StepResult::ok(format!(
+                        "received {}",
+                        tail(&escape_bytes(&got), 200)
+                    ))),
+                }
+            }
+            RecvSpec::Until(re) => {
+                let compiled = self.regex(re)?;
+                loop {
+                    if let Some(caps) = compiled.captures(&peer.pending) {
+                        let end = caps.get(0).map_or(0, |m| m.end());
+                        self.capture(&compiled, &caps);
+                        let got = peer.take_pending(end);
+                        return Ok(StepResult::ok(format!(
+                            "received {}",
+                            tail(&escape_bytes(&got), 200)
+                        )));
+                    }
+                    let end = peer.read_some(deadline).await;
+                    if end != ReadEnd::Data {
+                        let seen = escaped_or_nothing(&peer.pending);
+                        return Err(StepResult::fail(format!("no match: {}", why(&end)))
+                            .expected(format!("bytes matching /{}/", compiled.as_str()))
+                            .observed(seen));
+                    }
+                }
+            }
+            RecvSpec::Message(re) => {
+                let compiled = self.regex(re)?;
+                if peer.pending.is_empty() {
+                    let end = peer.read_some(deadline).await;
+                    if end != ReadEnd::Data {
+                        return Err(StepResult::fail(format!("no reply: {}", why(&end)))
+                            .expected(format!("a message matching /{}/", compiled.as_str()))
+                            .observed("(nothing)"));
+                    }
+                }
+                peer.drain_ready().await;
+                let whole = regex::bytes::Regex::new(&format!("^(?:{})$", compiled.as_str()))
+                    .map_err(|e| StepResult::harness(e.to_string()))?;
+                let got = std::mem::take(&mut peer.pending);
+                match whole.captures(&got) {
+                    Some(caps) => {
+                        self.capture(&whole, &caps);
+                        Ok(StepResult::ok(format!("received {}", escape_bytes(&got))))
+                    }
+                    None => Err(StepResult::fail("the reply is not the expected message")
+                        .expected(format!(
+                            "exactly a message matching /{}/",
+                            compiled.as_str()
+                        ))
+                        .observed(escape_bytes(&got))),
+                }
+            }
+            RecvSpec::Eof(check) => {
+                let end = peer.read_to_eof(deadline).await;
+                let got = std::mem::take(&mut peer.pending);
+                if end != ReadEnd::Eof {
+                    let message = match end {
+                        ReadEnd::Timeout => format!("the connection was not closed: {}", why(&end)),
+                        _ => why(&end),
+                    };
+                    return Err(StepResult::fail(message)
+                        .expected("the other side to close the connection")
+                        .observed(format!(
+                            "{} bytes before that{}",
+                            got.len(),
+                            if got.is_empty() {
+                                String::new()
+                            } else {
+                                format!(": {}", tail(&escape_bytes(&got), 300))
+                            }
+                        )));
+                }
+                self.check_stream(check.as_ref(), &got)
+            }
+        }
+    }
+
+    fn check_stream(&self, check: Option<&EofCheck>, got: &[u8]) -> Result<StepResult, StepResult> {
+        let closed = format!(
+            "received {} bytes, then the connection was closed",
+            got.len()
+        );
+        match check {
+            None => Ok(StepResult::ok(closed)),
+            Some(EofCheck::Text(t)) => {
+                let want = self.render(t)?.into_bytes();
+                if want == got {
+                    Ok(StepResult::ok(closed))
+                } else {
+                    Err(
+                        StepResult::fail("received different bytes before the close")
+                            .expected(escape_bytes(&want))
+                            .observed(escaped_or_nothing(got)),
+                    )
+                }
+            }
+            Some(EofCheck::Regex(re)) => {
+                let compiled = self.regex(re)?;
+                let whole = regex::bytes::Regex::new(&format!("^(?:{})$", compiled.as_str()))
+                    .map_err(|e| StepResult::harness(e.to_string()))?;
+                match whole.captures(got) {
+                    Some(caps) => {
+                        self.capture(&whole, &caps);
+                        Ok(StepResult::ok(format!("received {}", escape_bytes(got))))
+                    }
+                    None => Err(
+                        StepResult::fail("the data before the close is not as expected")
+                            .expected(format!("bytes matching /{}/", compiled.as_str()))
+                            .observed(escaped_or_nothing(got)),
+                    ),
+                }
+            }
+            Some(EofCheck::Fixture(f)) => {
+                let want = self.fixture_bytes.get(f).cloned().unwrap_or_default();
+                if want == got {
+                    Ok(StepResult::ok(closed))
+                } else {
+                    Err(
+                        StepResult::fail(format!("the data differs from fixture `{f}`"))
+                            .expected(format!("the {} bytes of fixture `{f}`", want.len()))
+                            .observed(fixtures::describe_difference(&want, got)),
+                    )
+                }
+            }
+            Some(EofCheck::Segments(f)) => {
+                let want = self.fixture_bytes.get(f).cloned().unwrap_or_default();
+                check_segments(&want, got, f)
+            }
+        }
+    }
+
+    async fn silence(&self, name: &str, hold: Duration) -> Result<StepResult, StepResult> {
+        let peer = self.peer(name)?;
+        let mut peer = peer.lock().await;
+        if peer.silent_for(hold).await {
+            Ok(StepResult::ok(format!("nothing arrived for {hold:?}")))
+        } else {
+            let got = std::mem::take(&mut peer.pending);
+            let what = if got.is_empty() && peer.eof {
+                "the connection was closed".to_string()
+            } else {
+                escape_bytes(&got)
+            };
+            Err(
+                StepResult::fail(format!("something arrived within {hold:?}"))
+                    .expected(format!("no data for {hold:?}"))
+                    .observed(what),
+            )
+        }
+    }
+
+    async fn shutdown(&self, name: &str) -> Result<StepResult, StepResult> {
+        let peer = self.peer(name)?;
+        let mut peer = peer.lock().await;
+        self.note_input(format!("half-closed connection `{name}` (FIN)"));
+        peer.shutdown_write()
+            .await
+            .map(|_| StepResult::ok("half-closed"))
+            .map_err(|e| StepResult::fail(format!("half-close failed: {e}")))
+    }
+
+    async fn close(&self, name: &str) -> Result<StepResult, StepResult> {
+        let peer = self.peer(name)?;
+        peer.lock().await.close();
+        self.note_input(format!("closed connection `{name}`"));
+        Ok(StepResult::ok("closed"))
+    }
+
+    fn file(&self, path: &Template, check: &FileCheck) -> Result<StepResult, StepResult> {
+        let rendered = PathBuf::from(self.render(path)?);
+        let full = if rendered.is_absolute() {
+            rendered
+        } else {
+            self.dir.join(rendered)
+        };
+        let shown = full
+            .strip_prefix(&self.dir)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| full.display().to_string());
+        match check {
+            FileCheck::Exists(want) => {
+                let exists = full.exists();
+                if exists == *want {
+                    Ok(StepResult::ok(format!(
+                        "{shown} {}",
+                        if exists { "exists" } else { "does not exist" }
+                    )))
+                } else {
+                    Err(StepResult::fail(format!(
+                        "{shown} {}",
+                        if exists { "exists" } else { "does not exist" }
+                    ))
+                    .expected(format!(
+                        "{shown} {}",
+                        if *want { "to exist" } else { "not to exist" }
+                    )))
+                }
+            }
+            FileCheck::Matches(f) => {
+                let want = self.fixture_bytes.get(f).cloned().unwrap_or_default();
+                let got = match std::fs::read(&full) {
+                    Ok(g) => g,
+                    Err(e) => {
+                        return Err(StepResult::fail(format!("{shown} cannot be read: {e}"))
+                            .expected(format!("a copy of fixture `{f}` ({} bytes)", want.len())));
+                    }
+                };
+                if got == want {
+                    Ok(StepResult::ok(format!(
+                        "{shown} matches fixture `{f}` (sha256 {})",
+                        &fixtures::sha256_hex(&got)[..16]
+                    )))
+                } else {
+                    Err(StepResult::fail(format!(
+                        "{shown} is not a byte-exact copy of fixture `{f}`"
+                    ))
+                    .expected(format!(
+                        "{} bytes, sha256 {}",
+                        want.len(),
+                        fixtures::sha256_hex(&want)
+                    ))
+                    .observed(fixtures::describe_difference(&want, &got)))
+                }
+            }
+        }
+    }
+
+    fn assert(&self, var: &str, spec: &AssertSpec) -> Result<StepResult, StepResult> {
+        let values = self
+            .vars
+            .lock()
+            .expect("lock")
+            .get(var)
+            .cloned()
+            .unwrap_or_default();
+        let shown = format!("{var} = [{}]", values.join(", "));
+        if let Some(n) = spec.count
+            && values.len() != n as usize
+        {
+            return Err(StepResult::fail(format!(
+                "{} values captured, expected {n}",
+                values.len()
+            ))
+            .expected(format!("{n} values"))
+            .observed(shown));
+        }
+        if spec.distinct {
+            let mut seen = std::collections::BTreeSet::new();
+            if let Some(dup) = values.iter().find(|v| !seen.insert(v.as_str())) {
+                return Err(StepResult::fail(format!("`{dup}` appears more than once"))
+                    .expected("all values different")
+                    .observed(shown));
+            }
+        }
+        if let Some((lo, hi)) = spec.range {
+            for v in &values {
+                match v.trim().parse::<i64>() {
+                    Ok(n) if (lo..=hi).contains(&n) => {}
+                    _ => {
+                        return Err(StepResult::fail(format!(
+                            "`{v}` is not a number in {lo}..{hi}"
+                        ))
+                        .expected(format!("numbers from {lo} to {hi}"))
+                        .observed(shown));
+                    }
+                }
+            }
+        }
+        if let Some(t) = &spec.equals {
+            let want = self.render(t)?;
+            let got = values.join(" ");
+            if got != want {
+                return Err(StepResult::fail("the values differ")
+                    .expected(want)
+                    .observed(shown));
+            }
+        }
+        Ok(StepResult::ok(shown))
+    }
+
+    /// Stops everything and gathers the transcripts.
+    async fn finish(&self) -> Vec<socklab_report::Transcript> {
+        for handle in self.proxies.lock().expect("lock").drain(..) {
+            handle.stop();
+        }
+        let mut programs: Vec<Arc<Program>> = self.retired.lock().expect("lock").clone();
+        programs.extend(self.programs.lock().expect("lock").values().cloned());
+        for program in &programs {
+            if program.exit_info().is_none() {
+                program.signal(libc::SIGKILL);
+            }
+        }
+        let mut transcripts = Vec::new();
+        for program in &programs {
+            program
+                .wait_exit(Instant::now() + Duration::from_secs(2))
+                .await;
+            for (stream, buf) in [("stdout", &program.stdout), ("stderr", &program.stderr)] {
+                let (data, _, dropped) = buf.snapshot();
+                if data.is_empty() && dropped == 0 {
+                    continue;
+                }
+                transcripts.push(socklab_report::Transcript {
+                    label: format!("{} `{}` {stream}", program.label, program.name),
+                    text: escape_bytes(&data),
+                    truncated_bytes: dropped,
+                });
+            }
+            let end = program
+                .exit_info()
+                .map(|i| i.describe())
+                .unwrap_or_else(|| "did not end".to_string());
+            let mut text = format!("{end}\n");
+            if let Some(t) = &program.transcript {
+                text.push_str(&t.render());
+            }
+            transcripts.push(socklab_report::Transcript {
+                label: format!("{} `{}` end", program.label, program.name),
+                text,
+                truncated_bytes: 0,
+            });
+        }
+        let peers: Vec<_> = self.peers.lock().expect("lock").values().cloned().collect();
+        for peer in peers {
+            let peer = peer.lock().await;
+            transcripts.push(socklab_report::Transcript {
+                label: format!("connection `{}`", peer.name),
+                text: peer.render(),
+                truncated_bytes: 0,
+            });
+        }
+        drop(programs);
+        transcripts
+    }
+}
+
+impl Drop for Runner<'_> {
+    fn drop(&mut self) {
+        self.sandbox.teardown();
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn escaped_or_nothing(bytes: &[u8]) -> String {
+    if bytes.is_empty() {
+        "(nothing)".to_string()
+    } else {
+        tail(&escape_bytes(bytes), 600)
+    }
+}
+
+/// Binds a listening socket on all addresses of a host.
+fn bind_listener(
+    net: &Arc<dyn socklab_reference::net::Net>,
+    port: u16,
+) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = net.tcp_socket(false)?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(SocketAddr::from(([0, 0, 0, 0], port)))?;
+    socket.listen(128)
+}
+
+/// Lab 3 file segments: `{ int len; char buf[256]; }` = 260 bytes, len in host order.
+pub const SEGMENT_SIZE: usize = 260;
+
+fn check_segments(want: &[u8], got: &[u8], fixture: &str) -> Result<StepResult, StepResult> {
+    let whole = got.len() / SEGMENT_SIZE;
+    let trailing = got.len() % SEGMENT_SIZE;
+    let expected = format!(
+        "{} segments of 260 bytes carrying the {} bytes of fixture `{fixture}`",
+        want.len().div_ceil(256),
+        want.len()
+    );
+    if trailing != 0 {
+        return Err(StepResult::fail(format!(
+            "{} bytes is not a whole number of 260-byte segments ({whole} whole, {trailing} bytes left over)",
+            got.len()
+        ))
+        .expected(expected)
+        .observed(format!("first bytes: {}", tail(&escape_bytes(&got[..got.len().min(64)]), 200))));
+    }
+    let mut content = Vec::with_capacity(want.len());
+    for (i, segment) in got.chunks(SEGMENT_SIZE).enumerate() {
+        let len = i32::from_ne_bytes(segment[..4].try_into().expect("4 bytes"));
+        if !(0..=256).contains(&len) {
+            return Err(
+                StepResult::fail(format!("segment {i} has len {len}, outside 0..=256"))
+                    .expected(expected)
+                    .observed(format!(
+                        "segment {i} header: {}",
+                        escape_bytes(&segment[..4])
+                    )),
+            );
+        }
+        content.extend_from_slice(&segment[4..4 + len as usize]);
+    }
+    if content == want {
+        Ok(StepResult::ok(format!(
+            "{whole} well-formed segments carrying the fixture"
+        )))
+    } else {
+        Err(StepResult::fail(format!(
+            "the {whole} segments do not carry the fixture's bytes"
+        ))
+        .expected(expected)
+        .observed(fixtures::describe_difference(want, &content)))
+    }
+}
+
+impl<T> Wait<T> {
+    fn map_found<U>(self, f: impl FnOnce(T) -> U) -> Wait<U> {
+        match self {
+            Wait::Found(t) => Wait::Found(f(t)),
+            Wait::Eof => Wait::Eof,
+            Wait::Timeout => Wait::Timeout,
+        }
+    }
+}
+
+/// Whether this level can run the scenario, and if not, why.
+pub fn skip_reason(scenario: &Scenario, settings: &RunSettings) -> Option<String> {
+    if scenario.needs_separate_hosts() && !settings.capabilities.multi_host {
+        return Some(format!(
+            "needs {} hosts with their own addresses, which this machine cannot provide ({})",
+            scenario.hosts.len(),
+            settings.capabilities.notes.join("; ")
+        ));
+    }
+    if settings.capabilities.level == IsolationLevel::Loopback {
+        // SAFETY: geteuid has no side effects.
+        let root = unsafe { libc::geteuid() } == 0;
+        if let Some(port) = scenario.fixed_ports().into_iter().find(|p| *p < 1024)
+            && !root
+        {
+            return Some(format!(
+                "needs port {port}, which only root may use without network namespaces"
+            ));
+        }
+    }
+    None
+}

@@ -1,0 +1,234 @@
+//! Scripted TCP peers: connections socklab opens or accepts itself and
+//! drives byte by byte from scenario steps.
+//!
+//! A peer keeps what it received but has not yet consumed, so consecutive
+//! `recv` steps see a stream, as a program would. Every byte in either
+//! direction is recorded for the report.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
+
+use socklab_reference::transcript::escape_bytes;
+
+/// One recorded event of a peer.
+#[derive(Debug, Clone)]
+pub enum PeerEvent {
+    Connected(String),
+    Sent(Vec<u8>),
+    Received(Vec<u8>),
+    Eof,
+    Closed,
+    Note(String),
+}
+
+pub struct Peer {
+    pub name: String,
+    stream: Option<TcpStream>,
+    listener: Option<TcpListener>,
+    /// Received, not yet consumed by a `recv` step.
+    pub pending: Vec<u8>,
+    pub eof: bool,
+    pub log: Vec<PeerEvent>,
+}
+
+/// Why a read stopped.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ReadEnd {
+    Data,
+    Eof,
+    Timeout,
+    Error(String),
+}
+
+impl Peer {
+    pub fn connected(name: &str, stream: TcpStream) -> Peer {
+        let desc = match (stream.local_addr(), stream.peer_addr()) {
+            (Ok(l), Ok(p)) => format!("{l} -> {p}"),
+            _ => "connected".to_string(),
+        };
+        Peer {
+            name: name.to_string(),
+            stream: Some(stream),
+            listener: None,
+            pending: Vec::new(),
+            eof: false,
+            log: vec![PeerEvent::Connected(desc)],
+        }
+    }
+
+    pub fn listening(name: &str, listener: TcpListener) -> Peer {
+        let desc = listener
+            .local_addr()
+            .map(|a| format!("listening on {a}"))
+            .unwrap_or_default();
+        Peer {
+            name: name.to_string(),
+            stream: None,
+            listener: Some(listener),
+            pending: Vec::new(),
+            eof: false,
+            log: vec![PeerEvent::Note(desc)],
+        }
+    }
+
+    pub async fn accept(&mut self, deadline: Instant) -> io::Result<SocketAddr> {
+        let listener = self.listener.as_ref().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::NotConnected, "this peer is not listening")
+        })?;
+        match tokio::time::timeout_at(deadline, listener.accept()).await {
+            Ok(Ok((stream, from))) => {
+                self.log
+                    .push(PeerEvent::Connected(format!("accepted from {from}")));
+                self.stream = Some(stream);
+                self.pending.clear();
+                self.eof = false;
+                Ok(from)
+            }
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "no connection arrived",
+            )),
+        }
+    }
+
+    fn stream(&mut self) -> io::Result<&mut TcpStream> {
+        self.stream.as_mut().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::NotConnected, "this peer has no connection")
+        })
+    }
+
+    pub async fn send(&mut self, bytes: &[u8], deadline: Instant) -> io::Result<()> {
+        let stream = self.stream()?;
+        match tokio::time::timeout_at(deadline, stream.write_all(bytes)).await {
+            Ok(Ok(())) => {
+                self.log.push(PeerEvent::Sent(bytes.to_vec()));
+                Ok(())
+            }
+            Ok(Err(e)) => {
+                self.log.push(PeerEvent::Note(format!("send failed: {e}")));
+                Err(e)
+            }
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the other side stopped reading (send blocked)",
+            )),
+        }
+    }
+
+    /// Reads once (waiting up to the deadline) and appends to `pending`.
+    pub async fn read_some(&mut self, deadline: Instant) -> ReadEnd {
+        if self.eof {
+            return ReadEnd::Eof;
+        }
+        let mut chunk = vec![0u8; 64 * 1024];
+        let stream = match self.stream() {
+            Ok(s) => s,
+            Err(e) => return ReadEnd::Error(e.to_string()),
+        };
+        match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+            Ok(Ok(0)) => {
+                self.eof = true;
+                self.log.push(PeerEvent::Eof);
+                ReadEnd::Eof
+            }
+            Ok(Ok(n)) => {
+                self.pending.extend_from_slice(&chunk[..n]);
+                self.log.push(PeerEvent::Received(chunk[..n].to_vec()));
+                ReadEnd::Data
+            }
+            Ok(Err(e)) => {
+                self.eof = true;
+                self.log.push(PeerEvent::Note(format!("read failed: {e}")));
+                ReadEnd::Error(e.to_string())
+            }
+            Err(_) => ReadEnd::Timeout,
+        }
+    }
+
+    /// Reads whatever is already waiting in the socket, without waiting.
+    pub async fn drain_ready(&mut self) {
+        while !self.eof {
+            match self.read_some(Instant::now()).await {
+                ReadEnd::Data => continue,
+                _ => break,
+            }
+        }
+    }
+
+    /// Reads until `pending` has at least `n` bytes, or the stream ends.
+    pub async fn read_at_least(&mut self, n: usize, deadline: Instant) -> ReadEnd {
+        while self.pending.len() < n {
+            match self.read_some(deadline).await {
+                ReadEnd::Data => continue,
+                other => return other,
+            }
+        }
+        ReadEnd::Data
+    }
+
+    /// Reads to end of stream.
+    pub async fn read_to_eof(&mut self, deadline: Instant) -> ReadEnd {
+        loop {
+            match self.read_some(deadline).await {
+                ReadEnd::Data => continue,
+                ReadEnd::Eof => return ReadEnd::Eof,
+                other => return other,
+            }
+        }
+    }
+
+    /// Nothing arrives for `hold`: true if silent (data or EOF counts as not silent).
+    pub async fn silent_for(&mut self, hold: Duration) -> bool {
+        if !self.pending.is_empty() {
+            return false;
+        }
+        matches!(
+            self.read_some(Instant::now() + hold).await,
+            ReadEnd::Timeout
+        )
+    }
+
+    pub fn take_pending(&mut self, n: usize) -> Vec<u8> {
+        let n = n.min(self.pending.len());
+        self.pending.drain(..n).collect()
+    }
+
+    pub async fn shutdown_write(&mut self) -> io::Result<()> {
+        let stream = self.stream()?;
+        stream.shutdown().await?;
+        self.log
+            .push(PeerEvent::Note("half-closed (sent FIN)".into()));
+        Ok(())
+    }
+
+    pub fn close(&mut self) {
+        if self.stream.take().is_some() {
+            self.log.push(PeerEvent::Closed);
+        }
+        self.listener = None;
+    }
+
+    /// The peer's whole conversation, bytes escaped.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for event in &self.log {
+            let line = match event {
+                PeerEvent::Connected(d) => format!("-- {d}"),
+                PeerEvent::Sent(b) => format!(">> {}", escape_bytes(b)),
+                PeerEvent::Received(b) => format!("<< {}", escape_bytes(b)),
+                PeerEvent::Eof => "<< (end of stream)".to_string(),
+                PeerEvent::Closed => "-- closed".to_string(),
+                PeerEvent::Note(n) => format!("-- {n}"),
+            };
+            out.push_str(&line);
+            out.push('\n');
+        }
+        out
+    }
+}

@@ -1,0 +1,483 @@
+//! A running program of a scenario: a student's or reference executable in
+//! a process, or a reference program inside socklab.
+//!
+//! Either way the rest of the runner sees the same handle: typed input,
+//! captured stdout/stderr ([`OutputBuf`]), an exit status it can wait on,
+//! and a way to stop it.
+
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::unix::AsyncFd;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use socklab_reference::transcript::Transcript;
+
+use super::output::OutputBuf;
+use super::pty;
+use crate::limits::ProcessLimits;
+use crate::sandbox::Sandbox;
+
+/// How a program ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExitInfo {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub core_dumped: bool,
+}
+
+impl ExitInfo {
+    /// "exited with code 1", "killed by SIGSEGV (segmentation fault), core dumped".
+    pub fn describe(&self) -> String {
+        match (self.code, self.signal) {
+            (Some(code), _) => format!("exited with code {code}"),
+            (None, Some(sig)) => {
+                let mut text = format!("killed by {}", signal_description(sig));
+                if self.core_dumped {
+                    text.push_str(", core dumped");
+                }
+                text
+            }
+            (None, None) => "ended".to_string(),
+        }
+    }
+}
+
+/// `SIGSEGV (segmentation fault)`.
+pub fn signal_description(sig: i32) -> String {
+    let name = nix::sys::signal::Signal::try_from(sig)
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_else(|_| format!("signal {sig}"));
+    // SAFETY: strsignal returns a pointer to a static or thread-local string.
+    let text = unsafe {
+        let ptr = libc::strsignal(sig);
+        if ptr.is_null() {
+            String::new()
+        } else {
+            std::ffi::CStr::from_ptr(ptr)
+                .to_string_lossy()
+                .to_lowercase()
+        }
+    };
+    if text.is_empty() {
+        name
+    } else {
+        format!("{name} ({text})")
+    }
+}
+
+/// How a program's stdin is connected.
+enum Input {
+    Pty(Arc<AsyncFd<OwnedFd>>),
+    Pipe(tokio::process::ChildStdin),
+    InProcess(tokio::io::DuplexStream),
+    Closed,
+}
+
+/// What to start.
+pub struct Launch {
+    pub name: String,
+    /// e.g. `LotteryClient (submission)`.
+    pub label: String,
+    pub cwd: PathBuf,
+    pub host: Option<String>,
+    pub stdin: socklab_scenario::StdinMode,
+    pub output_limit: usize,
+    pub kind: LaunchKind,
+}
+
+pub enum LaunchKind {
+    /// An executable with arguments.
+    Process {
+        exe: PathBuf,
+        args: Vec<String>,
+        limits: Option<ProcessLimits>,
+    },
+    /// A reference program run by socklab itself.
+    InProcess {
+        program: socklab_reference::Program,
+        args: Vec<String>,
+    },
+}
+
+/// A started program.
+pub struct Program {
+    pub name: String,
+    pub label: String,
+    pub cwd: PathBuf,
+    pub pid: Option<u32>,
+    pub stdout: Arc<OutputBuf>,
+    pub stderr: Arc<OutputBuf>,
+    pub transcript: Option<Transcript>,
+    pub started: Instant,
+    input: tokio::sync::Mutex<Input>,
+    exit: watch::Receiver<Option<ExitInfo>>,
+    /// Read positions of `expect` steps in stdout and stderr.
+    cursors: Mutex<[usize; 2]>,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Program {
+    pub fn start(sandbox: &Sandbox, launch: Launch) -> io::Result<Program> {
+        match launch.kind {
+            LaunchKind::Process {
+                ref exe,
+                ref args,
+                ref limits,
+            } => Self::start_process(sandbox, &launch, exe.clone(), args.clone(), limits.clone()),
+            LaunchKind::InProcess { program, ref args } => {
+                Self::start_in_process(sandbox, &launch, program, args.clone())
+            }
+        }
+    }
+
+    fn start_process(
+        sandbox: &Sandbox,
+        launch: &Launch,
+        exe: PathBuf,
+        args: Vec<String>,
+        limits: Option<ProcessLimits>,
+    ) -> io::Result<Program> {
+        use socklab_scenario::StdinMode;
+        let mut command = tokio::process::Command::new(&exe);
+        command
+            .args(&args)
+            .current_dir(&launch.cwd)
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("HOME", &launch.cwd)
+            .env("LANG", "C")
+            .env("TERM", "dumb")
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let pty = match launch.stdin {
+            StdinMode::Pty => {
+                let pty = pty::open()?;
+                command.stdin(Stdio::from(pty.slave.try_clone()?));
+                command.stdout(Stdio::from(pty.slave.try_clone()?));
+                Some(pty)
+            }
+            StdinMode::Pipe => {
+                command.stdin(Stdio::piped()).stdout(Stdio::piped());
+                None
+            }
+            StdinMode::Null => {
+                command.stdin(Stdio::null()).stdout(Stdio::piped());
+                None
+            }
+        };
+        let with_tty = pty.is_some();
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::setsid() == -1 {
+                    return Err(io::Error::last_os_error());
+                }
+                if with_tty && libc::ioctl(0, libc::TIOCSCTTY as _, 0) == -1 {
+                    return Err(io::Error::last_os_error());
+                }
+                if let Some(limits) = &limits {
+                    limits.apply_in_child()?;
+                }
+                Ok(())
+            });
+        }
+        let mut child = sandbox.spawn(launch.host.as_deref(), &mut command)?;
+        let pid = child.id();
+        let stdout = Arc::new(OutputBuf::new(launch.output_limit));
+        let stderr = Arc::new(OutputBuf::new(launch.output_limit));
+        let input = match pty {
+            Some(pty) => {
+                drop(pty.slave); // the child holds it; EIO on the master means it is gone
+                // SAFETY: the master descriptor is owned by the AsyncFd from here on
+                // and is neither replaced nor closed while registered.
+                let master = Arc::new(unsafe { AsyncFd::register(pty.master)? });
+                tokio::spawn(read_pty(master.clone(), stdout.clone()));
+                Input::Pty(master)
+            }
+            None => {
+                if let Some(out) = child.stdout.take() {
+                    tokio::spawn(read_into(out, stdout.clone()));
+                } else {
+                    stdout.close();
+                }
+                child.stdin.take().map_or(Input::Closed, Input::Pipe)
+            }
+        };
+        if let Some(err) = child.stderr.take() {
+            tokio::spawn(read_into(err, stderr.clone()));
+        } else {
+            stderr.close();
+        }
+        let (tx, rx) = watch::channel(None);
+        let task = tokio::spawn(async move {
+            let info = match child.wait().await {
+                Ok(status) => ExitInfo {
+                    code: status.code(),
+                    signal: status.signal(),
+                    core_dumped: status.core_dumped(),
+                },
+                Err(_) => ExitInfo {
+                    code: None,
+                    signal: None,
+                    core_dumped: false,
+                },
+            };
+            let _ = tx.send(Some(info));
+        });
+        Ok(Program {
+            name: launch.name.clone(),
+            label: launch.label.clone(),
+            cwd: launch.cwd.clone(),
+            pid,
+            stdout,
+            stderr,
+            transcript: None,
+            started: Instant::now(),
+            input: tokio::sync::Mutex::new(input),
+            exit: rx,
+            cursors: Mutex::new([0, 0]),
+            task: Mutex::new(Some(task)),
+        })
+    }
+
+    fn start_in_process(
+        sandbox: &Sandbox,
+        launch: &Launch,
+        program: socklab_reference::Program,
+        args: Vec<String>,
+    ) -> io::Result<Program> {
+        let (stdin_ours, stdin_theirs) = tokio::io::duplex(64 * 1024);
+        let (stdout_theirs, stdout_ours) = tokio::io::duplex(64 * 1024);
+        let (stderr_theirs, stderr_ours) = tokio::io::duplex(64 * 1024);
+        let stdout = Arc::new(OutputBuf::new(launch.output_limit));
+        let stderr = Arc::new(OutputBuf::new(launch.output_limit));
+        tokio::spawn(read_into(stdout_ours, stdout.clone()));
+        tokio::spawn(read_into(stderr_ours, stderr.clone()));
+        let transcript = Transcript::default();
+        let env = socklab_reference::Env {
+            net: sandbox.host(launch.host.as_deref()).net(),
+            transcript: transcript.clone(),
+            cwd: launch.cwd.clone(),
+        };
+        let stdio = socklab_reference::Stdio {
+            stdin: Box::new(stdin_theirs),
+            stdout: Box::new(stdout_theirs),
+            stderr: Box::new(stderr_theirs),
+        };
+        let (tx, rx) = watch::channel(None);
+        let task = tokio::spawn(async move {
+            let code = socklab_reference::run(program, args, stdio, env).await;
+            let _ = tx.send(Some(ExitInfo {
+                code: Some(code),
+                signal: None,
+                core_dumped: false,
+            }));
+        });
+        Ok(Program {
+            name: launch.name.clone(),
+            label: launch.label.clone(),
+            cwd: launch.cwd.clone(),
+            pid: None,
+            stdout,
+            stderr,
+            transcript: Some(transcript),
+            started: Instant::now(),
+            input: tokio::sync::Mutex::new(Input::InProcess(stdin_ours)),
+            exit: rx,
+            cursors: Mutex::new([0, 0]),
+            task: Mutex::new(Some(task)),
+        })
+    }
+
+    /// Writes to the program's stdin.
+    pub async fn type_bytes(&self, bytes: &[u8], deadline: Instant) -> io::Result<()> {
+        let mut input = self.input.lock().await;
+        let write = async {
+            match &mut *input {
+                Input::Pty(master) => write_pty(master, bytes).await,
+                Input::Pipe(pipe) => pipe.write_all(bytes).await,
+                Input::InProcess(duplex) => duplex.write_all(bytes).await,
+                Input::Closed => Err(io::Error::new(
+                    io::ErrorKind::BrokenPipe,
+                    "the program's input is closed",
+                )),
+            }
+        };
+        match tokio::time::timeout_at(deadline, write).await {
+            Ok(result) => result,
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the program did not read its input in time",
+            )),
+        }
+    }
+
+    /// Ends the program's input (^D on a terminal, close on a pipe).
+    pub async fn close_input(&self, deadline: Instant) -> io::Result<()> {
+        let is_pty = matches!(&*self.input.lock().await, Input::Pty(_));
+        if is_pty {
+            return self.type_bytes(&[pty::EOF_BYTE], deadline).await;
+        }
+        let mut input = self.input.lock().await;
+        *input = Input::Closed;
+        Ok(())
+    }
+
+    pub fn exit_info(&self) -> Option<ExitInfo> {
+        *self.exit.borrow()
+    }
+
+    /// Waits for the program to end, up to the deadline.
+    pub async fn wait_exit(&self, deadline: Instant) -> Option<ExitInfo> {
+        let mut rx = self.exit.clone();
+        let waited = tokio::time::timeout_at(deadline, rx.wait_for(Option::is_some)).await;
+        match waited {
+            Ok(Ok(info)) => *info,
+            _ => None,
+        }
+    }
+
+    /// Sends a signal to the program's process group (a reference program
+    /// running in-process is cancelled instead).
+    pub fn signal(&self, sig: i32) {
+        match self.pid {
+            Some(pid) => {
+                // SAFETY: signalling the process group this program leads.
+                unsafe {
+                    libc::kill(-(pid as i32), sig);
+                    libc::kill(pid as i32, sig);
+                }
+            }
+            None => {
+                if let Some(task) = self.task.lock().expect("task lock").as_ref() {
+                    task.abort();
+                }
+            }
+        }
+    }
+
+    /// SIGTERM, a grace period, then SIGKILL.
+    pub async fn stop(&self, grace: Duration) -> Option<ExitInfo> {
+        if let Some(info) = self.exit_info() {
+            return Some(info);
+        }
+        if self.pid.is_none() {
+            self.signal(libc::SIGKILL);
+            return self.exit_info();
+        }
+        self.signal(libc::SIGTERM);
+        if let Some(info) = self.wait_exit(Instant::now() + grace).await {
+            return Some(info);
+        }
+        self.signal(libc::SIGKILL);
+        self.wait_exit(Instant::now() + Duration::from_secs(2))
+            .await
+    }
+
+    pub fn cursor(&self, stream: socklab_scenario::Stream) -> usize {
+        self.cursors.lock().expect("cursor lock")[stream_index(stream)]
+    }
+
+    pub fn advance(&self, stream: socklab_scenario::Stream, to: usize) {
+        let mut cursors = self.cursors.lock().expect("cursor lock");
+        let slot = &mut cursors[stream_index(stream)];
+        *slot = (*slot).max(to);
+    }
+
+    pub fn output(&self, stream: socklab_scenario::Stream) -> &Arc<OutputBuf> {
+        match stream {
+            socklab_scenario::Stream::Stdout => &self.stdout,
+            socklab_scenario::Stream::Stderr => &self.stderr,
+        }
+    }
+
+    /// "running (blocked in accept())", "exited with code 1 after 0.3s".
+    pub fn describe_state(&self) -> String {
+        if let Some(info) = self.exit_info() {
+            return info.describe();
+        }
+        match self.pid.and_then(crate::run::procfs::describe) {
+            Some(state) => format!("still {state}"),
+            None => "still running".to_string(),
+        }
+    }
+}
+
+impl Drop for Program {
+    fn drop(&mut self) {
+        if self.exit_info().is_none() {
+            self.signal(libc::SIGKILL);
+        }
+    }
+}
+
+fn stream_index(stream: socklab_scenario::Stream) -> usize {
+    match stream {
+        socklab_scenario::Stream::Stdout => 0,
+        socklab_scenario::Stream::Stderr => 1,
+    }
+}
+
+async fn read_into(mut reader: impl tokio::io::AsyncRead + Unpin, buf: Arc<OutputBuf>) {
+    let mut chunk = vec![0u8; 16 * 1024];
+    loop {
+        match reader.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.push(&chunk[..n]),
+        }
+    }
+    buf.close();
+}
+
+async fn read_pty(master: Arc<AsyncFd<OwnedFd>>, buf: Arc<OutputBuf>) {
+    let mut chunk = vec![0u8; 16 * 1024];
+    loop {
+        let Ok(mut guard) = master.readable().await else {
+            break;
+        };
+        let result = guard.try_io(|fd| {
+            // SAFETY: reading into a buffer we own from a descriptor we own.
+            let n = unsafe { libc::read(fd.as_raw_fd(), chunk.as_mut_ptr().cast(), chunk.len()) };
+            if n < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(n as usize)
+            }
+        });
+        match result {
+            Ok(Ok(0)) => break,
+            Ok(Ok(n)) => buf.push(&chunk[..n]),
+            Ok(Err(_)) => break, // EIO: every slave is closed, the program is gone
+            Err(_would_block) => continue,
+        }
+    }
+    buf.close();
+}
+
+async fn write_pty(master: &AsyncFd<OwnedFd>, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        let mut guard = master.writable().await?;
+        match guard.try_io(|fd| {
+            // SAFETY: writing from a slice we own to a descriptor we own.
+            let n = unsafe { libc::write(fd.as_raw_fd(), bytes.as_ptr().cast(), bytes.len()) };
+            if n < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(n as usize)
+            }
+        }) {
+            Ok(Ok(n)) => bytes = &bytes[n..],
+            Ok(Err(e)) => return Err(e),
+            Err(_would_block) => continue,
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,250 @@
+//! Isolation: where a scenario's programs and peers run.
+//!
+//! A [`Sandbox`] is made per scenario. At the `namespaces` level each host
+//! gets its own network namespace (so fixed ports like 13 and 9877 work,
+//! parallel scenarios never collide, student code has no outside network),
+//! several hosts share a virtual link with their own addresses, and all
+//! processes live in one pid namespace whose init dies when the sandbox is
+//! torn down or socklab itself dies (even by SIGKILL): the kernel then kills
+//! everything in it, daemonised grandchildren included.
+//!
+//! Where namespaces are not permitted (an unprivileged laptop, a locked-down
+//! container) the sandbox falls back to `loopback`: programs share the
+//! machine's loopback with free ports, each program is its own session and
+//! process group, socklab is a child subreaper so orphans come back to it,
+//! and teardown kills groups and adopted orphans. Scenarios that need
+//! separate hosts are skipped with the reason. The level reached is recorded
+//! in every report.
+
+mod namespaces;
+
+use std::collections::BTreeMap;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::{Arc, OnceLock};
+
+use socklab_reference::net::{HostNet, Net};
+
+pub use namespaces::{NamespaceNet, read_proc_net_in};
+
+/// How isolated a scenario's programs are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IsolationLevel {
+    /// Own network and pid namespaces per scenario, virtual links between hosts.
+    Namespaces,
+    /// Shared loopback, free ports, process groups and a child subreaper.
+    Loopback,
+}
+
+impl IsolationLevel {
+    pub fn name(self) -> &'static str {
+        match self {
+            IsolationLevel::Namespaces => "namespaces",
+            IsolationLevel::Loopback => "loopback",
+        }
+    }
+}
+
+/// What this machine allows, probed once per socklab run.
+#[derive(Debug, Clone)]
+pub struct Capabilities {
+    pub level: IsolationLevel,
+    /// Whether hosts can be linked (needs `ip` from iproute2).
+    pub multi_host: bool,
+    /// Why a feature is missing, for the report.
+    pub notes: Vec<String>,
+}
+
+/// The isolation level requested on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IsolationRequest {
+    /// The best this machine allows.
+    Auto,
+    /// Fail if namespaces are not available.
+    Namespaces,
+    /// Use the loopback fallback even where namespaces work.
+    Loopback,
+}
+
+/// Probes (once) what isolation this machine permits.
+pub fn capabilities(request: IsolationRequest) -> Capabilities {
+    static PROBED: OnceLock<Result<(), String>> = OnceLock::new();
+    let probe = PROBED.get_or_init(namespaces::probe);
+    let mut notes = Vec::new();
+    let level = match (request, probe) {
+        (IsolationRequest::Loopback, _) => {
+            notes.push("loopback fallback requested (--isolation loopback)".to_string());
+            IsolationLevel::Loopback
+        }
+        (_, Ok(())) => IsolationLevel::Namespaces,
+        (IsolationRequest::Auto, Err(why)) => {
+            notes.push(format!(
+                "network/pid namespaces unavailable ({why}): programs share loopback with free ports; \
+                 scenarios with several hosts are skipped; fixed-port scenarios run one at a time"
+            ));
+            IsolationLevel::Loopback
+        }
+        (IsolationRequest::Namespaces, Err(why)) => {
+            notes.push(format!(
+                "namespaces were required but are unavailable: {why}"
+            ));
+            IsolationLevel::Loopback
+        }
+    };
+    let multi_host = level == IsolationLevel::Namespaces && namespaces::ip_tool().is_ok();
+    if level == IsolationLevel::Namespaces && !multi_host {
+        notes.push(format!(
+            "multi-host scenarios are skipped: {}",
+            namespaces::ip_tool().err().unwrap_or_default()
+        ));
+    }
+    if level == IsolationLevel::Loopback {
+        namespaces::become_subreaper();
+    }
+    Capabilities {
+        level,
+        multi_host,
+        notes,
+    }
+}
+
+/// One host of a scenario: its name, address and network.
+pub struct Host {
+    pub name: String,
+    /// The address other hosts reach it at (`127.0.0.1` on a single host).
+    pub addr: IpAddr,
+    netns: Option<Arc<OwnedFd>>,
+    net: Arc<dyn Net>,
+}
+
+impl Host {
+    /// The network namespace handle, when isolated.
+    pub fn netns_fd(&self) -> Option<i32> {
+        self.netns.as_ref().map(|fd| fd.as_raw_fd())
+    }
+    /// Socket factory for in-process peers and reference programs on this host.
+    pub fn net(&self) -> Arc<dyn Net> {
+        self.net.clone()
+    }
+}
+
+/// A scenario's isolated world.
+pub struct Sandbox {
+    pub level: IsolationLevel,
+    hosts: BTreeMap<String, Host>,
+    first_host: String,
+    pid_namespace: Option<namespaces::PidNamespace>,
+    /// Keeps the switch namespace (bridge) of a multi-host scenario alive.
+    _switch: Option<OwnedFd>,
+}
+
+impl Sandbox {
+    /// Makes the hosts of a scenario at the given level.
+    pub fn create(level: IsolationLevel, host_names: &[String]) -> io::Result<Sandbox> {
+        let first_host = host_names
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "local".to_string());
+        match level {
+            IsolationLevel::Loopback => {
+                if host_names.len() > 1 {
+                    return Err(io::Error::other(
+                        "several hosts need network namespaces, which are unavailable here",
+                    ));
+                }
+                let mut hosts = BTreeMap::new();
+                hosts.insert(
+                    first_host.clone(),
+                    Host {
+                        name: first_host.clone(),
+                        addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                        netns: None,
+                        net: Arc::new(HostNet),
+                    },
+                );
+                Ok(Sandbox {
+                    level,
+                    hosts,
+                    first_host,
+                    pid_namespace: None,
+                    _switch: None,
+                })
+            }
+            IsolationLevel::Namespaces => {
+                let pid_namespace = namespaces::PidNamespace::create()?;
+                let mut hosts = BTreeMap::new();
+                let mut fds = Vec::new();
+                for name in host_names {
+                    let fd = Arc::new(namespaces::new_netns()?);
+                    fds.push(fd.clone());
+                    hosts.insert(
+                        name.clone(),
+                        Host {
+                            name: name.clone(),
+                            addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                            net: Arc::new(NamespaceNet::new(fd.clone())),
+                            netns: Some(fd),
+                        },
+                    );
+                }
+                let switch = if host_names.len() > 1 {
+                    let (switch, addrs) = namespaces::link_hosts(&fds)?;
+                    for (name, addr) in host_names.iter().zip(addrs) {
+                        if let Some(host) = hosts.get_mut(name) {
+                            host.addr = IpAddr::V4(addr);
+                        }
+                    }
+                    Some(switch)
+                } else {
+                    None
+                };
+                Ok(Sandbox {
+                    level,
+                    hosts,
+                    first_host,
+                    pid_namespace: Some(pid_namespace),
+                    _switch: switch,
+                })
+            }
+        }
+    }
+
+    /// The named host, or the first one when `None`.
+    pub fn host(&self, name: Option<&str>) -> &Host {
+        let name = name.unwrap_or(&self.first_host);
+        self.hosts
+            .get(name)
+            .or_else(|| self.hosts.get(&self.first_host))
+            .expect("a sandbox has at least one host")
+    }
+
+    pub fn hosts(&self) -> impl Iterator<Item = &Host> {
+        self.hosts.values()
+    }
+
+    /// Spawns a command on a host, inside the sandbox's namespaces.
+    pub fn spawn(
+        &self,
+        host: Option<&str>,
+        command: &mut tokio::process::Command,
+    ) -> io::Result<tokio::process::Child> {
+        let netns = self.host(host).netns_fd();
+        let pidns = self.pid_namespace.as_ref().map(|p| p.ns_fd());
+        namespaces::spawn_in(netns, pidns, command)
+    }
+
+    /// Kills everything the sandbox holds. At the namespace level this kills
+    /// the pid namespace's init, and the kernel kills every process in it.
+    pub fn teardown(&mut self) {
+        if let Some(pidns) = self.pid_namespace.take() {
+            pidns.kill();
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.teardown();
+    }
+}

@@ -1,0 +1,349 @@
+//! Linux namespace plumbing for [`super::Sandbox`].
+//!
+//! Namespaces are entered per thread: a short-lived thread calls `setns`
+//! (or `unshare`) and then creates a socket or spawns a process, which
+//! inherits the thread's namespaces. socklab's own threads never change
+//! namespace, so the tokio runtime is unaffected.
+
+use std::io;
+use std::net::Ipv4Addr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::process::Stdio;
+use std::sync::Arc;
+
+use socklab_reference::net::Net;
+
+/// Runs `f` on a fresh thread that first joins the given namespaces.
+fn on_thread_in<T: Send>(
+    netns: Option<RawFd>,
+    pidns: Option<RawFd>,
+    f: impl FnOnce() -> io::Result<T> + Send,
+) -> io::Result<T> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                if let Some(fd) = netns {
+                    setns(fd, libc::CLONE_NEWNET)?;
+                }
+                if let Some(fd) = pidns {
+                    setns(fd, libc::CLONE_NEWPID)?;
+                }
+                f()
+            })
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("namespace thread panicked")))
+    })
+}
+
+fn setns(fd: RawFd, kind: libc::c_int) -> io::Result<()> {
+    // SAFETY: setns only reads the descriptor and changes this thread's namespace.
+    if unsafe { libc::setns(fd, kind) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn unshare(kind: libc::c_int) -> io::Result<()> {
+    // SAFETY: unshare affects only the calling thread's namespace set.
+    if unsafe { libc::unshare(kind) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn open_ns(path: &str) -> io::Result<OwnedFd> {
+    Ok(std::fs::File::open(path)?.into())
+}
+
+/// Checks that network and pid namespaces can be made here.
+pub(super) fn probe() -> Result<(), String> {
+    let net = new_netns().map_err(|e| format!("network namespace: {e}"))?;
+    drop(net);
+    let pid = PidNamespace::create().map_err(|e| format!("pid namespace: {e}"))?;
+    pid.kill();
+    Ok(())
+}
+
+/// Finds `ip` from iproute2 (needed to link hosts).
+pub(super) fn ip_tool() -> Result<(), String> {
+    match std::process::Command::new("ip")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+    {
+        Ok(s) if s.success() => Ok(()),
+        _ => Err(
+            "`ip` (iproute2) is not installed; install it with `apt-get install iproute2`".into(),
+        ),
+    }
+}
+
+/// Makes socklab the reaper of its orphaned descendants (loopback fallback).
+pub(super) fn become_subreaper() {
+    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER has no memory effects.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    }
+}
+
+/// A new network namespace with `lo` up, held by a descriptor.
+pub(super) fn new_netns() -> io::Result<OwnedFd> {
+    on_thread_in(None, None, || {
+        unshare(libc::CLONE_NEWNET)?;
+        bring_loopback_up()?;
+        open_ns("/proc/thread-self/ns/net")
+    })
+}
+
+fn bring_loopback_up() -> io::Result<()> {
+    // SAFETY: a plain datagram socket used only for the SIOC[GS]IFFLAGS ioctls.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let sock = OwnedFd::from_raw_fd(fd);
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (i, b) in b"lo\0".iter().enumerate() {
+            req.ifr_name[i] = *b as libc::c_char;
+        }
+        if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        if libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// A pid namespace with a minimal init that lives as long as socklab (or
+/// until [`PidNamespace::kill`]). The init reads a pipe whose write end only
+/// socklab holds: when socklab dies for any reason, the pipe closes, the init
+/// exits and the kernel kills every process in the namespace.
+pub(super) struct PidNamespace {
+    init_pid: libc::pid_t,
+    ns: OwnedFd,
+    _lifeline: OwnedFd,
+}
+
+impl PidNamespace {
+    pub(super) fn create() -> io::Result<PidNamespace> {
+        on_thread_in(None, None, || {
+            unshare(libc::CLONE_NEWPID)?;
+            let mut fds = [0; 2];
+            // SAFETY: pipe2 fills two descriptors.
+            if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            // SAFETY: both descriptors were just created and are owned here.
+            let (read_end, write_end) =
+                unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+            // SAFETY: the child only calls async-signal-safe functions (see init_main).
+            let pid = unsafe { libc::fork() };
+            if pid == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            if pid == 0 {
+                init_main(read_end.as_raw_fd());
+            }
+            drop(read_end);
+            // The namespace can be opened once its first process (the init) exists.
+            let ns = match open_ns("/proc/thread-self/ns/pid_for_children") {
+                Ok(ns) => ns,
+                Err(e) => {
+                    // SAFETY: killing and reaping the init we just forked.
+                    unsafe {
+                        libc::kill(pid, libc::SIGKILL);
+                        libc::waitpid(pid, std::ptr::null_mut(), 0);
+                    }
+                    return Err(e);
+                }
+            };
+            Ok(PidNamespace {
+                init_pid: pid,
+                ns,
+                _lifeline: write_end,
+            })
+        })
+    }
+
+    pub(super) fn ns_fd(&self) -> RawFd {
+        self.ns.as_raw_fd()
+    }
+
+    /// Kills the init, and with it every process of the namespace.
+    pub(super) fn kill(self) {
+        // SAFETY: signalling and reaping our own child process.
+        unsafe {
+            libc::kill(self.init_pid, libc::SIGKILL);
+            let mut status = 0;
+            libc::waitpid(self.init_pid, &mut status, 0);
+        }
+    }
+}
+
+extern "C" fn ignore_signal(_: libc::c_int) {}
+
+/// The pid namespace's init: reaps orphans, exits when the lifeline closes.
+/// Runs in a child forked from a multi-threaded process, so it uses only
+/// async-signal-safe calls and never returns.
+fn init_main(lifeline: RawFd) -> ! {
+    // SAFETY: only async-signal-safe syscalls; the process ends with _exit.
+    unsafe {
+        libc::dup2(lifeline, 0);
+        libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = ignore_signal as *const () as usize;
+        libc::sigemptyset(&mut action.sa_mask);
+        action.sa_flags = 0; // no SA_RESTART: SIGCHLD interrupts poll so we reap
+        libc::sigaction(libc::SIGCHLD, &action, std::ptr::null_mut());
+        let mut unblock: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut unblock);
+        libc::sigprocmask(libc::SIG_SETMASK, &unblock, std::ptr::null_mut());
+        loop {
+            let mut status = 0;
+            while libc::waitpid(-1, &mut status, libc::WNOHANG) > 0 {}
+            let mut pfd = libc::pollfd {
+                fd: 0,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let n = libc::poll(&mut pfd, 1, -1);
+            if n > 0 {
+                let mut byte = 0u8;
+                let got = libc::read(0, (&mut byte as *mut u8).cast(), 1);
+                if got <= 0 {
+                    libc::_exit(0);
+                }
+            }
+        }
+    }
+}
+
+/// Spawns `command` on a thread that joined the given namespaces.
+pub(super) fn spawn_in(
+    netns: Option<RawFd>,
+    pidns: Option<RawFd>,
+    command: &mut tokio::process::Command,
+) -> io::Result<tokio::process::Child> {
+    let runtime = tokio::runtime::Handle::current();
+    on_thread_in(netns, pidns, || {
+        let _entered = runtime.enter();
+        command.spawn()
+    })
+}
+
+/// The first address of the virtual link between hosts (198.18.0.0/15 is
+/// reserved for network testing, RFC 2544; it never leaves the namespaces).
+const LINK_BASE: [u8; 3] = [198, 18, 0];
+
+/// Links hosts through a bridge in a separate "switch" namespace; returns
+/// that namespace and each host's address.
+pub(super) fn link_hosts(hosts: &[Arc<OwnedFd>]) -> io::Result<(OwnedFd, Vec<Ipv4Addr>)> {
+    let switch = new_netns()?;
+    let me = std::process::id();
+    let mut switch_batch = String::from("link add br0 type bridge\nlink set br0 up\n");
+    let mut addrs = Vec::new();
+    for (i, host) in hosts.iter().enumerate() {
+        switch_batch.push_str(&format!(
+            "link add h{i} type veth peer name eth0 netns /proc/{me}/fd/{}\nlink set h{i} master br0\nlink set h{i} up\n",
+            host.as_raw_fd()
+        ));
+        addrs.push(Ipv4Addr::new(
+            LINK_BASE[0],
+            LINK_BASE[1],
+            LINK_BASE[2],
+            i as u8 + 1,
+        ));
+    }
+    run_ip_batch(switch.as_raw_fd(), &switch_batch)?;
+    for (host, addr) in hosts.iter().zip(&addrs) {
+        run_ip_batch(
+            host.as_raw_fd(),
+            &format!("addr add {addr}/24 dev eth0\nlink set eth0 up\n"),
+        )?;
+    }
+    Ok((switch, addrs))
+}
+
+fn run_ip_batch(netns: RawFd, batch: &str) -> io::Result<()> {
+    let mut command = std::process::Command::new("ip");
+    command.args(["-batch", "-"]);
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // SAFETY: setns is async-signal-safe; it runs in the child before exec.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setns(netns, libc::CLONE_NEWNET) == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn()?;
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        stdin.write_all(batch.as_bytes())?;
+    }
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        return Err(io::Error::other(format!(
+            "ip -batch failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(())
+}
+
+/// A [`Net`] whose sockets live in a network namespace.
+pub struct NamespaceNet {
+    netns: Arc<OwnedFd>,
+}
+
+impl NamespaceNet {
+    pub fn new(netns: Arc<OwnedFd>) -> Self {
+        NamespaceNet { netns }
+    }
+}
+
+impl Net for NamespaceNet {
+    fn tcp_socket(&self, v6: bool) -> io::Result<tokio::net::TcpSocket> {
+        let fd = on_thread_in(Some(self.netns.as_raw_fd()), None, || {
+            let domain = if v6 { libc::AF_INET6 } else { libc::AF_INET };
+            // SAFETY: creating a new socket descriptor that we own.
+            let fd = unsafe {
+                libc::socket(
+                    domain,
+                    libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                    0,
+                )
+            };
+            if fd < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // SAFETY: fd is a fresh socket owned by nobody else.
+            Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+        })?;
+        Ok(tokio::net::TcpSocket::from_std_stream(
+            std::net::TcpStream::from(fd),
+        ))
+    }
+}
+
+/// Reads `/proc/net/tcp{,6}` as seen from inside a namespace.
+pub fn read_proc_net_in(netns: Option<RawFd>) -> io::Result<String> {
+    on_thread_in(netns, None, || {
+        let mut text = std::fs::read_to_string("/proc/thread-self/net/tcp")?;
+        if let Ok(v6) = std::fs::read_to_string("/proc/thread-self/net/tcp6") {
+            text.push_str(&v6);
+        }
+        Ok(text)
+    })
+}

@@ -1,0 +1,205 @@
+//! Scores: verdicts become points.
+//!
+//! The fifth stage (… → check → **score** → report). A scenario's points are
+//! shared among its scored checks by weight (partial credit); checks an
+//! earlier failure kept from running count as not earned. A submission's
+//! total is scaled to the lab manifest's `total`.
+
+use socklab_report::{CheckReport, CheckStatus, ScenarioReport, ScenarioStatus};
+use socklab_scenario::{Action, Scenario, Step};
+
+use crate::check;
+use crate::run::ScenarioRun;
+
+struct Planned {
+    path: String,
+    title: String,
+    line: u32,
+    weight: f64,
+}
+
+/// The scored checks a scenario would run if nothing failed, with their paths.
+fn planned_checks(steps: &[Step], prefix: &str, out: &mut Vec<Planned>) {
+    for (i, step) in steps.iter().enumerate() {
+        let path = format!("{prefix}{}", i + 1);
+        match &step.action {
+            Action::Repeat { times, steps } => {
+                for round in 1..=*times {
+                    planned_checks(steps, &format!("{path}.{round}."), out);
+                }
+            }
+            Action::Concurrently { branches } => {
+                for (b, branch) in branches.iter().enumerate() {
+                    planned_checks(
+                        branch,
+                        &format!("{path}.{}.", (b'a' + b as u8) as char),
+                        out,
+                    );
+                }
+            }
+            action if action.is_check() && !step.meta.observe => out.push(Planned {
+                path,
+                title: step
+                    .meta
+                    .title
+                    .clone()
+                    .unwrap_or_else(|| check::default_title(action)),
+                line: step.loc.line,
+                weight: step.meta.weight,
+            }),
+            _ => {}
+        }
+    }
+}
+
+/// Turns a scenario run into its report with points.
+pub fn score_scenario(scenario: &Scenario, run: ScenarioRun, source: String) -> ScenarioReport {
+    let mut report = ScenarioReport {
+        name: scenario.name.clone(),
+        description: scenario.description.clone(),
+        source,
+        status: ScenarioStatus::Failed,
+        earned: 0.0,
+        points: scenario.points,
+        observe: scenario.observe,
+        checks: Vec::new(),
+        reason: None,
+        transcripts: run.transcripts,
+        duration_secs: run.duration.as_secs_f64(),
+        tags: scenario.tags.clone(),
+    };
+    if let Some(why) = run.harness_error {
+        report.status = ScenarioStatus::Error;
+        report.reason = Some(why);
+        return report;
+    }
+    let mut checks: Vec<CheckReport> = run
+        .observations
+        .iter()
+        .filter_map(|(o, meta)| {
+            let mut verdict = check::verdict(o, meta)?;
+            if scenario.observe {
+                verdict.status = match verdict.status {
+                    CheckStatus::Error => CheckStatus::Error,
+                    _ => CheckStatus::Observed,
+                };
+                verdict.weight = 0.0;
+            }
+            Some(verdict)
+        })
+        .collect();
+    if run.timed_out {
+        checks.push(CheckReport {
+            title: "the scenario finishes in time".to_string(),
+            step: "-".to_string(),
+            line: scenario.loc.line,
+            status: if scenario.observe {
+                CheckStatus::Observed
+            } else {
+                CheckStatus::Failed
+            },
+            weight: 0.0,
+            message: format!(
+                "the scenario did not finish within its {:?} timeout; a program probably hangs",
+                scenario.timeout
+            ),
+            sent: None,
+            expected: None,
+            observed: None,
+            hint: None,
+            duration_secs: scenario.timeout.as_secs_f64(),
+        });
+    }
+    let mut planned = Vec::new();
+    planned_checks(&scenario.steps, "", &mut planned);
+    let ran: std::collections::BTreeSet<&str> = run
+        .observations
+        .iter()
+        .map(|(o, _)| o.step.as_str())
+        .collect();
+    let missing: Vec<CheckReport> = planned
+        .iter()
+        .filter(|p| !ran.contains(p.path.as_str()))
+        .map(|p| check::not_reached(p.title.clone(), p.path.clone(), p.line, p.weight))
+        .collect();
+    checks.extend(missing);
+
+    let total_weight: f64 = planned.iter().map(|p| p.weight).sum();
+    let passed_weight: f64 = checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Passed)
+        .map(|c| c.weight)
+        .sum();
+    let any_failure = checks.iter().any(|c| {
+        matches!(
+            c.status,
+            CheckStatus::Failed | CheckStatus::NotReached | CheckStatus::Error
+        )
+    });
+    report.earned = if scenario.observe {
+        0.0
+    } else if total_weight > 0.0 {
+        scenario.points * (passed_weight / total_weight).min(1.0)
+    } else if any_failure {
+        0.0
+    } else {
+        scenario.points
+    };
+    report.status = if checks.iter().any(|c| c.status == CheckStatus::Error)
+        && !any_failure_of_student(&checks)
+    {
+        ScenarioStatus::Error
+    } else if scenario.observe {
+        ScenarioStatus::Observed
+    } else if any_failure {
+        ScenarioStatus::Failed
+    } else {
+        ScenarioStatus::Passed
+    };
+    report.checks = checks;
+    report
+}
+
+fn any_failure_of_student(checks: &[CheckReport]) -> bool {
+    checks.iter().any(|c| c.status == CheckStatus::Failed)
+}
+
+/// A report for a scenario that was not run, with the reason.
+pub fn skipped(scenario: &Scenario, source: String, reason: String) -> ScenarioReport {
+    ScenarioReport {
+        name: scenario.name.clone(),
+        description: scenario.description.clone(),
+        source,
+        status: ScenarioStatus::Skipped,
+        earned: 0.0,
+        points: scenario.points,
+        observe: scenario.observe,
+        checks: Vec::new(),
+        reason: Some(reason),
+        transcripts: Vec::new(),
+        duration_secs: 0.0,
+        tags: scenario.tags.clone(),
+    }
+}
+
+/// The submission's score and maximum, scaled to `total` when given.
+pub fn total(scenarios: &[ScenarioReport], total: Option<f64>) -> (f64, f64) {
+    let raw_max: f64 = scenarios
+        .iter()
+        .filter(|s| !s.observe)
+        .map(|s| s.points)
+        .sum();
+    let raw: f64 = scenarios
+        .iter()
+        .filter(|s| !s.observe)
+        .map(|s| s.earned)
+        .sum();
+    match total {
+        Some(t) if raw_max > 0.0 => (round2(raw * t / raw_max), t),
+        _ => (round2(raw), raw_max),
+    }
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}

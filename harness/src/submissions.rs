@@ -1,0 +1,274 @@
+//! A class's submissions: finding them in a directory, unpacking archives
+//! safely, and a content key for "already graded".
+//!
+//! Every subdirectory, `.zip`, `.tar.gz` or `.tgz` is one student, named
+//! after it. Anything else is still a student — graded zero with the reason —
+//! so a TA sees every entry in the results. Archives are unpacked with every
+//! path checked: an entry that would land outside the target (`../x`, an
+//! absolute path, a link) makes the whole archive unreadable, never a write
+//! outside socklab's directory.
+
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+/// One entry of the submissions directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The student's name: the directory name or the archive name without extension.
+    pub name: String,
+    pub path: PathBuf,
+    pub kind: EntryKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    Directory,
+    Zip,
+    TarGz,
+    /// Neither a directory nor a known archive.
+    Other,
+}
+
+/// Lists the submissions in `dir`, sorted by name.
+pub fn list(dir: &Path) -> std::io::Result<Vec<Entry>> {
+    let mut entries = Vec::new();
+    for item in std::fs::read_dir(dir)? {
+        let item = item?;
+        let file_name = item.file_name().to_string_lossy().into_owned();
+        if file_name.starts_with('.') {
+            continue;
+        }
+        let path = item.path();
+        let kind_of = item.file_type()?;
+        let (name, kind) = if kind_of.is_dir() {
+            (file_name.clone(), EntryKind::Directory)
+        } else if let Some(stem) = file_name.strip_suffix(".zip") {
+            (stem.to_string(), EntryKind::Zip)
+        } else if let Some(stem) = file_name
+            .strip_suffix(".tar.gz")
+            .or_else(|| file_name.strip_suffix(".tgz"))
+        {
+            (stem.to_string(), EntryKind::TarGz)
+        } else {
+            (file_name.clone(), EntryKind::Other)
+        };
+        entries.push(Entry { name, path, kind });
+    }
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(entries)
+}
+
+/// Makes the submission available as a directory under `work`; returns it.
+pub fn materialize(entry: &Entry, work: &Path) -> Result<PathBuf, String> {
+    let target = work.join("unpacked");
+    match entry.kind {
+        EntryKind::Directory => Ok(entry.path.clone()),
+        EntryKind::Other => Err(format!(
+            "`{}` is neither a directory nor a .zip/.tar.gz/.tgz archive",
+            entry.path.display()
+        )),
+        EntryKind::Zip => {
+            unzip(&entry.path, &target)?;
+            Ok(single_root(&target))
+        }
+        EntryKind::TarGz => {
+            untar(&entry.path, &target)?;
+            Ok(single_root(&target))
+        }
+    }
+}
+
+/// If an archive holds one top-level directory (`alice/…`), use it.
+fn single_root(dir: &Path) -> PathBuf {
+    let items: Vec<_> = std::fs::read_dir(dir)
+        .map(|r| r.filter_map(Result::ok).collect())
+        .unwrap_or_default();
+    match items.as_slice() {
+        [only] if only.file_type().is_ok_and(|t| t.is_dir()) => only.path(),
+        _ => dir.to_path_buf(),
+    }
+}
+
+/// Total bytes an archive may unpack to.
+const MAX_UNPACKED: u64 = 64 * 1024 * 1024;
+
+fn safe_relative(path: &Path) -> Result<PathBuf, String> {
+    let mut clean = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(part) => clean.push(part),
+            Component::CurDir => {}
+            _ => {
+                return Err(format!(
+                    "the archive contains the unsafe path `{}` (outside its own folder); it was not unpacked",
+                    path.display()
+                ));
+            }
+        }
+    }
+    Ok(clean)
+}
+
+fn unzip(archive: &Path, target: &Path) -> Result<(), String> {
+    let unreadable = |e: &dyn std::fmt::Display| format!("the zip archive cannot be read: {e}");
+    let file = std::fs::File::open(archive).map_err(|e| unreadable(&e))?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| unreadable(&e))?;
+    let mut total = 0u64;
+    for i in 0..zip.len() {
+        let mut item = zip.by_index(i).map_err(|e| unreadable(&e))?;
+        let relative = safe_relative(Path::new(item.name()))?;
+        if item.is_symlink() {
+            return Err(format!(
+                "the archive contains a link `{}`; it was not unpacked",
+                item.name()
+            ));
+        }
+        let out = target.join(&relative);
+        if item.is_dir() {
+            std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+            continue;
+        }
+        if let Some(parent) = out.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+        }
+        let mut data = Vec::new();
+        (&mut item)
+            .take(MAX_UNPACKED + 1 - total)
+            .read_to_end(&mut data)
+            .map_err(|e| unreadable(&e))?;
+        total += data.len() as u64;
+        if total > MAX_UNPACKED {
+            return Err(format!(
+                "the archive unpacks to more than {} MiB",
+                MAX_UNPACKED >> 20
+            ));
+        }
+        std::fs::write(&out, &data).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+fn untar(archive: &Path, target: &Path) -> Result<(), String> {
+    let unreadable = |e: &dyn std::fmt::Display| format!("the tar.gz archive cannot be read: {e}");
+    let file = std::fs::File::open(archive).map_err(|e| unreadable(&e))?;
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let mut total = 0u64;
+    for item in tar.entries().map_err(|e| unreadable(&e))? {
+        let mut item = item.map_err(|e| unreadable(&e))?;
+        let path = item.path().map_err(|e| unreadable(&e))?.into_owned();
+        let relative = safe_relative(&path)?;
+        let kind = item.header().entry_type();
+        let out = target.join(&relative);
+        if kind.is_dir() {
+            std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+        } else if kind.is_file() {
+            if let Some(parent) = out.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+            }
+            let mut data = Vec::new();
+            (&mut item)
+                .take(MAX_UNPACKED + 1 - total)
+                .read_to_end(&mut data)
+                .map_err(|e| unreadable(&e))?;
+            total += data.len() as u64;
+            if total > MAX_UNPACKED {
+                return Err(format!(
+                    "the archive unpacks to more than {} MiB",
+                    MAX_UNPACKED >> 20
+                ));
+            }
+            std::fs::write(&out, &data).map_err(|e| e.to_string())?;
+        } else if kind.is_symlink() || kind.is_hard_link() {
+            return Err(format!(
+                "the archive contains a link `{}`; it was not unpacked",
+                path.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A digest of every file under `path` (names and contents, in order), or of
+/// the archive file itself.
+pub fn content_digest(path: &Path, hasher: &mut Sha256) {
+    if path.is_file() {
+        hasher.update(
+            path.file_name()
+                .map(|n| n.as_encoded_bytes())
+                .unwrap_or_default(),
+        );
+        if let Ok(data) = std::fs::read(path) {
+            hasher.update((data.len() as u64).to_le_bytes());
+            hasher.update(&data);
+        }
+        return;
+    }
+    let mut children: Vec<PathBuf> = std::fs::read_dir(path)
+        .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    children.sort();
+    for child in children {
+        if child.is_symlink() {
+            continue;
+        }
+        hasher.update(b"/");
+        content_digest(&child, hasher);
+    }
+}
+
+/// The key under which a grade stays valid: submission content, suite files
+/// and socklab's version.
+pub fn grading_key(submission: &Path, suite_files: &[PathBuf]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+    for file in suite_files {
+        content_digest(file, &mut hasher);
+    }
+    hasher.update(b"|submission|");
+    content_digest(submission, &mut hasher);
+    hex::encode(hasher.finalize())
+}
+
+/// Whether `name` belongs to shard `k` of `n` (1-based): a stable hash of the
+/// name, so a student stays in the same shard whatever else is in the class.
+pub fn in_shard(name: &str, k: usize, n: usize) -> bool {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in name.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    (hash % n as u64) as usize == k - 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_the_class() {
+        let names: Vec<String> = (0..200).map(|i| format!("student{i}")).collect();
+        for n in [1, 2, 3, 7] {
+            let mut counted = 0;
+            for k in 1..=n {
+                counted += names.iter().filter(|s| in_shard(s, k, n)).count();
+            }
+            assert_eq!(
+                counted,
+                names.len(),
+                "every student in exactly one of {n} shards"
+            );
+        }
+    }
+
+    #[test]
+    fn traversal_is_refused() {
+        assert!(safe_relative(Path::new("../etc/passwd")).is_err());
+        assert!(safe_relative(Path::new("/etc/passwd")).is_err());
+        assert_eq!(
+            safe_relative(Path::new("./a/b.c")).unwrap(),
+            PathBuf::from("a/b.c")
+        );
+    }
+}
