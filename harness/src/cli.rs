@@ -473,6 +473,7 @@ fn run(args: RunArgs) -> ExitCode {
             EXIT_FAILED
         }
     });
+    sandbox::kill_adopted_orphans();
     ExitCode::from(code)
 }
 
@@ -579,6 +580,7 @@ fn grade(args: GradeArgs) -> ExitCode {
             }
         }
     });
+    sandbox::kill_adopted_orphans();
     ExitCode::from(code)
 }
 
@@ -684,5 +686,6 @@ fn check(args: CheckArgs) -> ExitCode {
             EXIT_FAILED
         }
     });
+    sandbox::kill_adopted_orphans();
     ExitCode::from(code)
 }

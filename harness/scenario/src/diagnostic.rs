@@ -148,10 +148,60 @@ pub fn from_yaml_error(file: &Path, source: &str, error: &serde_saphyr::Error) -
         }
         message = text.to_string();
     }
-    let help = suggestion_for(&message);
+    let (message, help) = match step_key_suggestion(&message, source, loc) {
+        Some(better) => better,
+        None => {
+            let help = suggestion_for(&message);
+            (message, help)
+        }
+    };
     let mut reporter = Reporter::new(file, source);
     reporter.error(loc, message, help);
     reporter.found.remove(0)
+}
+
+/// An unknown key inside a step: name the step's action and suggest among
+/// that action's parameters, not among every key any step may have.
+fn step_key_suggestion(message: &str, source: &str, loc: Loc) -> Option<(String, Option<String>)> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (given, tail) = rest.split_once('`')?;
+    if !tail.contains("concurrently") || loc.line == 0 {
+        return None; // not the step key list
+    }
+    let action = step_action_at(source, loc)?;
+    let mut valid: Vec<&str> = crate::validate::params_of(&action).to_vec();
+    valid.extend_from_slice(crate::validate::META_KEYS);
+    let list = valid.join(", ");
+    let help = match closest(given, &valid) {
+        Some(best) => format!("did you mean `{best}`? a `{action}` step takes: {list}"),
+        None => format!("a `{action}` step takes: {list}"),
+    };
+    Some((
+        format!("unknown key `{given}` in a `{action}` step"),
+        Some(help),
+    ))
+}
+
+/// The action key of the step that contains the key at `loc`, found by
+/// walking up to the `- ` line that starts the step.
+fn step_action_at(source: &str, loc: Loc) -> Option<String> {
+    let lines: Vec<&str> = source.lines().collect();
+    let key_indent = loc.column.checked_sub(1)? as usize;
+    for line in lines[..(loc.line as usize).min(lines.len())].iter().rev() {
+        let indent = line.len() - line.trim_start().len();
+        let trimmed = line.trim_start();
+        if let Some(item) = trimmed.strip_prefix("- ") {
+            if indent + 2 == key_indent {
+                let key = item.split(':').next()?.trim();
+                return crate::validate::ACTIONS
+                    .contains(&key)
+                    .then(|| key.to_string());
+            }
+        } else if indent < key_indent && !trimmed.is_empty() && !trimmed.starts_with('#') {
+            return None;
+        }
+    }
+    None
 }
 
 /// For "unknown field `x`, expected one of a, b" or "unknown variant": the
@@ -194,19 +244,30 @@ pub fn closest<'c>(given: &str, candidates: &[&'c str]) -> Option<&'c str> {
         .map(|(_, c)| c)
 }
 
+/// Edit distance where swapping two neighbouring letters counts as one edit
+/// (optimal string alignment), so `prot` is one step from `port`.
 fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != cb);
-            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
     }
-    previous[b.len()]
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 #[cfg(test)]

@@ -64,6 +64,12 @@ fn read_source(path: &Path) -> Result<String, Diagnostics> {
     }
     let bytes = std::fs::read(path)
         .map_err(|e| fail(format!("cannot read {}: {e}", path.display()), None))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(fail(
+            format!("{} is empty", path.display()),
+            Some("a scenario file starts with `scenarios:`, a lab manifest with `lab:`".into()),
+        ));
+    }
     String::from_utf8(bytes).map_err(|e| {
         fail(
             format!(

@@ -185,3 +185,24 @@ fn duplicate_scenario_names_and_keys() {
     let text = errors("scenarios:\n  - name: a\n    name: b\n    steps: []\n");
     assert!(text.contains("duplicate"), "{text}");
 }
+
+#[test]
+fn unknown_key_in_a_step_suggests_among_that_actions_parameters() {
+    let text = errors(
+        "scenarios:\n  - name: a\n    steps:\n      - start: s\n        program: P\n        prot: 3\n",
+    );
+    assert!(
+        text.contains("unknown key `prot` in a `start` step"),
+        "{text}"
+    );
+    assert!(text.contains("suite.yaml:6:9"), "{text}");
+    assert!(
+        text.contains("did you mean `port`?")
+            || text.contains("a `start` step takes: program, from"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("concurrently"),
+        "only the keys that fit: {text}"
+    );
+}

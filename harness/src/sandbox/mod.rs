@@ -109,6 +109,31 @@ pub fn capabilities(request: IsolationRequest) -> Capabilities {
     }
 }
 
+/// Kills processes that were re-parented to socklab (it is their subreaper
+/// in the loopback fallback): daemonised descendants of student programs
+/// that escaped their process group. Called when a run ends or is
+/// interrupted; at the namespace level the pid namespace already did this.
+pub fn kill_adopted_orphans() {
+    let me = std::process::id();
+    for _ in 0..3 {
+        let adopted: Vec<u32> = crate::run::procfs::children(me)
+            .into_iter()
+            .filter(|p| p.state != 'Z')
+            .map(|p| p.pid)
+            .collect();
+        if adopted.is_empty() {
+            return;
+        }
+        for pid in adopted {
+            // SAFETY: signalling a process that is our own child.
+            unsafe {
+                libc::kill(-(pid as i32), libc::SIGKILL);
+                libc::kill(pid as i32, libc::SIGKILL);
+            }
+        }
+    }
+}
+
 /// One host of a scenario: its name, address and network.
 pub struct Host {
     pub name: String,
