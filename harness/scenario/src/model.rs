@@ -376,6 +376,7 @@ impl Action {
                 | Action::Repeat { .. }
                 | Action::Concurrently { .. }
                 | Action::Type { .. }
+                | Action::Send { .. }
         )
     }
 }

@@ -240,7 +240,7 @@ pub struct RawStep {
     pub title: Option<S<String>>,
     /// Shown to the student when this step fails: the likely mistake.
     pub hint: Option<S<String>>,
-    /// Share of the scenario's points for this check (default 1).
+    /// Share of the scenario's points for this check (default 1; 0 for `wait_listen` and `connect`, which are prerequisites).
     pub weight: Option<S<f64>>,
     /// Report what happened, but never fail or score.
     pub observe: Option<S<bool>>,

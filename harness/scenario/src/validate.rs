@@ -525,6 +525,9 @@ fn validate_step(step: &S<RawStep>, d: &Declared, r: &mut Reporter) -> Option<St
                 1.0
             }
             Some(w) => *w.value(),
+            // Readiness is a prerequisite, not an achievement: a failure still
+            // ends the scenario, but passing earns nothing unless weighted.
+            None if matches!(action, "wait_listen" | "connect") => 0.0,
             None => 1.0,
         },
         observe: s.observe.as_ref().is_some_and(|o| *o.value()),
