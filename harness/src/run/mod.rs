@@ -376,7 +376,7 @@ impl Runner<'_> {
                 program,
                 stream,
                 check,
-            } => self.output(program, *stream, check),
+            } => self.output(program, *stream, check).await,
             Action::Proxy(spec) => self.proxy(spec).await,
             Action::Connect {
                 peer,
@@ -671,7 +671,11 @@ impl Runner<'_> {
             ExitExpect::Any => "exit by itself (any code, not killed by a signal)".to_string(),
             ExitExpect::Signal(s) => format!("be killed by {s}"),
         };
-        let Some(info) = program.wait_exit(deadline).await else {
+        let exited = program.wait_exit(deadline).await;
+        if exited.is_some() {
+            program.drain_output(Duration::from_millis(500)).await;
+        }
+        let Some(info) = exited else {
             return Err(
                 StepResult::fail(format!("{} did not exit in time", program.label))
                     .expected(wanted)
@@ -792,13 +796,16 @@ impl Runner<'_> {
         }
     }
 
-    fn output(
+    async fn output(
         &self,
         name: &str,
         stream: Stream,
         check: &OutputCheck,
     ) -> Result<StepResult, StepResult> {
         let program = self.program(name)?;
+        if program.exit_info().is_some() {
+            program.drain_output(Duration::from_millis(500)).await;
+        }
         let (data, _, dropped) = program.output(stream).snapshot();
         let seen = escape_bytes(&data);
         let truncated = if dropped > 0 {

@@ -345,6 +345,15 @@ impl Program {
         }
     }
 
+    /// After the program ended, waits (briefly) until its stdout and stderr
+    /// have been read to the end, so checks on the output see all of it. A
+    /// descendant that keeps a stream open only delays this by `grace`.
+    pub async fn drain_output(&self, grace: Duration) {
+        let until = Instant::now() + grace;
+        self.stdout.wait_eof(until).await;
+        self.stderr.wait_eof(until).await;
+    }
+
     /// Sends a signal to the program's process group (a reference program
     /// running in-process is cancelled instead).
     pub fn signal(&self, sig: i32) {
