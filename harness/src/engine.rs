@@ -47,6 +47,22 @@ pub async fn grade_submission(
     jobs: usize,
     events: Option<EventSink>,
 ) -> SubmissionReport {
+    grade_submission_limited(suite, settings, name, dir, work, jobs, None, events).await
+}
+
+/// As [`grade_submission`], with every scenario also taking a permit from
+/// `limit`, so that a class batch runs at most `-j` scenarios in all.
+#[allow(clippy::too_many_arguments)]
+pub async fn grade_submission_limited(
+    suite: &Suite,
+    settings: &RunSettings,
+    name: &str,
+    dir: &Path,
+    work: &Path,
+    jobs: usize,
+    limit: Option<Arc<tokio::sync::Semaphore>>,
+    events: Option<EventSink>,
+) -> SubmissionReport {
     let started = Instant::now();
     let (submission, build_report) = match &suite.manifest {
         Some(manifest) => {
@@ -85,7 +101,12 @@ pub async fn grade_submission(
             let submission = &submission;
             let events = events.clone();
             let scenario_dir = work.join(format!("{index:03}-{}", sanitize(&scenario.name)));
+            let limit = limit.clone();
             async move {
+                let _permit = match &limit {
+                    Some(l) => l.clone().acquire_owned().await.ok(),
+                    None => None,
+                };
                 if let Some(sink) = &events {
                     sink(Event::ScenarioStarted {
                         submission: name.to_string(),

@@ -75,11 +75,14 @@ pub async fn grade_class(
     progress.start(entries.len());
     let suite_files = suite_files(job.suite);
     let reused = AtomicUsize::new(0);
+    // At most `jobs` scenarios run at once, across all students.
+    let limit = Arc::new(tokio::sync::Semaphore::new(job.jobs.max(1)));
     let reports: Vec<SubmissionReport> = futures::stream::iter(entries)
         .map(|entry| {
             let students_dir = &students_dir;
             let suite_files = &suite_files;
             let reused = &reused;
+            let limit = limit.clone();
             async move {
                 let dir = students_dir.join(engine::sanitize(&entry.name));
                 let key = submissions::grading_key(&entry.path, suite_files);
@@ -90,7 +93,7 @@ pub async fn grade_class(
                     progress.finished(&previous, true);
                     return previous;
                 }
-                let report = grade_one(job, &entry).await;
+                let report = grade_one(job, &entry, limit.clone()).await;
                 if let Err(e) = write_student(&dir, &report, &key) {
                     eprintln!("socklab: could not write results for {}: {e}", entry.name);
                 }
@@ -120,7 +123,11 @@ fn suite_files(suite: &Suite) -> Vec<PathBuf> {
     files
 }
 
-async fn grade_one(job: &GradeJob<'_>, entry: &Entry) -> SubmissionReport {
+async fn grade_one(
+    job: &GradeJob<'_>,
+    entry: &Entry,
+    limit: Arc<tokio::sync::Semaphore>,
+) -> SubmissionReport {
     let work = job.work.join(engine::sanitize(&entry.name));
     let _ = std::fs::remove_dir_all(&work);
     if let Err(e) = std::fs::create_dir_all(&work) {
@@ -140,8 +147,17 @@ async fn grade_one(job: &GradeJob<'_>, entry: &Entry) -> SubmissionReport {
     if is_empty {
         return unreadable(job, &entry.name, "the submission is empty".to_string());
     }
-    let report =
-        engine::grade_submission(job.suite, job.settings, &entry.name, &dir, &work, 1, None).await;
+    let report = engine::grade_submission_limited(
+        job.suite,
+        job.settings,
+        &entry.name,
+        &dir,
+        &work,
+        job.jobs,
+        Some(limit),
+        None,
+    )
+    .await;
     let _ = std::fs::remove_dir_all(&work);
     report
 }

@@ -1,0 +1,271 @@
+//! Grading a class: every kind of entry is graded (broken ones with zero and
+//! the reason), shards merge into the same results as one run, unchanged
+//! submissions are not graded twice, and `socklab check` gives a student the
+//! TA's feedback. Uses a one-program lab (tests/scenarios/minilab) for speed.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+const HELLO: &str =
+    "#include <stdio.h>\nint main(void) { printf(\"hello, world\\n\"); return 0; }\n";
+
+fn minilab() -> PathBuf {
+    repo().join("tests/scenarios/minilab/lab.yaml")
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn zip_with(path: &Path, files: &[(&str, &[u8])]) {
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    for (name, data) in files {
+        zip.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(data).unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+fn tar_gz_with(path: &Path, files: &[(&str, &[u8])]) {
+    let gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(path).unwrap(),
+        flate2::Compression::fast(),
+    );
+    let mut tar = tar::Builder::new(gz);
+    for (name, data) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        // set_path refuses `..`; write the raw name to build a hostile archive.
+        let bytes = name.as_bytes();
+        header.as_old_mut().name[..bytes.len()].copy_from_slice(bytes);
+        header.set_cksum();
+        tar.append(&header, *data).unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap();
+}
+
+/// A class with one of every kind of entry.
+fn make_class(dir: &Path) {
+    write(&dir.join("alice/hello.c"), HELLO);
+    zip_with(&dir.join("bob.zip"), &[("bob/hello.c", HELLO.as_bytes())]);
+    tar_gz_with(&dir.join("carol.tar.gz"), &[("hello.c", HELLO.as_bytes())]);
+    write(&dir.join("dave/hello.c"), "int main(void) { return 0 }\n");
+    std::fs::create_dir_all(dir.join("erin")).unwrap();
+    write(&dir.join("frank.txt"), "not a submission");
+    std::fs::write(dir.join("gina.zip"), b"PK\x03\x04 this is not a zip").unwrap();
+    tar_gz_with(&dir.join("hank.tgz"), &[("../escaped.c", HELLO.as_bytes())]);
+    write(&dir.join("ivan/hello.c"), HELLO);
+    write(&dir.join("ivan/Makefile"), "all:\n\tsleep 100\n");
+    write(&dir.join("judy/notes.txt"), "forgot the code");
+}
+
+fn grade(args: &[&str], class: &Path, out: &Path) -> std::process::Output {
+    socklab()
+        .arg("grade")
+        .arg(minilab())
+        .arg("--submissions")
+        .arg(class)
+        .arg("--out")
+        .arg(out)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn csv(out: &Path) -> String {
+    std::fs::read_to_string(out.join("grades.csv")).unwrap()
+}
+
+fn total_of(csv: &str, student: &str) -> String {
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let column = header.iter().position(|h| *h == "total").unwrap();
+    let row = csv
+        .lines()
+        .find(|l| l.starts_with(&format!("{student},")))
+        .unwrap_or_else(|| panic!("no row for {student}:\n{csv}"));
+    row.split(',').nth(column).unwrap().to_string()
+}
+
+fn feedback(out: &Path, student: &str) -> String {
+    std::fs::read_to_string(out.join("students").join(student).join("feedback.md")).unwrap()
+}
+
+#[test]
+fn every_entry_is_graded_and_bad_ones_say_why() {
+    let root = tempfile::tempdir().unwrap();
+    let class = root.path().join("class");
+    let out = root.path().join("out");
+    make_class(&class);
+    let graded = grade(&["-j", "4"], &class, &out);
+    assert!(
+        graded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&graded.stderr)
+    );
+    let grades = csv(&out);
+    assert_eq!(grades.lines().count(), 11, "a row per entry:\n{grades}");
+    for good in ["alice", "bob", "carol"] {
+        assert_eq!(
+            total_of(&grades, good).parse::<f64>().unwrap(),
+            10.0,
+            "{good}:\n{}",
+            feedback(&out, good)
+        );
+    }
+    for (bad, why) in [
+        ("dave", "did not compile"),
+        ("erin", "empty"),
+        ("frank.txt", "neither a directory nor"),
+        ("gina", "cannot be read"),
+        ("hank", "unsafe path"),
+        ("ivan", "did not finish"),
+        ("judy", "hello.c"),
+    ] {
+        assert_eq!(total_of(&grades, bad).parse::<f64>().unwrap(), 0.0, "{bad}");
+        let text = feedback(&out, bad);
+        assert!(
+            text.contains(why),
+            "{bad}'s feedback should say `{why}`:\n{text}"
+        );
+    }
+    assert!(
+        !root.path().join("escaped.c").exists(),
+        "nothing written outside"
+    );
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    assert_eq!(junit.matches("<testsuite ").count(), 10, "{junit}");
+    let gradescope: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("students/alice/gradescope.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(gradescope["score"], 10.0);
+}
+
+#[test]
+fn shards_merge_into_the_same_results_and_resume_skips_unchanged() {
+    let root = tempfile::tempdir().unwrap();
+    let class = root.path().join("class");
+    make_class(&class);
+    std::fs::remove_dir_all(class.join("ivan")).unwrap(); // keep this test fast
+
+    let whole = root.path().join("whole");
+    assert!(grade(&[], &class, &whole).status.success());
+    let mut shards = Vec::new();
+    for k in 1..=3 {
+        let out = root.path().join(format!("shard{k}"));
+        assert!(
+            grade(&["--shard", &format!("{k}/3")], &class, &out)
+                .status
+                .success()
+        );
+        shards.push(out);
+    }
+    let counts: Vec<usize> = shards.iter().map(|s| csv(s).lines().count() - 1).collect();
+    assert_eq!(
+        counts.iter().sum::<usize>(),
+        9,
+        "every student in exactly one shard: {counts:?}"
+    );
+    let merged = root.path().join("merged");
+    let out = socklab()
+        .arg("merge")
+        .args(&shards)
+        .arg("--out")
+        .arg(&merged)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(csv(&merged), csv(&whole), "merged shards equal one run");
+
+    // Nothing changed: nothing is graded again.
+    let again = grade(&["--resume"], &class, &whole);
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(said.contains("(9 unchanged, not re-graded)"), "{said}");
+    // A changed submission is graded again, the others are not.
+    write(
+        &class.join("alice/hello.c"),
+        "int main(void) { return 1; }\n",
+    );
+    let again = grade(&["--resume"], &class, &whole);
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(said.contains("(8 unchanged, not re-graded)"), "{said}");
+    assert_eq!(total_of(&csv(&whole), "alice").parse::<f64>().unwrap(), 0.0);
+}
+
+#[test]
+fn a_student_checks_their_own_folder() {
+    let root = tempfile::tempdir().unwrap();
+    let mine = root.path().join("my-lab");
+    write(&mine.join("hello.c"), HELLO);
+    write(
+        &mine.join(".socklab.yaml"),
+        &format!("lab: {}\n", minilab().display()),
+    );
+    let out = socklab().arg("check").current_dir(&mine).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("PASS") && text.contains("10 / 10"), "{text}");
+
+    write(
+        &mine.join("hello.c"),
+        "#include <stdio.h>\nint main(void) { printf(\"helo\\n\"); return 0; }\n",
+    );
+    let out = socklab()
+        .args(["check", "--format", "gradescope"])
+        .current_dir(&mine)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let results: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(results["score"].as_f64().unwrap() < 10.0);
+    let prints = results["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "hello/prints")
+        .unwrap();
+    assert_eq!(prints["status"], "failed");
+    assert!(
+        prints["output"].as_str().unwrap().contains("helo"),
+        "what came back is shown: {prints:#}"
+    );
+
+    std::fs::remove_file(mine.join(".socklab.yaml")).unwrap();
+    let out = socklab().arg("check").current_dir(&mine).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--lab"),
+        "says how to fix it"
+    );
+}
+
+#[test]
+fn the_gradescope_bundle_runs_on_a_fake_autograder_tree() {
+    let out = std::process::Command::new("bash")
+        .arg(repo().join("ci/gradescope/test-run-autograder.sh"))
+        .env("SOCKLAB_BIN", socklab_path())
+        .output()
+        .expect("bash runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("real socklab score: 100.0 / 100.0"), "{text}");
+}
