@@ -219,6 +219,10 @@ pub fn work_dir(requested: Option<&Path>) -> std::io::Result<(PathBuf, Option<te
         }
         None => {
             let temp = tempfile::Builder::new().prefix("socklab-").tempdir()?;
+            // Student programs may run as an unprivileged user: let them
+            // reach their own directories (each program's is theirs alone).
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o755))?;
             Ok((temp.path().to_path_buf(), Some(temp)))
         }
     }

@@ -79,7 +79,13 @@ pub async fn run_scenario(
         transcripts: Vec::new(),
         duration: started.elapsed(),
     };
-    let sandbox = match Sandbox::create(settings.capabilities.level, &scenario.hosts) {
+    let process_limit = settings
+        .capabilities
+        .cgroups
+        .as_ref()
+        .zip(settings.limits.as_ref().map(|l| l.processes));
+    let sandbox = match Sandbox::create(settings.capabilities.level, &scenario.hosts, process_limit)
+    {
         Ok(s) => s,
         Err(e) => return failed(format!("could not create the scenario's hosts: {e}")),
     };
@@ -121,6 +127,33 @@ pub async fn run_scenario(
     )
     .await
     .is_err();
+    if let Some((max, refused)) = runner.sandbox.process_limit().filter(|(_, r)| *r > 0) {
+        runner.observations.lock().expect("lock").push((
+            Observation {
+                step: "-".to_string(),
+                line: scenario.loc.line,
+                keyword: "limits",
+                title: "the programs stay within the process limit".to_string(),
+                is_check: true,
+                outcome: Outcome::Failed,
+                message: format!(
+                    "a fork bomb was contained: the programs tried to run more than {max} processes ({refused} forks refused)"
+                ),
+                sent: None,
+                expected: Some(format!("at most {max} processes")),
+                observed: None,
+                elapsed: Duration::ZERO,
+            },
+            StepMeta {
+                title: None,
+                hint: Some("Call fork() once per accepted connection, never in a loop without accept(); check fork()'s return value.".to_string()),
+                weight: 0.0,
+                observe: false,
+                soft: true,
+                within: Duration::ZERO,
+            },
+        ));
+    }
     let transcripts = runner.finish().await;
     ScenarioRun {
         observations: std::mem::take(&mut *runner.observations.lock().expect("lock")),
@@ -342,6 +375,11 @@ impl Runner<'_> {
         let (out, _, _) = program.stdout.snapshot();
         let (err, _, _) = program.stderr.snapshot();
         let mut text = format!("{} is {}", program.label, program.describe_state());
+        if let Some((max, refused)) = self.sandbox.process_limit().filter(|(_, r)| *r > 0) {
+            text.push_str(&format!(
+                "; the programs hit the limit of {max} processes ({refused} forks refused)"
+            ));
+        }
         if !out.is_empty() {
             text.push_str(&format!(
                 "; its output ends with: {}",
@@ -424,6 +462,7 @@ impl Runner<'_> {
                         exe,
                         args,
                         limits: self.settings.limits.clone(),
+                        run_as: self.settings.capabilities.run_as,
                     },
                 )
             }
@@ -451,6 +490,7 @@ impl Runner<'_> {
                             exe: self.settings.self_exe.clone(),
                             args: full,
                             limits: None,
+                            run_as: None,
                         },
                     )
                 }

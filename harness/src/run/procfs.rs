@@ -130,7 +130,7 @@ pub fn describe(pid: u32) -> Option<String> {
         'R' => "running",
         'S' => "sleeping",
         'D' => "in uninterruptible I/O",
-        'Z' => "a zombie",
+        'Z' => "exiting (not yet collected)",
         'T' | 't' => "stopped",
         _ => "in state ?",
     };

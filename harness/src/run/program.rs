@@ -94,11 +94,12 @@ pub struct Launch {
 }
 
 pub enum LaunchKind {
-    /// An executable with arguments.
+    /// An executable with arguments; `run_as` drops root to that uid/gid.
     Process {
         exe: PathBuf,
         args: Vec<String>,
         limits: Option<ProcessLimits>,
+        run_as: Option<(u32, u32)>,
     },
     /// A reference program run by socklab itself.
     InProcess {
@@ -131,7 +132,15 @@ impl Program {
                 ref exe,
                 ref args,
                 ref limits,
-            } => Self::start_process(sandbox, &launch, exe.clone(), args.clone(), limits.clone()),
+                run_as,
+            } => Self::start_process(
+                sandbox,
+                &launch,
+                exe.clone(),
+                args.clone(),
+                limits.clone(),
+                run_as,
+            ),
             LaunchKind::InProcess { program, ref args } => {
                 Self::start_in_process(sandbox, &launch, program, args.clone())
             }
@@ -144,8 +153,13 @@ impl Program {
         exe: PathBuf,
         args: Vec<String>,
         limits: Option<ProcessLimits>,
+        run_as: Option<(u32, u32)>,
     ) -> io::Result<Program> {
         use socklab_scenario::StdinMode;
+        if let Some((uid, gid)) = run_as {
+            std::os::unix::fs::chown(&launch.cwd, Some(uid), Some(gid))?;
+        }
+        let cgroups = sandbox.cgroup_procs_fds();
         let mut command = tokio::process::Command::new(&exe);
         command
             .args(&args)
@@ -177,6 +191,9 @@ impl Program {
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             command.pre_exec(move || {
+                for fd in cgroups.into_iter().flatten() {
+                    crate::sandbox::join_in_child(fd)?;
+                }
                 if libc::setsid() == -1 {
                     return Err(io::Error::last_os_error());
                 }
@@ -185,6 +202,14 @@ impl Program {
                 }
                 if let Some(limits) = &limits {
                     limits.apply_in_child()?;
+                }
+                if let Some((uid, gid)) = run_as {
+                    if libc::setgroups(0, std::ptr::null()) == -1
+                        || libc::setgid(gid) == -1
+                        || libc::setuid(uid) == -1
+                    {
+                        return Err(io::Error::last_os_error());
+                    }
                 }
                 Ok(())
             });

@@ -16,7 +16,10 @@
 //! separate hosts are skipped with the reason. The level reached is recorded
 //! in every report.
 
+mod cgroup;
 mod namespaces;
+
+pub use cgroup::{CgroupRoot, ProcessLimit, join_in_child};
 
 use std::collections::BTreeMap;
 use std::io;
@@ -52,6 +55,11 @@ pub struct Capabilities {
     pub level: IsolationLevel,
     /// Whether hosts can be linked (needs `ip` from iproute2).
     pub multi_host: bool,
+    /// Where per-scenario process limits (pids cgroups) can be made.
+    pub cgroups: Option<CgroupRoot>,
+    /// The uid and gid student programs run as (root drops to `nobody` when
+    /// each scenario has its own network namespace).
+    pub run_as: Option<(u32, u32)>,
     /// Why a feature is missing, for the report.
     pub notes: Vec<String>,
 }
@@ -102,9 +110,43 @@ pub fn capabilities(request: IsolationRequest) -> Capabilities {
     if level == IsolationLevel::Loopback {
         namespaces::become_subreaper();
     }
+    static CGROUPS: OnceLock<Result<CgroupRoot, String>> = OnceLock::new();
+    let cgroups = match CGROUPS.get_or_init(CgroupRoot::probe) {
+        Ok(root) => {
+            notes.push(format!(
+                "process limit per scenario: cgroup v{} pids controller{}",
+                root.version,
+                if root.has_cpu_quota() {
+                    ", with a CPU quota of half a core"
+                } else {
+                    ""
+                }
+            ));
+            Some(root.clone())
+        }
+        Err(why) => {
+            notes.push(format!(
+                "no per-scenario process limit ({why}); a fork bomb is stopped only by the CPU limit and the scenario timeout"
+            ));
+            None
+        }
+    };
+    // SAFETY: geteuid has no side effects.
+    let root = unsafe { libc::geteuid() } == 0;
+    let run_as = (root && level == IsolationLevel::Namespaces).then_some((NOBODY, NOBODY));
+    if run_as.is_some() {
+        notes.push(format!(
+            "student programs run as uid {NOBODY} (nobody), not as root"
+        ));
+    }
+    if root && run_as.is_none() {
+        notes.push("student programs run as root: without network namespaces they need it for fixed ports like 13".to_string());
+    }
     Capabilities {
         level,
         multi_host,
+        cgroups,
+        run_as,
         notes,
     }
 }
@@ -134,6 +176,9 @@ pub fn kill_adopted_orphans() {
     }
 }
 
+/// The uid/gid of `nobody`, which student programs run as when socklab is root.
+pub const NOBODY: u32 = 65534;
+
 /// One host of a scenario: its name, address and network.
 pub struct Host {
     pub name: String,
@@ -160,13 +205,22 @@ pub struct Sandbox {
     hosts: BTreeMap<String, Host>,
     first_host: String,
     pid_namespace: Option<namespaces::PidNamespace>,
+    process_limit: Option<ProcessLimit>,
     /// Keeps the switch namespace (bridge) of a multi-host scenario alive.
     _switch: Option<OwnedFd>,
 }
 
 impl Sandbox {
     /// Makes the hosts of a scenario at the given level.
-    pub fn create(level: IsolationLevel, host_names: &[String]) -> io::Result<Sandbox> {
+    pub fn create(
+        level: IsolationLevel,
+        host_names: &[String],
+        process_limit: Option<(&CgroupRoot, u64)>,
+    ) -> io::Result<Sandbox> {
+        let process_limit = match process_limit {
+            Some((root, max)) => Some(ProcessLimit::create(root, max)?),
+            None => None,
+        };
         let first_host = host_names
             .first()
             .cloned()
@@ -193,6 +247,7 @@ impl Sandbox {
                     hosts,
                     first_host,
                     pid_namespace: None,
+                    process_limit,
                     _switch: None,
                 })
             }
@@ -229,6 +284,7 @@ impl Sandbox {
                     hosts,
                     first_host,
                     pid_namespace: Some(pid_namespace),
+                    process_limit,
                     _switch: switch,
                 })
             }
@@ -259,12 +315,29 @@ impl Sandbox {
         namespaces::spawn_in(netns, pidns, command)
     }
 
+    /// The cgroup.procs descriptors programs join between fork and exec.
+    pub fn cgroup_procs_fds(&self) -> [Option<i32>; 2] {
+        self.process_limit
+            .as_ref()
+            .map(ProcessLimit::procs_fds)
+            .unwrap_or([None, None])
+    }
+
+    /// The process limit, and how many forks it refused so far.
+    pub fn process_limit(&self) -> Option<(u64, u64)> {
+        self.process_limit
+            .as_ref()
+            .map(|l| (l.max, l.refused_forks()))
+    }
+
     /// Kills everything the sandbox holds. At the namespace level this kills
-    /// the pid namespace's init, and the kernel kills every process in it.
+    /// the pid namespace's init, and the kernel kills every process in it;
+    /// the scenario's cgroup is emptied and removed.
     pub fn teardown(&mut self) {
         if let Some(pidns) = self.pid_namespace.take() {
             pidns.kill();
         }
+        self.process_limit.take();
     }
 }
 

@@ -1,0 +1,214 @@
+//! A process limit per scenario with the kernel's `pids` cgroup controller.
+//!
+//! `RLIMIT_NPROC` counts every process of a user, so parallel scenarios run
+//! under one uid would share it; a cgroup counts exactly one scenario's
+//! processes. Each scenario gets its own cgroup with `pids.max`; programs
+//! join it between fork and exec (writing "0" to `cgroup.procs`), so a fork
+//! bomb hits the limit (fork fails with EAGAIN) without touching anything
+//! else. Works with cgroup v2 (unified, `pids` delegated) and cgroup v1 (a
+//! `pids` hierarchy). `pids.events` tells how often the limit was hit.
+//!
+//! Where the `cpu` controller is available too, a scenario also gets a CPU
+//! quota (half a core), so a contained fork bomb spinning on EAGAIN cannot
+//! starve other scenarios and submissions graded at the same time.
+
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Where this machine lets socklab make pids cgroups, if anywhere.
+#[derive(Debug, Clone)]
+pub struct CgroupRoot {
+    base: PathBuf,
+    /// cgroup v1 only: the `cpu` hierarchy's socklab directory.
+    cpu_base: Option<PathBuf>,
+    pub version: u8,
+}
+
+/// CPU quota per scenario: this many microseconds per 100 ms period.
+const CPU_QUOTA_US: u64 = 50_000;
+const CPU_PERIOD_US: u64 = 100_000;
+
+impl CgroupRoot {
+    /// Finds a pids hierarchy socklab may write to.
+    pub fn probe() -> Result<CgroupRoot, String> {
+        let unified = Path::new("/sys/fs/cgroup");
+        let controllers =
+            std::fs::read_to_string(unified.join("cgroup.controllers")).unwrap_or_default();
+        let candidates = if controllers.split_whitespace().any(|c| c == "pids") {
+            // cgroup v2: pids must be enabled for our subtree.
+            let _ = std::fs::write(unified.join("cgroup.subtree_control"), "+pids +cpu");
+            vec![(unified.join("socklab"), 2)]
+        } else {
+            vec![(unified.join("pids/socklab"), 1)]
+        };
+        for (base, version) in candidates {
+            if std::fs::create_dir_all(&base).is_err() {
+                continue;
+            }
+            if version == 2 {
+                let _ = std::fs::write(base.join("cgroup.subtree_control"), "+pids +cpu");
+            }
+            let cpu_base = (version == 1)
+                .then(|| unified.join("cpu/socklab"))
+                .filter(|dir| std::fs::create_dir_all(dir).is_ok());
+            let root = CgroupRoot {
+                base,
+                cpu_base,
+                version,
+            };
+            match ProcessLimit::create(&root, 8) {
+                Ok(probe) => {
+                    drop(probe);
+                    return Ok(root);
+                }
+                Err(e) => return Err(format!("cannot configure a pids cgroup: {e}")),
+            }
+        }
+        Err(
+            "no writable pids cgroup controller (needs root, or cgroup v2 delegation with pids)"
+                .into(),
+        )
+    }
+}
+
+impl CgroupRoot {
+    /// Whether scenarios also get a CPU quota.
+    pub fn has_cpu_quota(&self) -> bool {
+        self.cpu_base.is_some() || self.version == 2
+    }
+}
+
+/// One scenario's cgroup.
+pub struct ProcessLimit {
+    dir: PathBuf,
+    procs: OwnedFd,
+    /// cgroup v1: the scenario's directory in the cpu hierarchy, and its procs file.
+    cpu: Option<(PathBuf, OwnedFd)>,
+    pub max: u64,
+}
+
+impl ProcessLimit {
+    pub fn create(root: &CgroupRoot, max: u64) -> io::Result<ProcessLimit> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let dir = root.base.join(format!(
+            "s{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join("pids.max"), max.to_string())?;
+        let open_procs = |dir: &Path| -> io::Result<OwnedFd> {
+            Ok(std::fs::OpenOptions::new()
+                .write(true)
+                .open(dir.join("cgroup.procs"))?
+                .into())
+        };
+        let procs = open_procs(&dir)?;
+        // The CPU quota is best effort: without a cpu controller, only pids.
+        let cpu = match (&root.cpu_base, root.version) {
+            (Some(base), 1) => {
+                let cpu_dir = base.join(dir.file_name().expect("named"));
+                std::fs::create_dir_all(&cpu_dir)
+                    .and_then(|_| {
+                        std::fs::write(cpu_dir.join("cpu.cfs_period_us"), CPU_PERIOD_US.to_string())
+                    })
+                    .and_then(|_| {
+                        std::fs::write(cpu_dir.join("cpu.cfs_quota_us"), CPU_QUOTA_US.to_string())
+                    })
+                    .and_then(|_| open_procs(&cpu_dir))
+                    .ok()
+                    .map(|fd| (cpu_dir, fd))
+            }
+            _ => {
+                let _ = std::fs::write(
+                    dir.join("cpu.max"),
+                    format!("{CPU_QUOTA_US} {CPU_PERIOD_US}"),
+                );
+                None
+            }
+        };
+        Ok(ProcessLimit {
+            dir,
+            procs,
+            cpu,
+            max,
+        })
+    }
+
+    /// The descriptors a child writes "0" to, to join (async-signal-safe).
+    pub fn procs_fds(&self) -> [Option<RawFd>; 2] {
+        [
+            Some(self.procs.as_raw_fd()),
+            self.cpu.as_ref().map(|(_, fd)| fd.as_raw_fd()),
+        ]
+    }
+
+    /// How many forks the limit refused.
+    pub fn refused_forks(&self) -> u64 {
+        std::fs::read_to_string(self.dir.join("pids.events"))
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix("max ").and_then(|n| n.trim().parse().ok()))
+            })
+            .unwrap_or(0)
+    }
+
+    fn members(&self) -> Vec<i32> {
+        std::fs::read_to_string(self.dir.join("cgroup.procs"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    }
+
+    /// Kills every process in the cgroup (cgroup.kill where the kernel has it).
+    pub fn kill_all(&self) {
+        if std::fs::write(self.dir.join("cgroup.kill"), "1").is_ok() {
+            return;
+        }
+        for _ in 0..5 {
+            let members = self.members();
+            if members.is_empty() {
+                return;
+            }
+            for pid in members {
+                // SAFETY: signalling a process of this scenario's cgroup.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                }
+            }
+        }
+    }
+}
+
+/// Joins the cgroup whose `cgroup.procs` is open as `fd`: call between fork
+/// and exec.
+pub fn join_in_child(fd: RawFd) -> io::Result<()> {
+    // SAFETY: write is async-signal-safe; "0" means the calling process.
+    if unsafe { libc::write(fd, b"0".as_ptr().cast(), 1) } != 1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+impl Drop for ProcessLimit {
+    fn drop(&mut self) {
+        self.kill_all();
+        // The directory can be removed once its processes are gone (reaped
+        // or zombies whose parent is gone); try a few times.
+        let mut dirs = vec![self.dir.clone()];
+        if let Some((cpu_dir, _)) = &self.cpu {
+            dirs.push(cpu_dir.clone());
+        }
+        for _ in 0..50 {
+            dirs.retain(|dir| std::fs::remove_dir(dir).is_err() && dir.exists());
+            if dirs.is_empty() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}

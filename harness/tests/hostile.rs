@@ -1,0 +1,113 @@
+//! Hostile student code is graded, never obeyed: a fork bomb, an output
+//! spewer, a memory hog and a spinning hang are graded in one batch with the
+//! good submission, whose full marks must not change, and each is reported
+//! for what it is.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+fn messages(report: &serde_json::Value) -> String {
+    let mut all = String::new();
+    for scenario in report["scenarios"].as_array().unwrap() {
+        for check in scenario["checks"].as_array().unwrap() {
+            all.push_str(check["message"].as_str().unwrap_or_default());
+            all.push('\n');
+        }
+    }
+    all
+}
+
+#[test]
+fn hostile_submissions_do_not_disturb_the_good_one() {
+    let class = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    copy_dir(&good(), &class.path().join("good"));
+    for name in [
+        "hostile-forkbomb",
+        "hostile-spewer",
+        "hostile-memhog",
+        "hostile-hang",
+    ] {
+        copy_dir(&fixture(name), &class.path().join(name));
+    }
+    let graded = socklab()
+        .arg("grade")
+        .arg(lab3())
+        .arg("--submissions")
+        .arg(class.path())
+        .arg("--out")
+        .arg(out.path())
+        .args(["-j", "4"])
+        .output()
+        .unwrap();
+    assert!(
+        graded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&graded.stderr)
+    );
+    let report = |name: &str| -> serde_json::Value {
+        let path = out.path().join("students").join(name).join("report.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let good = report("good");
+    assert_eq!(
+        good["score"],
+        good["max_score"],
+        "the good submission keeps full marks:\n{}",
+        messages(&good)
+    );
+
+    let limited = good["isolation"]["notes"]
+        .to_string()
+        .contains("pids controller");
+    let bomb = report("hostile-forkbomb");
+    assert!(bomb["score"].as_f64().unwrap() < 100.0);
+    if limited {
+        assert!(
+            messages(&bomb).contains("a fork bomb was contained"),
+            "{}",
+            messages(&bomb)
+        );
+    }
+
+    let spewer = report("hostile-spewer");
+    assert!(spewer["score"].as_f64().unwrap() < 100.0);
+    let truncated: u64 = spewer["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["transcripts"].as_array().unwrap())
+        .map(|t| t["truncated_bytes"].as_u64().unwrap())
+        .max()
+        .unwrap();
+    assert!(
+        truncated > 0,
+        "the spewer's output beyond the limit is counted and dropped"
+    );
+
+    let hog = report("hostile-memhog");
+    assert!(messages(&hog).contains("SIGSEGV"), "{}", messages(&hog));
+
+    let hang = report("hostile-hang");
+    assert!(
+        messages(&hang).contains("still running"),
+        "{}",
+        messages(&hang)
+    );
+
+    let left = processes_mentioning(&class.path().display().to_string());
+    assert!(
+        left.is_empty(),
+        "nothing of the students' is left: {left:?}"
+    );
+}
