@@ -203,13 +203,12 @@ impl Program {
                 if let Some(limits) = &limits {
                     limits.apply_in_child()?;
                 }
-                if let Some((uid, gid)) = run_as {
-                    if libc::setgroups(0, std::ptr::null()) == -1
+                if let Some((uid, gid)) = run_as
+                    && (libc::setgroups(0, std::ptr::null()) == -1
                         || libc::setgid(gid) == -1
-                        || libc::setuid(uid) == -1
-                    {
-                        return Err(io::Error::last_os_error());
-                    }
+                        || libc::setuid(uid) == -1)
+                {
+                    return Err(io::Error::last_os_error());
                 }
                 Ok(())
             });
