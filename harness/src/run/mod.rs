@@ -264,7 +264,7 @@ impl Runner<'_> {
                 .meta
                 .title
                 .clone()
-                .unwrap_or_else(|| check::default_title(&step.action)),
+                .unwrap_or_else(|| self.fill_in(&check::default_title(&step.action))),
             is_check: step.action.is_check(),
             outcome: result.outcome,
             message: result.message,
@@ -308,6 +308,14 @@ impl Runner<'_> {
             "scenario" if name == "dir" => Some(self.dir.display().to_string()),
             _ => None,
         }
+    }
+
+    /// A generated title with its placeholders filled in where they can be.
+    fn fill_in(&self, text: &str) -> String {
+        Template::parse(text)
+            .ok()
+            .and_then(|t| t.render(&|ns, name, all| self.lookup(ns, name, all)).ok())
+            .unwrap_or_else(|| text.to_string())
     }
 
     fn render(&self, template: &Template) -> Result<String, StepResult> {
@@ -668,10 +676,15 @@ impl Runner<'_> {
                         vars.entry(k).or_default().push(v);
                     }
                 }
-                Ok(
-                    StepResult::ok(format!("{} printed the expected output", program.label))
-                        .observed(tail(&seen, 400)),
-                )
+                Ok(StepResult::ok(format!(
+                    "{} printed {}",
+                    program.label,
+                    tail(
+                        &escape_bytes(&data[from.min(data.len())..(from + end).min(data.len())]),
+                        200
+                    )
+                ))
+                .observed(tail(&seen, 400)))
             }
             Wait::Eof => Err(StepResult::fail(format!(
                 "{} closed its output without printing the expected text ({})",
