@@ -205,6 +205,11 @@ fn hostile_programs_are_graded_not_obeyed() {
         "printf 'hel\\001\\000lo'; sleep 1000",
     );
     script(dir.path(), "spewer", "yes spew | head -c 5000000");
+    script(
+        dir.path(),
+        "stale",
+        "printf 'Tue Sep  5 11:04:47 2017\\r\\n'",
+    );
     let started = Instant::now();
     let (out, report) = run_json(
         &[repo()
@@ -248,6 +253,14 @@ fn hostile_programs_are_graded_not_obeyed() {
             .unwrap()
             .contains("hel\\x01\\0lo"),
         "{garbage:#}"
+    );
+    let stale = check("hostile/stale-time");
+    assert!(
+        stale["message"]
+            .as_str()
+            .unwrap()
+            .contains("away from the grader's clock"),
+        "{stale:#}"
     );
     let spew = check("hostile/spew");
     assert!(

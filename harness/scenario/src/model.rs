@@ -216,6 +216,8 @@ pub struct AssertSpec {
     pub distinct: bool,
     pub range: Option<(i64, i64)>,
     pub equals: Option<Template>,
+    /// Every value is a ctime() time within this of now.
+    pub near_now: Option<Duration>,
 }
 
 /// Fault injection on one direction.

@@ -232,6 +232,8 @@ pub struct RawStep {
     pub range: Option<S<Vec<i64>>>,
     /// `assert`: all values, space-separated, must equal this (templated).
     pub equals: Option<S<Text>>,
+    /// `assert`: every value is a `ctime()` time (`Tue Sep  5 11:04:47 2017`) within this of the grader's clock, e.g. `5s`.
+    pub near_now: Option<S<String>>,
     /// `repeat`: the steps to repeat.
     pub steps: Option<Vec<S<RawStep>>>,
 

@@ -73,7 +73,7 @@ pub fn params_of(action: &str) -> &'static [&'static str] {
         ],
         "silence" => &["for"],
         "file" => &["matches", "exists"],
-        "assert" => &["count", "distinct", "range", "equals"],
+        "assert" => &["count", "distinct", "range", "equals", "near_now"],
         "repeat" => &["steps"],
         _ => &[],
     }
@@ -151,6 +151,7 @@ fn step_keys(s: &RawStep) -> Vec<(&'static str, Loc)> {
     at(&mut k, "distinct", &s.distinct);
     at(&mut k, "range", &s.range);
     at(&mut k, "equals", &s.equals);
+    at(&mut k, "near_now", &s.near_now);
     at(&mut k, "title", &s.title);
     at(&mut k, "hint", &s.hint);
     at(&mut k, "weight", &s.weight);
@@ -841,13 +842,21 @@ impl StepValidator<'_, '_, '_> {
                         Some(t) => Some(self.template(t)?),
                         None => None,
                     },
+                    near_now: match &s.near_now {
+                        Some(d) => Some(duration(d, self.r)?),
+                        None => None,
+                    },
                 };
                 if spec.count.is_none()
                     && !spec.distinct
                     && spec.range.is_none()
                     && spec.equals.is_none()
+                    && spec.near_now.is_none()
                 {
-                    return self.one_of("assert", &["count", "distinct", "range", "equals"]);
+                    return self.one_of(
+                        "assert",
+                        &["count", "distinct", "range", "equals", "near_now"],
+                    );
                 }
                 Action::Assert {
                     var: var.value().clone(),

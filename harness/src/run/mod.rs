@@ -1370,6 +1370,28 @@ impl Runner<'_> {
                 }
             }
         }
+        if let Some(tolerance) = spec.near_now {
+            let now = civil_seconds(&socklab_reference::wire::daytime::CivilTime::local(
+                std::time::SystemTime::now(),
+            ));
+            for v in &values {
+                let line = format!("{}\r\n", v.trim_end_matches(['\r', '\n']));
+                let time =
+                    socklab_reference::wire::daytime::parse(line.as_bytes()).map_err(|e| {
+                        StepResult::fail(format!("`{v}` is not a ctime() time: {e}"))
+                            .expected("a time like `Tue Sep  5 11:04:47 2017`")
+                            .observed(shown.clone())
+                    })?;
+                let off = (civil_seconds(&time) - now).abs();
+                if off as f64 > tolerance.as_secs_f64() {
+                    return Err(StepResult::fail(format!(
+                        "`{v}` is {off} s away from the grader's clock"
+                    ))
+                    .expected(format!("the current local time, within {tolerance:?}"))
+                    .observed(shown));
+                }
+            }
+        }
         if let Some(t) = &spec.equals {
             let want = self.render(t)?;
             let got = values.join(" ");
@@ -1442,6 +1464,23 @@ impl Drop for Runner<'_> {
     fn drop(&mut self) {
         self.sandbox.teardown();
     }
+}
+
+/// Seconds since 1970-01-01 of a calendar time, ignoring time zones (both
+/// sides of a comparison are local time).
+fn civil_seconds(t: &socklab_reference::wire::daytime::CivilTime) -> i64 {
+    // Days from civil (Howard Hinnant's algorithm).
+    let (y, m) = if t.month <= 2 {
+        (i64::from(t.year) - 1, i64::from(t.month) + 9)
+    } else {
+        (i64::from(t.year), i64::from(t.month) - 3)
+    };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + i64::from(t.day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    days * 86_400 + i64::from(t.hour) * 3600 + i64::from(t.minute) * 60 + i64::from(t.second)
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -1545,4 +1584,26 @@ pub fn skip_reason(scenario: &Scenario, settings: &RunSettings) -> Option<String
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::civil_seconds;
+    use socklab_reference::wire::daytime::CivilTime;
+
+    #[test]
+    fn civil_seconds_match_the_epoch() {
+        let t = |year, month, day, hour, minute, second| CivilTime {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            weekday: 0,
+        };
+        assert_eq!(civil_seconds(&t(1970, 1, 1, 0, 0, 0)), 0);
+        assert_eq!(civil_seconds(&t(2017, 9, 5, 11, 4, 47)), 1_504_609_487);
+        assert_eq!(civil_seconds(&t(2000, 3, 1, 0, 0, 0)), 951_868_800);
+    }
 }
