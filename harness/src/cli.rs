@@ -403,29 +403,13 @@ fn run(args: RunArgs) -> ExitCode {
         );
         return ExitCode::from(EXIT_USAGE);
     }
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_INTERNAL);
-        }
-    };
     let jobs = args.jobs.unwrap_or_else(default_jobs);
-    let code = runtime.block_on(async {
-        let settings = match settings_for(&suite, args.isolation.into()) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_USAGE;
-            }
-        };
-        let (work, _temp) = match engine::work_dir(args.work_dir.as_deref()) {
-            Ok(w) => w,
-            Err(e) => {
-                eprintln!("error: cannot create a working directory: {e}");
-                return EXIT_INTERNAL;
-            }
-        };
+    let session = match Session::start(&suite, args.isolation, args.work_dir.as_deref()) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let code = session.runtime.block_on(async {
+        let (settings, work) = (&session.settings, &session.work);
         let name = args
             .submission
             .canonicalize()
@@ -440,10 +424,10 @@ fn run(args: RunArgs) -> ExitCode {
         let interactive = std::io::stderr().is_terminal() && matches!(args.format, Format::Human);
         let graded = engine::grade_submission(
             &suite,
-            &settings,
+            settings,
             &name,
             &args.submission,
-            &work,
+            work,
             jobs,
             interactive.then_some(progress),
         );
@@ -493,11 +477,42 @@ pub async fn interrupted() {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
-    tokio::runtime::Runtime::new().map_err(|e| {
-        eprintln!("error: cannot start the async runtime: {e}");
-        ExitCode::from(EXIT_INTERNAL)
-    })
+/// What every command that runs scenarios sets up: the async runtime, the
+/// run settings for this machine, and a working directory.
+struct Session {
+    runtime: tokio::runtime::Runtime,
+    settings: RunSettings,
+    work: PathBuf,
+    /// Removes the working directory when socklab chose it.
+    _temp: Option<tempfile::TempDir>,
+}
+
+impl Session {
+    /// Prints what went wrong and returns the exit code on failure.
+    fn start(
+        suite: &Suite,
+        isolation: IsolationArg,
+        work_dir: Option<&Path>,
+    ) -> Result<Session, ExitCode> {
+        let runtime = tokio::runtime::Runtime::new().map_err(|e| {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::from(EXIT_INTERNAL)
+        })?;
+        let settings = settings_for(suite, isolation.into()).map_err(|e| {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_USAGE)
+        })?;
+        let (work, _temp) = engine::work_dir(work_dir).map_err(|e| {
+            eprintln!("error: cannot create a working directory: {e}");
+            ExitCode::from(EXIT_INTERNAL)
+        })?;
+        Ok(Session {
+            runtime,
+            settings,
+            work,
+            _temp,
+        })
+    }
 }
 
 fn grade(args: GradeArgs) -> ExitCode {
@@ -522,34 +537,21 @@ fn grade(args: GradeArgs) -> ExitCode {
         );
         return ExitCode::from(EXIT_USAGE);
     }
-    let runtime = match runtime() {
-        Ok(r) => r,
+    let session = match Session::start(&suite, args.isolation, None) {
+        Ok(s) => s,
         Err(code) => return code,
     };
-    let code = runtime.block_on(async {
-        let settings = match settings_for(&suite, args.isolation.into()) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_USAGE;
-            }
-        };
-        let (work, _temp) = match engine::work_dir(None) {
-            Ok(w) => w,
-            Err(e) => {
-                eprintln!("error: cannot create a working directory: {e}");
-                return EXIT_INTERNAL;
-            }
-        };
+    let code = session.runtime.block_on(async {
+        let (settings, work) = (&session.settings, &session.work);
         let job = crate::grade::GradeJob {
             suite: &suite,
-            settings: &settings,
+            settings,
             submissions: &args.submissions,
             out: &args.out,
             jobs: args.jobs.unwrap_or_else(default_jobs),
             shard: args.shard,
             resume: args.resume,
-            work: &work,
+            work,
         };
         let progress: std::sync::Arc<dyn crate::grade::Progress> =
             if std::io::stderr().is_terminal() {
@@ -626,31 +628,18 @@ fn check(args: CheckArgs) -> ExitCode {
             return ExitCode::from(EXIT_INTERNAL);
         }
     };
-    let runtime = match runtime() {
-        Ok(r) => r,
+    let session = match Session::start(&suite, args.isolation, None) {
+        Ok(s) => s,
         Err(code) => return code,
     };
-    let code = runtime.block_on(async {
-        let settings = match settings_for(&suite, args.isolation.into()) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_USAGE;
-            }
-        };
-        let (work, _temp) = match engine::work_dir(None) {
-            Ok(w) => w,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_INTERNAL;
-            }
-        };
+    let code = session.runtime.block_on(async {
+        let (settings, work) = (&session.settings, &session.work);
         let name = here
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "submission".into());
         let graded =
-            engine::grade_submission(&suite, &settings, &name, &here, &work, default_jobs(), None);
+            engine::grade_submission(&suite, settings, &name, &here, work, default_jobs(), None);
         let report = tokio::select! {
             r = graded => r,
             _ = interrupted() => return EXIT_INTERRUPTED,

@@ -111,6 +111,23 @@ fn safe_relative(path: &Path) -> Result<PathBuf, String> {
     Ok(clean)
 }
 
+/// Writes one archive member to `out`, keeping the archive's running total
+/// of unpacked bytes under [`MAX_UNPACKED`].
+fn write_capped(item: &mut impl Read, out: &Path, total: &mut u64) -> Result<(), String> {
+    let mut data = Vec::new();
+    item.take(MAX_UNPACKED + 1 - *total)
+        .read_to_end(&mut data)
+        .map_err(|e| e.to_string())?;
+    *total += data.len() as u64;
+    if *total > MAX_UNPACKED {
+        return Err(format!(
+            "it unpacks to more than {} MiB",
+            MAX_UNPACKED >> 20
+        ));
+    }
+    std::fs::write(out, &data).map_err(|e| e.to_string())
+}
+
 fn unzip(archive: &Path, target: &Path) -> Result<(), String> {
     let unreadable = |e: &dyn std::fmt::Display| format!("the zip archive cannot be read: {e}");
     let file = std::fs::File::open(archive).map_err(|e| unreadable(&e))?;
@@ -133,19 +150,7 @@ fn unzip(archive: &Path, target: &Path) -> Result<(), String> {
         if let Some(parent) = out.parent() {
             std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
         }
-        let mut data = Vec::new();
-        (&mut item)
-            .take(MAX_UNPACKED + 1 - total)
-            .read_to_end(&mut data)
-            .map_err(|e| unreadable(&e))?;
-        total += data.len() as u64;
-        if total > MAX_UNPACKED {
-            return Err(format!(
-                "the archive unpacks to more than {} MiB",
-                MAX_UNPACKED >> 20
-            ));
-        }
-        std::fs::write(&out, &data).map_err(|e| e.to_string())?;
+        write_capped(&mut item, &out, &mut total).map_err(|e| unreadable(&e))?;
     }
     Ok(())
 }
@@ -167,19 +172,7 @@ fn untar(archive: &Path, target: &Path) -> Result<(), String> {
             if let Some(parent) = out.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
             }
-            let mut data = Vec::new();
-            (&mut item)
-                .take(MAX_UNPACKED + 1 - total)
-                .read_to_end(&mut data)
-                .map_err(|e| unreadable(&e))?;
-            total += data.len() as u64;
-            if total > MAX_UNPACKED {
-                return Err(format!(
-                    "the archive unpacks to more than {} MiB",
-                    MAX_UNPACKED >> 20
-                ));
-            }
-            std::fs::write(&out, &data).map_err(|e| e.to_string())?;
+            write_capped(&mut item, &out, &mut total).map_err(|e| unreadable(&e))?;
         } else if kind.is_symlink() || kind.is_hard_link() {
             return Err(format!(
                 "the archive contains a link `{}`; it was not unpacked",

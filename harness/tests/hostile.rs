@@ -5,16 +5,7 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::*;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-    }
-}
 
 fn messages(report: &serde_json::Value) -> String {
     let mut all = String::new();

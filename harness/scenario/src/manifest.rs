@@ -164,7 +164,7 @@ pub(crate) fn validate_manifest(raw: &RawManifest, path: &Path, r: &mut Reporter
         cpu: l
             .cpu
             .as_ref()
-            .and_then(|d| manifest_duration(d, r))
+            .and_then(|d| crate::validate::duration(d, r))
             .unwrap_or(defaults.cpu),
         memory: l
             .memory
@@ -204,7 +204,7 @@ pub(crate) fn validate_manifest(raw: &RawManifest, path: &Path, r: &mut Reporter
         build: BuildSpec {
             timeout: build
                 .and_then(|b| b.timeout.as_ref())
-                .and_then(|d| manifest_duration(d, r))
+                .and_then(|d| crate::validate::duration(d, r))
                 .unwrap_or(Duration::from_secs(60)),
             compiler: build
                 .and_then(|b| b.compiler.clone())
@@ -218,20 +218,6 @@ pub(crate) fn validate_manifest(raw: &RawManifest, path: &Path, r: &mut Reporter
         options,
         scenario_files,
         limits,
-    }
-}
-
-fn manifest_duration(d: &S<String>, r: &mut Reporter) -> Option<Duration> {
-    match humantime::parse_duration(d.value()) {
-        Ok(v) => Some(v),
-        Err(e) => {
-            r.error(
-                d.loc(),
-                format!("`{}` is not a duration ({e})", d.value()),
-                Some("write e.g. `500ms`, `2s`, `1m`".into()),
-            );
-            None
-        }
     }
 }
 

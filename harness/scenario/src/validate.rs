@@ -1294,7 +1294,8 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
         .collect()
 }
 
-fn duration(d: &S<String>, r: &mut Reporter) -> Option<Duration> {
+/// Parses a duration like `500ms` or `2s`, reporting a bad one.
+pub(crate) fn duration(d: &S<String>, r: &mut Reporter) -> Option<Duration> {
     match humantime::parse_duration(d.value()) {
         Ok(v) => Some(v),
         Err(e) => {

@@ -692,22 +692,14 @@ impl Runner<'_> {
                 program.describe_state()
             ))
             .expected(expected)
-            .observed(if seen.is_empty() {
-                "(nothing)".to_string()
-            } else {
-                tail(&seen, 600)
-            })),
+            .observed(escaped_or_nothing(&data[from.min(data.len())..]))),
             Wait::Timeout => Err(StepResult::fail(format!(
                 "{} did not print the expected text in time; it is {}",
                 program.label,
                 program.describe_state()
             ))
             .expected(expected)
-            .observed(if seen.is_empty() {
-                "(nothing)".to_string()
-            } else {
-                tail(&seen, 600)
-            })),
+            .observed(escaped_or_nothing(&data[from.min(data.len())..]))),
         }
     }
 
