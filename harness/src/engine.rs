@@ -120,12 +120,18 @@ pub async fn grade_submission_limited(
                         report: Box::new(report.clone()),
                     });
                 }
-                report
+                (index, report)
             }
         })
-        .buffered(jobs.max(1))
-        .collect()
-        .await;
+        // Unordered, so a slow scenario does not hold up the slots of the
+        // ones after it; the reports are put back in suite order below.
+        .buffer_unordered(jobs.max(1))
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<std::collections::BTreeMap<_, _>>()
+        .into_values()
+        .collect();
     let (score, max_score) = score::total(&reports, suite.manifest.as_ref().and_then(|m| m.total));
     let mut notes = settings.capabilities.notes.clone();
     if let Some(limits) = &settings.limits {
@@ -215,7 +221,8 @@ pub fn work_dir(requested: Option<&Path>) -> std::io::Result<(PathBuf, Option<te
     match requested {
         Some(dir) => {
             std::fs::create_dir_all(dir)?;
-            Ok((dir.to_path_buf(), None))
+            // Absolute, since programs run in directories of their own below it.
+            Ok((dir.canonicalize()?, None))
         }
         None => {
             let temp = tempfile::Builder::new().prefix("socklab-").tempdir()?;
