@@ -1,7 +1,8 @@
 //! The `socklab` command line: argument parsing and exit codes.
 //!
 //! Exit codes: 0 everything passed, 1 some check failed, 2 bad usage or a bad
-//! scenario file, 3 socklab itself failed, 130 interrupted.
+//! scenario file, 3 socklab itself failed, 130 interrupted (SIGINT), 143
+//! terminated (SIGTERM).
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -21,7 +22,9 @@ pub const EXIT_PASSED: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_INTERNAL: u8 = 3;
+/// 128 + the signal's number, as shells report it: 130 after SIGINT, 143 after SIGTERM.
 pub const EXIT_INTERRUPTED: u8 = 130;
+pub const EXIT_TERMINATED: u8 = 143;
 
 #[derive(Parser)]
 #[command(
@@ -90,8 +93,8 @@ struct RunArgs {
     #[arg(long)]
     only: Option<String>,
     /// Scenarios run at the same time (default: number of cores).
-    #[arg(long, short = 'j')]
-    jobs: Option<usize>,
+    #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
     /// Show transcripts of every program and connection.
@@ -121,9 +124,9 @@ struct GradeArgs {
     /// Where results go (grades.csv, junit.xml, students/NAME/...).
     #[arg(long, default_value = "socklab-out")]
     out: PathBuf,
-    /// Submissions graded at the same time (default: number of cores).
-    #[arg(long, short = 'j')]
-    jobs: Option<usize>,
+    /// Scenarios run at the same time, over all submissions (default: number of cores).
+    #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
     /// Grade only shard K of N (1-based), e.g. `2/4`; a student always lands in the same shard.
     #[arg(long, value_parser = parse_shard)]
     shard: Option<(usize, usize)>,
@@ -403,18 +406,28 @@ fn run(args: RunArgs) -> ExitCode {
         );
         return ExitCode::from(EXIT_USAGE);
     }
-    let jobs = args.jobs.unwrap_or_else(default_jobs);
+    // Programs run in their own working directories: every path they are
+    // given must be absolute.
+    let submission = match args.submission.canonicalize() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!(
+                "error: cannot resolve the submission `{}`: {e}",
+                args.submission.display()
+            );
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let jobs = args.jobs.map_or_else(default_jobs, usize::from);
     let session = match Session::start(&suite, args.isolation, args.work_dir.as_deref()) {
         Ok(s) => s,
         Err(code) => return code,
     };
     let code = session.runtime.block_on(async {
         let (settings, work) = (&session.settings, &session.work);
-        let name = args
-            .submission
-            .canonicalize()
-            .ok()
-            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        let name = submission
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "submission".to_string());
         let progress: engine::EventSink = std::sync::Arc::new(|event| {
             if let engine::Event::ScenarioFinished { report, .. } = event {
@@ -426,16 +439,16 @@ fn run(args: RunArgs) -> ExitCode {
             &suite,
             settings,
             &name,
-            &args.submission,
+            &submission,
             work,
             jobs,
             interactive.then_some(progress),
         );
         let report = tokio::select! {
             report = graded => report,
-            _ = interrupted() => {
+            code = interrupted() => {
                 eprintln!("socklab: interrupted; every program it started has been stopped");
-                return EXIT_INTERRUPTED;
+                return code;
             }
         };
         match args.format {
@@ -461,19 +474,18 @@ fn run(args: RunArgs) -> ExitCode {
     ExitCode::from(code)
 }
 
-/// Resolves on SIGINT or SIGTERM.
-pub async fn interrupted() {
+/// Resolves on SIGINT or SIGTERM, with the exit code that reports it.
+pub async fn interrupted() -> u8 {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut int), Ok(mut term)) = (
         signal(SignalKind::interrupt()),
         signal(SignalKind::terminate()),
     ) else {
-        std::future::pending::<()>().await;
-        return;
+        return std::future::pending::<u8>().await;
     };
     tokio::select! {
-        _ = int.recv() => {}
-        _ = term.recv() => {}
+        _ = int.recv() => EXIT_INTERRUPTED,
+        _ = term.recv() => EXIT_TERMINATED,
     }
 }
 
@@ -548,7 +560,7 @@ fn grade(args: GradeArgs) -> ExitCode {
             settings,
             submissions: &args.submissions,
             out: &args.out,
-            jobs: args.jobs.unwrap_or_else(default_jobs),
+            jobs: args.jobs.map_or_else(default_jobs, usize::from),
             shard: args.shard,
             resume: args.resume,
             work,
@@ -576,9 +588,9 @@ fn grade(args: GradeArgs) -> ExitCode {
                     EXIT_INTERNAL
                 }
             },
-            _ = interrupted() => {
+            code = interrupted() => {
                 eprintln!("socklab: interrupted; results written so far are kept (use --resume)");
-                EXIT_INTERRUPTED
+                code
             }
         }
     });
@@ -642,7 +654,7 @@ fn check(args: CheckArgs) -> ExitCode {
             engine::grade_submission(&suite, settings, &name, &here, work, default_jobs(), None);
         let report = tokio::select! {
             r = graded => r,
-            _ = interrupted() => return EXIT_INTERRUPTED,
+            code = interrupted() => return code,
         };
         let text = match args.format {
             CheckFormat::Human => socklab_report::render_human(
