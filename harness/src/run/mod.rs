@@ -542,7 +542,8 @@ impl Runner<'_> {
     ) -> Result<StepResult, StepResult> {
         let program = self.program(name)?;
         let port = self.port(port)?;
-        let netns = self.sandbox.host(None).netns_fd();
+        let netns = self.sandbox.host(program.host.as_deref()).netns_fd();
+        let budget = deadline.saturating_duration_since(Instant::now());
         loop {
             let listening = match program.pid {
                 Some(pid) => procfs::listening_ports_of(pid).contains(&port),
@@ -572,18 +573,13 @@ impl Runner<'_> {
             if Instant::now() >= deadline {
                 return Err(StepResult::fail(format!(
                     "{} did not listen on port {port} within {:.1?}",
-                    program.label,
-                    self.step_budget(deadline)
+                    program.label, budget
                 ))
                 .expected(format!("a socket listening on TCP port {port}"))
                 .observed(self.program_context(&program)));
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-    }
-
-    fn step_budget(&self, deadline: Instant) -> Duration {
-        deadline.saturating_duration_since(Instant::now())
     }
 
     async fn type_input(
@@ -1075,8 +1071,15 @@ impl Runner<'_> {
                 };
                 let end = peer.read_at_least(n, deadline).await;
                 let got = peer.take_pending(n);
+                // Bytes the author wrote in hex are shown in hex too.
+                let shown = |bytes: &[u8]| match spec {
+                    RecvSpec::ExactHex(_) if !bytes.is_empty() => {
+                        format!("{} ({})", hex_bytes(bytes), escape_bytes(bytes))
+                    }
+                    _ => escaped_or_nothing(bytes),
+                };
                 let expected = match &want {
-                    Some(w) => escape_bytes(w),
+                    Some(w) => shown(w),
                     None => format!("{n} bytes"),
                 };
                 if got.len() < n {
@@ -1086,12 +1089,12 @@ impl Runner<'_> {
                         why(&end)
                     ))
                     .expected(expected)
-                    .observed(escaped_or_nothing(&got)));
+                    .observed(shown(&got)));
                 }
                 match want {
                     Some(w) if w != got => Err(StepResult::fail("received different bytes")
                         .expected(expected)
-                        .observed(escape_bytes(&got))),
+                        .observed(shown(&got))),
                     _ => Ok(StepResult::ok(format!(
                         "received {}",
                         tail(&escape_bytes(&got), 200)
@@ -1403,8 +1406,10 @@ impl Runner<'_> {
         }
         let mut programs: Vec<Arc<Program>> = self.retired.lock().expect("lock").clone();
         programs.extend(self.programs.lock().expect("lock").values().cloned());
+        let mut stopped_by_us = Vec::new();
         for program in &programs {
             if program.exit_info().is_none() {
+                stopped_by_us.push(program.name.clone());
                 program.signal(libc::SIGKILL);
             }
         }
@@ -1424,10 +1429,18 @@ impl Runner<'_> {
                     truncated_bytes: dropped,
                 });
             }
-            let end = program
-                .exit_info()
-                .map(|i| i.describe())
-                .unwrap_or_else(|| "did not end".to_string());
+            // A program that had ended on its own just before the kill (its
+            // end not yet collected) keeps its own exit status.
+            let end = match program.exit_info() {
+                Some(info)
+                    if info.signal == Some(libc::SIGKILL)
+                        && stopped_by_us.contains(&program.name) =>
+                {
+                    "still running when the scenario ended; stopped by socklab".to_string()
+                }
+                Some(info) => info.describe(),
+                None => "did not end".to_string(),
+            };
             let mut text = format!("{end}\n");
             if let Some(t) = &program.transcript {
                 text.push_str(&t.render());
@@ -1473,6 +1486,15 @@ fn civil_seconds(t: &socklab_reference::wire::daytime::CivilTime) -> i64 {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     days * 86_400 + i64::from(t.hour) * 3600 + i64::from(t.minute) * 60 + i64::from(t.second)
+}
+
+/// `02 00 00 00`.
+fn hex_bytes(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {

@@ -112,6 +112,8 @@ pub enum LaunchKind {
 pub struct Program {
     pub name: String,
     pub label: String,
+    /// The host it runs on (`None`: the scenario's first host).
+    pub host: Option<String>,
     pub cwd: PathBuf,
     pub pid: Option<u32>,
     pub stdout: Arc<OutputBuf>,
@@ -123,6 +125,9 @@ pub struct Program {
     /// Read positions of `expect` steps in stdout and stderr.
     cursors: Mutex<[usize; 2]>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// In-process programs: where a cancellation records the program's end
+    /// (a process's end is recorded by its reaper instead).
+    in_process_exit: Option<Arc<watch::Sender<Option<ExitInfo>>>>,
 }
 
 impl Program {
@@ -259,6 +264,7 @@ impl Program {
         Ok(Program {
             name: launch.name.clone(),
             label: launch.label.clone(),
+            host: launch.host.clone(),
             cwd: launch.cwd.clone(),
             pid,
             stdout,
@@ -269,6 +275,7 @@ impl Program {
             exit: rx,
             cursors: Mutex::new([0, 0]),
             task: Mutex::new(Some(task)),
+            in_process_exit: None,
         })
     }
 
@@ -297,17 +304,23 @@ impl Program {
             stderr: Box::new(stderr_theirs),
         };
         let (tx, rx) = watch::channel(None);
+        let tx = Arc::new(tx);
+        let task_tx = tx.clone();
         let task = tokio::spawn(async move {
             let code = socklab_reference::run(program, args, stdio, env).await;
-            let _ = tx.send(Some(ExitInfo {
-                code: Some(code),
-                signal: None,
-                core_dumped: false,
-            }));
+            record_exit(
+                &task_tx,
+                ExitInfo {
+                    code: Some(code),
+                    signal: None,
+                    core_dumped: false,
+                },
+            );
         });
         Ok(Program {
             name: launch.name.clone(),
             label: launch.label.clone(),
+            host: launch.host.clone(),
             cwd: launch.cwd.clone(),
             pid: None,
             stdout,
@@ -318,6 +331,7 @@ impl Program {
             exit: rx,
             cursors: Mutex::new([0, 0]),
             task: Mutex::new(Some(task)),
+            in_process_exit: Some(tx),
         })
     }
 
@@ -393,6 +407,15 @@ impl Program {
                 if let Some(task) = self.task.lock().expect("task lock").as_ref() {
                     task.abort();
                 }
+                // The task is gone: it ended as if by the signal.
+                if let Some(tx) = &self.in_process_exit {
+                    let info = ExitInfo {
+                        code: None,
+                        signal: Some(sig),
+                        core_dumped: false,
+                    };
+                    record_exit(tx, info);
+                }
             }
         }
     }
@@ -450,6 +473,17 @@ impl Drop for Program {
             self.signal(libc::SIGKILL);
         }
     }
+}
+
+/// Records how a program ended, unless an end is recorded already.
+fn record_exit(tx: &watch::Sender<Option<ExitInfo>>, info: ExitInfo) {
+    tx.send_if_modified(|exit| {
+        let first = exit.is_none();
+        if first {
+            *exit = Some(info);
+        }
+        first
+    });
 }
 
 fn stream_index(stream: socklab_scenario::Stream) -> usize {
