@@ -4,6 +4,11 @@
 //! The submission directory is copied first and built in the copy: socklab
 //! never writes into a student's files. A failed or hung build is a result
 //! (reported to the student with the compiler output), not a socklab error.
+//!
+//! A student's Makefile is student code: the build runs in a sandbox of its
+//! own, like a scenario's programs (its own network and pid namespaces where
+//! the machine allows, so it has no network and nothing it starts outlives
+//! it; the process cgroup; rlimits; as `nobody` when socklab is root).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,7 +18,9 @@ use std::time::{Duration, Instant};
 use socklab_report::{BuildReport, ProgramBuild};
 use socklab_scenario::{LabManifest, MakePolicy};
 
-use crate::plan::{Availability, Submission};
+use crate::limits::ProcessLimits;
+use crate::plan::{Availability, RunSettings, Submission};
+use crate::sandbox::{RunAs, Sandbox};
 
 /// Largest submission socklab copies (bytes).
 const MAX_SUBMISSION_BYTES: u64 = 64 * 1024 * 1024;
@@ -55,9 +62,14 @@ pub async fn build(
     name: &str,
     build_dir: &Path,
     manifest: &LabManifest,
+    settings: &RunSettings,
 ) -> (Submission, BuildReport) {
     let started = Instant::now();
     let deadline = started + manifest.build.timeout;
+    let jail = match BuildJail::create(build_dir, manifest, settings) {
+        Ok(jail) => jail,
+        Err(e) => return unbuildable(name, build_dir, manifest, started, &e),
+    };
     let has_makefile = ["Makefile", "makefile", "GNUmakefile"]
         .iter()
         .any(|f| build_dir.join(f).is_file());
@@ -72,7 +84,9 @@ pub async fn build(
     let method;
     if use_make {
         method = "make".to_string();
-        let result = run_tool(build_dir, "make", &["-k".to_string()], deadline).await;
+        let result = jail
+            .run(build_dir, "make", &["-k".to_string()], deadline)
+            .await;
         output.push_str(&result.output);
         for program in manifest.programs.keys() {
             let exe = build_dir.join(program);
@@ -139,7 +153,9 @@ pub async fn build(
             args.push("-o".into());
             args.push(program.clone());
             args.extend(spec.sources.iter().cloned());
-            let result = run_tool(build_dir, &manifest.build.compiler, &args, deadline).await;
+            let result = jail
+                .run(build_dir, &manifest.build.compiler, &args, deadline)
+                .await;
             output.push_str(&format!(
                 "$ {} {}\n{}",
                 manifest.build.compiler,
@@ -221,67 +237,194 @@ struct ToolResult {
     output: String,
 }
 
-/// Runs a build tool in its own process group, killing the group at the deadline.
-async fn run_tool(dir: &Path, tool: &str, args: &[String], deadline: Instant) -> ToolResult {
-    let mut command = tokio::process::Command::new(tool);
-    command
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .env("LANG", "C")
-        .kill_on_drop(true);
-    // SAFETY: setpgid is async-signal-safe.
-    unsafe {
-        command.pre_exec(|| {
-            libc::setpgid(0, 0);
-            Ok(())
+/// Where a submission's build tools run.
+struct BuildJail {
+    sandbox: Sandbox,
+    limits: ProcessLimits,
+    run_as: Option<RunAs>,
+}
+
+/// Compilers reserve far more address space than student programs need.
+const BUILD_ADDRESS_SPACE: u64 = 2 << 30;
+
+impl BuildJail {
+    fn create(
+        build_dir: &Path,
+        manifest: &LabManifest,
+        settings: &RunSettings,
+    ) -> std::io::Result<BuildJail> {
+        let mut limits = ProcessLimits::from_manifest(&manifest.limits);
+        limits.cpu_secs = manifest.build.timeout.as_secs().max(1);
+        limits.address_space = limits.address_space.max(BUILD_ADDRESS_SPACE);
+        let process_limit = settings
+            .capabilities
+            .cgroups
+            .as_ref()
+            .map(|root| (root, limits.processes));
+        let sandbox = Sandbox::create(
+            settings.capabilities.level,
+            &["build".to_string()],
+            process_limit,
+        )?;
+        // The build writes into its copy, which is then nobody's alone.
+        let run_as = settings.capabilities.run_as.map(|user| RunAs {
+            keep_bind_service: false,
+            ..user
         });
+        if let Some(user) = &run_as {
+            user.own_tree(build_dir)?;
+        }
+        Ok(BuildJail {
+            sandbox,
+            limits,
+            run_as,
+        })
     }
-    let child = match command.spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            return ToolResult {
+
+    /// Runs a build tool in the sandbox, in a session of its own; at the
+    /// deadline the session is killed. Whatever the tool left behind is
+    /// killed with the sandbox when the build ends.
+    async fn run(&self, dir: &Path, tool: &str, args: &[String], deadline: Instant) -> ToolResult {
+        let mut command = tokio::process::Command::new(tool);
+        command
+            .args(args)
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("HOME", dir)
+            .env("LANG", "C")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let cgroups = self.sandbox.cgroup_procs_fds();
+        let limits = self.limits.clone();
+        let run_as = self.run_as;
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                for fd in cgroups.into_iter().flatten() {
+                    crate::sandbox::join_in_child(fd)?;
+                }
+                if libc::setsid() == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                limits.apply_in_child()?;
+                if let Some(user) = &run_as {
+                    user.apply_in_child()?;
+                }
+                Ok(())
+            });
+        }
+        let mut child = match self.sandbox.spawn(None, &mut command) {
+            Ok(c) => c,
+            Err(e) => {
+                return ToolResult {
+                    success: false,
+                    timed_out: false,
+                    output: format!("could not run `{tool}`: {e}\n"),
+                };
+            }
+        };
+        let pid = child.id();
+        // Read the output apart from waiting: a process the tool left in the
+        // background may hold the pipes open after the tool itself is done.
+        let stdout = tokio::spawn(read_all(child.stdout.take()));
+        let stderr = tokio::spawn(read_all(child.stderr.take()));
+        let budget = deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1));
+        let status = tokio::time::timeout(budget, child.wait()).await;
+        if let Some(pid) = pid {
+            // SAFETY: killing the build's own session (its process group).
+            unsafe {
+                libc::kill(-(pid as i32), libc::SIGKILL);
+            }
+        }
+        let grace = Duration::from_millis(500);
+        let out = tokio::time::timeout(grace, stdout)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        let err = tokio::time::timeout(grace, stderr)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        let output = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out),
+            String::from_utf8_lossy(&err)
+        );
+        match status {
+            Ok(Ok(status)) => ToolResult {
+                success: status.success(),
+                timed_out: false,
+                output,
+            },
+            Ok(Err(e)) => ToolResult {
                 success: false,
                 timed_out: false,
-                output: format!("could not run `{tool}`: {e}\n"),
-            };
-        }
-    };
-    let pid = child.id();
-    let budget = deadline
-        .saturating_duration_since(Instant::now())
-        .max(Duration::from_millis(1));
-    match tokio::time::timeout(budget, child.wait_with_output()).await {
-        Ok(Ok(out)) => ToolResult {
-            success: out.status.success(),
-            timed_out: false,
-            output: format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        },
-        Ok(Err(e)) => ToolResult {
-            success: false,
-            timed_out: false,
-            output: format!("`{tool}` failed: {e}\n"),
-        },
-        Err(_) => {
-            if let Some(pid) = pid {
-                // SAFETY: killing the build's own process group.
-                unsafe {
-                    libc::kill(-(pid as i32), libc::SIGKILL);
-                }
-            }
-            ToolResult {
+                output: format!("{output}`{tool}` failed: {e}\n"),
+            },
+            Err(_) => ToolResult {
                 success: false,
                 timed_out: true,
-                output: format!("`{tool}` was stopped: it did not finish in time\n"),
-            }
+                output: format!("{output}`{tool}` was stopped: it did not finish in time\n"),
+            },
         }
     }
+}
+
+/// Everything a pipe delivers until it closes (up to what the report keeps).
+async fn read_all(pipe: Option<impl tokio::io::AsyncRead + Unpin>) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut kept = Vec::new();
+    let Some(mut pipe) = pipe else {
+        return kept;
+    };
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = pipe.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+        if kept.len() < 4 * MAX_BUILD_OUTPUT {
+            kept.extend_from_slice(&buf[..n]);
+        }
+    }
+    kept
+}
+
+/// The result of a build that could not even start (no sandbox for it).
+fn unbuildable(
+    name: &str,
+    build_dir: &Path,
+    manifest: &LabManifest,
+    started: Instant,
+    error: &std::io::Error,
+) -> (Submission, BuildReport) {
+    let why = format!("socklab could not prepare the build: {error}");
+    let mut submission = prebuilt(name, build_dir.to_path_buf());
+    let mut programs = Vec::new();
+    for program in manifest.programs.keys() {
+        submission
+            .programs
+            .insert(program.clone(), Availability::BuildFailed(why.clone()));
+        programs.push(ProgramBuild {
+            name: program.clone(),
+            status: "failed".into(),
+            detail: Some(why.clone()),
+        });
+    }
+    let report = BuildReport {
+        ok: false,
+        method: "sandbox".into(),
+        programs,
+        output: format!("{why}\n"),
+        duration_secs: started.elapsed().as_secs_f64(),
+    };
+    (submission, report)
 }
 
 /// A submission used as it is (no manifest, nothing to build).

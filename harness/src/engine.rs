@@ -69,7 +69,7 @@ pub async fn grade_submission_limited(
             let build_dir = work.join("build");
             match build::copy_submission(dir, &build_dir) {
                 Ok(_) => {
-                    let (s, b) = build::build(name, &build_dir, manifest).await;
+                    let (s, b) = build::build(name, &build_dir, manifest, settings).await;
                     (s, Some(b))
                 }
                 Err(e) => {
@@ -136,7 +136,17 @@ pub async fn grade_submission_limited(
     let mut notes = settings.capabilities.notes.clone();
     if let Some(limits) = &settings.limits {
         notes.push(limits.describe());
+        if settings.capabilities.cgroups.is_some() {
+            notes.push(format!(
+                "at most {} processes per scenario (pids cgroup)",
+                limits.processes
+            ));
+        }
     }
+    notes.push(format!(
+        "output kept per program and stream: {} KiB (the rest is counted and dropped)",
+        settings.output_limit >> 10
+    ));
     SubmissionReport {
         submission: name.to_string(),
         lab: suite.lab_name(),

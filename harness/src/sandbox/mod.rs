@@ -57,9 +57,11 @@ pub struct Capabilities {
     pub multi_host: bool,
     /// Where per-scenario process limits (pids cgroups) can be made.
     pub cgroups: Option<CgroupRoot>,
-    /// The uid and gid student programs run as (root drops to `nobody` when
-    /// each scenario has its own network namespace).
-    pub run_as: Option<(u32, u32)>,
+    /// Who student programs (and their builds) run as: root drops to
+    /// `nobody`; `None` when socklab is not root (it cannot switch).
+    pub run_as: Option<RunAs>,
+    /// Why scenarios with several hosts cannot run here, when they cannot.
+    pub why_single_host: Option<String>,
     /// Why a feature is missing, for the report.
     pub notes: Vec<String>,
 }
@@ -100,12 +102,13 @@ pub fn capabilities(request: IsolationRequest) -> Capabilities {
             IsolationLevel::Loopback
         }
     };
-    let multi_host = level == IsolationLevel::Namespaces && namespaces::ip_tool().is_ok();
-    if level == IsolationLevel::Namespaces && !multi_host {
-        notes.push(format!(
-            "multi-host scenarios are skipped: {}",
-            namespaces::ip_tool().err().unwrap_or_default()
-        ));
+    let why_single_host = match level {
+        IsolationLevel::Loopback => Some(notes.first().cloned().unwrap_or_default()),
+        IsolationLevel::Namespaces => namespaces::ip_tool().err(),
+    };
+    let multi_host = why_single_host.is_none();
+    if let (IsolationLevel::Namespaces, Some(why)) = (level, &why_single_host) {
+        notes.push(format!("multi-host scenarios are skipped: {why}"));
     }
     if level == IsolationLevel::Loopback {
         namespaces::become_subreaper();
@@ -133,20 +136,34 @@ pub fn capabilities(request: IsolationRequest) -> Capabilities {
     };
     // SAFETY: geteuid has no side effects.
     let root = unsafe { libc::geteuid() } == 0;
-    let run_as = (root && level == IsolationLevel::Namespaces).then_some((NOBODY, NOBODY));
-    if run_as.is_some() {
-        notes.push(format!(
-            "student programs run as uid {NOBODY} (nobody), not as root"
-        ));
-    }
-    if root && run_as.is_none() {
-        notes.push("student programs run as root: without network namespaces they need it for fixed ports like 13".to_string());
+    let run_as = root.then_some(RunAs {
+        uid: NOBODY,
+        gid: NOBODY,
+        // Without a network namespace of its own, binding a fixed port below
+        // 1024 (daytime's 13) needs this one capability.
+        keep_bind_service: level == IsolationLevel::Loopback,
+    });
+    match run_as {
+        Some(RunAs {
+            keep_bind_service: true,
+            ..
+        }) => notes.push(format!(
+            "student programs and builds run as uid {NOBODY} (nobody), with only the capability to bind ports below 1024"
+        )),
+        Some(_) => notes.push(format!(
+            "student programs and builds run as uid {NOBODY} (nobody), not as root"
+        )),
+        None => notes.push(
+            "student programs run as the user running socklab (only root can switch to an unprivileged user)"
+                .to_string(),
+        ),
     }
     Capabilities {
         level,
         multi_host,
         cgroups,
         run_as,
+        why_single_host,
         notes,
     }
 }
@@ -156,18 +173,23 @@ pub fn capabilities(request: IsolationRequest) -> Capabilities {
 /// that escaped their process group. Called when a run ends or is
 /// interrupted; at the namespace level the pid namespace already did this.
 pub fn kill_adopted_orphans() {
+    kill_adopted(|_| true);
+}
+
+/// Kills the adopted orphans (and their descendants) that `belongs` picks.
+fn kill_adopted(belongs: impl Fn(u32) -> bool) {
     let me = std::process::id();
     for _ in 0..3 {
         let adopted: Vec<u32> = crate::run::procfs::children(me)
             .into_iter()
-            .filter(|p| p.state != 'Z')
-            .map(|p| p.pid)
+            .filter(|p| p.state != 'Z' && belongs(p.pid))
+            .flat_map(|p| crate::run::procfs::tree(p.pid))
             .collect();
         if adopted.is_empty() {
             return;
         }
         for pid in adopted {
-            // SAFETY: signalling a process that is our own child.
+            // SAFETY: signalling a process that is our own descendant.
             unsafe {
                 libc::kill(-(pid as i32), libc::SIGKILL);
                 libc::kill(pid as i32, libc::SIGKILL);
@@ -176,8 +198,113 @@ pub fn kill_adopted_orphans() {
     }
 }
 
+/// The environment variable that tells which sandbox started a process, so
+/// that orphans a scenario left behind can be found without a pid
+/// namespace or cgroup.
+const SANDBOX_ENV: &str = "SOCKLAB_SANDBOX";
+
+/// Whether the process's environment names this sandbox.
+fn started_by(pid: u32, marker: &str) -> bool {
+    let wanted = format!("{SANDBOX_ENV}={marker}");
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .map(|env| env.split(|b| *b == 0).any(|var| var == wanted.as_bytes()))
+        .unwrap_or(false)
+}
+
 /// The uid/gid of `nobody`, which student programs run as when socklab is root.
 pub const NOBODY: u32 = 65534;
+
+/// The unprivileged user a student's processes run as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunAs {
+    pub uid: u32,
+    pub gid: u32,
+    /// Keep `CAP_NET_BIND_SERVICE` (and nothing else) across the switch and
+    /// the exec, for fixed low ports on the shared loopback.
+    pub keep_bind_service: bool,
+}
+
+const CAP_NET_BIND_SERVICE: u32 = 10;
+const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+impl RunAs {
+    /// Drops root for the calling process: no supplementary groups, the gid,
+    /// the uid, and at most `CAP_NET_BIND_SERVICE` as an ambient capability
+    /// so that it survives the exec. Runs in a forked child before exec:
+    /// only async-signal-safe system calls.
+    pub fn apply_in_child(&self) -> io::Result<()> {
+        let fail = || Err(io::Error::last_os_error());
+        // SAFETY: plain system calls on this (single-threaded, forked) process.
+        unsafe {
+            if self.keep_bind_service && libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) == -1 {
+                return fail();
+            }
+            if libc::setgroups(0, std::ptr::null()) == -1
+                || libc::setgid(self.gid) == -1
+                || libc::setuid(self.uid) == -1
+            {
+                return fail();
+            }
+            if self.keep_bind_service {
+                let bit = 1u32 << CAP_NET_BIND_SERVICE;
+                let mut header = CapHeader {
+                    version: LINUX_CAPABILITY_VERSION_3,
+                    pid: 0,
+                };
+                let data = [
+                    CapData {
+                        effective: bit,
+                        permitted: bit,
+                        inheritable: bit,
+                    },
+                    CapData {
+                        effective: 0,
+                        permitted: 0,
+                        inheritable: 0,
+                    },
+                ];
+                if libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) == -1
+                    || libc::prctl(
+                        libc::PR_CAP_AMBIENT,
+                        libc::PR_CAP_AMBIENT_RAISE,
+                        CAP_NET_BIND_SERVICE as libc::c_ulong,
+                        0,
+                        0,
+                    ) == -1
+                {
+                    return fail();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives `path` and everything below it to this user (a build copy or a
+    /// working directory socklab made).
+    pub fn own_tree(&self, path: &std::path::Path) -> io::Result<()> {
+        std::os::unix::fs::lchown(path, Some(self.uid), Some(self.gid))?;
+        if std::fs::symlink_metadata(path)?.is_dir() {
+            for entry in std::fs::read_dir(path)? {
+                self.own_tree(&entry?.path())?;
+            }
+        }
+        Ok(())
+    }
+}
 
 /// One host of a scenario: its name, address and network.
 pub struct Host {
@@ -206,6 +333,8 @@ pub struct Sandbox {
     first_host: String,
     pid_namespace: Option<namespaces::PidNamespace>,
     process_limit: Option<ProcessLimit>,
+    /// Put in the environment of every process this sandbox starts.
+    marker: String,
     /// Keeps the switch namespace (bridge) of a multi-host scenario alive.
     _switch: Option<OwnedFd>,
 }
@@ -225,6 +354,9 @@ impl Sandbox {
             .first()
             .cloned()
             .unwrap_or_else(|| "local".to_string());
+        static MADE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let serial = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let marker = format!("{}.{serial}", std::process::id());
         match level {
             IsolationLevel::Loopback => {
                 if host_names.len() > 1 {
@@ -248,6 +380,7 @@ impl Sandbox {
                     first_host,
                     pid_namespace: None,
                     process_limit,
+                    marker,
                     _switch: None,
                 })
             }
@@ -285,6 +418,7 @@ impl Sandbox {
                     first_host,
                     pid_namespace: Some(pid_namespace),
                     process_limit,
+                    marker,
                     _switch: switch,
                 })
             }
@@ -312,6 +446,7 @@ impl Sandbox {
     ) -> io::Result<tokio::process::Child> {
         let netns = self.host(host).netns_fd();
         let pidns = self.pid_namespace.as_ref().map(|p| p.ns_fd());
+        command.env(SANDBOX_ENV, &self.marker);
         namespaces::spawn_in(netns, pidns, command)
     }
 
@@ -332,10 +467,14 @@ impl Sandbox {
 
     /// Kills everything the sandbox holds. At the namespace level this kills
     /// the pid namespace's init, and the kernel kills every process in it;
-    /// the scenario's cgroup is emptied and removed.
+    /// the scenario's cgroup is emptied and removed. In the loopback
+    /// fallback, orphans re-parented to socklab that this sandbox started
+    /// are killed too (their environment says so).
     pub fn teardown(&mut self) {
         if let Some(pidns) = self.pid_namespace.take() {
             pidns.kill();
+        } else {
+            kill_adopted(|pid| started_by(pid, &self.marker));
         }
         self.process_limit.take();
     }

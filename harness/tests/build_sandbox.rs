@@ -1,0 +1,56 @@
+//! A student's Makefile is student code: it runs sandboxed like the
+//! programs it builds (as `nobody` when socklab is root, nothing it starts
+//! outlives the build, no reading what `nobody` may not read).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+
+#[test]
+fn a_hostile_makefile_is_contained() {
+    let dir = tempfile::tempdir().unwrap();
+    let submission = dir.path().join("student");
+    std::fs::create_dir_all(&submission).unwrap();
+    let marker = format!("socklab-build-daemon-{}", std::process::id());
+    std::fs::write(
+        submission.join("Makefile"),
+        format!(
+            "all:\n\
+             \t@echo \"build uid: $$(id -u)\"\n\
+             \t@cat /etc/shadow > /dev/null 2>&1 && echo 'read /etc/shadow' || echo 'no /etc/shadow'\n\
+             \t@setsid sh -c 'while :; do sleep 1; done' {marker} > /dev/null 2>&1 < /dev/null &\n\
+             \t@echo started a daemon\n"
+        ),
+    )
+    .unwrap();
+    let (_, report) = run_json(
+        &[
+            lab3().to_str().unwrap(),
+            "--only",
+            "lottery/server-generates",
+        ],
+        &submission,
+    );
+    let output = report["build"]["output"].as_str().unwrap_or_default();
+    assert!(output.contains("started a daemon"), "{report:#}");
+    // SAFETY: geteuid has no side effects.
+    if unsafe { libc::geteuid() } == 0 {
+        assert!(output.contains("build uid: 65534"), "{output}");
+        assert!(output.contains("no /etc/shadow"), "{output}");
+    }
+    // The daemon went with the build's sandbox; at the latest, with socklab.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = processes_mentioning(&marker);
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the build's daemon outlived socklab: {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
