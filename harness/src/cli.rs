@@ -89,9 +89,9 @@ struct RunArgs {
     /// The submission directory (with sources when a lab manifest is used).
     #[arg(long, short = 's')]
     submission: PathBuf,
-    /// Only scenarios whose name contains this text (or with this tag).
+    /// Only scenarios whose name contains this text (or with this tag); may be repeated.
     #[arg(long)]
-    only: Option<String>,
+    only: Vec<String>,
     /// Scenarios run at the same time (default: number of cores).
     #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
@@ -147,9 +147,9 @@ struct CheckArgs {
     /// Write the report here instead of standard output.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Only scenarios whose name contains this text.
+    /// Only scenarios whose name contains this text (or with this tag); may be repeated.
     #[arg(long)]
-    only: Option<String>,
+    only: Vec<String>,
     #[arg(long, short = 'v')]
     verbose: bool,
     #[arg(long, value_enum, default_value_t = IsolationArg::Auto)]
@@ -390,11 +390,16 @@ fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    if let Some(pattern) = &args.only {
-        suite.filter(pattern);
+    if !args.only.is_empty() {
+        suite.filter(&args.only);
         if suite.scenarios().next().is_none() {
             eprintln!(
-                "error: no scenario matches `{pattern}`\n  = help: `socklab list FILE` shows the scenario names"
+                "error: no scenario matches {}\n  = help: `socklab list FILE` shows the scenario names",
+                args.only
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
             );
             return ExitCode::from(EXIT_USAGE);
         }
@@ -630,8 +635,8 @@ fn check(args: CheckArgs) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    if let Some(pattern) = &args.only {
-        suite.filter(pattern);
+    if !args.only.is_empty() {
+        suite.filter(&args.only);
     }
     let here = match std::env::current_dir() {
         Ok(d) => d,

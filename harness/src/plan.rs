@@ -77,11 +77,15 @@ impl Suite {
             .unwrap_or_else(|| "scenarios".to_string())
     }
 
-    /// Keeps only scenarios whose name contains `pattern` (or matches a tag).
-    pub fn filter(&mut self, pattern: &str) {
+    /// Keeps only scenarios whose name contains one of `patterns` (or has
+    /// one of them as a tag).
+    pub fn filter(&mut self, patterns: &[String]) {
         for file in &mut self.files {
-            file.scenarios
-                .retain(|s| s.name.contains(pattern) || s.tags.iter().any(|t| t == pattern));
+            file.scenarios.retain(|s| {
+                patterns
+                    .iter()
+                    .any(|p| s.name.contains(p.as_str()) || s.tags.contains(p))
+            });
         }
     }
 }

@@ -88,7 +88,7 @@ pub fn score_scenario(scenario: &Scenario, run: ScenarioRun, source: String) -> 
             Some(verdict)
         })
         .collect();
-    if run.timed_out {
+    if let Some(when) = &run.timed_out {
         checks.push(CheckReport {
             title: "the scenario finishes in time".to_string(),
             step: "-".to_string(),
@@ -105,7 +105,7 @@ pub fn score_scenario(scenario: &Scenario, run: ScenarioRun, source: String) -> 
             ),
             sent: None,
             expected: None,
-            observed: None,
+            observed: (!when.is_empty()).then(|| when.clone()),
             hint: None,
             duration_secs: scenario.timeout.as_secs_f64(),
         });

@@ -111,6 +111,52 @@ fn the_loopback_fallback_runs_and_skips_what_needs_hosts() {
     );
 }
 
+/// What a student on a locked-down laptop gets: socklab run by an
+/// unprivileged user, with no `--isolation` flag, finds it cannot make
+/// namespaces, says so, runs what loopback allows and skips the rest.
+#[test]
+fn an_unprivileged_user_falls_back_to_loopback_by_itself() {
+    // SAFETY: geteuid has no side effects.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: this test switches to `nobody`, which needs root");
+        return;
+    }
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(socklab_path())
+        .args([
+            "run",
+            "--format",
+            "json",
+            "--only",
+            "lottery/server-generates",
+        ])
+        .arg("--only")
+        .arg("twohosts/lottery")
+        .arg(lab3())
+        .arg("--submission")
+        .arg(good())
+        .env("TMPDIR", "/tmp")
+        .output()
+        .expect("setpriv (util-linux) runs");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON report ({e}); stderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(report["isolation"]["level"], "loopback", "{report:#}");
+    let notes = report["isolation"]["notes"].to_string();
+    assert!(notes.contains("namespaces unavailable"), "{notes}");
+    let skipped = scenarios_with(&report, "skipped");
+    assert_eq!(skipped, vec!["twohosts/lottery".to_string()], "{report:#}");
+    assert_eq!(
+        scenarios_with(&report, "passed"),
+        vec!["lottery/server-generates-six-distinct".to_string()],
+        "{report:#}"
+    );
+}
+
 #[test]
 fn two_hosts_get_their_own_addresses() {
     if !namespaces_available() {

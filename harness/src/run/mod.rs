@@ -39,7 +39,9 @@ pub struct ScenarioRun {
     pub observations: Vec<(Observation, StepMeta)>,
     /// Set when the scenario could not run at all (with why).
     pub harness_error: Option<String>,
-    pub timed_out: bool,
+    /// Set when the scenario's timeout ended it: what was going on then
+    /// (the steps under way, what each running program was doing).
+    pub timed_out: Option<String>,
     pub transcripts: Vec<socklab_report::Transcript>,
     pub duration: Duration,
 }
@@ -61,6 +63,8 @@ struct Runner<'a> {
     vars: Mutex<BTreeMap<String, Vec<String>>>,
     last_input: Mutex<Option<String>>,
     observations: Mutex<Vec<(Observation, StepMeta)>>,
+    /// Steps under way: path → "step 4 (line 31): <title>".
+    in_flight: Mutex<BTreeMap<String, String>>,
 }
 
 /// Runs one scenario in a fresh sandbox under `dir`.
@@ -75,7 +79,7 @@ pub async fn run_scenario(
     let failed = |why: String| ScenarioRun {
         observations: Vec::new(),
         harness_error: Some(why),
-        timed_out: false,
+        timed_out: None,
         transcripts: Vec::new(),
         duration: started.elapsed(),
     };
@@ -120,13 +124,15 @@ pub async fn run_scenario(
         vars: Mutex::new(BTreeMap::new()),
         last_input: Mutex::new(None),
         observations: Mutex::new(Vec::new()),
+        in_flight: Mutex::new(BTreeMap::new()),
     };
     let timed_out = tokio::time::timeout(
         scenario.timeout,
         runner.run_steps(&scenario.steps, String::new()),
     )
     .await
-    .is_err();
+    .is_err()
+    .then(|| runner.describe_hang());
     if let Some((max, refused)) = runner.sandbox.process_limit().filter(|(_, r)| *r > 0) {
         runner.observations.lock().expect("lock").push((
             Observation {
@@ -255,16 +261,22 @@ impl Runner<'_> {
         let started = Instant::now();
         let deadline = started + step.meta.within;
         let sent_before = self.last_input.lock().expect("lock").clone();
+        let title = step
+            .meta
+            .title
+            .clone()
+            .unwrap_or_else(|| self.fill_in(&check::default_title(&step.action)));
+        self.in_flight.lock().expect("lock").insert(
+            path.clone(),
+            format!("step {path} (line {}): {title}", step.loc.line),
+        );
         let result = self.execute(&step.action, deadline).await;
+        self.in_flight.lock().expect("lock").remove(&path);
         let observation = Observation {
             step: path,
             line: step.loc.line,
             keyword: step.action.keyword(),
-            title: step
-                .meta
-                .title
-                .clone()
-                .unwrap_or_else(|| self.fill_in(&check::default_title(&step.action))),
+            title,
             is_check: step.action.is_check(),
             outcome: result.outcome,
             message: result.message,
@@ -382,7 +394,7 @@ impl Runner<'_> {
     fn program_context(&self, program: &Program) -> String {
         let (out, _, _) = program.stdout.snapshot();
         let (err, _, _) = program.stderr.snapshot();
-        let mut text = format!("{} is {}", program.label, program.describe_state());
+        let mut text = format!("{} {}", program.label, program.describe_state());
         if let Some((max, refused)) = self.sandbox.process_limit().filter(|(_, r)| *r > 0) {
             text.push_str(&format!(
                 "; the programs hit the limit of {max} processes ({refused} forks refused)"
@@ -690,7 +702,7 @@ impl Runner<'_> {
             .expected(expected)
             .observed(escaped_or_nothing(&data[from.min(data.len())..]))),
             Wait::Timeout => Err(StepResult::fail(format!(
-                "{} did not print the expected text in time; it is {}",
+                "{} did not print the expected text in time; it {}",
                 program.label,
                 program.describe_state()
             ))
@@ -1399,6 +1411,28 @@ impl Runner<'_> {
         Ok(StepResult::ok(shown))
     }
 
+    /// What was going on when the scenario's timeout struck.
+    fn describe_hang(&self) -> String {
+        let mut parts: Vec<String> = self
+            .in_flight
+            .lock()
+            .expect("lock")
+            .values()
+            .map(|step| format!("under way: {step}"))
+            .collect();
+        let programs: Vec<Arc<Program>> = self
+            .programs
+            .lock()
+            .expect("lock")
+            .values()
+            .cloned()
+            .collect();
+        for program in programs.iter().filter(|p| p.exit_info().is_none()) {
+            parts.push(self.program_context(program));
+        }
+        parts.join("\n")
+    }
+
     /// Stops everything and gathers the transcripts.
     async fn finish(&self) -> Vec<socklab_report::Transcript> {
         for handle in self.proxies.lock().expect("lock").drain(..) {
@@ -1583,7 +1617,11 @@ pub fn skip_reason(scenario: &Scenario, settings: &RunSettings) -> Option<String
         return Some(format!(
             "needs {} hosts with their own addresses, which this machine cannot provide ({})",
             scenario.hosts.len(),
-            settings.capabilities.notes.join("; ")
+            settings
+                .capabilities
+                .why_single_host
+                .as_deref()
+                .unwrap_or("no network namespaces")
         ));
     }
     if settings.capabilities.level == IsolationLevel::Loopback {

@@ -26,6 +26,12 @@ pub enum PeerEvent {
     Note(String),
 }
 
+/// Most bytes a peer holds received but not yet consumed: a program that
+/// sends without end is cut off here instead of filling socklab's memory.
+pub const PENDING_LIMIT: usize = 16 << 20;
+/// Most bytes of data a peer's transcript shows; the rest is counted.
+pub const LOG_LIMIT: usize = 64 << 10;
+
 pub struct Peer {
     pub name: String,
     stream: Option<TcpStream>,
@@ -34,6 +40,9 @@ pub struct Peer {
     pub pending: Vec<u8>,
     pub eof: bool,
     pub log: Vec<PeerEvent>,
+    /// Data bytes in `log`, and bytes exchanged beyond [`LOG_LIMIT`].
+    logged: usize,
+    unlogged: u64,
 }
 
 /// Why a read stopped.
@@ -58,6 +67,8 @@ impl Peer {
             pending: Vec::new(),
             eof: false,
             log: vec![PeerEvent::Connected(desc)],
+            logged: 0,
+            unlogged: 0,
         }
     }
 
@@ -73,6 +84,8 @@ impl Peer {
             pending: Vec::new(),
             eof: false,
             log: vec![PeerEvent::Note(desc)],
+            logged: 0,
+            unlogged: 0,
         }
     }
 
@@ -107,7 +120,7 @@ impl Peer {
         let stream = self.stream()?;
         match tokio::time::timeout_at(deadline, stream.write_all(bytes)).await {
             Ok(Ok(())) => {
-                self.log.push(PeerEvent::Sent(bytes.to_vec()));
+                self.record(bytes, PeerEvent::Sent);
                 Ok(())
             }
             Ok(Err(e)) => {
@@ -126,6 +139,12 @@ impl Peer {
         if self.eof {
             return ReadEnd::Eof;
         }
+        if self.pending.len() >= PENDING_LIMIT {
+            return ReadEnd::Error(format!(
+                "more than {} MiB arrived that no step consumed; socklab stopped reading",
+                PENDING_LIMIT >> 20
+            ));
+        }
         let mut chunk = vec![0u8; 64 * 1024];
         let stream = match self.stream() {
             Ok(s) => s,
@@ -139,7 +158,7 @@ impl Peer {
             }
             Ok(Ok(n)) => {
                 self.pending.extend_from_slice(&chunk[..n]);
-                self.log.push(PeerEvent::Received(chunk[..n].to_vec()));
+                self.record(&chunk[..n], PeerEvent::Received);
                 ReadEnd::Data
             }
             Ok(Err(e)) => {
@@ -214,6 +233,16 @@ impl Peer {
         self.listener = None;
     }
 
+    /// Logs data sent or received, up to [`LOG_LIMIT`] bytes in all.
+    fn record(&mut self, bytes: &[u8], event: fn(Vec<u8>) -> PeerEvent) {
+        let room = LOG_LIMIT.saturating_sub(self.logged).min(bytes.len());
+        if room > 0 {
+            self.log.push(event(bytes[..room].to_vec()));
+            self.logged += room;
+        }
+        self.unlogged += (bytes.len() - room) as u64;
+    }
+
     /// The peer's whole conversation, bytes escaped.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -228,6 +257,13 @@ impl Peer {
             };
             out.push_str(&line);
             out.push('\n');
+        }
+        if self.unlogged > 0 {
+            out.push_str(&format!(
+                "-- {} more bytes were exchanged; the transcript shows the first {} KiB\n",
+                self.unlogged,
+                LOG_LIMIT >> 10
+            ));
         }
         out
     }

@@ -4,6 +4,7 @@
 //! come from here, never from guesses or sleeps.
 
 use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// One process as `/proc/PID/stat` describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,12 +85,58 @@ fn socket_inodes(pid: u32) -> BTreeSet<u64> {
 /// A socket line of `/proc/net/tcp{,6}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TcpSocketInfo {
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
     pub local_port: u16,
     pub state: u8,
+    /// Bytes sent but not yet acknowledged (or, listening, the accept backlog).
+    pub unsent: u32,
+    /// Bytes received that the program has not read yet.
+    pub unread: u32,
     pub inode: u64,
 }
 
 pub const TCP_LISTEN: u8 = 0x0A;
+
+/// The kernel's names for TCP states (`include/net/tcp_states.h`).
+pub fn tcp_state_name(state: u8) -> &'static str {
+    match state {
+        0x01 => "ESTABLISHED",
+        0x02 => "SYN_SENT",
+        0x03 => "SYN_RECV",
+        0x04 => "FIN_WAIT1",
+        0x05 => "FIN_WAIT2",
+        0x06 => "TIME_WAIT",
+        0x07 => "CLOSE",
+        0x08 => "CLOSE_WAIT",
+        0x09 => "LAST_ACK",
+        0x0A => "LISTEN",
+        0x0B => "CLOSING",
+        _ => "UNKNOWN",
+    }
+}
+
+/// `0100007F:2694` (IPv4) or 32 hex digits and a port (IPv6), each 32-bit
+/// word in the kernel's byte order.
+fn parse_socket_addr(text: &str) -> Option<SocketAddr> {
+    let (addr, port) = text.rsplit_once(':')?;
+    let port = u16::from_str_radix(port, 16).ok()?;
+    let words: Vec<u32> = (0..addr.len() / 8)
+        .map(|i| u32::from_str_radix(addr.get(i * 8..i * 8 + 8)?, 16).ok())
+        .collect::<Option<_>>()?;
+    let ip = match words.as_slice() {
+        [w] => IpAddr::V4(Ipv4Addr::from(w.swap_bytes())),
+        [a, b, c, d] => {
+            let mut bytes = [0u8; 16];
+            for (chunk, word) in bytes.chunks_mut(4).zip([a, b, c, d]) {
+                chunk.copy_from_slice(&word.to_le_bytes());
+            }
+            IpAddr::V6(Ipv6Addr::from(bytes))
+        }
+        _ => return None,
+    };
+    Some(SocketAddr::new(ip, port))
+}
 
 pub fn parse_proc_net_tcp(text: &str) -> Vec<TcpSocketInfo> {
     text.lines()
@@ -98,27 +145,54 @@ pub fn parse_proc_net_tcp(text: &str) -> Vec<TcpSocketInfo> {
             if fields.len() < 10 || fields[0] == "sl" {
                 return None;
             }
-            let (_, port) = fields[1].rsplit_once(':')?;
+            let local = parse_socket_addr(fields[1])?;
+            let (tx, rx) = fields[4].split_once(':')?;
             Some(TcpSocketInfo {
-                local_port: u16::from_str_radix(port, 16).ok()?,
+                local,
+                remote: parse_socket_addr(fields[2])?,
+                local_port: local.port(),
                 state: u8::from_str_radix(fields[3], 16).ok()?,
+                unsent: u32::from_str_radix(tx, 16).ok()?,
+                unread: u32::from_str_radix(rx, 16).ok()?,
                 inode: fields[9].parse().ok()?,
             })
         })
         .collect()
 }
 
-/// Ports on which `pid` or one of its descendants holds a listening socket.
-pub fn listening_ports_of(pid: u32) -> BTreeSet<u16> {
-    let mut inodes = BTreeSet::new();
-    for p in tree(pid) {
-        inodes.extend(socket_inodes(p));
-    }
+/// The TCP sockets `pid` holds, as its network namespace sees them.
+pub fn tcp_sockets_of(pid: u32) -> Vec<TcpSocketInfo> {
+    let inodes = socket_inodes(pid);
     let mut table = std::fs::read_to_string(format!("/proc/{pid}/net/tcp")).unwrap_or_default();
     table.push_str(&std::fs::read_to_string(format!("/proc/{pid}/net/tcp6")).unwrap_or_default());
     parse_proc_net_tcp(&table)
         .into_iter()
-        .filter(|s| s.state == TCP_LISTEN && inodes.contains(&s.inode))
+        .filter(|s| inodes.contains(&s.inode))
+        .collect()
+}
+
+/// "listening on 0.0.0.0:9877", "127.0.0.1:40112 → 127.0.0.1:9877
+/// ESTABLISHED, 14 bytes unread".
+pub fn describe_socket(s: &TcpSocketInfo) -> String {
+    if s.state == TCP_LISTEN {
+        return format!("listening on {}", s.local);
+    }
+    let mut text = format!("{} → {} {}", s.local, s.remote, tcp_state_name(s.state));
+    if s.unread > 0 {
+        text.push_str(&format!(", {} bytes received but not read", s.unread));
+    }
+    if s.unsent > 0 {
+        text.push_str(&format!(", {} bytes not yet acknowledged", s.unsent));
+    }
+    text
+}
+
+/// Ports on which `pid` or one of its descendants holds a listening socket.
+pub fn listening_ports_of(pid: u32) -> BTreeSet<u16> {
+    tree(pid)
+        .into_iter()
+        .flat_map(tcp_sockets_of)
+        .filter(|s| s.state == TCP_LISTEN)
         .map(|s| s.local_port)
         .collect()
 }
@@ -141,12 +215,18 @@ pub fn describe(pid: u32) -> Option<String> {
         w if w.contains("tcp_recv") || w.contains("sk_wait") => {
             " (blocked reading a socket)".into()
         }
-        w if w.contains("n_tty") || w.contains("tty_read") || w.contains("wait_woken") => {
-            " (blocked reading its input)".into()
-        }
+        w if w.contains("n_tty") || w.contains("tty_read") => " (blocked reading its input)".into(),
+        // Both terminal and socket reads sleep here; the sockets below tell which.
+        w if w.contains("wait_woken") => " (blocked waiting for input)".into(),
         w => format!(" (kernel wait: {w})"),
     };
-    Some(format!("{state}{blocked}"))
+    let sockets: Vec<String> = tcp_sockets_of(pid).iter().map(describe_socket).collect();
+    let sockets = if sockets.is_empty() {
+        String::new()
+    } else {
+        format!("; its TCP sockets: {}", sockets.join("; "))
+    };
+    Some(format!("{state}{blocked}{sockets}"))
 }
 
 #[cfg(test)]
@@ -164,15 +244,51 @@ mod tests {
 
     #[test]
     fn proc_net_tcp_lines() {
-        let text = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 00000000:2694 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 12345 1 0000000000000000 100 0 0 10 0\n";
+        let text = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 00000000:2694 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 12345 1 0000000000000000 100 0 0 10 0\n   1: 0100007F:A0B0 0100007F:2694 01 00000002:0000000E 00:00000000 00000000     0        0 777 1 0000000000000000 100 0 0 10 0\n";
         let sockets = parse_proc_net_tcp(text);
+        assert_eq!(sockets.len(), 2);
         assert_eq!(
-            sockets,
-            vec![TcpSocketInfo {
+            sockets[0],
+            TcpSocketInfo {
+                local: "0.0.0.0:9876".parse().unwrap(),
+                remote: "0.0.0.0:0".parse().unwrap(),
                 local_port: 9876,
                 state: TCP_LISTEN,
+                unsent: 0,
+                unread: 0,
                 inode: 12345
-            }]
+            }
+        );
+        assert_eq!(describe_socket(&sockets[0]), "listening on 0.0.0.0:9876");
+        assert_eq!(
+            describe_socket(&sockets[1]),
+            "127.0.0.1:41136 → 127.0.0.1:9876 ESTABLISHED, 14 bytes received but not read, 2 bytes not yet acknowledged"
+        );
+    }
+
+    #[test]
+    fn proc_net_tcp6_addresses() {
+        // ::1 port 9877, as /proc/net/tcp6 prints it.
+        let addr = parse_socket_addr("00000000000000000000000001000000:2695").unwrap();
+        assert_eq!(addr, "[::1]:9877".parse().unwrap());
+    }
+
+    #[test]
+    fn own_connected_socket_is_described() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let _client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let sockets = tcp_sockets_of(std::process::id());
+        let texts: Vec<String> = sockets.iter().map(describe_socket).collect();
+        assert!(
+            texts.contains(&format!("listening on 127.0.0.1:{port}")),
+            "{texts:?}"
+        );
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.ends_with(&format!("→ 127.0.0.1:{port} ESTABLISHED"))),
+            "{texts:?}"
         );
     }
 

@@ -99,7 +99,7 @@ pub enum LaunchKind {
         exe: PathBuf,
         args: Vec<String>,
         limits: Option<ProcessLimits>,
-        run_as: Option<(u32, u32)>,
+        run_as: Option<crate::sandbox::RunAs>,
     },
     /// A reference program run by socklab itself.
     InProcess {
@@ -158,11 +158,11 @@ impl Program {
         exe: PathBuf,
         args: Vec<String>,
         limits: Option<ProcessLimits>,
-        run_as: Option<(u32, u32)>,
+        run_as: Option<crate::sandbox::RunAs>,
     ) -> io::Result<Program> {
         use socklab_scenario::StdinMode;
-        if let Some((uid, gid)) = run_as {
-            std::os::unix::fs::chown(&launch.cwd, Some(uid), Some(gid))?;
+        if let Some(user) = run_as {
+            std::os::unix::fs::chown(&launch.cwd, Some(user.uid), Some(user.gid))?;
         }
         let cgroups = sandbox.cgroup_procs_fds();
         let mut command = tokio::process::Command::new(&exe);
@@ -208,12 +208,8 @@ impl Program {
                 if let Some(limits) = &limits {
                     limits.apply_in_child()?;
                 }
-                if let Some((uid, gid)) = run_as
-                    && (libc::setgroups(0, std::ptr::null()) == -1
-                        || libc::setgid(gid) == -1
-                        || libc::setuid(uid) == -1)
-                {
-                    return Err(io::Error::last_os_error());
+                if let Some(user) = &run_as {
+                    user.apply_in_child()?;
                 }
                 Ok(())
             });
@@ -455,14 +451,19 @@ impl Program {
         }
     }
 
-    /// "running (blocked in accept())", "exited with code 1 after 0.3s".
+    /// A phrase to follow the program's name: "is still sleeping (blocked
+    /// in accept()); its TCP sockets: …", "exited with code 1", "was killed
+    /// by SIGSEGV (segmentation fault)".
     pub fn describe_state(&self) -> String {
         if let Some(info) = self.exit_info() {
-            return info.describe();
+            return match info.code {
+                Some(_) => info.describe(),
+                None => format!("was {}", info.describe()),
+            };
         }
         match self.pid.and_then(crate::run::procfs::describe) {
-            Some(state) => format!("still {state}"),
-            None => "still running".to_string(),
+            Some(state) => format!("is still {state}"),
+            None => "is still running".to_string(),
         }
     }
 }

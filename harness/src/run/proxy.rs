@@ -128,8 +128,32 @@ enum End {
     Reset,
 }
 
+/// The sizes of the pieces a direction is cut into: the same seed always
+/// gives the same sizes, so a failure can be replayed.
+struct Slicer {
+    rng: ChaCha8Rng,
+    range: Option<(u64, u64)>,
+}
+
+impl Slicer {
+    fn new(range: Option<(u64, u64)>, seed: u64) -> Slicer {
+        Slicer {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            range,
+        }
+    }
+
+    /// The size of the next piece of at most `available` bytes.
+    fn next(&mut self, available: usize) -> usize {
+        match self.range {
+            Some((lo, hi)) => (self.rng.random_range(lo..=hi) as usize).min(available),
+            None => available,
+        }
+    }
+}
+
 async fn pump(from: &mut OwnedReadHalf, to: &mut OwnedWriteHalf, fault: &Fault, seed: u64) -> End {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut slicer = Slicer::new(fault.slice, seed);
     let limit = match (fault.close_after, fault.reset_after) {
         (Some(c), Some(r)) => Some(c.min(r)),
         (c, r) => c.or(r),
@@ -149,11 +173,7 @@ async fn pump(from: &mut OwnedReadHalf, to: &mut OwnedWriteHalf, fault: &Fault, 
             }
         }
         while !data.is_empty() {
-            let size = match fault.slice {
-                Some((lo, hi)) => rng.random_range(lo..=hi) as usize,
-                None => data.len(),
-            }
-            .min(data.len());
+            let size = slicer.next(data.len());
             if let Some(delay) = fault.delay {
                 tokio::time::sleep(delay).await;
             }
@@ -299,5 +319,89 @@ mod tests {
         };
         assert_eq!(got.len(), 5);
         assert_eq!(error, Some(std::io::ErrorKind::ConnectionReset));
+    }
+
+    #[test]
+    fn the_same_seed_cuts_the_same_pieces() {
+        let cut = |seed| {
+            let mut slicer = Slicer::new(Some((1, 7)), seed);
+            (0..64).map(|_| slicer.next(100)).collect::<Vec<_>>()
+        };
+        assert_eq!(cut(3), cut(3));
+        assert_ne!(cut(3), cut(4));
+        assert!(cut(3).iter().all(|n| (1..=7).contains(n)));
+        let mut whole = Slicer::new(None, 3);
+        assert_eq!(whole.next(100), 100);
+        let mut short = Slicer::new(Some((50, 60)), 3);
+        assert_eq!(
+            short.next(10),
+            10,
+            "a piece is never larger than what is there"
+        );
+    }
+
+    #[tokio::test]
+    async fn slicing_towards_the_server_splits_what_it_reads() {
+        // The upstream records the size of every read() it gets.
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let upstream = listener.local_addr().unwrap();
+        let reads = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut sizes = Vec::new();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 1024];
+            loop {
+                let n = s.read(&mut buf).await.unwrap();
+                if n == 0 {
+                    break (sizes, got);
+                }
+                sizes.push(n);
+                got.extend_from_slice(&buf[..n]);
+            }
+        });
+        let faults = Faults {
+            to_server: Fault {
+                slice: Some((1, 3)),
+                delay: Some(Duration::from_millis(1)),
+                ..Fault::default()
+            },
+            seed: 9,
+            ..Faults::default()
+        };
+        let front = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = front.local_addr().unwrap();
+        let _proxy = start(front, Arc::new(HostNet), upstream, faults);
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let data: Vec<u8> = (0..200u32).map(|i| (i * 7) as u8).collect();
+        s.write_all(&data).await.unwrap();
+        s.shutdown().await.unwrap();
+        let (sizes, got) = reads.await.unwrap();
+        assert_eq!(got, data);
+        assert!(sizes.len() >= 200 / (3 * 8), "many small reads: {sizes:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rate_throttles_to_bytes_per_second() {
+        // Virtual time: the proxy's sleeps add up exactly, whatever the load.
+        let faults = Faults {
+            to_client: Fault {
+                rate: Some(1000),
+                slice: Some((100, 100)),
+                ..Fault::default()
+            },
+            ..Faults::default()
+        };
+        let (_proxy, addr) = proxied(faults).await;
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let started = tokio::time::Instant::now();
+        s.write_all(&[5u8; 2000]).await.unwrap();
+        let mut got = vec![0u8; 2000];
+        s.read_exact(&mut got).await.unwrap();
+        let took = started.elapsed();
+        assert_eq!(got, vec![5u8; 2000]);
+        assert!(
+            took >= Duration::from_secs(2),
+            "2000 bytes at 1000 bytes/s took {took:?} of virtual time"
+        );
     }
 }
