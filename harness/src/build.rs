@@ -265,6 +265,7 @@ impl BuildJail {
             settings.capabilities.level,
             &["build".to_string()],
             process_limit,
+            &[build_dir.to_path_buf()],
         )?;
         // The build writes into its copy, which is then nobody's alone.
         let run_as = settings.capabilities.run_as.map(|user| RunAs {

@@ -241,6 +241,50 @@ fn nothing_is_left_after_sigkill_with_namespaces() {
 }
 
 #[test]
+fn writes_outside_the_working_directory_are_reported_and_kept_away() {
+    if !namespaces_available() {
+        eprintln!("skipped: private scratch directories need a mount namespace");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("socklab-stray-{}", std::process::id());
+    script(
+        dir.path(),
+        "stray",
+        &format!("echo hi > /tmp/{name}; echo ok > \"$HOME/own-file\"; echo done"),
+    );
+    std::fs::write(
+        dir.path().join("stray.yaml"),
+        "scenarios:\n  - name: stray\n    steps:\n      - start: s\n        program: stray\n        stdin: null\n      - exit: s\n        code: 0\n",
+    )
+    .unwrap();
+    let (_, report) = run_json(
+        &[dir.path().join("stray.yaml").to_str().unwrap()],
+        dir.path(),
+    );
+    let checks = report["scenarios"][0]["checks"].as_array().unwrap();
+    let stray = checks
+        .iter()
+        .find(|c| c["title"] == "the programs write only in their own directories")
+        .unwrap_or_else(|| panic!("no report of the stray file: {report:#}"));
+    assert_eq!(stray["status"], "observed");
+    let observed = stray["observed"].as_str().unwrap();
+    assert!(
+        observed.contains(&format!("/tmp/{name} (3 bytes)")),
+        "{observed}"
+    );
+    assert!(
+        !observed.contains("own-file"),
+        "its own directory is its own: {observed}"
+    );
+    assert!(
+        !Path::new("/tmp").join(&name).exists(),
+        "the real /tmp is untouched"
+    );
+    assert_eq!(scenarios_with(&report, "passed"), vec!["stray".to_string()]);
+}
+
+#[test]
 fn hostile_programs_are_graded_not_obeyed() {
     let dir = tempfile::tempdir().unwrap();
     script(dir.path(), "crasher", "kill -SEGV $$");

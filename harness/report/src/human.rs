@@ -169,6 +169,13 @@ fn scenario_block_with(
     for check in problem_checks(scenario) {
         check_block(&mut out, scenario, check, paint);
     }
+    // What socklab noticed beside the scored checks (files written outside
+    // the working directory, say) is shown whatever the verdict.
+    if verdict != Verdict::Info {
+        for check in observed_checks(scenario) {
+            observed_block(&mut out, check);
+        }
+    }
     if let Some(note) = not_reached_note(scenario) {
         out.push_str(DETAIL);
         out.push_str(&paint.dim(&note));

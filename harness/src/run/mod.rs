@@ -88,8 +88,14 @@ pub async fn run_scenario(
         .cgroups
         .as_ref()
         .zip(settings.limits.as_ref().map(|l| l.processes));
-    let sandbox = match Sandbox::create(settings.capabilities.level, &scenario.hosts, process_limit)
-    {
+    let mut keep = vec![dir.to_path_buf(), submission.dir.clone()];
+    keep.extend(settings.self_exe.parent().map(Path::to_path_buf));
+    let sandbox = match Sandbox::create(
+        settings.capabilities.level,
+        &scenario.hosts,
+        process_limit,
+        &keep,
+    ) {
         Ok(s) => s,
         Err(e) => return failed(format!("could not create the scenario's hosts: {e}")),
     };
@@ -161,6 +167,39 @@ pub async fn run_scenario(
         ));
     }
     let transcripts = runner.finish().await;
+    if let Some(stray) = runner.sandbox.stray_files().filter(|f| !f.is_empty()) {
+        let listed: Vec<String> = stray
+            .iter()
+            .map(|f| format!("{} ({} bytes)", f.path.display(), f.bytes))
+            .collect();
+        runner.observations.lock().expect("lock").push((
+            Observation {
+                step: "-".to_string(),
+                line: scenario.loc.line,
+                keyword: "files",
+                title: "the programs write only in their own directories".to_string(),
+                is_check: true,
+                outcome: Outcome::Failed,
+                message: format!(
+                    "a program wrote outside its working directory ({} {})",
+                    listed.len(),
+                    if listed.len() == 1 { "entry" } else { "entries" }
+                ),
+                sent: None,
+                expected: Some("files only in the program's own working directory".to_string()),
+                observed: Some(listed.join("\n")),
+                elapsed: Duration::ZERO,
+            },
+            StepMeta {
+                title: None,
+                hint: Some("Write files with paths relative to the working directory, or to the path given on the command line; never to fixed places like /tmp.".to_string()),
+                weight: 0.0,
+                observe: true,
+                soft: true,
+                within: Duration::ZERO,
+            },
+        ));
+    }
     ScenarioRun {
         observations: std::mem::take(&mut *runner.observations.lock().expect("lock")),
         harness_error: None,

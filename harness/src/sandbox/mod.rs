@@ -29,7 +29,7 @@ use std::sync::{Arc, OnceLock};
 
 use socklab_reference::net::{HostNet, Net};
 
-pub use namespaces::{NamespaceNet, read_proc_net_in};
+pub use namespaces::{NamespaceNet, StrayFile, read_proc_net_in};
 
 /// How isolated a scenario's programs are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,6 +112,21 @@ pub fn capabilities(request: IsolationRequest) -> Capabilities {
     }
     if level == IsolationLevel::Loopback {
         namespaces::become_subreaper();
+        notes.push(
+            "writes outside the working directories are not detected (that needs a mount namespace)"
+                .to_string(),
+        );
+    } else {
+        static SCRATCH: OnceLock<Result<(), String>> = OnceLock::new();
+        let scratch = SCRATCH.get_or_init(|| {
+            namespaces::MountNamespace::create(&[])
+                .map(drop)
+                .map_err(|e| e.to_string())
+        });
+        notes.push(match scratch {
+            Ok(()) => "programs get private /tmp, /var/tmp and /dev/shm; what they leave there is reported".to_string(),
+            Err(why) => format!("writes outside the working directories are not detected (no mount namespace: {why})"),
+        });
     }
     static CGROUPS: OnceLock<Result<CgroupRoot, String>> = OnceLock::new();
     let cgroups = match CGROUPS.get_or_init(CgroupRoot::probe) {
@@ -333,6 +348,8 @@ pub struct Sandbox {
     first_host: String,
     pid_namespace: Option<namespaces::PidNamespace>,
     process_limit: Option<ProcessLimit>,
+    /// Private scratch directories (namespaces level, where mounts work).
+    mount_namespace: Option<namespaces::MountNamespace>,
     /// Put in the environment of every process this sandbox starts.
     marker: String,
     /// Keeps the switch namespace (bridge) of a multi-host scenario alive.
@@ -340,11 +357,15 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Makes the hosts of a scenario at the given level.
+    /// Makes the hosts of a scenario at the given level. `keep` are
+    /// socklab's directories the programs use (their working directories,
+    /// fixtures, the submission), which stay in place when the scratch
+    /// directories are made private.
     pub fn create(
         level: IsolationLevel,
         host_names: &[String],
         process_limit: Option<(&CgroupRoot, u64)>,
+        keep: &[std::path::PathBuf],
     ) -> io::Result<Sandbox> {
         let process_limit = match process_limit {
             Some((root, max)) => Some(ProcessLimit::create(root, max)?),
@@ -380,6 +401,7 @@ impl Sandbox {
                     first_host,
                     pid_namespace: None,
                     process_limit,
+                    mount_namespace: None,
                     marker,
                     _switch: None,
                 })
@@ -418,6 +440,8 @@ impl Sandbox {
                     first_host,
                     pid_namespace: Some(pid_namespace),
                     process_limit,
+                    // Without it programs still run; only stray writes go unseen.
+                    mount_namespace: namespaces::MountNamespace::create(keep).ok(),
                     marker,
                     _switch: switch,
                 })
@@ -446,8 +470,17 @@ impl Sandbox {
     ) -> io::Result<tokio::process::Child> {
         let netns = self.host(host).netns_fd();
         let pidns = self.pid_namespace.as_ref().map(|p| p.ns_fd());
+        let mntns = self.mount_namespace.as_ref().map(|m| m.ns_fd());
         command.env(SANDBOX_ENV, &self.marker);
-        namespaces::spawn_in(netns, pidns, command)
+        namespaces::spawn_in(netns, pidns, mntns, command)
+    }
+
+    /// What the programs wrote outside socklab's directories, where the
+    /// sandbox can tell (`None`: it cannot, no private scratch directories).
+    pub fn stray_files(&self) -> Option<Vec<StrayFile>> {
+        self.mount_namespace
+            .as_ref()
+            .map(namespaces::MountNamespace::stray_files)
     }
 
     /// The cgroup.procs descriptors programs join between fork and exec.

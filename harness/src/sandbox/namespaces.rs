@@ -20,9 +20,25 @@ fn on_thread_in<T: Send>(
     pidns: Option<RawFd>,
     f: impl FnOnce() -> io::Result<T> + Send,
 ) -> io::Result<T> {
+    on_thread_in_all(netns, pidns, None, f)
+}
+
+/// As [`on_thread_in`], joining a mount namespace too.
+fn on_thread_in_all<T: Send>(
+    netns: Option<RawFd>,
+    pidns: Option<RawFd>,
+    mntns: Option<RawFd>,
+    f: impl FnOnce() -> io::Result<T> + Send,
+) -> io::Result<T> {
     std::thread::scope(|scope| {
         scope
             .spawn(|| {
+                if let Some(fd) = mntns {
+                    // Threads share root and working directory; this one
+                    // gets its own before it changes mount namespace.
+                    unshare(libc::CLONE_FS)?;
+                    setns(fd, libc::CLONE_NEWNS)?;
+                }
                 if let Some(fd) = netns {
                     setns(fd, libc::CLONE_NEWNET)?;
                 }
@@ -231,10 +247,11 @@ fn init_main(lifeline: RawFd) -> ! {
 pub(super) fn spawn_in(
     netns: Option<RawFd>,
     pidns: Option<RawFd>,
+    mntns: Option<RawFd>,
     command: &mut tokio::process::Command,
 ) -> io::Result<tokio::process::Child> {
     let runtime = tokio::runtime::Handle::current();
-    on_thread_in(netns, pidns, || {
+    on_thread_in_all(netns, pidns, mntns, || {
         let _entered = runtime.enter();
         command.spawn()
     })
@@ -349,4 +366,170 @@ pub fn read_proc_net_in(netns: Option<RawFd>) -> io::Result<String> {
         }
         Ok(text)
     })
+}
+
+/// The shared places where any user may write. In a sandbox's mount
+/// namespace each is a fresh, empty tmpfs, so whatever is found there
+/// afterwards was written by the sandbox's programs.
+const SCRATCH_DIRS: [&str; 3] = ["/tmp", "/var/tmp", "/dev/shm"];
+/// Size of each private scratch tmpfs.
+const SCRATCH_SIZE: &str = "size=64m";
+
+/// A mount namespace whose scratch directories ([`SCRATCH_DIRS`]) are
+/// private, with socklab's own directories (`keep`) mounted back in place.
+pub(super) struct MountNamespace {
+    ns: OwnedFd,
+    keep: Vec<std::path::PathBuf>,
+}
+
+/// A file a sandbox's programs wrote outside their own directories.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StrayFile {
+    pub path: std::path::PathBuf,
+    pub bytes: u64,
+}
+
+fn cstring(path: &std::path::Path) -> io::Result<std::ffi::CString> {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::other("a path with a NUL byte"))
+}
+
+fn check(ret: libc::c_long) -> io::Result<libc::c_long> {
+    if ret == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+impl MountNamespace {
+    pub(super) fn create(keep: &[std::path::PathBuf]) -> io::Result<MountNamespace> {
+        const OPEN_TREE_CLONE: libc::c_ulong = 1;
+        const AT_RECURSIVE: libc::c_ulong = 0x8000;
+        const MOVE_MOUNT_F_EMPTY_PATH: libc::c_ulong = 4;
+        let keep: Vec<std::path::PathBuf> =
+            keep.iter().filter_map(|p| p.canonicalize().ok()).collect();
+        let ns = on_thread_in(None, None, || {
+            // A thread may take a mount namespace of its own (with its own
+            // root and working directory); the process keeps its own.
+            unshare(libc::CLONE_NEWNS)?;
+            let root = cstring(std::path::Path::new("/"))?;
+            // SAFETY: mount(2) with valid C strings; only this thread's namespace changes.
+            check(unsafe {
+                libc::mount(
+                    std::ptr::null(),
+                    root.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_REC | libc::MS_PRIVATE,
+                    std::ptr::null(),
+                )
+            } as libc::c_long)?;
+            for dir in SCRATCH_DIRS {
+                let dir = std::path::Path::new(dir);
+                if !dir.is_dir() {
+                    continue;
+                }
+                // Detached copies of the kept directories below it, made
+                // before the tmpfs hides them.
+                let mut kept = Vec::new();
+                for path in keep.iter().filter(|p| p.starts_with(dir)) {
+                    let c = cstring(path)?;
+                    // SAFETY: open_tree returns a new descriptor we own.
+                    let fd = check(unsafe {
+                        libc::syscall(
+                            libc::SYS_open_tree,
+                            libc::AT_FDCWD,
+                            c.as_ptr(),
+                            OPEN_TREE_CLONE | AT_RECURSIVE | libc::O_CLOEXEC as libc::c_ulong,
+                        )
+                    })?;
+                    // SAFETY: fd is a fresh descriptor owned by nobody else.
+                    kept.push((path, unsafe { OwnedFd::from_raw_fd(fd as RawFd) }));
+                }
+                let target = cstring(dir)?;
+                let fstype = cstring(std::path::Path::new("tmpfs"))?;
+                let options =
+                    std::ffi::CString::new(format!("mode=1777,{SCRATCH_SIZE}")).expect("no NUL");
+                // SAFETY: mount(2) with valid C strings.
+                check(unsafe {
+                    libc::mount(
+                        fstype.as_ptr(),
+                        target.as_ptr(),
+                        fstype.as_ptr(),
+                        libc::MS_NOSUID | libc::MS_NODEV,
+                        options.as_ptr().cast(),
+                    )
+                } as libc::c_long)?;
+                for (path, fd) in kept {
+                    std::fs::create_dir_all(path)?;
+                    let c = cstring(path)?;
+                    let empty = std::ffi::CString::new("").expect("no NUL");
+                    // SAFETY: move_mount of the detached tree onto the new directory.
+                    check(unsafe {
+                        libc::syscall(
+                            libc::SYS_move_mount,
+                            fd.as_raw_fd(),
+                            empty.as_ptr(),
+                            libc::AT_FDCWD,
+                            c.as_ptr(),
+                            MOVE_MOUNT_F_EMPTY_PATH,
+                        )
+                    })?;
+                }
+            }
+            open_ns("/proc/thread-self/ns/mnt")
+        })?;
+        Ok(MountNamespace { ns, keep })
+    }
+
+    pub(super) fn ns_fd(&self) -> RawFd {
+        self.ns.as_raw_fd()
+    }
+
+    /// Files the programs left in the private scratch directories, except
+    /// socklab's own directories mounted back into them.
+    pub(super) fn stray_files(&self) -> Vec<StrayFile> {
+        let ns = self.ns.as_raw_fd();
+        let found = on_thread_in_all(None, None, Some(ns), || {
+            let mut found = Vec::new();
+            for dir in SCRATCH_DIRS {
+                walk(std::path::Path::new(dir), &self.keep, &mut found);
+            }
+            Ok(found)
+        });
+        found.unwrap_or_default()
+    }
+}
+
+/// Collects files below `dir`, skipping kept directories (and listing the
+/// directories made only to hold them as nothing).
+fn walk(dir: &std::path::Path, keep: &[std::path::PathBuf], found: &mut Vec<StrayFile>) {
+    const MOST: usize = 20;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if found.len() >= MOST {
+            return;
+        }
+        let path = entry.path();
+        if keep.iter().any(|k| k == &path) {
+            continue;
+        }
+        let Ok(meta) = entry.metadata() else { continue };
+        let leads_to_kept = keep.iter().any(|k| k.starts_with(&path));
+        if meta.is_dir() {
+            let before = found.len();
+            walk(&path, keep, found);
+            if found.len() == before && !leads_to_kept {
+                found.push(StrayFile { path, bytes: 0 });
+            }
+        } else {
+            found.push(StrayFile {
+                path,
+                bytes: meta.len(),
+            });
+        }
+    }
 }
