@@ -511,6 +511,11 @@ impl Session {
         isolation: IsolationArg,
         work_dir: Option<&Path>,
     ) -> Result<Session, ExitCode> {
+        // Before the runtime starts threads: the kernel lets only a
+        // single-threaded process enter a user namespace.
+        if !matches!(isolation, IsolationArg::Loopback) {
+            let _ = sandbox::userns::enter_if_unprivileged();
+        }
         let runtime = tokio::runtime::Runtime::new().map_err(|e| {
             eprintln!("error: cannot start the async runtime: {e}");
             ExitCode::from(EXIT_INTERNAL)

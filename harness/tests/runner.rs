@@ -111,40 +111,50 @@ fn the_loopback_fallback_runs_and_skips_what_needs_hosts() {
     );
 }
 
-/// What a student on a locked-down laptop gets: socklab run by an
-/// unprivileged user, with no `--isolation` flag, finds it cannot make
-/// namespaces, says so, runs what loopback allows and skips the rest.
-#[test]
-fn an_unprivileged_user_falls_back_to_loopback_by_itself() {
+/// Runs `socklab run ARGS --format json` as the unprivileged user `nobody`
+/// (the test needs root to switch), with extra environment.
+fn run_json_as_nobody(args: &[&str], env: &[(&str, &str)]) -> Option<serde_json::Value> {
     // SAFETY: geteuid has no side effects.
     if unsafe { libc::geteuid() } != 0 {
         eprintln!("skipped: this test switches to `nobody`, which needs root");
-        return;
+        return None;
     }
     let out = std::process::Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
         .arg(socklab_path())
-        .args([
-            "run",
-            "--format",
-            "json",
-            "--only",
-            "lottery/server-generates",
-        ])
-        .arg("--only")
-        .arg("twohosts/lottery")
+        .args(["run", "--format", "json"])
+        .args(args)
         .arg(lab3())
         .arg("--submission")
         .arg(good())
         .env("TMPDIR", "/tmp")
+        .envs(env.iter().copied())
         .output()
         .expect("setpriv (util-linux) runs");
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+    Some(serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "no JSON report ({e}); stderr:\n{}",
             String::from_utf8_lossy(&out.stderr)
         )
-    });
+    }))
+}
+
+/// What a student on a locked-down laptop gets: socklab run by an
+/// unprivileged user who cannot make namespaces finds so by itself, says
+/// so, runs what loopback allows and skips the rest.
+#[test]
+fn an_unprivileged_user_without_namespaces_falls_back_to_loopback() {
+    let Some(report) = run_json_as_nobody(
+        &[
+            "--only",
+            "lottery/server-generates",
+            "--only",
+            "twohosts/lottery",
+        ],
+        &[("SOCKLAB_USERNS", "0")],
+    ) else {
+        return;
+    };
     assert_eq!(report["isolation"]["level"], "loopback", "{report:#}");
     let notes = report["isolation"]["notes"].to_string();
     assert!(notes.contains("namespaces unavailable"), "{notes}");
@@ -155,6 +165,43 @@ fn an_unprivileged_user_falls_back_to_loopback_by_itself() {
         vec!["lottery/server-generates-six-distinct".to_string()],
         "{report:#}"
     );
+}
+
+/// Where the kernel lets an unprivileged user make namespaces in a user
+/// namespace of their own (asked independently with `unshare`), socklab
+/// uses one and runs even the two-host scenarios; where it does not, it
+/// falls back and says why.
+#[test]
+fn an_unprivileged_user_gets_namespaces_where_the_kernel_allows() {
+    let Some(report) = run_json_as_nobody(
+        &["--only", "daytime/server", "--only", "twohosts/lottery"],
+        &[],
+    ) else {
+        return;
+    };
+    let allowed = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .args([
+            "unshare",
+            "--user",
+            "--map-root-user",
+            "--net",
+            "--pid",
+            "--mount",
+            "--fork",
+            "true",
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    let notes = report["isolation"]["notes"].to_string();
+    if allowed {
+        assert_eq!(report["isolation"]["level"], "namespaces", "{report:#}");
+        assert!(notes.contains("user namespace of its own"), "{notes}");
+        assert_eq!(scenarios_with(&report, "passed").len(), 2, "{report:#}");
+    } else {
+        assert_eq!(report["isolation"]["level"], "loopback", "{report:#}");
+        assert!(notes.contains("no user namespace either"), "{notes}");
+    }
 }
 
 #[test]

@@ -1664,8 +1664,7 @@ pub fn skip_reason(scenario: &Scenario, settings: &RunSettings) -> Option<String
         ));
     }
     if settings.capabilities.level == IsolationLevel::Loopback {
-        // SAFETY: geteuid has no side effects.
-        let root = unsafe { libc::geteuid() } == 0;
+        let root = crate::sandbox::userns::really_root();
         if let Some(port) = scenario.fixed_ports().into_iter().find(|p| *p < 1024)
             && !root
         {

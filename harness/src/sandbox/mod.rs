@@ -18,6 +18,7 @@
 
 mod cgroup;
 mod namespaces;
+pub mod userns;
 
 pub use cgroup::{CgroupRoot, ProcessLimit, join_in_child};
 
@@ -89,6 +90,10 @@ pub fn capabilities(request: IsolationRequest) -> Capabilities {
         }
         (_, Ok(())) => IsolationLevel::Namespaces,
         (IsolationRequest::Auto, Err(why)) => {
+            let why = match userns::why_not() {
+                Some(userns) => format!("{why}; no user namespace either: {userns}"),
+                None => why.clone(),
+            };
             notes.push(format!(
                 "network/pid namespaces unavailable ({why}): programs share loopback with free ports; \
                  scenarios with several hosts are skipped; fixed-port scenarios run one at a time"
@@ -149,8 +154,13 @@ pub fn capabilities(request: IsolationRequest) -> Capabilities {
             None
         }
     };
-    // SAFETY: geteuid has no side effects.
-    let root = unsafe { libc::geteuid() } == 0;
+    let root = userns::really_root();
+    if userns::entered() && level == IsolationLevel::Namespaces {
+        notes.push(
+            "socklab runs in a user namespace of its own (it is not root): programs run as your user"
+                .to_string(),
+        );
+    }
     let run_as = root.then_some(RunAs {
         uid: NOBODY,
         gid: NOBODY,
@@ -168,6 +178,7 @@ pub fn capabilities(request: IsolationRequest) -> Capabilities {
         Some(_) => notes.push(format!(
             "student programs and builds run as uid {NOBODY} (nobody), not as root"
         )),
+        None if userns::entered() => {}
         None => notes.push(
             "student programs run as the user running socklab (only root can switch to an unprivileged user)"
                 .to_string(),
