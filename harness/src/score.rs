@@ -32,7 +32,7 @@ fn planned_checks(steps: &[Step], prefix: &str, out: &mut Vec<Planned>) {
                 for (b, branch) in branches.iter().enumerate() {
                     planned_checks(
                         branch,
-                        &format!("{path}.{}.", (b'a' + b as u8) as char),
+                        &format!("{path}.{}.", crate::run::branch_label(b)),
                         out,
                     );
                 }

@@ -331,6 +331,48 @@ fn writes_outside_the_working_directory_are_reported_and_kept_away() {
     assert_eq!(scenarios_with(&report, "passed"), vec!["stray".to_string()]);
 }
 
+/// A failed check inside `concurrently` shows what its own branch sent,
+/// not what another branch sent meanwhile.
+#[test]
+fn a_concurrent_branch_reports_its_own_input() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("branches.yaml"),
+        r#"scenarios:
+  - name: branches
+    ports: { p: auto }
+    steps:
+      - listen: srv
+        port: "{{ports.p}}"
+      - concurrently:
+          - - connect: a
+              to: "127.0.0.1:{{ports.p}}"
+            - send: a
+              line: from-a
+            - silence: a
+              for: 300ms
+            - recv: a
+              text: "never sent"
+              within: 200ms
+          - - connect: b
+              to: "127.0.0.1:{{ports.p}}"
+            - send: b
+              line: from-b
+"#,
+    )
+    .unwrap();
+    let (_, report) = run_json(
+        &[dir.path().join("branches.yaml").to_str().unwrap()],
+        dir.path(),
+    );
+    let checks = report["scenarios"][0]["checks"].as_array().unwrap();
+    let failed: Vec<_> = checks.iter().filter(|c| c["status"] == "failed").collect();
+    assert_eq!(failed.len(), 1, "{report:#}");
+    assert_eq!(failed[0]["step"], "2.a.4");
+    let sent = failed[0]["sent"].as_str().unwrap();
+    assert!(sent.contains("from-a"), "{sent}");
+}
+
 #[test]
 fn hostile_programs_are_graded_not_obeyed() {
     let dir = tempfile::tempdir().unwrap();

@@ -61,10 +61,26 @@ struct Runner<'a> {
     peers: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<Peer>>>>,
     proxies: Mutex<Vec<proxy::ProxyHandle>>,
     vars: Mutex<BTreeMap<String, Vec<String>>>,
-    last_input: Mutex<Option<String>>,
+    /// What socklab last sent or typed, per concurrent branch ("" outside
+    /// any), shown with a check as "sent:".
+    last_input: Mutex<BTreeMap<String, String>>,
     observations: Mutex<Vec<(Observation, StepMeta)>>,
     /// Steps under way: path → "step 4 (line 31): <title>".
     in_flight: Mutex<BTreeMap<String, String>>,
+}
+
+/// `a`, `b`, … `z`, then `27`, `28`, …: the name of a concurrent branch
+/// in a step's path (`8.b.2`).
+pub fn branch_label(index: usize) -> String {
+    match u8::try_from(index) {
+        Ok(i) if i < 26 => char::from(b'a' + i).to_string(),
+        _ => (index + 1).to_string(),
+    }
+}
+
+tokio::task_local! {
+    /// The concurrent branch a step runs in (`8.a`), for inputs per branch.
+    static BRANCH: String;
 }
 
 /// Runs one scenario in a fresh sandbox under `dir`.
@@ -128,7 +144,7 @@ pub async fn run_scenario(
         peers: Mutex::new(BTreeMap::new()),
         proxies: Mutex::new(Vec::new()),
         vars: Mutex::new(BTreeMap::new()),
-        last_input: Mutex::new(None),
+        last_input: Mutex::new(BTreeMap::new()),
         observations: Mutex::new(Vec::new()),
         in_flight: Mutex::new(BTreeMap::new()),
     };
@@ -288,7 +304,8 @@ impl Runner<'_> {
             }
             Action::Concurrently { branches } => {
                 let runs = branches.iter().enumerate().map(|(b, steps)| {
-                    self.run_steps(steps, format!("{path}.{}.", (b'a' + b as u8) as char))
+                    let branch = format!("{path}.{}", branch_label(b));
+                    BRANCH.scope(branch.clone(), self.run_steps(steps, format!("{branch}.")))
                 });
                 return futures::future::join_all(runs)
                     .await
@@ -299,7 +316,7 @@ impl Runner<'_> {
         }
         let started = Instant::now();
         let deadline = started + step.meta.within;
-        let sent_before = self.last_input.lock().expect("lock").clone();
+        let sent_before = self.last_input_here();
         let title = step
             .meta
             .title
@@ -426,7 +443,26 @@ impl Runner<'_> {
     }
 
     fn note_input(&self, text: String) {
-        *self.last_input.lock().expect("lock") = Some(text);
+        let branch = BRANCH.try_with(String::clone).unwrap_or_default();
+        self.last_input.lock().expect("lock").insert(branch, text);
+    }
+
+    /// The last input of this branch, or of the branches it was split from.
+    fn last_input_here(&self) -> Option<String> {
+        let inputs = self.last_input.lock().expect("lock");
+        let mut branch = BRANCH.try_with(String::clone).unwrap_or_default();
+        loop {
+            if let Some(text) = inputs.get(&branch) {
+                return Some(text.clone());
+            }
+            if branch.is_empty() {
+                return None;
+            }
+            // "8.a.3.b" was split from "8.a"; "8.a" from the top ("").
+            let mut parts: Vec<&str> = branch.split('.').collect();
+            parts.truncate(parts.len().saturating_sub(2));
+            branch = parts.join(".");
+        }
     }
 
     /// The state of a program plus the tail of its output, for failure messages.
@@ -1680,6 +1716,15 @@ pub fn skip_reason(scenario: &Scenario, settings: &RunSettings) -> Option<String
 mod tests {
     use super::civil_seconds;
     use socklab_reference::wire::daytime::CivilTime;
+
+    #[test]
+    fn branches_are_lettered_then_numbered() {
+        use super::branch_label;
+        assert_eq!(branch_label(0), "a");
+        assert_eq!(branch_label(25), "z");
+        assert_eq!(branch_label(26), "27");
+        assert_eq!(branch_label(300), "301");
+    }
 
     #[test]
     fn civil_seconds_match_the_epoch() {
