@@ -260,7 +260,7 @@ impl BuildJail {
             .capabilities
             .cgroups
             .as_ref()
-            .map(|root| (root, limits.processes));
+            .map(|root| (root, limits.processes, None));
         let sandbox = Sandbox::create(
             settings.capabilities.level,
             &["build".to_string()],

@@ -135,7 +135,12 @@ pub async fn grade_submission_limited(
     let (score, max_score) = score::total(&reports, suite.manifest.as_ref().and_then(|m| m.total));
     let mut notes = settings.capabilities.notes.clone();
     if let Some(limits) = &settings.limits {
-        notes.push(limits.describe());
+        let memory_by_cgroup = settings
+            .capabilities
+            .cgroups
+            .as_ref()
+            .is_some_and(|c| c.has_memory());
+        notes.push(limits.describe(memory_by_cgroup));
         if settings.capabilities.cgroups.is_some() {
             notes.push(format!(
                 "at most {} processes per scenario (pids cgroup)",

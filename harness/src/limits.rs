@@ -31,11 +31,23 @@ impl ProcessLimits {
     }
 
     /// Human-readable summary for reports.
-    pub fn describe(&self) -> String {
+    /// `memory_by_cgroup`: the scenario's cgroup limits memory instead of
+    /// `RLIMIT_AS`.
+    pub fn describe(&self, memory_by_cgroup: bool) -> String {
+        let memory = if memory_by_cgroup {
+            format!(
+                "; memory {} MiB per scenario, all programs together (cgroup)",
+                self.address_space >> 20
+            )
+        } else {
+            format!(
+                ", memory {} MiB of address space per program",
+                self.address_space >> 20
+            )
+        };
         format!(
-            "rlimits: cpu {}s, memory {} MiB, open files {}, file size {} MiB, no core files",
+            "rlimits: cpu {}s, open files {}, file size {} MiB, no core files{memory}",
             self.cpu_secs,
-            self.address_space >> 20,
             self.open_files,
             self.file_size >> 20
         )

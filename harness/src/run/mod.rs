@@ -103,7 +103,8 @@ pub async fn run_scenario(
         .capabilities
         .cgroups
         .as_ref()
-        .zip(settings.limits.as_ref().map(|l| l.processes));
+        .zip(settings.limits.as_ref())
+        .map(|(root, l)| (root, l.processes, Some(l.address_space)));
     let mut keep = vec![dir.to_path_buf(), submission.dir.clone()];
     keep.extend(settings.self_exe.parent().map(Path::to_path_buf));
     let sandbox = match Sandbox::create(
@@ -183,6 +184,35 @@ pub async fn run_scenario(
         ));
     }
     let transcripts = runner.finish().await;
+    if let Some((limit, kills)) = runner.sandbox.memory_limit().filter(|(_, k)| *k > 0) {
+        runner.observations.lock().expect("lock").push((
+            Observation {
+                step: "-".to_string(),
+                line: scenario.loc.line,
+                keyword: "limits",
+                title: "the programs stay within the memory limit".to_string(),
+                is_check: true,
+                outcome: Outcome::Failed,
+                message: format!(
+                    "the kernel killed {kills} program{} for using more than the memory limit of {} MiB (killed by SIGKILL)",
+                    if kills == 1 { "" } else { "s" },
+                    limit >> 20
+                ),
+                sent: None,
+                expected: Some(format!("at most {} MiB for all programs together", limit >> 20)),
+                observed: None,
+                elapsed: Duration::ZERO,
+            },
+            StepMeta {
+                title: None,
+                hint: Some("Free what you malloc() (or reuse one buffer), and check malloc()'s return value.".to_string()),
+                weight: 0.0,
+                observe: false,
+                soft: true,
+                within: Duration::ZERO,
+            },
+        ));
+    }
     if let Some(stray) = runner.sandbox.stray_files().filter(|f| !f.is_empty()) {
         let listed: Vec<String> = stray
             .iter()
@@ -556,7 +586,15 @@ impl Runner<'_> {
                     LaunchKind::Process {
                         exe,
                         args,
-                        limits: self.settings.limits.clone(),
+                        limits: self.settings.limits.clone().map(|mut limits| {
+                            // The cgroup limits memory for all programs
+                            // together and names the kill; address space
+                            // would only make malloc fail first.
+                            if self.sandbox.memory_limit().is_some() {
+                                limits.address_space = libc::RLIM_INFINITY;
+                            }
+                            limits
+                        }),
                         run_as: self.settings.capabilities.run_as,
                     },
                 )

@@ -11,6 +11,12 @@
 //! Where the `cpu` controller is available too, a scenario also gets a CPU
 //! quota (half a core), so a contained fork bomb spinning on EAGAIN cannot
 //! starve other scenarios and submissions graded at the same time.
+//!
+//! Where the `memory` controller is available, the scenario's programs
+//! together get the manifest's memory limit (no swap); a program that goes
+//! beyond it is killed by the kernel and the kill is counted
+//! (`oom_kill`), so the report can say "memory limit" rather than a bare
+//! SIGKILL. Elsewhere `RLIMIT_AS` limits each program instead.
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -23,6 +29,9 @@ pub struct CgroupRoot {
     base: PathBuf,
     /// cgroup v1 only: the `cpu` hierarchy's socklab directory.
     cpu_base: Option<PathBuf>,
+    /// cgroup v1: the `memory` hierarchy's socklab directory; v2: the base
+    /// itself, when the memory controller is enabled there.
+    memory_base: Option<PathBuf>,
     pub version: u8,
 }
 
@@ -38,7 +47,7 @@ impl CgroupRoot {
             std::fs::read_to_string(unified.join("cgroup.controllers")).unwrap_or_default();
         let candidates = if controllers.split_whitespace().any(|c| c == "pids") {
             // cgroup v2: pids must be enabled for our subtree.
-            let _ = std::fs::write(unified.join("cgroup.subtree_control"), "+pids +cpu");
+            let _ = std::fs::write(unified.join("cgroup.subtree_control"), "+pids +cpu +memory");
             vec![(unified.join("socklab"), 2)]
         } else {
             vec![(unified.join("pids/socklab"), 1)]
@@ -48,17 +57,26 @@ impl CgroupRoot {
                 continue;
             }
             if version == 2 {
-                let _ = std::fs::write(base.join("cgroup.subtree_control"), "+pids +cpu");
+                let _ = std::fs::write(base.join("cgroup.subtree_control"), "+pids +cpu +memory");
             }
             let cpu_base = (version == 1)
                 .then(|| unified.join("cpu/socklab"))
                 .filter(|dir| std::fs::create_dir_all(dir).is_ok());
+            let memory_base = match version {
+                1 => Some(unified.join("memory/socklab"))
+                    .filter(|dir| std::fs::create_dir_all(dir).is_ok()),
+                _ => std::fs::read_to_string(base.join("cgroup.subtree_control"))
+                    .ok()
+                    .filter(|c| c.split_whitespace().any(|c| c == "memory"))
+                    .map(|_| base.clone()),
+            };
             let root = CgroupRoot {
                 base,
                 cpu_base,
+                memory_base,
                 version,
             };
-            match ProcessLimit::create(&root, 8) {
+            match ProcessLimit::create(&root, 8, None) {
                 Ok(probe) => {
                     drop(probe);
                     return Ok(root);
@@ -78,6 +96,11 @@ impl CgroupRoot {
     pub fn has_cpu_quota(&self) -> bool {
         self.cpu_base.is_some() || self.version == 2
     }
+
+    /// Whether scenarios can get a memory limit of their own.
+    pub fn has_memory(&self) -> bool {
+        self.memory_base.is_some()
+    }
 }
 
 /// One scenario's cgroup.
@@ -86,11 +109,16 @@ pub struct ProcessLimit {
     procs: OwnedFd,
     /// cgroup v1: the scenario's directory in the cpu hierarchy, and its procs file.
     cpu: Option<(PathBuf, OwnedFd)>,
+    /// The memory limit in force: the directory holding its files, the
+    /// procs file to join (v1 only), and the limit in bytes.
+    memory: Option<(PathBuf, Option<OwnedFd>, u64)>,
     pub max: u64,
 }
 
 impl ProcessLimit {
-    pub fn create(root: &CgroupRoot, max: u64) -> io::Result<ProcessLimit> {
+    /// A cgroup allowing `max` processes and, where the controller is
+    /// available, `memory` bytes for all of them together.
+    pub fn create(root: &CgroupRoot, max: u64, memory: Option<u64>) -> io::Result<ProcessLimit> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let dir = root.base.join(format!(
             "s{}-{}",
@@ -129,20 +157,78 @@ impl ProcessLimit {
                 None
             }
         };
+        // Best effort too: without it, RLIMIT_AS limits each program.
+        let memory = match (&root.memory_base, memory) {
+            (Some(base), Some(bytes)) if root.version == 1 => {
+                let mem_dir = base.join(dir.file_name().expect("named"));
+                std::fs::create_dir_all(&mem_dir)
+                    .and_then(|_| {
+                        std::fs::write(mem_dir.join("memory.limit_in_bytes"), bytes.to_string())
+                    })
+                    .and_then(|_| {
+                        // No swap either, where swap accounting exists.
+                        let memsw = mem_dir.join("memory.memsw.limit_in_bytes");
+                        if memsw.exists() {
+                            std::fs::write(memsw, bytes.to_string())?;
+                        }
+                        open_procs(&mem_dir)
+                    })
+                    .ok()
+                    .map(|fd| (mem_dir, Some(fd), bytes))
+            }
+            (Some(_), Some(bytes)) => std::fs::write(dir.join("memory.max"), bytes.to_string())
+                .ok()
+                .map(|_| {
+                    let _ = std::fs::write(dir.join("memory.swap.max"), "0");
+                    (dir.clone(), None, bytes)
+                }),
+            _ => None,
+        };
         Ok(ProcessLimit {
             dir,
             procs,
             cpu,
+            memory,
             max,
         })
     }
 
     /// The descriptors a child writes "0" to, to join (async-signal-safe).
-    pub fn procs_fds(&self) -> [Option<RawFd>; 2] {
+    pub fn procs_fds(&self) -> [Option<RawFd>; 3] {
         [
             Some(self.procs.as_raw_fd()),
             self.cpu.as_ref().map(|(_, fd)| fd.as_raw_fd()),
+            self.memory
+                .as_ref()
+                .and_then(|(_, fd, _)| fd.as_ref())
+                .map(|fd| fd.as_raw_fd()),
         ]
+    }
+
+    /// The memory limit in bytes, when the cgroup enforces one.
+    pub fn memory_limit(&self) -> Option<u64> {
+        self.memory.as_ref().map(|(_, _, bytes)| *bytes)
+    }
+
+    /// How many programs the kernel killed for going over the memory limit.
+    pub fn oom_kills(&self) -> u64 {
+        let Some((dir, _, _)) = &self.memory else {
+            return 0;
+        };
+        let file = if self.memory.as_ref().is_some_and(|(_, fd, _)| fd.is_some()) {
+            "memory.oom_control"
+        } else {
+            "memory.events"
+        };
+        std::fs::read_to_string(dir.join(file))
+            .ok()
+            .and_then(|t| {
+                t.lines().find_map(|l| {
+                    l.strip_prefix("oom_kill ")
+                        .and_then(|n| n.trim().parse().ok())
+                })
+            })
+            .unwrap_or(0)
     }
 
     /// How many forks the limit refused.
@@ -202,6 +288,9 @@ impl Drop for ProcessLimit {
         let mut dirs = vec![self.dir.clone()];
         if let Some((cpu_dir, _)) = &self.cpu {
             dirs.push(cpu_dir.clone());
+        }
+        if let Some((mem_dir, Some(_), _)) = &self.memory {
+            dirs.push(mem_dir.clone());
         }
         for _ in 0..50 {
             dirs.retain(|dir| std::fs::remove_dir(dir).is_err() && dir.exists());

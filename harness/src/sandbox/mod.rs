@@ -137,10 +137,15 @@ pub fn capabilities(request: IsolationRequest) -> Capabilities {
     let cgroups = match CGROUPS.get_or_init(CgroupRoot::probe) {
         Ok(root) => {
             notes.push(format!(
-                "process limit per scenario: cgroup v{} pids controller{}",
+                "process limit per scenario: cgroup v{} pids controller{}{}",
                 root.version,
                 if root.has_cpu_quota() {
                     ", with a CPU quota of half a core"
+                } else {
+                    ""
+                },
+                if root.has_memory() {
+                    "; memory limit per scenario: cgroup memory controller (no swap)"
                 } else {
                     ""
                 }
@@ -375,11 +380,11 @@ impl Sandbox {
     pub fn create(
         level: IsolationLevel,
         host_names: &[String],
-        process_limit: Option<(&CgroupRoot, u64)>,
+        process_limit: Option<(&CgroupRoot, u64, Option<u64>)>,
         keep: &[std::path::PathBuf],
     ) -> io::Result<Sandbox> {
         let process_limit = match process_limit {
-            Some((root, max)) => Some(ProcessLimit::create(root, max)?),
+            Some((root, max, memory)) => Some(ProcessLimit::create(root, max, memory)?),
             None => None,
         };
         let first_host = host_names
@@ -495,11 +500,18 @@ impl Sandbox {
     }
 
     /// The cgroup.procs descriptors programs join between fork and exec.
-    pub fn cgroup_procs_fds(&self) -> [Option<i32>; 2] {
+    pub fn cgroup_procs_fds(&self) -> [Option<i32>; 3] {
         self.process_limit
             .as_ref()
             .map(ProcessLimit::procs_fds)
-            .unwrap_or([None, None])
+            .unwrap_or([None, None, None])
+    }
+
+    /// The memory limit the scenario's cgroup enforces, and how many
+    /// programs the kernel killed for going over it.
+    pub fn memory_limit(&self) -> Option<(u64, u64)> {
+        let limit = self.process_limit.as_ref()?;
+        Some((limit.memory_limit()?, limit.oom_kills()))
     }
 
     /// The process limit, and how many forks it refused so far.
