@@ -3,7 +3,10 @@
 //!
 //! Every subdirectory, `.zip`, `.tar.gz` or `.tgz` is one student, named
 //! after it. Anything else is still a student — graded zero with the reason —
-//! so a TA sees every entry in the results. Archives are unpacked with every
+//! so a TA sees every entry in the results. Hidden entries (names starting
+//! with `.`) are skipped, in the submissions directory and inside a
+//! submission (`.git`, `.cargo`: not unpacked, copied, counted or part of the
+//! resume key). Archives are unpacked with every
 //! path checked: an entry that would land outside the target (`../x`, an
 //! absolute path, a link) makes the whole archive unreadable, never a write
 //! outside socklab's directory.
@@ -111,6 +114,15 @@ fn safe_relative(path: &Path) -> Result<PathBuf, String> {
     Ok(clean)
 }
 
+/// Whether a (safe, relative) archive path is or is inside a hidden entry
+/// (`.git/…`): such members are not part of the submission, not unpacked and
+/// not counted against [`MAX_UNPACKED`].
+fn is_hidden(relative: &Path) -> bool {
+    relative
+        .components()
+        .any(|c| c.as_os_str().as_encoded_bytes().starts_with(b"."))
+}
+
 /// Writes one archive member to `out`, keeping the archive's running total
 /// of unpacked bytes under [`MAX_UNPACKED`].
 fn write_capped(item: &mut impl Read, out: &Path, total: &mut u64) -> Result<(), String> {
@@ -136,6 +148,9 @@ fn unzip(archive: &Path, target: &Path) -> Result<(), String> {
     for i in 0..zip.len() {
         let mut item = zip.by_index(i).map_err(|e| unreadable(&e))?;
         let relative = safe_relative(Path::new(item.name()))?;
+        if is_hidden(&relative) {
+            continue;
+        }
         if item.is_symlink() {
             return Err(format!(
                 "the archive contains a link `{}`; it was not unpacked",
@@ -164,6 +179,9 @@ fn untar(archive: &Path, target: &Path) -> Result<(), String> {
         let mut item = item.map_err(|e| unreadable(&e))?;
         let path = item.path().map_err(|e| unreadable(&e))?.into_owned();
         let relative = safe_relative(&path)?;
+        if is_hidden(&relative) {
+            continue;
+        }
         let kind = item.header().entry_type();
         let out = target.join(&relative);
         if kind.is_dir() {
@@ -184,7 +202,9 @@ fn untar(archive: &Path, target: &Path) -> Result<(), String> {
 }
 
 /// A digest of every file under `path` (names and contents, in order), or of
-/// the archive file itself.
+/// the archive file itself. Hidden entries inside a directory are left out,
+/// as they are when the submission is copied for its build
+/// (`build::copy_submission`): a new commit in `.git` does not change a grade.
 pub fn content_digest(path: &Path, hasher: &mut Sha256) {
     if path.is_file() {
         hasher.update(
@@ -203,7 +223,10 @@ pub fn content_digest(path: &Path, hasher: &mut Sha256) {
         .unwrap_or_default();
     children.sort();
     for child in children {
-        if child.is_symlink() {
+        let hidden = child
+            .file_name()
+            .is_some_and(|n| n.as_encoded_bytes().starts_with(b"."));
+        if child.is_symlink() || hidden {
             continue;
         }
         hasher.update(b"/");

@@ -269,3 +269,44 @@ fn the_gradescope_bundle_runs_on_a_fake_autograder_tree() {
     assert!(out.status.success(), "{text}");
     assert!(text.contains("real socklab score: 100.0 / 100.0"), "{text}");
 }
+
+#[test]
+fn hidden_folders_are_not_part_of_a_submission() {
+    let root = tempfile::tempdir().unwrap();
+    let class = root.path().join("class");
+    let out = root.path().join("out");
+    write(&class.join("alice/hello.c"), HELLO);
+    // A repository, a cargo home and socklab's own checkout, as in a CI job:
+    // far over the size limit (a sparse file: no disk used).
+    write(&class.join("alice/.git/HEAD"), "ref: refs/heads/main\n");
+    let pack = std::fs::File::create(class.join("alice/.git/pack.pack")).unwrap();
+    pack.set_len(200 << 20).unwrap();
+    write(&class.join("alice/.cargo-home/registry/x.crate"), "x");
+    write(&class.join("alice/src/.hidden.c"), "this is not C");
+    zip_with(
+        &class.join("bob.zip"),
+        &[
+            ("bob/hello.c", HELLO.as_bytes()),
+            ("bob/.git/objects/big", &vec![0u8; 70 << 20]),
+        ],
+    );
+    let graded = grade(&[], &class, &out);
+    assert!(
+        graded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&graded.stderr)
+    );
+    for student in ["alice", "bob"] {
+        assert_eq!(
+            total_of(&csv(&out), student).parse::<f64>().unwrap(),
+            10.0,
+            "{}",
+            feedback(&out, student)
+        );
+    }
+    // A new commit does not make the grade stale.
+    write(&class.join("alice/.git/HEAD"), "ref: refs/heads/other\n");
+    let again = grade(&["--resume"], &class, &out);
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(said.contains("(2 unchanged, not re-graded)"), "{said}");
+}
