@@ -311,6 +311,12 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> std::io::Result<usize> {
     Ok(all.len())
 }
 
+/// `x`, with -0.0 (from an empty f64 `sum()`, kept in older report.json
+/// files) made 0.0 so that it does not print as `-0.00`.
+fn no_negative_zero(x: f64) -> f64 {
+    x + 0.0
+}
+
 /// Plain progress lines (used when stderr is not a terminal).
 pub struct PlainProgress {
     total: AtomicUsize,
@@ -337,7 +343,7 @@ impl Progress for PlainProgress {
             "[{done}/{}] {}: {:.2}/{}{}",
             self.total.load(Ordering::Relaxed),
             report.submission,
-            report.score,
+            no_negative_zero(report.score),
             report.max_score,
             if reused {
                 " (unchanged, not re-graded)"
@@ -374,11 +380,25 @@ impl Progress for BarProgress {
     fn finished(&self, report: &SubmissionReport, _reused: bool) {
         self.bar.set_message(format!(
             "{}: {:.1}/{}",
-            report.submission, report.score, report.max_score
+            report.submission,
+            no_negative_zero(report.score),
+            report.max_score
         ));
         self.bar.inc(1);
     }
     fn done(&self) {
         self.bar.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_zero_score_prints_without_a_sign() {
+        let empty: f64 = std::iter::empty::<f64>().sum();
+        assert_eq!(format!("{:.2}", no_negative_zero(empty)), "0.00");
+        assert_eq!(format!("{:.2}", no_negative_zero(2.5)), "2.50");
     }
 }

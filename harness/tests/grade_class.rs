@@ -310,3 +310,43 @@ fn hidden_folders_are_not_part_of_a_submission() {
     let said = String::from_utf8_lossy(&again.stderr);
     assert!(said.contains("(2 unchanged, not re-graded)"), "{said}");
 }
+
+#[test]
+fn off_a_terminal_progress_is_one_plain_line_per_student() {
+    let root = tempfile::tempdir().unwrap();
+    let class = root.path().join("class");
+    let out = root.path().join("out");
+    write(&class.join("alice/hello.c"), HELLO);
+    write(&class.join("bob/hello.c"), "int main(void) { return 0 }\n");
+    std::fs::create_dir_all(class.join("carol")).unwrap();
+    // stderr is a pipe here, not a terminal.
+    let graded = grade(&["-j", "2"], &class, &out);
+    assert!(graded.status.success());
+    let said = String::from_utf8_lossy(&graded.stderr);
+    assert!(said.lines().any(|l| l == "grading 3 submissions"), "{said}");
+    let progress: Vec<&str> = said.lines().filter(|l| l.starts_with('[')).collect();
+    assert_eq!(progress.len(), 3, "a line per student:\n{said}");
+    let mut counts: Vec<&str> = progress
+        .iter()
+        .map(|l| l.split(']').next().unwrap())
+        .collect();
+    counts.sort();
+    assert_eq!(counts, ["[1/3", "[2/3", "[3/3"], "{said}");
+    for (student, score) in [
+        ("alice", "10.00/10"),
+        ("bob", "0.00/10"),
+        ("carol", "0.00/10"),
+    ] {
+        assert!(
+            progress
+                .iter()
+                .any(|l| l.ends_with(&format!("] {student}: {score}"))),
+            "{student} at {score}:\n{said}"
+        );
+    }
+    assert!(!said.contains("-0.00"), "no negative zero:\n{said}");
+    assert!(
+        !said.contains('\r') && !said.contains('\u{1b}') && !said.contains("ETA"),
+        "no bar, no cursor control:\n{said:?}"
+    );
+}
