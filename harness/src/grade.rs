@@ -14,7 +14,8 @@
 //! Each student's files are written to a temporary name and renamed, so an
 //! interrupted batch never leaves a half-written result, and `--resume`
 //! skips students whose key (submission content + suite + socklab version)
-//! matches what is on disk.
+//! matches what is on disk. `NAME` is the entry's own folder name, unique
+//! even when names clash after sanitizing (see [`submissions::assign_slugs`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -84,7 +85,7 @@ pub async fn grade_class(
             let reused = &reused;
             let limit = limit.clone();
             async move {
-                let dir = students_dir.join(engine::sanitize(&entry.name));
+                let dir = students_dir.join(&entry.slug);
                 let key = submissions::grading_key(&entry.path, suite_files);
                 if job.resume
                     && let Some(previous) = load_if_current(&dir, &key)
@@ -128,7 +129,7 @@ async fn grade_one(
     entry: &Entry,
     limit: Arc<tokio::sync::Semaphore>,
 ) -> SubmissionReport {
-    let work = job.work.join(engine::sanitize(&entry.name));
+    let work = job.work.join(&entry.slug);
     let _ = std::fs::remove_dir_all(&work);
     if let Err(e) = std::fs::create_dir_all(&work) {
         return unreadable(

@@ -350,3 +350,115 @@ fn off_a_terminal_progress_is_one_plain_line_per_student() {
         "no bar, no cursor control:\n{said:?}"
     );
 }
+
+const HELO: &str = "#include <stdio.h>\nint main(void) { printf(\"helo\\n\"); return 0; }\n";
+
+/// The student folders under `out/students` (those with a complete result).
+fn folders(out: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(out.join("students"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("key").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Every student folder's name with the submission and score of its report.json.
+fn folder_scores(out: &Path) -> Vec<(String, String, f64)> {
+    folders(out)
+        .into_iter()
+        .map(|folder| {
+            let report: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(out.join("students").join(&folder).join("report.json"))
+                    .unwrap(),
+            )
+            .unwrap();
+            let name = report["submission"].as_str().unwrap().to_string();
+            (folder, name, report["score"].as_f64().unwrap())
+        })
+        .collect()
+}
+
+/// Rows of grades.csv as (student, total), header left out.
+fn totals(csv: &str) -> Vec<(String, f64)> {
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let column = header.iter().position(|h| *h == "total").unwrap();
+    csv.lines()
+        .skip(1)
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            (cells[0].to_string(), cells[column].parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn students_whose_names_clash_keep_their_own_results() {
+    let root = tempfile::tempdir().unwrap();
+    let class = root.path().join("class");
+    let out = root.path().join("out");
+    // `a b` and `a_b` sanitize to the same folder name; `alice/` and
+    // `alice.zip` have the same student name. Each scores differently.
+    write(&class.join("a b/hello.c"), HELLO);
+    write(&class.join("a_b/hello.c"), HELO);
+    write(
+        &class.join("alice/hello.c"),
+        "int main(void) { return 0 }\n",
+    );
+    zip_with(&class.join("alice.zip"), &[("hello.c", HELLO.as_bytes())]);
+    let graded = grade(&["-j", "2"], &class, &out);
+    assert!(
+        graded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&graded.stderr)
+    );
+    let grades = csv(&out);
+    let rows = totals(&grades);
+    assert_eq!(rows.len(), 4, "a row per entry:\n{grades}");
+    let total = |name: &str| {
+        rows.iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no row for {name}:\n{grades}"))
+            .1
+    };
+    assert_eq!(total("a b"), 10.0, "{grades}");
+    assert_eq!(total("alice.zip"), 10.0, "{grades}");
+    assert_eq!(total("alice"), 0.0, "did not compile:\n{grades}");
+    let helo = total("a_b");
+    assert!(
+        helo > 0.0 && helo < 10.0,
+        "exits 0 but prints the wrong text: {helo}"
+    );
+
+    let stored = folder_scores(&out);
+    assert_eq!(stored.len(), 4, "a folder per entry: {stored:?}");
+    for (folder, name, score) in &stored {
+        assert_eq!(*score, total(name), "{folder}/report.json is {name}'s");
+    }
+    let folder_of = |name: &str| {
+        stored
+            .iter()
+            .find(|(_, n, _)| n == name)
+            .map(|(f, _, _)| f.clone())
+            .unwrap()
+    };
+    assert_eq!(
+        folder_of("a_b"),
+        "a_b",
+        "an unchanged name keeps its folder"
+    );
+    assert_eq!(folder_of("alice"), "alice");
+    assert!(folder_of("a b").starts_with("a_b-"), "{stored:?}");
+    assert!(
+        feedback(&out, &folder_of("alice")).contains("did not compile"),
+        "alice's feedback is alice's"
+    );
+
+    // The folders are stable: grading again reuses every one of them.
+    let again = grade(&["--resume", "-j", "2"], &class, &out);
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(said.contains("(4 unchanged, not re-graded)"), "{said}");
+    assert_eq!(folder_scores(&out), stored);
+}
