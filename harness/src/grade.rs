@@ -17,9 +17,10 @@
 //! matches what is on disk. `NAME` is the entry's own folder name, unique
 //! even when names clash after sanitizing (see [`submissions::assign_slugs`]).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 
@@ -60,6 +61,12 @@ pub trait Progress: Send + Sync {
 }
 
 /// Grades every submission of the job, writing results as they come.
+///
+/// The aggregates (grades.csv, junit.xml, summary.txt) hold the students of
+/// this run only (graded, or reused with `--resume`); they are rewritten
+/// after each student, so an interrupted run leaves them with everyone
+/// finished so far. Results in `--out` for students not in this run are
+/// left alone and left out, with a note on stderr.
 pub async fn grade_class(
     job: &GradeJob<'_>,
     progress: &dyn Progress,
@@ -73,47 +80,113 @@ pub async fn grade_class(
                 .is_none_or(|(k, n)| submissions::in_shard(&e.name, k, n))
         })
         .collect();
+    warn_about_others(&students_dir, &entries);
     progress.start(entries.len());
     let suite_files = suite_files(job.suite);
     let reused = AtomicUsize::new(0);
+    let finished: Mutex<BTreeMap<String, SubmissionReport>> = Mutex::new(BTreeMap::new());
     // At most `jobs` scenarios run at once, across all students.
     let limit = Arc::new(tokio::sync::Semaphore::new(job.jobs.max(1)));
-    let reports: Vec<SubmissionReport> = futures::stream::iter(entries)
+    futures::stream::iter(entries)
         .map(|entry| {
             let students_dir = &students_dir;
             let suite_files = &suite_files;
             let reused = &reused;
+            let finished = &finished;
             let limit = limit.clone();
             async move {
                 let dir = students_dir.join(&entry.slug);
                 let key = submissions::grading_key(&entry.path, suite_files);
-                if job.resume
-                    && let Some(previous) = load_if_current(&dir, &key)
+                let previous = if job.resume {
+                    load_if_current(&dir, &key)
+                } else {
+                    None
+                };
+                let was_reused = previous.is_some();
+                let report = match previous {
+                    Some(previous) => {
+                        reused.fetch_add(1, Ordering::Relaxed);
+                        previous
+                    }
+                    None => {
+                        let report = grade_one(job, &entry, limit.clone()).await;
+                        if let Err(e) = write_student(&dir, &report, &key) {
+                            eprintln!(
+                                "socklab: could not write results for {} in {}: {e}",
+                                entry.name,
+                                dir.display()
+                            );
+                        }
+                        report
+                    }
+                };
                 {
-                    reused.fetch_add(1, Ordering::Relaxed);
-                    progress.finished(&previous, true);
-                    return previous;
+                    // Held while writing: the files are written by one task at a time.
+                    let mut done = finished.lock().unwrap_or_else(|p| p.into_inner());
+                    done.insert(entry.slug.clone(), report.clone());
+                    let so_far: Vec<SubmissionReport> = done.values().cloned().collect();
+                    if let Err(e) = write_aggregates(job.out, &so_far) {
+                        eprintln!(
+                            "socklab: could not update the class files in {}: {e}",
+                            job.out.display()
+                        );
+                    }
                 }
-                let report = grade_one(job, &entry, limit.clone()).await;
-                if let Err(e) = write_student(&dir, &report, &key) {
-                    eprintln!("socklab: could not write results for {}: {e}", entry.name);
-                }
-                progress.finished(&report, false);
-                report
+                progress.finished(&report, was_reused);
             }
         })
         .buffer_unordered(job.jobs.max(1))
-        .collect()
+        .collect::<Vec<()>>()
         .await;
     progress.done();
-    let all = read_all_students(&students_dir);
+    let mut all: Vec<SubmissionReport> = finished
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_values()
+        .collect();
+    all.sort_by(|a, b| a.submission.cmp(&b.submission));
     write_aggregates(job.out, &all)?;
     let reused = reused.load(Ordering::Relaxed);
     Ok(GradeSummary {
-        graded: reports.len() - reused,
+        graded: all.len() - reused,
         reused,
         reports: all,
     })
+}
+
+/// One line on stderr when `students_dir` holds results of students that
+/// are not in this run (removed from the submissions, or another shard's).
+fn warn_about_others(students_dir: &Path, entries: &[Entry]) {
+    let ours: BTreeSet<&str> = entries.iter().map(|e| e.slug.as_str()).collect();
+    let mut others: Vec<String> = std::fs::read_dir(students_dir)
+        .map(|r| {
+            r.filter_map(Result::ok)
+                .filter(|e| e.path().join("key").is_file())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| !ours.contains(name.as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if others.is_empty() {
+        return;
+    }
+    others.sort();
+    let shown = others
+        .iter()
+        .take(5)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    let more = if others.len() > 5 {
+        format!(" and {} more", others.len() - 5)
+    } else {
+        String::new()
+    };
+    eprintln!(
+        "socklab: {} holds results for {} student(s) not in this run ({shown}{more}); they are kept there but left out of grades.csv, junit.xml and summary.txt (delete them, or use a fresh --out)",
+        students_dir.display(),
+        others.len()
+    );
 }
 
 fn suite_files(suite: &Suite) -> Vec<PathBuf> {

@@ -462,3 +462,107 @@ fn students_whose_names_clash_keep_their_own_results() {
     assert!(said.contains("(4 unchanged, not re-graded)"), "{said}");
     assert_eq!(folder_scores(&out), stored);
 }
+
+#[test]
+fn the_class_files_hold_this_runs_students_only() {
+    let root = tempfile::tempdir().unwrap();
+    let class = root.path().join("class");
+    let out = root.path().join("out");
+    write(&class.join("alice/hello.c"), HELLO);
+    write(&class.join("bob/hello.c"), HELLO);
+    write(&class.join("carol/hello.c"), HELO);
+    assert!(grade(&[], &class, &out).status.success());
+    assert_eq!(totals(&csv(&out)).len(), 3);
+
+    // bob leaves the class: his folder stays, his row goes, and socklab says so.
+    std::fs::remove_dir_all(class.join("bob")).unwrap();
+    for args in [&[][..], &["--resume"][..]] {
+        let again = grade(args, &class, &out);
+        assert!(again.status.success());
+        let said = String::from_utf8_lossy(&again.stderr);
+        let note: Vec<&str> = said
+            .lines()
+            .filter(|l| l.contains("not in this run"))
+            .collect();
+        assert_eq!(note.len(), 1, "one line about bob ({args:?}):\n{said}");
+        assert!(
+            note[0].contains("1 student(s)") && note[0].contains("bob"),
+            "{said}"
+        );
+        let names: Vec<String> = totals(&csv(&out)).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["alice", "carol"], "{args:?}");
+        let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+        assert_eq!(junit.matches("<testsuite ").count(), 2, "{junit}");
+        assert!(!junit.contains("bob"), "{junit}");
+        let summary = std::fs::read_to_string(out.join("summary.txt")).unwrap();
+        assert!(!summary.contains("bob"), "{summary}");
+        assert!(
+            out.join("students/bob/report.json").is_file(),
+            "bob's results are kept"
+        );
+    }
+    // Nothing stale: no note.
+    let fresh = grade(&[], &class, &root.path().join("fresh"));
+    assert!(!String::from_utf8_lossy(&fresh.stderr).contains("not in this run"));
+}
+
+/// A progress that checks, as each student finishes, that grades.csv and
+/// junit.xml on disk already hold that student (so an interrupted run has
+/// them for everyone finished so far).
+struct ChecksClassFiles {
+    out: PathBuf,
+    seen: std::sync::Mutex<Vec<String>>,
+}
+
+impl socklab::grade::Progress for ChecksClassFiles {
+    fn start(&self, _total: usize) {}
+    fn finished(&self, report: &socklab_report::SubmissionReport, _reused: bool) {
+        let mut seen = self.seen.lock().unwrap();
+        seen.push(report.submission.clone());
+        let grades = std::fs::read_to_string(self.out.join("grades.csv"))
+            .expect("grades.csv is written before the first student is reported");
+        let rows: Vec<String> = totals(&grades).into_iter().map(|(n, _)| n).collect();
+        let mut expected = seen.clone();
+        expected.sort();
+        assert_eq!(rows, expected, "grades.csv holds everyone finished so far");
+        let junit = std::fs::read_to_string(self.out.join("junit.xml")).unwrap();
+        assert_eq!(junit.matches("<testsuite ").count(), seen.len(), "{junit}");
+    }
+    fn done(&self) {}
+}
+
+#[test]
+fn class_files_are_written_after_each_student() {
+    let root = tempfile::tempdir().unwrap();
+    let class = root.path().join("class");
+    let out = root.path().join("out");
+    let work = root.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    for name in ["alice", "bob", "carol"] {
+        write(&class.join(name).join("hello.c"), HELLO);
+    }
+    let suite = socklab::cli::load_suite(&[minilab()]).unwrap();
+    let settings =
+        socklab::cli::settings_for(&suite, socklab::sandbox::IsolationRequest::Loopback).unwrap();
+    let job = socklab::grade::GradeJob {
+        suite: &suite,
+        settings: &settings,
+        submissions: &class,
+        out: &out,
+        jobs: 2,
+        shard: None,
+        resume: false,
+        work: &work,
+    };
+    let progress = ChecksClassFiles {
+        out: out.clone(),
+        seen: std::sync::Mutex::new(Vec::new()),
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let summary = runtime
+        .block_on(socklab::grade::grade_class(&job, &progress))
+        .unwrap();
+    assert_eq!(summary.graded, 3);
+    assert_eq!(progress.seen.lock().unwrap().len(), 3);
+    assert_eq!(totals(&csv(&out)).len(), 3);
+}
