@@ -13,7 +13,8 @@
 //!
 //! Each student's files are written to a temporary name and renamed, so an
 //! interrupted batch never leaves a half-written result, and `--resume`
-//! skips students whose key (submission content + suite + socklab version)
+//! skips students whose key (submission content + suite + socklab version +
+//! the run settings that change results, such as the isolation level)
 //! matches what is on disk. `NAME` is the entry's own folder name, unique
 //! even when names clash after sanitizing (see [`submissions::assign_slugs`]).
 
@@ -83,6 +84,7 @@ pub async fn grade_class(
     warn_about_others(&students_dir, &entries);
     progress.start(entries.len());
     let suite_files = suite_files(job.suite);
+    let settings_key = settings_key(job.settings);
     let reused = AtomicUsize::new(0);
     let finished: Mutex<BTreeMap<String, SubmissionReport>> = Mutex::new(BTreeMap::new());
     // At most `jobs` scenarios run at once, across all students.
@@ -91,12 +93,13 @@ pub async fn grade_class(
         .map(|entry| {
             let students_dir = &students_dir;
             let suite_files = &suite_files;
+            let settings_key = &settings_key;
             let reused = &reused;
             let finished = &finished;
             let limit = limit.clone();
             async move {
                 let dir = students_dir.join(&entry.slug);
-                let key = submissions::grading_key(&entry.path, suite_files);
+                let key = submissions::grading_key(&entry.path, suite_files, settings_key);
                 let previous = if job.resume {
                     load_if_current(&dir, &key)
                 } else {
@@ -187,6 +190,24 @@ fn warn_about_others(students_dir: &Path, entries: &[Entry]) {
         students_dir.display(),
         others.len()
     );
+}
+
+/// What in the run's settings changes results, for the resume key: the
+/// isolation level reached and what it allows, the limits, the lab options
+/// and reference stand-ins.
+pub fn settings_key(settings: &RunSettings) -> String {
+    let caps = &settings.capabilities;
+    format!(
+        "isolation={};multi_host={};cgroups={};run_as={:?};limits={:?};output_limit={};options={:?};references={:?}",
+        caps.level.name(),
+        caps.multi_host,
+        caps.cgroups.is_some(),
+        caps.run_as,
+        settings.limits,
+        settings.output_limit,
+        settings.options,
+        settings.references,
+    )
 }
 
 fn suite_files(suite: &Suite) -> Vec<PathBuf> {
@@ -468,6 +489,66 @@ impl Progress for BarProgress {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sandbox::{Capabilities, IsolationLevel};
+
+    fn settings(level: IsolationLevel) -> RunSettings {
+        RunSettings {
+            self_exe: PathBuf::from("/usr/bin/socklab"),
+            capabilities: Capabilities {
+                level,
+                multi_host: true,
+                cgroups: None,
+                run_as: None,
+                notes: Vec::new(),
+            },
+            limits: None,
+            output_limit: 1 << 20,
+            options: BTreeMap::new(),
+            references: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn the_resume_key_changes_with_what_changes_results() {
+        let submission = tempfile::tempdir().unwrap();
+        std::fs::write(submission.path().join("a.c"), "int main;").unwrap();
+        let key =
+            |s: &RunSettings| submissions::grading_key(submission.path(), &[], &settings_key(s));
+        let base = settings(IsolationLevel::Namespaces);
+        assert_eq!(key(&base), key(&base.clone()), "stable");
+        let mut other_exe = base.clone();
+        other_exe.self_exe = PathBuf::from("/elsewhere/socklab");
+        assert_eq!(
+            key(&base),
+            key(&other_exe),
+            "where socklab is does not matter"
+        );
+
+        let loopback = settings(IsolationLevel::Loopback);
+        let mut one_host = base.clone();
+        one_host.capabilities.multi_host = false;
+        let mut limited = base.clone();
+        limited.limits = Some(crate::limits::ProcessLimits {
+            cpu_secs: 1,
+            address_space: 1 << 30,
+            open_files: 64,
+            file_size: 1 << 20,
+            processes: 16,
+        });
+        let mut output = base.clone();
+        output.output_limit = 1024;
+        let mut options = base.clone();
+        options.options.insert("seed".into(), "7".into());
+        let mut as_nobody = base.clone();
+        as_nobody.capabilities.run_as = Some((65534, 65534));
+        let keys: BTreeSet<String> = [
+            &base, &loopback, &one_host, &limited, &output, &options, &as_nobody,
+        ]
+        .into_iter()
+        .map(key)
+        .collect();
+        assert_eq!(keys.len(), 7, "each setting changes the key");
+    }
 
     #[test]
     fn a_zero_score_prints_without_a_sign() {

@@ -329,11 +329,15 @@ pub fn content_digest(path: &Path, hasher: &mut Sha256) {
     }
 }
 
-/// The key under which a grade stays valid: submission content, suite files
-/// and socklab's version.
-pub fn grading_key(submission: &Path, suite_files: &[PathBuf]) -> String {
+/// The key under which a grade stays valid: submission content, suite files,
+/// socklab's version and `settings` (what in the run's settings changes
+/// results: isolation level, limits, options; see `grade::settings_key`).
+pub fn grading_key(submission: &Path, suite_files: &[PathBuf], settings: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+    hasher.update(b"|settings|");
+    hasher.update((settings.len() as u64).to_le_bytes());
+    hasher.update(settings.as_bytes());
     for file in suite_files {
         content_digest(file, &mut hasher);
     }

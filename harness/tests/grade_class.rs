@@ -566,3 +566,36 @@ fn class_files_are_written_after_each_student() {
     assert_eq!(progress.seen.lock().unwrap().len(), 3);
     assert_eq!(totals(&csv(&out)).len(), 3);
 }
+
+#[test]
+fn a_result_is_reused_only_under_the_same_isolation() {
+    if !namespaces_available() {
+        eprintln!("skipped: this machine gives socklab no namespaces");
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let class = root.path().join("class");
+    let out = root.path().join("out");
+    write(&class.join("alice/hello.c"), HELLO);
+    write(&class.join("bob/hello.c"), HELO);
+    assert!(
+        grade(&["--isolation", "loopback"], &class, &out)
+            .status
+            .success()
+    );
+    let level = |out: &Path| -> String {
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("students/alice/report.json")).unwrap(),
+        )
+        .unwrap();
+        report["isolation"]["level"].as_str().unwrap().to_string()
+    };
+    assert_eq!(level(&out), "loopback");
+    let again = grade(&["--resume", "--isolation", "namespaces"], &class, &out);
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(said.contains("(0 unchanged, not re-graded)"), "{said}");
+    assert_eq!(level(&out), "namespaces", "graded again, at the new level");
+    let again = grade(&["--resume", "--isolation", "namespaces"], &class, &out);
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(said.contains("(2 unchanged, not re-graded)"), "{said}");
+}
