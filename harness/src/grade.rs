@@ -166,7 +166,18 @@ fn warn_about_others(students_dir: &Path, entries: &[Entry]) {
             r.filter_map(Result::ok)
                 .filter(|e| e.path().join("key").is_file())
                 .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|name| !ours.contains(name.as_str()))
+                .filter(|folder| !ours.contains(folder.as_str()))
+                .map(|folder| {
+                    // The student's name, with the folder when they differ.
+                    let report =
+                        std::fs::read_to_string(students_dir.join(&folder).join("report.json"));
+                    match report.ok().and_then(|t| read_json(&t).ok()) {
+                        Some(r) if r.submission != folder => {
+                            format!("{} in {folder}/", r.submission)
+                        }
+                        _ => folder,
+                    }
+                })
                 .collect()
         })
         .unwrap_or_default();
