@@ -1,15 +1,22 @@
 //! Benchmark: grade N copies of the example submission with the Lab 3 suite
-//! at -j 1 and -j 2, and print students per minute and socklab's overhead
-//! per scenario.
+//! at -j 1 and -j 2, and print students per minute and, per scenario, the
+//! mean wall time, the mean time spent on the programs themselves and the
+//! mean overhead beyond it.
 //!
-//! Overhead per scenario = the scenario's wall time minus the time its checks
+//! Overhead of a scenario run = its wall time minus the time its checks
 //! spent waiting on the submission's programs (their replies, output,
 //! exits): sandbox set-up, spawning, fixtures, teardown and bookkeeping.
 //! Deliberate waits in the suite (e.g. 1 s of expected silence) count as
 //! program time.
 //!
+//! The example scores full marks on an idle machine. On a loaded one a
+//! timing-sensitive scenario can fail: the benchmark then prints a warning
+//! naming the scenarios that did not pass (their figures are still in the
+//! table) instead of stopping.
+//!
 //! `cargo bench -p socklab --bench grade_throughput` (BENCH_STUDENTS=N, default 6).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
@@ -22,6 +29,22 @@ fn copy_dir(from: &Path, to: &Path) {
         } else {
             std::fs::copy(entry.path(), target).unwrap();
         }
+    }
+}
+
+/// Sums over the runs of one scenario.
+#[derive(Default)]
+struct Runs {
+    count: usize,
+    wall: f64,
+    program: f64,
+    /// Runs that did not pass, by status (`failed`, `skipped`, ...).
+    not_passed: BTreeMap<String, usize>,
+}
+
+impl Runs {
+    fn mean_ms(&self, total: f64) -> f64 {
+        total / self.count.max(1) as f64 * 1000.0
     }
 }
 
@@ -39,10 +62,7 @@ fn main() {
         );
     }
     println!("grading {students} copies of examples/submissions/good with scenarios/lab3");
-    println!(
-        "{:>4}  {:>10}  {:>16}  {:>22}  {:>10}",
-        "-j", "wall (s)", "students/minute", "overhead/scenario (ms)", "scenarios"
-    );
+    let mut throughput = Vec::new();
     for jobs in [1, 2] {
         let out = tempfile::tempdir().unwrap();
         let started = Instant::now();
@@ -59,37 +79,124 @@ fn main() {
             .status()
             .unwrap();
         let wall = started.elapsed().as_secs_f64();
-        assert!(status.success());
-        let mut overheads = Vec::new();
+        if !status.success() {
+            println!("\nwarning: at -j {jobs}, socklab grade exited with {status}");
+        }
+        // Scenario names in suite order, with their runs.
+        let mut order: Vec<String> = Vec::new();
+        let mut runs: BTreeMap<String, Runs> = BTreeMap::new();
+        let mut below_full = 0;
+        let mut levels: BTreeMap<String, usize> = BTreeMap::new();
+        let mut graded = 0;
         for entry in std::fs::read_dir(out.path().join("students"))
-            .unwrap()
+            .into_iter()
+            .flatten()
             .flatten()
         {
-            let text = std::fs::read_to_string(entry.path().join("report.json")).unwrap();
-            let report: serde_json::Value = serde_json::from_str(&text).unwrap();
-            assert_eq!(
-                report["score"], report["max_score"],
-                "the example must pass"
-            );
-            for scenario in report["scenarios"].as_array().unwrap() {
-                let total = scenario["duration_secs"].as_f64().unwrap();
+            let Ok(text) = std::fs::read_to_string(entry.path().join("report.json")) else {
+                continue;
+            };
+            let Ok(report) = serde_json::from_str::<serde_json::Value>(&text) else {
+                continue;
+            };
+            graded += 1;
+            if report["score"].as_f64() != report["max_score"].as_f64() {
+                below_full += 1;
+            }
+            let level = report["isolation"]["level"].as_str().unwrap_or("?");
+            *levels.entry(level.to_string()).or_default() += 1;
+            for scenario in report["scenarios"].as_array().into_iter().flatten() {
+                let name = scenario["name"].as_str().unwrap_or("?").to_string();
+                let total = scenario["duration_secs"].as_f64().unwrap_or(0.0);
                 let waited: f64 = scenario["checks"]
                     .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|c| c["duration_secs"].as_f64().unwrap())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c["duration_secs"].as_f64())
                     .sum();
-                overheads.push((total - waited).max(0.0));
+                if !runs.contains_key(&name) {
+                    order.push(name.clone());
+                }
+                let r = runs.entry(name).or_default();
+                r.count += 1;
+                r.wall += total;
+                r.program += waited.min(total);
+                let status = scenario["status"].as_str().unwrap_or("?");
+                if !matches!(status, "passed" | "observed") {
+                    *r.not_passed.entry(status.to_string()).or_default() += 1;
+                }
             }
         }
-        overheads.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        let mean = overheads.iter().sum::<f64>() / overheads.len() as f64;
-        let median = overheads[overheads.len() / 2];
+        let per_minute = graded as f64 / wall * 60.0;
+        throughput.push((jobs, wall, graded, per_minute));
+        let levels: Vec<String> = levels.iter().map(|(l, n)| format!("{l} ×{n}")).collect();
         println!(
-            "{jobs:>4}  {wall:>10.1}  {:>16.1}  {:>22}  {:>10}",
-            students as f64 / wall * 60.0,
-            format!("mean {:.0}, median {:.0}", mean * 1000.0, median * 1000.0),
-            overheads.len()
+            "\n-j {jobs}: {graded} students in {wall:.1} s = {per_minute:.1} students/minute (isolation: {})",
+            levels.join(", ")
         );
+        let width = order
+            .iter()
+            .map(|n| n.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(16);
+        println!(
+            "{:<width$}  {:>4}  {:>14}  {:>17}  {:>18}",
+            "scenario", "runs", "mean wall (ms)", "mean program (ms)", "mean overhead (ms)"
+        );
+        let (mut all_wall, mut all_program, mut all_count) = (0.0, 0.0, 0);
+        for name in &order {
+            let r = &runs[name];
+            all_wall += r.wall;
+            all_program += r.program;
+            all_count += r.count;
+            println!(
+                "{name:<width$}  {:>4}  {:>14.0}  {:>17.0}  {:>18.0}",
+                r.count,
+                r.mean_ms(r.wall),
+                r.mean_ms(r.program),
+                r.mean_ms(r.wall - r.program)
+            );
+        }
+        let n = all_count.max(1) as f64;
+        println!(
+            "{:<width$}  {:>4}  {:>14.0}  {:>17.0}  {:>18.0}",
+            "(all scenarios)",
+            all_count,
+            all_wall / n * 1000.0,
+            all_program / n * 1000.0,
+            (all_wall - all_program) / n * 1000.0
+        );
+        let failing: Vec<String> = order
+            .iter()
+            .filter(|name| !runs[*name].not_passed.is_empty())
+            .map(|name| {
+                let r = &runs[name];
+                let how: Vec<String> = r
+                    .not_passed
+                    .iter()
+                    .map(|(status, k)| format!("{k}/{} {status}", r.count))
+                    .collect();
+                format!("{name} ({})", how.join(", "))
+            })
+            .collect();
+        if below_full > 0 || !failing.is_empty() || graded != students {
+            println!(
+                "warning: at -j {jobs}, {below_full} of {graded} graded students (of {students}) are below full marks; the machine may be loaded. Not passed: {}",
+                if failing.is_empty() {
+                    "none".to_string()
+                } else {
+                    failing.join("; ")
+                }
+            );
+        }
+    }
+    println!("\nthroughput");
+    println!(
+        "{:>4}  {:>10}  {:>8}  {:>16}",
+        "-j", "wall (s)", "students", "students/minute"
+    );
+    for (jobs, wall, graded, per_minute) in throughput {
+        println!("{jobs:>4}  {wall:>10.1}  {graded:>8}  {per_minute:>16.1}");
     }
 }

@@ -28,7 +28,10 @@ const MAX_SUBMISSION_BYTES: u64 = 64 * 1024 * 1024;
 const MAX_BUILD_OUTPUT: usize = 64 * 1024;
 
 /// Copies `source` into `dest`, regular files and directories only (links are
-/// skipped so nothing outside the submission is read).
+/// skipped so nothing outside the submission is read). Hidden entries (names
+/// starting with `.`: `.git`, `.cargo`, `.socklab`, editor files), at any
+/// depth, are not part of a submission: they are neither copied nor counted
+/// against the size limit.
 pub fn copy_submission(source: &Path, dest: &Path) -> std::io::Result<u64> {
     let mut total = 0;
     copy_dir(source, dest, &mut total)?;
@@ -39,6 +42,9 @@ fn copy_dir(source: &Path, dest: &Path, total: &mut u64) -> std::io::Result<()> 
     std::fs::create_dir_all(dest)?;
     for entry in std::fs::read_dir(source)? {
         let entry = entry?;
+        if entry.file_name().as_encoded_bytes().starts_with(b".") {
+            continue;
+        }
         let kind = entry.file_type()?;
         let target = dest.join(entry.file_name());
         if kind.is_dir() {
@@ -47,8 +53,9 @@ fn copy_dir(source: &Path, dest: &Path, total: &mut u64) -> std::io::Result<()> 
             *total += entry.metadata()?.len();
             if *total > MAX_SUBMISSION_BYTES {
                 return Err(std::io::Error::other(format!(
-                    "the submission is larger than {} MiB",
-                    MAX_SUBMISSION_BYTES >> 20
+                    "the submission is larger than {} MiB (reached at `{}`; hidden files and folders such as .git are not counted): remove build outputs, core dumps and data files from it",
+                    MAX_SUBMISSION_BYTES >> 20,
+                    entry.path().display()
                 )));
             }
             std::fs::copy(entry.path(), &target)?;

@@ -13,12 +13,15 @@
 //!
 //! Each student's files are written to a temporary name and renamed, so an
 //! interrupted batch never leaves a half-written result, and `--resume`
-//! skips students whose key (submission content + suite + socklab version)
-//! matches what is on disk.
+//! skips students whose key (submission content + suite + socklab version +
+//! the run settings that change results, such as the isolation level)
+//! matches what is on disk. `NAME` is the entry's own folder name, unique
+//! even when names clash after sanitizing (see [`submissions::assign_slugs`]).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 
@@ -59,6 +62,12 @@ pub trait Progress: Send + Sync {
 }
 
 /// Grades every submission of the job, writing results as they come.
+///
+/// The aggregates (grades.csv, junit.xml, summary.txt) hold the students of
+/// this run only (graded, or reused with `--resume`); they are rewritten
+/// after each student, so an interrupted run leaves them with everyone
+/// finished so far. Results in `--out` for students not in this run are
+/// left alone and left out, with a note on stderr.
 pub async fn grade_class(
     job: &GradeJob<'_>,
     progress: &dyn Progress,
@@ -72,47 +81,144 @@ pub async fn grade_class(
                 .is_none_or(|(k, n)| submissions::in_shard(&e.name, k, n))
         })
         .collect();
+    warn_about_others(&students_dir, &entries);
     progress.start(entries.len());
     let suite_files = suite_files(job.suite);
+    let settings_key = settings_key(job.settings);
     let reused = AtomicUsize::new(0);
+    let finished: Mutex<BTreeMap<String, SubmissionReport>> = Mutex::new(BTreeMap::new());
     // At most `jobs` scenarios run at once, across all students.
     let limit = Arc::new(tokio::sync::Semaphore::new(job.jobs.max(1)));
-    let reports: Vec<SubmissionReport> = futures::stream::iter(entries)
+    futures::stream::iter(entries)
         .map(|entry| {
             let students_dir = &students_dir;
             let suite_files = &suite_files;
+            let settings_key = &settings_key;
             let reused = &reused;
+            let finished = &finished;
             let limit = limit.clone();
             async move {
-                let dir = students_dir.join(engine::sanitize(&entry.name));
-                let key = submissions::grading_key(&entry.path, suite_files);
-                if job.resume
-                    && let Some(previous) = load_if_current(&dir, &key)
+                let dir = students_dir.join(&entry.slug);
+                let key = submissions::grading_key(&entry.path, suite_files, settings_key);
+                let previous = if job.resume {
+                    load_if_current(&dir, &key)
+                } else {
+                    None
+                };
+                let was_reused = previous.is_some();
+                let report = match previous {
+                    Some(previous) => {
+                        reused.fetch_add(1, Ordering::Relaxed);
+                        previous
+                    }
+                    None => {
+                        let report = grade_one(job, &entry, limit.clone()).await;
+                        if let Err(e) = write_student(&dir, &report, &key) {
+                            eprintln!(
+                                "socklab: could not write results for {} in {}: {e}",
+                                entry.name,
+                                dir.display()
+                            );
+                        }
+                        report
+                    }
+                };
                 {
-                    reused.fetch_add(1, Ordering::Relaxed);
-                    progress.finished(&previous, true);
-                    return previous;
+                    // Held while writing: the files are written by one task at a time.
+                    let mut done = finished.lock().unwrap_or_else(|p| p.into_inner());
+                    done.insert(entry.slug.clone(), report.clone());
+                    let so_far: Vec<SubmissionReport> = done.values().cloned().collect();
+                    if let Err(e) = write_aggregates(job.out, &so_far) {
+                        eprintln!(
+                            "socklab: could not update the class files in {}: {e}",
+                            job.out.display()
+                        );
+                    }
                 }
-                let report = grade_one(job, &entry, limit.clone()).await;
-                if let Err(e) = write_student(&dir, &report, &key) {
-                    eprintln!("socklab: could not write results for {}: {e}", entry.name);
-                }
-                progress.finished(&report, false);
-                report
+                progress.finished(&report, was_reused);
             }
         })
         .buffer_unordered(job.jobs.max(1))
-        .collect()
+        .collect::<Vec<()>>()
         .await;
     progress.done();
-    let all = read_all_students(&students_dir);
+    let mut all: Vec<SubmissionReport> = finished
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_values()
+        .collect();
+    all.sort_by(|a, b| a.submission.cmp(&b.submission));
     write_aggregates(job.out, &all)?;
     let reused = reused.load(Ordering::Relaxed);
     Ok(GradeSummary {
-        graded: reports.len() - reused,
+        graded: all.len() - reused,
         reused,
         reports: all,
     })
+}
+
+/// One line on stderr when `students_dir` holds results of students that
+/// are not in this run (removed from the submissions, or another shard's).
+fn warn_about_others(students_dir: &Path, entries: &[Entry]) {
+    let ours: BTreeSet<&str> = entries.iter().map(|e| e.slug.as_str()).collect();
+    let mut others: Vec<String> = std::fs::read_dir(students_dir)
+        .map(|r| {
+            r.filter_map(Result::ok)
+                .filter(|e| e.path().join("key").is_file())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|folder| !ours.contains(folder.as_str()))
+                .map(|folder| {
+                    // The student's name, with the folder when they differ.
+                    let report =
+                        std::fs::read_to_string(students_dir.join(&folder).join("report.json"));
+                    match report.ok().and_then(|t| read_json(&t).ok()) {
+                        Some(r) if r.submission != folder => {
+                            format!("{} in {folder}/", r.submission)
+                        }
+                        _ => folder,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if others.is_empty() {
+        return;
+    }
+    others.sort();
+    let shown = others
+        .iter()
+        .take(5)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    let more = if others.len() > 5 {
+        format!(" and {} more", others.len() - 5)
+    } else {
+        String::new()
+    };
+    eprintln!(
+        "socklab: {} holds results for {} student(s) not in this run ({shown}{more}); they are kept there but left out of grades.csv, junit.xml and summary.txt (delete them, or use a fresh --out)",
+        students_dir.display(),
+        others.len()
+    );
+}
+
+/// What in the run's settings changes results, for the resume key: the
+/// isolation level reached and what it allows, the limits, the lab options
+/// and reference stand-ins.
+pub fn settings_key(settings: &RunSettings) -> String {
+    let caps = &settings.capabilities;
+    format!(
+        "isolation={};multi_host={};cgroups={};run_as={:?};limits={:?};output_limit={};options={:?};references={:?}",
+        caps.level.name(),
+        caps.multi_host,
+        caps.cgroups.is_some(),
+        caps.run_as,
+        settings.limits,
+        settings.output_limit,
+        settings.options,
+        settings.references,
+    )
 }
 
 fn suite_files(suite: &Suite) -> Vec<PathBuf> {
@@ -128,7 +234,7 @@ async fn grade_one(
     entry: &Entry,
     limit: Arc<tokio::sync::Semaphore>,
 ) -> SubmissionReport {
-    let work = job.work.join(engine::sanitize(&entry.name));
+    let work = job.work.join(&entry.slug);
     let _ = std::fs::remove_dir_all(&work);
     if let Err(e) = std::fs::create_dir_all(&work) {
         return unreadable(
@@ -311,6 +417,12 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> std::io::Result<usize> {
     Ok(all.len())
 }
 
+/// `x`, with -0.0 (from an empty f64 `sum()`, kept in older report.json
+/// files) made 0.0 so that it does not print as `-0.00`.
+fn no_negative_zero(x: f64) -> f64 {
+    x + 0.0
+}
+
 /// Plain progress lines (used when stderr is not a terminal).
 pub struct PlainProgress {
     total: AtomicUsize,
@@ -337,7 +449,7 @@ impl Progress for PlainProgress {
             "[{done}/{}] {}: {:.2}/{}{}",
             self.total.load(Ordering::Relaxed),
             report.submission,
-            report.score,
+            no_negative_zero(report.score),
             report.max_score,
             if reused {
                 " (unchanged, not re-graded)"
@@ -374,11 +486,85 @@ impl Progress for BarProgress {
     fn finished(&self, report: &SubmissionReport, _reused: bool) {
         self.bar.set_message(format!(
             "{}: {:.1}/{}",
-            report.submission, report.score, report.max_score
+            report.submission,
+            no_negative_zero(report.score),
+            report.max_score
         ));
         self.bar.inc(1);
     }
     fn done(&self) {
         self.bar.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::{Capabilities, IsolationLevel};
+
+    fn settings(level: IsolationLevel) -> RunSettings {
+        RunSettings {
+            self_exe: PathBuf::from("/usr/bin/socklab"),
+            capabilities: Capabilities {
+                level,
+                multi_host: true,
+                cgroups: None,
+                run_as: None,
+                notes: Vec::new(),
+            },
+            limits: None,
+            output_limit: 1 << 20,
+            options: BTreeMap::new(),
+            references: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn the_resume_key_changes_with_what_changes_results() {
+        let submission = tempfile::tempdir().unwrap();
+        std::fs::write(submission.path().join("a.c"), "int main;").unwrap();
+        let key =
+            |s: &RunSettings| submissions::grading_key(submission.path(), &[], &settings_key(s));
+        let base = settings(IsolationLevel::Namespaces);
+        assert_eq!(key(&base), key(&base.clone()), "stable");
+        let mut other_exe = base.clone();
+        other_exe.self_exe = PathBuf::from("/elsewhere/socklab");
+        assert_eq!(
+            key(&base),
+            key(&other_exe),
+            "where socklab is does not matter"
+        );
+
+        let loopback = settings(IsolationLevel::Loopback);
+        let mut one_host = base.clone();
+        one_host.capabilities.multi_host = false;
+        let mut limited = base.clone();
+        limited.limits = Some(crate::limits::ProcessLimits {
+            cpu_secs: 1,
+            address_space: 1 << 30,
+            open_files: 64,
+            file_size: 1 << 20,
+            processes: 16,
+        });
+        let mut output = base.clone();
+        output.output_limit = 1024;
+        let mut options = base.clone();
+        options.options.insert("seed".into(), "7".into());
+        let mut as_nobody = base.clone();
+        as_nobody.capabilities.run_as = Some((65534, 65534));
+        let keys: BTreeSet<String> = [
+            &base, &loopback, &one_host, &limited, &output, &options, &as_nobody,
+        ]
+        .into_iter()
+        .map(key)
+        .collect();
+        assert_eq!(keys.len(), 7, "each setting changes the key");
+    }
+
+    #[test]
+    fn a_zero_score_prints_without_a_sign() {
+        let empty: f64 = std::iter::empty::<f64>().sum();
+        assert_eq!(format!("{:.2}", no_negative_zero(empty)), "0.00");
+        assert_eq!(format!("{:.2}", no_negative_zero(2.5)), "2.50");
     }
 }

@@ -125,11 +125,14 @@ pub fn score_scenario(scenario: &Scenario, run: ScenarioRun, source: String) -> 
     checks.extend(missing);
 
     let total_weight: f64 = planned.iter().map(|p| p.weight).sum();
+    // `+ 0.0`: an empty f64 sum is -0.0, and with no check passed the
+    // scenario's points (and the submission's total) would be -0.
     let passed_weight: f64 = checks
         .iter()
         .filter(|c| c.status == CheckStatus::Passed)
         .map(|c| c.weight)
-        .sum();
+        .sum::<f64>()
+        + 0.0;
     let any_failure = checks.iter().any(|c| {
         matches!(
             c.status,
@@ -196,10 +199,25 @@ pub fn total(scenarios: &[ScenarioReport], total: Option<f64>) -> (f64, f64) {
         .sum();
     match total {
         Some(t) if raw_max > 0.0 => (round2(raw * t / raw_max), t),
-        _ => (round2(raw), raw_max),
+        _ => (round2(raw), raw_max + 0.0),
     }
 }
 
+/// Rounded to 2 decimals; never -0 (an empty `sum()` of f64 is -0.0, which
+/// would print as `-0.00`).
 fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
+    (x * 100.0).round() / 100.0 + 0.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_scenarios_score_a_plain_zero() {
+        let (score, max) = total(&[], None);
+        assert!(score == 0.0 && score.is_sign_positive(), "{score:?}");
+        assert!(max == 0.0 && max.is_sign_positive(), "{max:?}");
+        assert_eq!(format!("{score:.2}/{max}"), "0.00/0");
+    }
 }

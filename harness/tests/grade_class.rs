@@ -93,6 +93,22 @@ fn total_of(csv: &str, student: &str) -> String {
     row.split(',').nth(column).unwrap().to_string()
 }
 
+/// junit.xml with every `time="…"` attribute blanked (runs take different times).
+fn junit_without_times(out: &Path) -> String {
+    let text = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    let mut normalized = String::new();
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find(" time=\"") {
+        let (before, after) = rest.split_at(at + " time=\"".len());
+        normalized.push_str(before);
+        let end = after.find('"').unwrap();
+        normalized.push('…');
+        rest = &after[end..];
+    }
+    normalized.push_str(rest);
+    normalized
+}
+
 fn feedback(out: &Path, student: &str) -> String {
     std::fs::read_to_string(out.join("students").join(student).join("feedback.md")).unwrap()
 }
@@ -187,6 +203,17 @@ fn shards_merge_into_the_same_results_and_resume_skips_unchanged() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(csv(&merged), csv(&whole), "merged shards equal one run");
+    assert_eq!(
+        junit_without_times(&merged),
+        junit_without_times(&whole),
+        "junit.xml of the merged shards equals one run's (times aside)"
+    );
+    assert_eq!(folders(&merged).len(), 9);
+    assert_eq!(
+        folder_scores(&merged),
+        folder_scores(&whole),
+        "the same student folders, each with the same report"
+    );
 
     // Nothing changed: nothing is graded again.
     let again = grade(&["--resume"], &class, &whole);
@@ -268,4 +295,334 @@ fn the_gradescope_bundle_runs_on_a_fake_autograder_tree() {
     );
     assert!(out.status.success(), "{text}");
     assert!(text.contains("real socklab score: 100.0 / 100.0"), "{text}");
+}
+
+#[test]
+fn hidden_folders_are_not_part_of_a_submission() {
+    let root = tempfile::tempdir().unwrap();
+    let class = root.path().join("class");
+    let out = root.path().join("out");
+    write(&class.join("alice/hello.c"), HELLO);
+    // A repository, a cargo home and socklab's own checkout, as in a CI job:
+    // far over the size limit (a sparse file: no disk used).
+    write(&class.join("alice/.git/HEAD"), "ref: refs/heads/main\n");
+    let pack = std::fs::File::create(class.join("alice/.git/pack.pack")).unwrap();
+    pack.set_len(200 << 20).unwrap();
+    write(&class.join("alice/.cargo-home/registry/x.crate"), "x");
+    write(&class.join("alice/src/.hidden.c"), "this is not C");
+    zip_with(
+        &class.join("bob.zip"),
+        &[
+            ("bob/hello.c", HELLO.as_bytes()),
+            ("bob/.git/objects/big", &vec![0u8; 70 << 20]),
+        ],
+    );
+    let graded = grade(&[], &class, &out);
+    assert!(
+        graded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&graded.stderr)
+    );
+    for student in ["alice", "bob"] {
+        assert_eq!(
+            total_of(&csv(&out), student).parse::<f64>().unwrap(),
+            10.0,
+            "{}",
+            feedback(&out, student)
+        );
+    }
+    // A new commit does not make the grade stale.
+    write(&class.join("alice/.git/HEAD"), "ref: refs/heads/other\n");
+    let again = grade(&["--resume"], &class, &out);
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(said.contains("(2 unchanged, not re-graded)"), "{said}");
+}
+
+#[test]
+fn off_a_terminal_progress_is_one_plain_line_per_student() {
+    let root = tempfile::tempdir().unwrap();
+    let class = root.path().join("class");
+    let out = root.path().join("out");
+    write(&class.join("alice/hello.c"), HELLO);
+    write(&class.join("bob/hello.c"), "int main(void) { return 0 }\n");
+    std::fs::create_dir_all(class.join("carol")).unwrap();
+    // stderr is a pipe here, not a terminal.
+    let graded = grade(&["-j", "2"], &class, &out);
+    assert!(graded.status.success());
+    let said = String::from_utf8_lossy(&graded.stderr);
+    assert!(said.lines().any(|l| l == "grading 3 submissions"), "{said}");
+    let progress: Vec<&str> = said.lines().filter(|l| l.starts_with('[')).collect();
+    assert_eq!(progress.len(), 3, "a line per student:\n{said}");
+    let mut counts: Vec<&str> = progress
+        .iter()
+        .map(|l| l.split(']').next().unwrap())
+        .collect();
+    counts.sort();
+    assert_eq!(counts, ["[1/3", "[2/3", "[3/3"], "{said}");
+    for (student, score) in [
+        ("alice", "10.00/10"),
+        ("bob", "0.00/10"),
+        ("carol", "0.00/10"),
+    ] {
+        assert!(
+            progress
+                .iter()
+                .any(|l| l.ends_with(&format!("] {student}: {score}"))),
+            "{student} at {score}:\n{said}"
+        );
+    }
+    assert!(!said.contains("-0.00"), "no negative zero:\n{said}");
+    assert!(
+        !said.contains('\r') && !said.contains('\u{1b}') && !said.contains("ETA"),
+        "no bar, no cursor control:\n{said:?}"
+    );
+}
+
+const HELO: &str = "#include <stdio.h>\nint main(void) { printf(\"helo\\n\"); return 0; }\n";
+
+/// The student folders under `out/students` (those with a complete result).
+fn folders(out: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(out.join("students"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("key").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Every student folder's name with the submission and score of its report.json.
+fn folder_scores(out: &Path) -> Vec<(String, String, f64)> {
+    folders(out)
+        .into_iter()
+        .map(|folder| {
+            let report: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(out.join("students").join(&folder).join("report.json"))
+                    .unwrap(),
+            )
+            .unwrap();
+            let name = report["submission"].as_str().unwrap().to_string();
+            (folder, name, report["score"].as_f64().unwrap())
+        })
+        .collect()
+}
+
+/// Rows of grades.csv as (student, total), header left out.
+fn totals(csv: &str) -> Vec<(String, f64)> {
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let column = header.iter().position(|h| *h == "total").unwrap();
+    csv.lines()
+        .skip(1)
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            (cells[0].to_string(), cells[column].parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn students_whose_names_clash_keep_their_own_results() {
+    let root = tempfile::tempdir().unwrap();
+    let class = root.path().join("class");
+    let out = root.path().join("out");
+    // `a b` and `a_b` sanitize to the same folder name; `alice/` and
+    // `alice.zip` have the same student name. Each scores differently.
+    write(&class.join("a b/hello.c"), HELLO);
+    write(&class.join("a_b/hello.c"), HELO);
+    write(
+        &class.join("alice/hello.c"),
+        "int main(void) { return 0 }\n",
+    );
+    zip_with(&class.join("alice.zip"), &[("hello.c", HELLO.as_bytes())]);
+    let graded = grade(&["-j", "2"], &class, &out);
+    assert!(
+        graded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&graded.stderr)
+    );
+    let grades = csv(&out);
+    let rows = totals(&grades);
+    assert_eq!(rows.len(), 4, "a row per entry:\n{grades}");
+    let total = |name: &str| {
+        rows.iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no row for {name}:\n{grades}"))
+            .1
+    };
+    assert_eq!(total("a b"), 10.0, "{grades}");
+    assert_eq!(total("alice.zip"), 10.0, "{grades}");
+    assert_eq!(total("alice"), 0.0, "did not compile:\n{grades}");
+    let helo = total("a_b");
+    assert!(
+        helo > 0.0 && helo < 10.0,
+        "exits 0 but prints the wrong text: {helo}"
+    );
+
+    let stored = folder_scores(&out);
+    assert_eq!(stored.len(), 4, "a folder per entry: {stored:?}");
+    for (folder, name, score) in &stored {
+        assert_eq!(*score, total(name), "{folder}/report.json is {name}'s");
+    }
+    let folder_of = |name: &str| {
+        stored
+            .iter()
+            .find(|(_, n, _)| n == name)
+            .map(|(f, _, _)| f.clone())
+            .unwrap()
+    };
+    assert_eq!(
+        folder_of("a_b"),
+        "a_b",
+        "an unchanged name keeps its folder"
+    );
+    assert_eq!(folder_of("alice"), "alice");
+    assert!(folder_of("a b").starts_with("a_b-"), "{stored:?}");
+    assert!(
+        feedback(&out, &folder_of("alice")).contains("did not compile"),
+        "alice's feedback is alice's"
+    );
+
+    // The folders are stable: grading again reuses every one of them.
+    let again = grade(&["--resume", "-j", "2"], &class, &out);
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(said.contains("(4 unchanged, not re-graded)"), "{said}");
+    assert_eq!(folder_scores(&out), stored);
+}
+
+#[test]
+fn the_class_files_hold_this_runs_students_only() {
+    let root = tempfile::tempdir().unwrap();
+    let class = root.path().join("class");
+    let out = root.path().join("out");
+    write(&class.join("alice/hello.c"), HELLO);
+    write(&class.join("bob/hello.c"), HELLO);
+    write(&class.join("carol/hello.c"), HELO);
+    assert!(grade(&[], &class, &out).status.success());
+    assert_eq!(totals(&csv(&out)).len(), 3);
+
+    // bob leaves the class: his folder stays, his row goes, and socklab says so.
+    std::fs::remove_dir_all(class.join("bob")).unwrap();
+    for args in [&[][..], &["--resume"][..]] {
+        let again = grade(args, &class, &out);
+        assert!(again.status.success());
+        let said = String::from_utf8_lossy(&again.stderr);
+        let note: Vec<&str> = said
+            .lines()
+            .filter(|l| l.contains("not in this run"))
+            .collect();
+        assert_eq!(note.len(), 1, "one line about bob ({args:?}):\n{said}");
+        assert!(
+            note[0].contains("1 student(s)") && note[0].contains("bob"),
+            "{said}"
+        );
+        let names: Vec<String> = totals(&csv(&out)).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["alice", "carol"], "{args:?}");
+        let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+        assert_eq!(junit.matches("<testsuite ").count(), 2, "{junit}");
+        assert!(!junit.contains("bob"), "{junit}");
+        let summary = std::fs::read_to_string(out.join("summary.txt")).unwrap();
+        assert!(!summary.contains("bob"), "{summary}");
+        assert!(
+            out.join("students/bob/report.json").is_file(),
+            "bob's results are kept"
+        );
+    }
+    // Nothing stale: no note.
+    let fresh = grade(&[], &class, &root.path().join("fresh"));
+    assert!(!String::from_utf8_lossy(&fresh.stderr).contains("not in this run"));
+}
+
+/// A progress that checks, as each student finishes, that grades.csv and
+/// junit.xml on disk already hold that student (so an interrupted run has
+/// them for everyone finished so far).
+struct ChecksClassFiles {
+    out: PathBuf,
+    seen: std::sync::Mutex<Vec<String>>,
+}
+
+impl socklab::grade::Progress for ChecksClassFiles {
+    fn start(&self, _total: usize) {}
+    fn finished(&self, report: &socklab_report::SubmissionReport, _reused: bool) {
+        let mut seen = self.seen.lock().unwrap();
+        seen.push(report.submission.clone());
+        let grades = std::fs::read_to_string(self.out.join("grades.csv"))
+            .expect("grades.csv is written before the first student is reported");
+        let rows: Vec<String> = totals(&grades).into_iter().map(|(n, _)| n).collect();
+        let mut expected = seen.clone();
+        expected.sort();
+        assert_eq!(rows, expected, "grades.csv holds everyone finished so far");
+        let junit = std::fs::read_to_string(self.out.join("junit.xml")).unwrap();
+        assert_eq!(junit.matches("<testsuite ").count(), seen.len(), "{junit}");
+    }
+    fn done(&self) {}
+}
+
+#[test]
+fn class_files_are_written_after_each_student() {
+    let root = tempfile::tempdir().unwrap();
+    let class = root.path().join("class");
+    let out = root.path().join("out");
+    let work = root.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    for name in ["alice", "bob", "carol"] {
+        write(&class.join(name).join("hello.c"), HELLO);
+    }
+    let suite = socklab::cli::load_suite(&[minilab()]).unwrap();
+    let settings =
+        socklab::cli::settings_for(&suite, socklab::sandbox::IsolationRequest::Loopback).unwrap();
+    let job = socklab::grade::GradeJob {
+        suite: &suite,
+        settings: &settings,
+        submissions: &class,
+        out: &out,
+        jobs: 2,
+        shard: None,
+        resume: false,
+        work: &work,
+    };
+    let progress = ChecksClassFiles {
+        out: out.clone(),
+        seen: std::sync::Mutex::new(Vec::new()),
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let summary = runtime
+        .block_on(socklab::grade::grade_class(&job, &progress))
+        .unwrap();
+    assert_eq!(summary.graded, 3);
+    assert_eq!(progress.seen.lock().unwrap().len(), 3);
+    assert_eq!(totals(&csv(&out)).len(), 3);
+}
+
+#[test]
+fn a_result_is_reused_only_under_the_same_isolation() {
+    if !namespaces_available() {
+        eprintln!("skipped: this machine gives socklab no namespaces");
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let class = root.path().join("class");
+    let out = root.path().join("out");
+    write(&class.join("alice/hello.c"), HELLO);
+    write(&class.join("bob/hello.c"), HELO);
+    assert!(
+        grade(&["--isolation", "loopback"], &class, &out)
+            .status
+            .success()
+    );
+    let level = |out: &Path| -> String {
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("students/alice/report.json")).unwrap(),
+        )
+        .unwrap();
+        report["isolation"]["level"].as_str().unwrap().to_string()
+    };
+    assert_eq!(level(&out), "loopback");
+    let again = grade(&["--resume", "--isolation", "namespaces"], &class, &out);
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(said.contains("(0 unchanged, not re-graded)"), "{said}");
+    assert_eq!(level(&out), "namespaces", "graded again, at the new level");
+    let again = grade(&["--resume", "--isolation", "namespaces"], &class, &out);
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(said.contains("(2 unchanged, not re-graded)"), "{said}");
 }
