@@ -510,6 +510,7 @@ mod tests {
                 multi_host: true,
                 cgroups: None,
                 run_as: None,
+                why_single_host: None,
                 notes: Vec::new(),
             },
             limits: None,
@@ -551,7 +552,11 @@ mod tests {
         let mut options = base.clone();
         options.options.insert("seed".into(), "7".into());
         let mut as_nobody = base.clone();
-        as_nobody.capabilities.run_as = Some((65534, 65534));
+        as_nobody.capabilities.run_as = Some(crate::sandbox::RunAs {
+            uid: 65534,
+            gid: 65534,
+            keep_bind_service: false,
+        });
         let keys: BTreeSet<String> = [
             &base, &loopback, &one_host, &limited, &output, &options, &as_nobody,
         ]

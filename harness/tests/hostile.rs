@@ -31,7 +31,15 @@ fn hostile_submissions_do_not_disturb_the_good_one() {
     ] {
         copy_dir(&fixture(name), &class.path().join(name));
     }
+    // socklab's working files go here, so the leftover check below looks
+    // only at this run's programs (other runs may share the machine).
+    let work = tempfile::tempdir().unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(work.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
     let graded = socklab()
+        .env("TMPDIR", work.path())
         .arg("grade")
         .arg(lab3())
         .arg("--submissions")
@@ -112,7 +120,10 @@ fn hostile_submissions_do_not_disturb_the_good_one() {
 
     // Programs run from socklab's work directory: `<work>/<student>/build/NAME`.
     for program in ["tcpserv", "LotteryServer", "FTServer", "daytimetcpcli"] {
-        let left = processes_mentioning(&format!("build/{program}"));
+        let left: Vec<_> = processes_mentioning(&format!("build/{program}"))
+            .into_iter()
+            .filter(|(_, cmdline)| cmdline.contains(&*work.path().to_string_lossy()))
+            .collect();
         assert!(
             left.is_empty(),
             "nothing of the students' is left: {left:?}"

@@ -119,8 +119,29 @@ fn run_json_as_nobody(args: &[&str], env: &[(&str, &str)]) -> Option<serde_json:
         eprintln!("skipped: this test switches to `nobody`, which needs root");
         return None;
     }
-    let out = std::process::Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+    let as_nobody = || {
+        let mut command = std::process::Command::new("setpriv");
+        command.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]);
+        command
+    };
+    // A checkout in a private folder is out of nobody's reach.
+    let reachable = as_nobody()
+        .arg("test")
+        .arg("-x")
+        .arg(socklab_path())
+        .arg("-a")
+        .arg("-r")
+        .arg(lab3())
+        .arg("-a")
+        .arg("-r")
+        .arg(good().join("tcpserv.c"))
+        .status()
+        .is_ok_and(|s| s.success());
+    if !reachable {
+        eprintln!("skipped: `nobody` cannot read this checkout or run its socklab binary");
+        return None;
+    }
+    let out = as_nobody()
         .arg(socklab_path())
         .args(["run", "--format", "json"])
         .args(args)
@@ -274,6 +295,20 @@ fn nothing_is_left_after_sigterm() {
 #[test]
 fn nothing_is_left_after_sigint_in_the_loopback_fallback() {
     nothing_left_after(libc::SIGINT, "loopback");
+}
+
+#[test]
+fn nothing_is_left_after_sigterm_in_the_loopback_fallback() {
+    nothing_left_after(libc::SIGTERM, "loopback");
+}
+
+#[test]
+fn nothing_is_left_after_sigint_with_namespaces() {
+    if !namespaces_available() {
+        eprintln!("skipped: network namespaces are not available on this machine");
+        return;
+    }
+    nothing_left_after(libc::SIGINT, "namespaces");
 }
 
 #[test]
