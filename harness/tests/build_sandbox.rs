@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::*;
 
 #[test]
@@ -41,16 +39,5 @@ fn a_hostile_makefile_is_contained() {
         assert!(output.contains("no /etc/shadow"), "{output}");
     }
     // The daemon went with the build's sandbox; at the latest, with socklab.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let left = processes_mentioning(&marker);
-        if left.is_empty() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the build's daemon outlived socklab: {left:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert_none_left(&marker, "the build's daemon outlived socklab");
 }

@@ -31,27 +31,27 @@ fn socklab() -> Command {
     Command::new(env!("CARGO_BIN_EXE_socklab"))
 }
 
+/// `socklab run` of the mini lab on `submission`, with `extra` arguments.
+fn run_minilab(submission: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+    socklab()
+        .arg("run")
+        .arg(minilab())
+        .arg("--submission")
+        .arg(submission)
+        .args(extra)
+        .assert()
+}
+
 #[test]
 fn a_passing_submission_exits_zero_with_a_plain_report() {
     let dir = tempfile::tempdir().unwrap();
     let submission = hello(dir.path(), "hello, world");
-    socklab()
-        .arg("run")
-        .arg(minilab())
-        .arg("--submission")
-        .arg(&submission)
-        .assert()
+    run_minilab(&submission, &[])
         .code(0)
         .stdout(predicate::str::contains("PASS   hello/prints"))
         .stdout(predicate::str::contains("score: 10 / 10"))
         .stdout(predicate::str::contains("transcript:").not());
-    socklab()
-        .arg("run")
-        .arg(minilab())
-        .arg("--submission")
-        .arg(&submission)
-        .arg("-v")
-        .assert()
+    run_minilab(&submission, &["-v"])
         .code(0)
         .stdout(predicate::str::contains(
             "transcript: hello (submission) `p` stdout",
@@ -63,12 +63,7 @@ fn a_passing_submission_exits_zero_with_a_plain_report() {
 fn a_failing_submission_exits_one_and_says_why() {
     let dir = tempfile::tempdir().unwrap();
     let submission = hello(dir.path(), "hello world");
-    socklab()
-        .arg("run")
-        .arg(minilab())
-        .arg("--submission")
-        .arg(&submission)
-        .assert()
+    run_minilab(&submission, &[])
         .code(1)
         .stdout(predicate::str::contains("FAIL   hello/prints"))
         .stdout(predicate::str::contains(
@@ -95,28 +90,13 @@ fn list_shows_every_scenario_with_its_points() {
 #[test]
 fn argument_errors_exit_two() {
     let dir = tempfile::tempdir().unwrap();
-    socklab()
-        .arg("run")
-        .arg(minilab())
-        .args(["-j", "0", "--submission"])
-        .arg(dir.path())
-        .assert()
+    run_minilab(dir.path(), &["-j", "0"])
         .code(2)
         .stderr(predicate::str::contains("-j"));
-    socklab()
-        .arg("run")
-        .arg(minilab())
-        .arg("--submission")
-        .arg(dir.path().join("no-such-folder"))
-        .assert()
+    run_minilab(&dir.path().join("no-such-folder"), &[])
         .code(2)
         .stderr(predicate::str::contains("not a directory"));
-    socklab()
-        .arg("run")
-        .arg(minilab())
-        .args(["--only", "no-such-scenario", "--submission"])
-        .arg(dir.path())
-        .assert()
+    run_minilab(dir.path(), &["--only", "no-such-scenario"])
         .code(2)
         .stderr(predicate::str::contains(
             "no scenario matches `no-such-scenario`",

@@ -273,18 +273,7 @@ fn nothing_left_after(signal: i32, isolation: &str) {
     }
     let status = socklab.wait().unwrap();
     assert!(!status.success());
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let left = processes_mentioning(&marker);
-        if left.is_empty() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "left behind after socklab ended: {left:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert_none_left(&marker, "left behind after socklab ended");
 }
 
 #[test]

@@ -157,94 +157,52 @@ pub async fn run_scenario(
     .is_err()
     .then(|| runner.describe_hang());
     if let Some((max, refused)) = runner.sandbox.process_limit().filter(|(_, r)| *r > 0) {
-        runner.observations.lock().expect("lock").push((
-            Observation {
-                step: "-".to_string(),
-                line: scenario.loc.line,
-                keyword: "limits",
-                title: "the programs stay within the process limit".to_string(),
-                is_check: true,
-                outcome: Outcome::Failed,
-                message: format!(
-                    "a fork bomb was contained: the programs tried to run more than {max} processes ({refused} forks refused)"
-                ),
-                sent: None,
-                expected: Some(format!("at most {max} processes")),
-                observed: None,
-                elapsed: Duration::ZERO,
-            },
-            StepMeta {
-                title: None,
-                hint: Some("Call fork() once per accepted connection, never in a loop without accept(); check fork()'s return value.".to_string()),
-                weight: 0.0,
-                observe: false,
-                soft: true,
-                within: Duration::ZERO,
-            },
-        ));
+        runner.sandbox_check(SandboxCheck {
+            keyword: "limits",
+            title: "the programs stay within the process limit",
+            message: format!(
+                "a fork bomb was contained: the programs tried to run more than {max} processes ({refused} forks refused)"
+            ),
+            expected: format!("at most {max} processes"),
+            observed: None,
+            hint: "Call fork() once per accepted connection, never in a loop without accept(); check fork()'s return value.",
+            observe: false,
+        });
     }
     let transcripts = runner.finish().await;
     if let Some((limit, kills)) = runner.sandbox.memory_limit().filter(|(_, k)| *k > 0) {
-        runner.observations.lock().expect("lock").push((
-            Observation {
-                step: "-".to_string(),
-                line: scenario.loc.line,
-                keyword: "limits",
-                title: "the programs stay within the memory limit".to_string(),
-                is_check: true,
-                outcome: Outcome::Failed,
-                message: format!(
-                    "the kernel killed {kills} program{} for using more than the memory limit of {} MiB (killed by SIGKILL)",
-                    if kills == 1 { "" } else { "s" },
-                    limit >> 20
-                ),
-                sent: None,
-                expected: Some(format!("at most {} MiB for all programs together", limit >> 20)),
-                observed: None,
-                elapsed: Duration::ZERO,
-            },
-            StepMeta {
-                title: None,
-                hint: Some("Free what you malloc() (or reuse one buffer), and check malloc()'s return value.".to_string()),
-                weight: 0.0,
-                observe: false,
-                soft: true,
-                within: Duration::ZERO,
-            },
-        ));
+        runner.sandbox_check(SandboxCheck {
+            keyword: "limits",
+            title: "the programs stay within the memory limit",
+            message: format!(
+                "the kernel killed {kills} program{} for using more than the memory limit of {} MiB (killed by SIGKILL)",
+                if kills == 1 { "" } else { "s" },
+                limit >> 20
+            ),
+            expected: format!("at most {} MiB for all programs together", limit >> 20),
+            observed: None,
+            hint: "Free what you malloc() (or reuse one buffer), and check malloc()'s return value.",
+            observe: false,
+        });
     }
     if let Some(stray) = runner.sandbox.stray_files().filter(|f| !f.is_empty()) {
         let listed: Vec<String> = stray
             .iter()
             .map(|f| format!("{} ({} bytes)", f.path.display(), f.bytes))
             .collect();
-        runner.observations.lock().expect("lock").push((
-            Observation {
-                step: "-".to_string(),
-                line: scenario.loc.line,
-                keyword: "files",
-                title: "the programs write only in their own directories".to_string(),
-                is_check: true,
-                outcome: Outcome::Failed,
-                message: format!(
-                    "a program wrote outside its working directory ({} {})",
-                    listed.len(),
-                    if listed.len() == 1 { "entry" } else { "entries" }
-                ),
-                sent: None,
-                expected: Some("files only in the program's own working directory".to_string()),
-                observed: Some(listed.join("\n")),
-                elapsed: Duration::ZERO,
-            },
-            StepMeta {
-                title: None,
-                hint: Some("Write files with paths relative to the working directory, or to the path given on the command line; never to fixed places like /tmp.".to_string()),
-                weight: 0.0,
-                observe: true,
-                soft: true,
-                within: Duration::ZERO,
-            },
-        ));
+        runner.sandbox_check(SandboxCheck {
+            keyword: "files",
+            title: "the programs write only in their own directories",
+            message: format!(
+                "a program wrote outside its working directory ({} {})",
+                listed.len(),
+                if listed.len() == 1 { "entry" } else { "entries" }
+            ),
+            expected: "files only in the program's own working directory".to_string(),
+            observed: Some(listed.join("\n")),
+            hint: "Write files with paths relative to the working directory, or to the path given on the command line; never to fixed places like /tmp.",
+            observe: true,
+        });
     }
     ScenarioRun {
         observations: std::mem::take(&mut *runner.observations.lock().expect("lock")),
@@ -252,6 +210,48 @@ pub async fn run_scenario(
         timed_out,
         transcripts,
         duration: started.elapsed(),
+    }
+}
+
+/// A failure the sandbox saw beside the scenario's steps (a contained fork
+/// bomb, a memory kill, stray files): reported with the scenario, weighing
+/// nothing, stopping nothing.
+struct SandboxCheck {
+    keyword: &'static str,
+    title: &'static str,
+    message: String,
+    expected: String,
+    observed: Option<String>,
+    hint: &'static str,
+    /// Reported only (never a failure).
+    observe: bool,
+}
+
+impl Runner<'_> {
+    fn sandbox_check(&self, check: SandboxCheck) {
+        self.observations.lock().expect("lock").push((
+            Observation {
+                step: "-".to_string(),
+                line: self.scenario.loc.line,
+                keyword: check.keyword,
+                title: check.title.to_string(),
+                is_check: true,
+                outcome: Outcome::Failed,
+                message: check.message,
+                sent: None,
+                expected: Some(check.expected),
+                observed: check.observed,
+                elapsed: Duration::ZERO,
+            },
+            StepMeta {
+                title: None,
+                hint: Some(check.hint.to_string()),
+                weight: 0.0,
+                observe: check.observe,
+                soft: true,
+                within: Duration::ZERO,
+            },
+        ));
     }
 }
 

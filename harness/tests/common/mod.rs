@@ -135,6 +135,20 @@ pub fn processes_mentioning(marker: &str) -> Vec<(u32, String)> {
     found
 }
 
+/// Waits (up to 5 s: a killed process takes a moment to go) until no
+/// process mentions `marker`; fails with `what` and the ones left.
+pub fn assert_none_left(marker: &str, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let left = processes_mentioning(marker);
+        if left.is_empty() {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}: {left:?}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// Copies a directory tree (regular files and directories).
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
