@@ -871,9 +871,12 @@ impl Runner<'_> {
             .iter()
             .filter(|(_, _, dropped)| *dropped > 0)
             .map(|(s, data, dropped)| {
+                let which = match stream {
+                    OutputStream::Any => format!("{} ", stream_name(*s)),
+                    OutputStream::One(_) => String::new(),
+                };
                 format!(
-                    " ({} truncated after {} bytes; {dropped} more dropped)",
-                    stream_name(*s),
+                    " ({which}output truncated after {} bytes; {dropped} more dropped)",
                     data.len()
                 )
             })
@@ -917,13 +920,13 @@ impl Runner<'_> {
             return Ok(StepResult::ok("output as expected"));
         }
         let where_ = match stream {
-            OutputStream::One(s) => stream_name(s).to_string(),
-            OutputStream::Any => "stdout and stderr".to_string(),
+            OutputStream::One(_) => "output is",
+            OutputStream::Any => "output (stdout and stderr) is",
         };
         if let (OutputCheck::Fixture(f), [(_, data, _)]) = (check, outputs.as_slice()) {
             let want = self.fixture_bytes.get(f).cloned().unwrap_or_default();
             return Err(StepResult::fail(format!(
-                "{}'s {where_} differs from fixture `{f}`{truncated}",
+                "{}'s output differs from fixture `{f}`{truncated}",
                 program.label
             ))
             .expected(expected)
@@ -946,7 +949,7 @@ impl Runner<'_> {
                 .join("; "),
         };
         Err(StepResult::fail(format!(
-            "{}'s {where_} is not as expected{truncated}",
+            "{}'s {where_} not as expected{truncated}",
             program.label
         ))
         .expected(expected)
