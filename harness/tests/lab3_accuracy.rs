@@ -169,6 +169,10 @@ fn expectations() -> BTreeMap<&'static str, (Vec<&'static str>, Vec<&'static str
         (vec!["lottery/client-connection-refused"], vec![]),
     );
     e.insert(
+        "daytime-client-own-clock",
+        (vec!["daytime/client-prints-what-it-received"], vec![]),
+    );
+    e.insert(
         "ft-iter-one-dst",
         (
             vec![
