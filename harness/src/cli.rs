@@ -291,10 +291,7 @@ pub fn load_suite(files: &[PathBuf]) -> Result<Suite, Diagnostics> {
     if !problems.is_empty() {
         return Err(problems);
     }
-    Ok(Suite {
-        manifest,
-        files: scenario_files,
-    })
+    Ok(Suite::new(manifest, scenario_files))
 }
 
 fn validate(files: &[PathBuf]) -> ExitCode {
@@ -302,6 +299,13 @@ fn validate(files: &[PathBuf]) -> ExitCode {
         Ok(suite) => {
             let count = suite.scenarios().count();
             println!("ok: {count} scenarios in {} file(s)", suite.files.len());
+            if !suite.left_out.is_empty() {
+                println!(
+                    "({} more not for these course options: {})",
+                    suite.left_out.len(),
+                    suite.left_out.join(", ")
+                );
+            }
             ExitCode::from(EXIT_PASSED)
         }
         Err(d) => {

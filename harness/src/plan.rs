@@ -63,9 +63,33 @@ fn is_executable(path: &Path) -> bool {
 pub struct Suite {
     pub manifest: Option<LabManifest>,
     pub files: Vec<ScenarioFile>,
+    /// Scenarios left out because their `when:` does not match the course
+    /// options (they are not run, scored or reported).
+    pub left_out: Vec<String>,
 }
 
 impl Suite {
+    /// The suite of these files under the manifest's course options: a
+    /// scenario whose `when:` does not match them is not part of it.
+    pub fn new(manifest: Option<LabManifest>, mut files: Vec<ScenarioFile>) -> Suite {
+        let options = manifest.as_ref().map(|m| &m.options);
+        let mut left_out = Vec::new();
+        for file in &mut files {
+            file.scenarios.retain(|s| {
+                let applies = s.applies_to(options);
+                if !applies {
+                    left_out.push(s.name.clone());
+                }
+                applies
+            });
+        }
+        Suite {
+            manifest,
+            files,
+            left_out,
+        }
+    }
+
     pub fn scenarios(&self) -> impl Iterator<Item = &Scenario> {
         self.files.iter().flat_map(|f| f.scenarios.iter())
     }

@@ -121,6 +121,68 @@ fn expectations() -> BTreeMap<&'static str, (Vec<&'static str>, Vec<&'static str
     );
     e.insert("lottery-no-usage", (vec!["lottery/usage-errors"], vec![]));
     e.insert(
+        "lottery-usage-silent",
+        (vec!["lottery/usage-errors"], vec![]),
+    );
+    e.insert(
+        "echo-whole-buffer",
+        (
+            vec![
+                "echo/long-stream",
+                "echo/client-many-lines[server=submission]",
+                "echo/two-clients-at-once",
+            ],
+            vec![],
+        ),
+    );
+    e.insert(
+        "echo-client-single-read",
+        (vec!["echo/client-handles-split-replies"], vec![]),
+    );
+    e.insert(
+        "echo-client-prefix",
+        (
+            vec![
+                "echo/short-line[client=submission,server=submission]",
+                "echo/short-line[client=submission,server=reference]",
+                "echo/client-many-lines[server=submission]",
+                "echo/client-many-lines[server=reference]",
+                "echo/sum-variant",
+                "echo/client-handles-split-replies",
+            ],
+            vec![],
+        ),
+    );
+    e.insert(
+        "lottery-server-keeps-running",
+        (
+            vec![
+                "lottery/server-end-closes-and-exits",
+                "lottery/session[client=submission,server=submission]",
+                "lottery/session[client=reference,server=submission]",
+            ],
+            vec![],
+        ),
+    );
+    e.insert(
+        "lottery-client-ignores-connect",
+        (vec!["lottery/client-connection-refused"], vec![]),
+    );
+    e.insert(
+        "daytime-client-own-clock",
+        (vec!["daytime/client-prints-what-it-received"], vec![]),
+    );
+    e.insert(
+        "ft-iter-one-dst",
+        (
+            vec![
+                "ft/iterative-several-files[client=submission,server=submission]",
+                "ft/iterative-several-files[client=submission,server=reference]",
+            ],
+            vec![],
+        ),
+    );
+    e.insert(
         "build-error",
         (
             vec![

@@ -509,3 +509,67 @@ fn bad_scenario_files_are_rejected_with_place_and_fix() {
     let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(schema["title"], "socklab scenario file");
 }
+
+#[test]
+fn a_fixture_can_be_a_programs_stdin_and_output_can_look_at_any_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let submission = dir.path().join("submission");
+    std::fs::create_dir_all(&submission).unwrap();
+    // Adds the two numbers of each line (tcpserv08's arithmetic, on stdin).
+    script(
+        &submission,
+        "adder",
+        "while read a b; do echo $((a + b)); done; echo 'adder: done' >&2",
+    );
+    script(&submission, "quiet", "exit 1");
+    let scenarios = dir.path().join("stdin.yaml");
+    std::fs::write(
+        &scenarios,
+        r#"
+scenarios:
+  - name: stdin/fixture
+    fixtures:
+      input: { text: "2 5\n11 123\n", times: 2 }
+      replies: { text: "7\n134\n", times: 2 }
+    steps:
+      - start: p
+        program: adder
+        stdin: { fixture: input }
+      - exit: p
+        code: 0
+      - output: p
+        fixture: replies
+        title: every line of the fixture was read from stdin
+      - output: p
+        regex: 'adder: done'
+        stream: any
+        title: found on stderr
+  - name: stdin/any-stream-fails
+    steps:
+      - start: q
+        program: quiet
+        stdin: pipe
+      - exit: q
+        code: nonzero
+      - output: q
+        regex: '(?i)usage'
+        stream: any
+"#,
+    )
+    .unwrap();
+    let (out, report) = run_json(&[scenarios.to_str().unwrap()], &submission);
+    assert_eq!(out.status.code(), Some(1), "one scenario fails");
+    assert_eq!(scenarios_with(&report, "passed"), ["stdin/fixture"]);
+    assert_eq!(
+        scenarios_with(&report, "failed"),
+        ["stdin/any-stream-fails"]
+    );
+    let failed = report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "stdin/any-stream-fails")
+        .unwrap();
+    let text = failed.to_string();
+    assert!(text.contains("stdout and stderr"), "{text}");
+}

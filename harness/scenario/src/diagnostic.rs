@@ -148,7 +148,9 @@ pub fn from_yaml_error(file: &Path, source: &str, error: &serde_saphyr::Error) -
         }
         message = text.to_string();
     }
-    let (message, help) = match step_key_suggestion(&message, source, loc) {
+    let (message, help) = match step_key_suggestion(&message, source, loc)
+        .or_else(|| wrong_type(&message, source, loc))
+    {
         Some(better) => better,
         None => {
             let help = suggestion_for(&message);
@@ -168,7 +170,19 @@ fn step_key_suggestion(message: &str, source: &str, loc: Loc) -> Option<(String,
     if !tail.contains("concurrently") || loc.line == 0 {
         return None; // not the step key list
     }
-    let action = step_action_at(source, loc)?;
+    let Some(action) = step_action_at(source, loc) else {
+        // No known action: most likely the action itself is misspelt.
+        let actions = crate::validate::ACTIONS;
+        let list = actions.join(", ");
+        let help = match closest(given, actions) {
+            Some(best) => format!("did you mean `{best}`? a step starts with one action: {list}"),
+            None => format!("a step starts with one action: {list}"),
+        };
+        return Some((
+            format!("unknown key `{given}`: it is not an action nor a step parameter"),
+            Some(help),
+        ));
+    };
     let mut valid: Vec<&str> = crate::validate::params_of(&action).to_vec();
     valid.extend_from_slice(crate::validate::META_KEYS);
     let list = valid.join(", ");
@@ -180,6 +194,109 @@ fn step_key_suggestion(message: &str, source: &str, loc: Loc) -> Option<(String,
         format!("unknown key `{given}` in a `{action}` step"),
         Some(help),
     ))
+}
+
+/// A value of the wrong type (`points: three`, `repeat: many`): say what
+/// the key expects, with the value written and an example, instead of the
+/// parser's "invalid floating point".
+fn wrong_type(message: &str, source: &str, loc: Loc) -> Option<(String, Option<String>)> {
+    let kind = if let Some(kind) = message.strip_prefix("invalid type: ") {
+        kind
+    } else {
+        let kind = message.strip_prefix("invalid ")?;
+        if !matches!(
+            kind,
+            "floating point" | "float literal" | "boolean" | "bool" | "value"
+        ) && !kind.starts_with('u')
+            && !kind.starts_with('i')
+        {
+            return None;
+        }
+        kind
+    };
+    let (key, value) = key_and_value_at(source, loc)?;
+    let (expects, example) = expectation(&key).unwrap_or_else(|| {
+        if kind.starts_with("floating") || kind.starts_with("float") {
+            ("a number", "3")
+        } else if kind.starts_with("bool") {
+            ("`true` or `false`", "true")
+        } else if kind.starts_with('u') {
+            ("a whole number ≥ 0", "1")
+        } else if kind.starts_with('i') {
+            ("a whole number", "0")
+        } else {
+            ("another kind of value", "…")
+        }
+    });
+    let shown = if value.is_empty() {
+        "nothing".to_string()
+    } else {
+        format!("`{value}`")
+    };
+    Some((
+        format!("`{key}` expects {expects}, but the value is {shown}"),
+        Some(format!("write e.g. `{key}: {example}`")),
+    ))
+}
+
+/// What a key of the format expects, for wrong-type messages.
+fn expectation(key: &str) -> Option<(&'static str, &'static str)> {
+    Some(match key {
+        "points" => ("a number of points ≥ 0", "3"),
+        "weight" => ("a number ≥ 0 (the check's share of the points)", "2"),
+        "total" => ("a number of points", "100"),
+        "repeat" => ("a whole number of rounds from 1 to 10000", "6"),
+        "count" | "min" | "max" | "zombies" => ("a whole number ≥ 0", "0"),
+        "bytes" | "random" | "zeros" | "rate" | "reset_after" | "close_after" => {
+            ("a whole number of bytes", "1024")
+        }
+        "lines" => ("a whole number of lines", "100"),
+        "width" => ("a whole number of characters per line", "60"),
+        "times" => ("a whole number of repetitions ≥ 1", "10"),
+        "seed" => ("a whole number", "7"),
+        "int32" => ("a 32-bit integer", "0"),
+        "processes" | "open_files" => ("a whole number", "64"),
+        "in_process" | "refused" | "eof" | "exists" | "distinct" | "observe" | "soft" => {
+            ("`true` or `false`", "true")
+        }
+        "range" => ("a list `[MIN, MAX]` of two integers", "[1, 45]"),
+        "slice" => ("a size `[N]` or a range `[MIN, MAX]`", "[1, 4]"),
+        "steps" => ("a list of steps", "[ { close: c } ]"),
+        "args" => ("a list of arguments", "[\"{{ports.NAME}}\"]"),
+        "hosts" | "tags" => ("a list of names", "[server, client]"),
+        _ => return None,
+    })
+}
+
+/// The key written before the value at `loc` on its line, and the value's
+/// text (to the end of the line or flow item, without a comment).
+fn key_and_value_at(source: &str, loc: Loc) -> Option<(String, String)> {
+    let line = source.lines().nth((loc.line as usize).checked_sub(1)?)?;
+    let col = (loc.column as usize).saturating_sub(1);
+    let (before, after) =
+        line.split_at(line.char_indices().nth(col).map_or(line.len(), |(i, _)| i));
+    let before = before.trim_end().strip_suffix(':')?;
+    let key: String = before
+        .chars()
+        .rev()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    if key.is_empty() {
+        return None;
+    }
+    let value = after
+        .split(" #")
+        .next()
+        .unwrap_or_default()
+        .split([',', '}'])
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    Some((key, value))
 }
 
 /// The action key of the step that contains the key at `loc`, found by

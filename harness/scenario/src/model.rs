@@ -39,10 +39,22 @@ pub struct Scenario {
     pub fixtures: BTreeMap<String, Fixture>,
     pub matrix: BTreeMap<String, String>,
     pub tags: Vec<String>,
+    /// Course options this scenario is for (`when:`); empty: every course.
+    pub when: BTreeMap<String, String>,
     pub steps: Vec<Step>,
 }
 
 impl Scenario {
+    /// Whether the scenario belongs to a suite with these course options:
+    /// every option named in `when:` has the value given there. Without a
+    /// manifest (`None`) no option has a value, so only scenarios without
+    /// `when:` belong.
+    pub fn applies_to(&self, options: Option<&BTreeMap<String, String>>) -> bool {
+        self.when
+            .iter()
+            .all(|(name, value)| options.and_then(|o| o.get(name)) == Some(value))
+    }
+
     /// Whether the scenario needs hosts with separate addresses.
     pub fn needs_separate_hosts(&self) -> bool {
         self.hosts.len() > 1
@@ -101,11 +113,21 @@ pub enum Origin {
     Templated(Template),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StdinMode {
     Pty,
     Pipe,
     Null,
+    /// The named fixture's file is the program's stdin (stdout is a pipe).
+    Fixture(String),
+}
+
+/// Which of a program's streams an `output` step looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputStream {
+    One(Stream),
+    /// Stdout or stderr: the check holds for either (`not_contains`: for both).
+    Any,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -282,7 +304,7 @@ pub enum Action {
     },
     Output {
         program: String,
-        stream: Stream,
+        stream: OutputStream,
         check: OutputCheck,
     },
     Proxy(ProxySpec),

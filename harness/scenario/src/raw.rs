@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::spanned::{S, Text};
 
-/// A scenario file: a list of scenarios.
+/// A scenario file: a mapping whose `scenarios:` key holds the list of scenarios.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "socklab scenario file")]
@@ -48,6 +48,9 @@ pub struct RawScenario {
     pub exclude: Option<Vec<BTreeMap<String, String>>>,
     /// Free-form labels for `--only` filtering and reports.
     pub tags: Option<Vec<String>>,
+    /// Course options this scenario is for, e.g. `{ echo_mode: sum }`: it is part of
+    /// the suite only when every listed option of the lab manifest has that value.
+    pub when: Option<S<BTreeMap<String, S<Text>>>>,
     /// The steps, run in order.
     pub steps: Vec<S<RawStep>>,
 }
@@ -70,6 +73,8 @@ pub struct RawFixture {
     pub width: Option<S<u64>>,
     /// Seed for `random` and `lines` (default 0): same seed, same bytes.
     pub seed: Option<u64>,
+    /// `text`/`hex`: the content this many times over, e.g. `{ text: "2 5\n", times: 500 }`.
+    pub times: Option<S<u64>>,
 }
 
 /// Fault injection on one direction of a proxied connection.
@@ -165,8 +170,9 @@ pub struct RawStep {
     pub host: Option<S<String>>,
     /// `start`: command-line arguments (templated).
     pub args: Option<Vec<S<Text>>>,
-    /// `start`: `pty` (default, so prompts without newline arrive), `pipe` or `null`.
-    pub stdin: Option<S<String>>,
+    /// `start`: `pty` (default, so prompts without newline arrive), `pipe`, `null`,
+    /// or `{ fixture: NAME }` (the fixture file is the program's stdin).
+    pub stdin: Option<S<RawStdin>>,
     /// `wait_listen`/`listen`/`proxy`: the port, usually `{{ports.NAME}}`.
     pub port: Option<S<Text>>,
     /// `connect`: `HOST:PORT`, e.g. `{{hosts.server}}:{{ports.lottery}}`.
@@ -201,7 +207,7 @@ pub struct RawStep {
     pub eof: Option<S<bool>>,
     /// `recv` with `eof`: the data must be 260-byte Lab 3 file segments carrying this fixture.
     pub segments: Option<S<String>>,
-    /// `expect`/`output`: `stdout` (default) or `stderr`.
+    /// `expect`/`output`: `stdout` (default) or `stderr`; `output` also takes `any` (stdout or stderr).
     pub stream: Option<S<String>>,
     /// `exit`: expected exit code: a number, `nonzero` or `any`.
     pub code: Option<S<Text>>,
@@ -250,4 +256,68 @@ pub struct RawStep {
     pub soft: Option<S<bool>>,
     /// Deadline for this step, e.g. `2s` (default 5s).
     pub within: Option<S<String>>,
+}
+
+/// A program's stdin: a mode name, or a fixture file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawStdin {
+    /// `pty`, `pipe` or `null`.
+    Mode(String),
+    /// `{ fixture: NAME }`.
+    Fixture(String),
+}
+
+impl<'de> Deserialize<'de> for RawStdin {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StdinVisitor;
+        impl<'de> serde::de::Visitor<'de> for StdinVisitor {
+            type Value = RawStdin;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`pty`, `pipe`, `null` or `{ fixture: NAME }`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawStdin, E> {
+                Ok(RawStdin::Mode(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawStdin, A::Error> {
+                let mut fixture = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key != "fixture" {
+                        return Err(serde::de::Error::unknown_field(&key, &["fixture"]));
+                    }
+                    if fixture.is_some() {
+                        return Err(serde::de::Error::duplicate_field("fixture"));
+                    }
+                    fixture = Some(map.next_value::<String>()?);
+                }
+                fixture
+                    .map(RawStdin::Fixture)
+                    .ok_or_else(|| serde::de::Error::missing_field("fixture"))
+            }
+        }
+        deserializer.deserialize_any(StdinVisitor)
+    }
+}
+
+impl JsonSchema for RawStdin {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Stdin".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "`pty` (default), `pipe`, `null`, or `{ fixture: NAME }` to read a fixture file as stdin.",
+            "anyOf": [
+                { "type": "string", "enum": ["pty", "pipe", "null"] },
+                { "type": "null" },
+                {
+                    "type": "object",
+                    "properties": { "fixture": { "type": "string", "description": "A fixture of this scenario." } },
+                    "required": ["fixture"],
+                    "additionalProperties": false
+                }
+            ]
+        })
+    }
 }

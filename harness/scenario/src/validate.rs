@@ -193,26 +193,109 @@ pub fn validate_file(
     reporter: &mut Reporter,
 ) -> Vec<Scenario> {
     let mut scenarios = Vec::new();
-    let mut names: BTreeMap<String, Loc> = BTreeMap::new();
+    // Each name's uses so far: where, and for which course options.
+    type Uses = Vec<(Loc, BTreeMap<String, String>)>;
+    let mut names: BTreeMap<String, Uses> = BTreeMap::new();
     for raw_scenario in &raw.scenarios {
         let name = raw_scenario.value().name.value().clone();
         let loc = raw_scenario.value().name.loc();
-        if let Some(first) = names.get(&name) {
+        let when = raw_when(raw_scenario.value());
+        let earlier = names.entry(name.clone()).or_default();
+        // One name may be used by variants for different course options
+        // (`when: { echo_mode: echo }` and `when: { echo_mode: sum }`): at
+        // most one of them is ever part of a suite.
+        if let Some((first, _)) = earlier.iter().find(|(_, w)| !disjoint(w, &when)) {
             reporter.error(
                 loc,
                 format!("scenario name `{name}` is used twice"),
                 Some(format!(
-                    "the first is at line {}; names must be unique",
+                    "the first is at line {}; names must be unique (variants for different course options may share a name when their `when:` differ in one option's value)",
                     first.line
                 )),
             );
         }
-        names.insert(name, loc);
+        earlier.push((loc, when));
         if let Some(base) = validate_scenario(raw_scenario, file, options, reporter) {
             scenarios.extend(expand_matrix(base, raw_scenario, options, reporter));
         }
     }
     scenarios
+}
+
+/// A scenario's `when:` as written (names and values as text).
+fn raw_when(sc: &RawScenario) -> BTreeMap<String, String> {
+    sc.when
+        .iter()
+        .flat_map(|w| w.value().iter())
+        .map(|(k, v)| (k.clone(), v.value().0.clone()))
+        .collect()
+}
+
+/// Whether no course options can satisfy both conditions.
+fn disjoint(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> bool {
+    a.iter()
+        .any(|(k, v)| b.get(k).is_some_and(|other| other != v))
+}
+
+/// Largest `text`/`hex` fixture made with `times` (bytes are held in memory).
+pub const MAX_FIXTURE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Most rounds a step may run, `repeat`s inside `repeat`s multiplied:
+/// every round is kept, checked and scored, so this bounds the memory.
+pub const MAX_REPEAT_ROUNDS: u64 = 10_000;
+
+fn validate_when(
+    sc: &RawScenario,
+    options: Option<&BTreeMap<String, String>>,
+    r: &mut Reporter,
+) -> BTreeMap<String, String> {
+    let Some(when) = &sc.when else {
+        return BTreeMap::new();
+    };
+    if when.value().is_empty() {
+        r.error(
+            when.loc(),
+            "`when:` names no course option",
+            Some("write e.g. `when: { echo_mode: sum }`, or leave `when:` out to run with every course option".into()),
+        );
+    }
+    let mut out = BTreeMap::new();
+    for (name, value) in when.value() {
+        if let Some(known) = options
+            && !known.contains_key(name)
+        {
+            let names: Vec<&str> = known.keys().map(String::as_str).collect();
+            let list = if names.is_empty() {
+                "the lab manifest defines no `options:`".to_string()
+            } else {
+                format!("options in the lab manifest: {}", names.join(", "))
+            };
+            let help = match closest(name, &names) {
+                Some(best) => format!("did you mean `{best}`? {list}"),
+                None => format!(
+                    "{list}; add it under `options:` in lab.yaml, or remove it from `when:`"
+                ),
+            };
+            r.error(
+                value.loc(),
+                format!(
+                    "`when:` names course option `{name}`, which the lab manifest does not define"
+                ),
+                Some(help),
+            );
+        }
+        if value.value().0.trim().is_empty() {
+            r.error(
+                value.loc(),
+                format!("`when:` gives option `{name}` an empty value"),
+                Some(format!(
+                    "write the value the option must have, e.g. `{name}: sum`"
+                )),
+            );
+        }
+        out.insert(name.clone(), value.value().0.clone());
+    }
+    out
 }
 
 fn validate_scenario(
@@ -312,7 +395,15 @@ fn validate_scenario(
 
     collect_declarations(&sc.steps, &mut declared);
 
-    let steps = validate_steps(&sc.steps, &declared, r);
+    let when = validate_when(sc, options, r);
+    if sc.steps.is_empty() {
+        r.error(
+            sc.name.loc(),
+            format!("scenario `{name}` has no steps"),
+            Some("add the steps that check something (`steps: [...]`); a scenario without checks would earn its points for nothing".into()),
+        );
+    }
+    let steps = validate_steps(&sc.steps, &declared, 1, r);
 
     let points = match &sc.points {
         Some(p) if *p.value() < 0.0 || !p.value().is_finite() => {
@@ -346,6 +437,7 @@ fn validate_scenario(
         fixtures,
         matrix: BTreeMap::new(),
         tags: sc.tags.clone().unwrap_or_default(),
+        when,
         steps,
     })
 }
@@ -368,12 +460,44 @@ fn validate_fixture(name: &str, spec: &S<RawFixture>, r: &mut Reporter) -> Optio
         return None;
     }
     let seed = f.seed.unwrap_or(0);
+    let times = match &f.times {
+        None => 1,
+        Some(t) if f.text.is_none() && f.hex.is_none() => {
+            r.error(
+                t.loc(),
+                format!("fixture `{name}`: `times` only applies to `text` and `hex`"),
+                Some("`random`, `zeros` and `lines` already take a size".into()),
+            );
+            return None;
+        }
+        Some(t) if *t.value() == 0 => {
+            r.error(
+                t.loc(),
+                format!("fixture `{name}`: `times: 0` makes an empty file"),
+                Some("write 1 or more, or use `text: \"\"` for an empty file".into()),
+            );
+            return None;
+        }
+        Some(t) => *t.value(),
+    };
+    let repeated = |bytes: Vec<u8>, r: &mut Reporter| -> Option<Fixture> {
+        let size = (bytes.len() as u64).saturating_mul(times);
+        if size > MAX_FIXTURE_BYTES {
+            r.error(
+                f.times.as_ref().map(|t| t.loc()).unwrap_or(spec.loc()),
+                format!("fixture `{name}` would be {size} bytes; at most {MAX_FIXTURE_BYTES}"),
+                Some("repeat fewer times".into()),
+            );
+            return None;
+        }
+        Some(Fixture::Bytes(bytes.repeat(times as usize)))
+    };
     if let Some(text) = &f.text {
-        return Some(Fixture::Bytes(text.as_bytes().to_vec()));
+        return repeated(text.as_bytes().to_vec(), r);
     }
     if let Some(hex) = &f.hex {
         return match parse_hex(hex) {
-            Ok(bytes) => Some(Fixture::Bytes(bytes)),
+            Ok(bytes) => repeated(bytes, r),
             Err(e) => {
                 r.error(
                     spec.loc(),
@@ -441,14 +565,16 @@ fn capture_names(pattern: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn validate_steps(steps: &[S<RawStep>], d: &Declared, r: &mut Reporter) -> Vec<Step> {
+/// `rounds`: how many times these steps run (the product of the
+/// enclosing `repeat`s).
+fn validate_steps(steps: &[S<RawStep>], d: &Declared, rounds: u64, r: &mut Reporter) -> Vec<Step> {
     steps
         .iter()
-        .filter_map(|s| validate_step(s, d, r))
+        .filter_map(|s| validate_step(s, d, rounds, r))
         .collect()
 }
 
-fn validate_step(step: &S<RawStep>, d: &Declared, r: &mut Reporter) -> Option<Step> {
+fn validate_step(step: &S<RawStep>, d: &Declared, rounds: u64, r: &mut Reporter) -> Option<Step> {
     let s = step.value();
     let keys = step_keys(s);
     let actions: Vec<&(&str, Loc)> = keys.iter().filter(|(k, _)| ACTIONS.contains(k)).collect();
@@ -544,6 +670,7 @@ fn validate_step(step: &S<RawStep>, d: &Declared, r: &mut Reporter) -> Option<St
         d,
         r,
         loc: step.loc(),
+        rounds,
     };
     let action = v.action(action)?;
     Some(Step {
@@ -558,6 +685,8 @@ struct StepValidator<'a, 'r, 'f> {
     d: &'a Declared,
     r: &'r mut Reporter<'f>,
     loc: Loc,
+    /// How many times this step runs (enclosing `repeat`s multiplied).
+    rounds: u64,
 }
 
 impl StepValidator<'_, '_, '_> {
@@ -583,6 +712,14 @@ impl StepValidator<'_, '_, '_> {
             "expect" => {
                 let program = self.program(&s.expect)?;
                 let pattern = match (&s.text, &s.regex) {
+                    (Some(t), None) if t.value().0.is_empty() => {
+                        self.r.error(
+                            t.loc(),
+                            "`expect` with `text: \"\"` waits for nothing, so it can never be seen arriving",
+                            Some("give the text the program must print, e.g. `text: \"Full\"`; to check that it printed nothing use `output:` with `text: \"\"`".into()),
+                        );
+                        return None;
+                    }
                     (Some(t), None) => Pattern::Text(self.template(t)?),
                     (None, Some(re)) => Pattern::Regex(self.regex(re)?),
                     _ => return self.one_of("expect", &["text", "regex"]),
@@ -667,7 +804,7 @@ impl StepValidator<'_, '_, '_> {
                 };
                 Action::Output {
                     program,
-                    stream: self.stream()?,
+                    stream: self.output_stream()?,
                     check,
                 }
             }
@@ -864,13 +1001,50 @@ impl StepValidator<'_, '_, '_> {
                 }
             }
             "repeat" => {
-                let times = *s.repeat.as_ref()?.value();
+                let repeat = s.repeat.as_ref()?;
+                let times = *repeat.value();
+                let rounds = self.rounds.saturating_mul(u64::from(times));
+                if times == 0 {
+                    self.r.error(
+                        repeat.loc(),
+                        "`repeat: 0` runs its steps never",
+                        Some(
+                            "write how many times to run the steps, 1 or more (or remove the step)"
+                                .into(),
+                        ),
+                    );
+                    return None;
+                }
+                if rounds > MAX_REPEAT_ROUNDS {
+                    let nested = if self.rounds > 1 {
+                        format!(
+                            " (inside repeats of {} rounds, {rounds} in all)",
+                            self.rounds
+                        )
+                    } else {
+                        String::new()
+                    };
+                    self.r.error(
+                        repeat.loc(),
+                        format!("`repeat: {times}` is too many rounds{nested}; at most {MAX_REPEAT_ROUNDS}"),
+                        Some("every round is checked and reported; repeat fewer times, or send more data per round (e.g. a larger fixture)".into()),
+                    );
+                    return None;
+                }
                 let Some(inner) = &s.steps else {
                     return self.one_of("repeat", &["steps"]);
                 };
+                if inner.is_empty() {
+                    self.r.error(
+                        repeat.loc(),
+                        "`repeat` has no steps to repeat",
+                        Some("list the steps under `steps:`, e.g. `steps: [ { send: c, int32: 0 } ]`".into()),
+                    );
+                    return None;
+                }
                 Action::Repeat {
                     times,
-                    steps: validate_steps(inner, self.d, self.r),
+                    steps: validate_steps(inner, self.d, rounds, self.r),
                 }
             }
             "concurrently" => {
@@ -887,7 +1061,7 @@ impl StepValidator<'_, '_, '_> {
                     branches: branches
                         .value()
                         .iter()
-                        .map(|b| validate_steps(b, self.d, self.r))
+                        .map(|b| validate_steps(b, self.d, self.rounds, self.r))
                         .collect(),
                 }
             }
@@ -945,17 +1119,29 @@ impl StepValidator<'_, '_, '_> {
             );
             return None;
         }
-        let stdin = match s.stdin.as_ref().map(|m| (m.value().as_str(), m.loc())) {
-            None | Some(("pty", _)) => StdinMode::Pty,
-            Some(("pipe", _)) => StdinMode::Pipe,
-            Some(("null", _)) => StdinMode::Null,
-            Some((other, loc)) => {
-                self.r.error(
-                    loc,
-                    format!("`stdin: {other}` is not a stdin mode"),
-                    Some("write `pty` (default), `pipe` or `null`".into()),
-                );
-                return None;
+        let stdin = match s.stdin.as_ref().map(|m| (m.value(), m.loc())) {
+            None => StdinMode::Pty,
+            Some((RawStdin::Mode(mode), loc)) => match mode.as_str() {
+                "pty" => StdinMode::Pty,
+                "pipe" => StdinMode::Pipe,
+                "null" => StdinMode::Null,
+                other => {
+                    self.r.error(
+                        loc,
+                        format!("`stdin: {other}` is not a stdin mode"),
+                        Some("write `pty` (default), `pipe`, `null`, or `{ fixture: NAME }` for a fixture file".into()),
+                    );
+                    return None;
+                }
+            },
+            Some((RawStdin::Fixture(name), _)) => {
+                let at = &s.stdin.as_ref()?.0;
+                let spanned = S(serde_saphyr::Spanned::new(
+                    name.clone(),
+                    at.referenced,
+                    at.defined,
+                ));
+                StdinMode::Fixture(self.fixture(&spanned)?)
             }
         };
         let mut args = Vec::new();
@@ -1126,6 +1312,21 @@ impl StepValidator<'_, '_, '_> {
                 );
                 None
             }
+        }
+    }
+
+    fn output_stream(&mut self) -> Option<OutputStream> {
+        match self.s.stream.as_ref() {
+            Some(s) if s.value() == "any" => Some(OutputStream::Any),
+            Some(s) if !matches!(s.value().as_str(), "stdout" | "stderr") => {
+                self.r.error(
+                    s.loc(),
+                    format!("`stream: {}` is not a stream", s.value()),
+                    Some("write `stdout` (default), `stderr`, or `any` (either of them)".into()),
+                );
+                None
+            }
+            _ => self.stream().map(OutputStream::One),
         }
     }
 

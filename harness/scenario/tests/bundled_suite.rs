@@ -1,5 +1,6 @@
 //! The bundled Lab 3 suite is valid and adds up.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 #[test]
@@ -20,4 +21,40 @@ fn lab3_suite_validates() {
         "the lab's questions are observe-only scenarios"
     );
     assert!(scenarios.iter().any(|s| s.needs_separate_hosts()));
+}
+
+/// Under every combination of course options the suite has unique names and
+/// the same scenarios (and points), but for the one that exists only for the
+/// echo course (the client against tcpserv08, which a sum course's own
+/// echo/short-line covers).
+#[test]
+fn lab3_suite_is_the_same_under_every_course_option() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/lab3/lab.yaml");
+    let (lab, files) = socklab_scenario::load_manifest(&manifest).unwrap();
+    let mut suites = Vec::new();
+    for echo_mode in ["echo", "sum"] {
+        for ft_iterative in ["new-connection", "marker"] {
+            let mut options = lab.options.clone();
+            options.insert("echo_mode".into(), echo_mode.into());
+            options.insert("ft_iterative".into(), ft_iterative.into());
+            let mut names = BTreeMap::new();
+            for s in files.iter().flat_map(|f| &f.scenarios) {
+                if s.applies_to(Some(&options)) {
+                    let earlier = names.insert(s.name.clone(), s.points);
+                    assert!(earlier.is_none(), "{} twice under {options:?}", s.name);
+                }
+            }
+            if echo_mode == "sum" {
+                names.insert("echo/sum-variant".into(), 2.0);
+            }
+            suites.push((options, names));
+        }
+    }
+    let (first_options, first) = &suites[0];
+    for (options, names) in &suites[1..] {
+        assert_eq!(
+            names, first,
+            "the suite under {options:?} differs from under {first_options:?}"
+        );
+    }
 }

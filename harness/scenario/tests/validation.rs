@@ -2,7 +2,11 @@
 
 use std::path::Path;
 
-use socklab_scenario::{Action, ExitExpect, Origin, parse_scenario_file};
+use std::collections::BTreeMap;
+
+use socklab_scenario::{
+    Action, ExitExpect, Fixture, Origin, OutputStream, StdinMode, parse_scenario_file,
+};
 
 fn errors(source: &str) -> String {
     match parse_scenario_file(Path::new("suite.yaml"), source, None) {
@@ -205,4 +209,228 @@ fn unknown_key_in_a_step_suggests_among_that_actions_parameters() {
         !text.contains("concurrently"),
         "only the keys that fit: {text}"
     );
+}
+
+#[test]
+fn repeat_is_capped_and_must_repeat_something() {
+    let text = errors(
+        "scenarios:\n  - name: a\n    steps:\n      - connect: c\n        to: \"x:1\"\n      - repeat: 2000000\n        steps:\n          - close: c\n",
+    );
+    assert!(text.contains("suite.yaml:6:17"), "{text}");
+    assert!(
+        text.contains("`repeat: 2000000` is too many rounds; at most 10000"),
+        "{text}"
+    );
+    assert!(text.contains("help: every round is checked"), "{text}");
+
+    // Nested repeats multiply.
+    let text = errors(
+        "scenarios:\n  - name: a\n    steps:\n      - connect: c\n        to: \"x:1\"\n      - repeat: 200\n        steps:\n          - repeat: 100\n            steps:\n              - close: c\n",
+    );
+    assert!(
+        text.contains(
+            "`repeat: 100` is too many rounds (inside repeats of 200 rounds, 20000 in all)"
+        ),
+        "{text}"
+    );
+
+    let text =
+        errors("scenarios:\n  - name: a\n    steps:\n      - repeat: 3\n        steps: []\n");
+    assert!(text.contains("`repeat` has no steps to repeat"), "{text}");
+    let text = errors(
+        "scenarios:\n  - name: a\n    steps:\n      - repeat: 0\n        steps: [ { title: x } ]\n",
+    );
+    assert!(text.contains("`repeat: 0` runs its steps never"), "{text}");
+
+    // The cap itself is allowed.
+    parse_scenario_file(
+        Path::new("suite.yaml"),
+        "scenarios:\n  - name: a\n    steps:\n      - connect: c\n        to: \"x:1\"\n      - repeat: 10000\n        steps:\n          - close: c\n",
+        None,
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_scenario_without_steps_is_rejected() {
+    let text = errors("scenarios:\n  - name: free/points\n    points: 10\n    steps: []\n");
+    assert!(text.contains("suite.yaml:2:11"), "{text}");
+    assert!(
+        text.contains("scenario `free/points` has no steps"),
+        "{text}"
+    );
+    assert!(text.contains("would earn its points for nothing"), "{text}");
+}
+
+#[test]
+fn wrong_types_say_what_the_key_expects() {
+    let text = errors("scenarios:\n  - name: a\n    points: three\n    steps:\n      - close: c\n");
+    assert!(text.contains("suite.yaml:3:13"), "{text}");
+    assert!(
+        text.contains("`points` expects a number of points ≥ 0, but the value is `three`"),
+        "{text}"
+    );
+    assert!(text.contains("help: write e.g. `points: 3`"), "{text}");
+    assert!(!text.contains("floating point"), "{text}");
+
+    let text =
+        errors("scenarios:\n  - name: a\n    steps:\n      - repeat: many\n        steps: []\n");
+    assert!(text.contains("suite.yaml:4:17"), "{text}");
+    assert!(
+        text.contains(
+            "`repeat` expects a whole number of rounds from 1 to 10000, but the value is `many`"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("help: write e.g. `repeat: 6`"), "{text}");
+
+    let text = errors(
+        "scenarios:\n  - name: a\n    steps:\n      - connect: c\n        to: \"x:1\"\n        refused: maybe\n",
+    );
+    assert!(
+        text.contains("`refused` expects `true` or `false`, but the value is `maybe`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_misspelt_action_lists_the_actions_only() {
+    let text =
+        errors("scenarios:\n  - name: a\n    steps:\n      - strat: s\n        program: P\n");
+    assert!(text.contains("suite.yaml:4:9"), "{text}");
+    assert!(text.contains("unknown key `strat`"), "{text}");
+    assert!(text.contains("did you mean `start`?"), "{text}");
+    assert!(
+        text.contains("a step starts with one action: start, wait_listen, type"),
+        "{text}"
+    );
+    // Parameters are not listed (neither in the message nor in the help).
+    assert!(!text.contains("in_process"), "{text}");
+    assert!(!text.contains("not_contains"), "{text}");
+}
+
+#[test]
+fn expect_of_empty_text_is_rejected() {
+    let text = errors(
+        "scenarios:\n  - name: a\n    steps:\n      - start: s\n        program: P\n      - expect: s\n        text: \"\"\n",
+    );
+    assert!(text.contains("suite.yaml:7:15"), "{text}");
+    assert!(
+        text.contains("`expect` with `text: \"\"` waits for nothing"),
+        "{text}"
+    );
+    assert!(text.contains("use `output:` with `text: \"\"`"), "{text}");
+}
+
+const WHEN: &str = r#"
+scenarios:
+  - name: echo/short-line
+    when: { echo_mode: echo }
+    steps:
+      - connect: c
+        to: "127.0.0.1:9877"
+  - name: echo/short-line
+    when: { echo_mode: sum }
+    steps:
+      - connect: c
+        to: "127.0.0.1:9877"
+"#;
+
+#[test]
+fn when_selects_by_course_option_and_lets_variants_share_a_name() {
+    let options: BTreeMap<String, String> = [("echo_mode".to_string(), "sum".to_string())].into();
+    let file = parse_scenario_file(Path::new("suite.yaml"), WHEN, Some(&options)).unwrap();
+    let applying: Vec<_> = file
+        .scenarios
+        .iter()
+        .filter(|s| s.applies_to(Some(&options)))
+        .map(|s| s.when.clone())
+        .collect();
+    assert_eq!(applying.len(), 1);
+    assert_eq!(applying[0]["echo_mode"], "sum");
+    // Without a manifest no option has a value: neither variant belongs.
+    assert!(file.scenarios.iter().all(|s| !s.applies_to(None)));
+
+    // Variants whose conditions overlap may not share a name.
+    let overlapping = WHEN.replace("{ echo_mode: sum }", "{ echo_mode: echo }");
+    let text = errors(&overlapping);
+    assert!(
+        text.contains("scenario name `echo/short-line` is used twice"),
+        "{text}"
+    );
+}
+
+#[test]
+fn when_names_only_options_of_the_manifest() {
+    let options: BTreeMap<String, String> = [
+        ("echo_mode".to_string(), "echo".to_string()),
+        ("ft_iterative".to_string(), "marker".to_string()),
+    ]
+    .into();
+    let source =
+        "scenarios:\n  - name: a\n    when: { echo_mod: sum }\n    steps:\n      - close: c\n";
+    let text = match parse_scenario_file(Path::new("suite.yaml"), source, Some(&options)) {
+        Ok(_) => panic!("unknown option accepted"),
+        Err(d) => d.to_string(),
+    };
+    assert!(text.contains("suite.yaml:3:23"), "{text}");
+    assert!(
+        text.contains(
+            "`when:` names course option `echo_mod`, which the lab manifest does not define"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "did you mean `echo_mode`? options in the lab manifest: echo_mode, ft_iterative"
+        ),
+        "{text}"
+    );
+    let text = errors("scenarios:\n  - name: a\n    when: {}\n    steps:\n      - close: c\n");
+    assert!(text.contains("`when:` names no course option"), "{text}");
+}
+
+#[test]
+fn stdin_from_a_fixture() {
+    let source = "scenarios:\n  - name: a\n    fixtures: { input: { text: \"2 5\\n\", times: 3 } }\n    steps:\n      - start: s\n        program: P\n        stdin: { fixture: input }\n";
+    let file = parse_scenario_file(Path::new("suite.yaml"), source, None).unwrap();
+    let Action::Start(spec) = &file.scenarios[0].steps[0].action else {
+        panic!("not a start step");
+    };
+    assert_eq!(spec.stdin, StdinMode::Fixture("input".into()));
+    assert_eq!(
+        file.scenarios[0].fixtures["input"],
+        Fixture::Bytes(b"2 5\n2 5\n2 5\n".to_vec())
+    );
+
+    let text = errors(
+        "scenarios:\n  - name: a\n    fixtures: { input: { text: x } }\n    steps:\n      - start: s\n        program: P\n        stdin: { fixture: inptu }\n",
+    );
+    assert!(text.contains("suite.yaml:7:16"), "{text}");
+    assert!(
+        text.contains("`inptu` is not a fixture in this scenario"),
+        "{text}"
+    );
+    assert!(text.contains("did you mean `input`?"), "{text}");
+    let text = errors(
+        "scenarios:\n  - name: a\n    steps:\n      - start: s\n        program: P\n        stdin: { file: x }\n",
+    );
+    assert!(text.contains("unknown field `file`"), "{text}");
+    assert!(text.contains("valid keys here: fixture"), "{text}");
+}
+
+#[test]
+fn output_may_look_at_any_stream_but_expect_may_not() {
+    let source = "scenarios:\n  - name: a\n    steps:\n      - start: s\n        program: P\n      - output: s\n        regex: '(?i)usage'\n        stream: any\n";
+    let file = parse_scenario_file(Path::new("suite.yaml"), source, None).unwrap();
+    assert!(matches!(
+        file.scenarios[0].steps[1].action,
+        Action::Output {
+            stream: OutputStream::Any,
+            ..
+        }
+    ));
+    let text = errors(&source.replace("output: s\n        regex", "expect: s\n        regex"));
+    assert!(text.contains("`stream: any` is not a stream"), "{text}");
+    assert!(text.contains("write `stdout` or `stderr`"), "{text}");
 }

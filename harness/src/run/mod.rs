@@ -635,7 +635,15 @@ impl Runner<'_> {
             label: label.clone(),
             cwd,
             host: spec.host.clone(),
-            stdin: spec.stdin,
+            stdin: spec.stdin.clone(),
+            stdin_file: match &spec.stdin {
+                StdinMode::Fixture(f) => {
+                    Some(self.fixture_paths.get(f).cloned().ok_or_else(|| {
+                        StepResult::harness(format!("fixture `{f}` was not made"))
+                    })?)
+                }
+                _ => None,
+            },
             output_limit: self.settings.output_limit,
             kind,
         };
@@ -965,80 +973,112 @@ impl Runner<'_> {
     async fn output(
         &self,
         name: &str,
-        stream: Stream,
+        stream: OutputStream,
         check: &OutputCheck,
     ) -> Result<StepResult, StepResult> {
         let program = self.program(name)?;
         if program.exit_info().is_some() {
             program.drain_output(Duration::from_millis(500)).await;
         }
-        let (data, _, dropped) = program.output(stream).snapshot();
-        let seen = escape_bytes(&data);
-        let truncated = if dropped > 0 {
-            format!(
-                " (output truncated after {} bytes; {dropped} more dropped)",
-                data.len()
-            )
-        } else {
-            String::new()
+        let streams: &[Stream] = match stream {
+            OutputStream::One(Stream::Stdout) => &[Stream::Stdout],
+            OutputStream::One(Stream::Stderr) => &[Stream::Stderr],
+            OutputStream::Any => &[Stream::Stdout, Stream::Stderr],
         };
-        let (ok, expected) = match check {
+        let outputs: Vec<(Stream, Vec<u8>, u64)> = streams
+            .iter()
+            .map(|s| {
+                let (data, _, dropped) = program.output(*s).snapshot();
+                (*s, data, dropped)
+            })
+            .collect();
+        let truncated = outputs
+            .iter()
+            .filter(|(_, _, dropped)| *dropped > 0)
+            .map(|(s, data, dropped)| {
+                let which = match stream {
+                    OutputStream::Any => format!("{} ", stream_name(*s)),
+                    OutputStream::One(_) => String::new(),
+                };
+                format!(
+                    " ({which}output truncated after {} bytes; {dropped} more dropped)",
+                    data.len()
+                )
+            })
+            .collect::<String>();
+        type Holds = Box<dyn Fn(&[u8]) -> bool>;
+        let (holds, expected): (Holds, String) = match check {
             OutputCheck::Equals(t) => {
                 let want = self.render(t)?;
-                (
-                    data == want.as_bytes(),
-                    format!("exactly {}", escape_bytes(want.as_bytes())),
-                )
+                let expected = format!("exactly {}", escape_bytes(want.as_bytes()));
+                (Box::new(move |d| d == want.as_bytes()), expected)
             }
             OutputCheck::Contains(t) => {
                 let want = self.render(t)?;
-                (
-                    contains(&data, want.as_bytes()),
-                    format!("output containing {}", escape_bytes(want.as_bytes())),
-                )
+                let expected = format!("output containing {}", escape_bytes(want.as_bytes()));
+                (Box::new(move |d| contains(d, want.as_bytes())), expected)
             }
             OutputCheck::NotContains(t) => {
                 let want = self.render(t)?;
-                (
-                    !contains(&data, want.as_bytes()),
-                    format!("output without {}", escape_bytes(want.as_bytes())),
-                )
+                let expected = format!("output without {}", escape_bytes(want.as_bytes()));
+                (Box::new(move |d| !contains(d, want.as_bytes())), expected)
             }
             OutputCheck::Regex(re) => {
                 let compiled = self.regex(re)?;
-                (
-                    compiled.is_match(&data),
-                    format!("output matching /{}/", compiled.as_str()),
-                )
+                let expected = format!("output matching /{}/", compiled.as_str());
+                (Box::new(move |d| compiled.is_match(d)), expected)
             }
             OutputCheck::Fixture(f) => {
                 let want = self.fixture_bytes.get(f).cloned().unwrap_or_default();
-                if data == want {
-                    (true, String::new())
-                } else {
-                    return Err(StepResult::fail(format!(
-                        "{}'s output differs from fixture `{f}`{truncated}",
-                        program.label
-                    ))
-                    .expected(format!("the {} bytes of fixture `{f}`", want.len()))
-                    .observed(fixtures::describe_difference(&want, &data)));
-                }
+                let expected = format!("the {} bytes of fixture `{f}`", want.len());
+                (Box::new(move |d| d == want.as_slice()), expected)
             }
         };
-        if ok {
-            Ok(StepResult::ok("output as expected"))
+        // `not_contains` must hold for every stream looked at; the others
+        // for one of them.
+        let ok = if matches!(check, OutputCheck::NotContains(_)) {
+            outputs.iter().all(|(_, data, _)| holds(data))
         } else {
-            Err(StepResult::fail(format!(
-                "{}'s output is not as expected{truncated}",
+            outputs.iter().any(|(_, data, _)| holds(data))
+        };
+        if ok {
+            return Ok(StepResult::ok("output as expected"));
+        }
+        let where_ = match stream {
+            OutputStream::One(_) => "output is",
+            OutputStream::Any => "output (stdout and stderr) is",
+        };
+        if let (OutputCheck::Fixture(f), [(_, data, _)]) = (check, outputs.as_slice()) {
+            let want = self.fixture_bytes.get(f).cloned().unwrap_or_default();
+            return Err(StepResult::fail(format!(
+                "{}'s output differs from fixture `{f}`{truncated}",
                 program.label
             ))
             .expected(expected)
-            .observed(if seen.is_empty() {
-                "(nothing)".into()
+            .observed(fixtures::describe_difference(&want, data)));
+        }
+        let seen = |data: &[u8]| {
+            let seen = escape_bytes(data);
+            if seen.is_empty() {
+                "(nothing)".to_string()
             } else {
                 tail(&seen, 800)
-            }))
-        }
+            }
+        };
+        let observed = match outputs.as_slice() {
+            [(_, data, _)] => seen(data),
+            several => several
+                .iter()
+                .map(|(s, data, _)| format!("{}: {}", stream_name(*s), seen(data)))
+                .collect::<Vec<_>>()
+                .join("; "),
+        };
+        Err(StepResult::fail(format!(
+            "{}'s {where_} not as expected{truncated}",
+            program.label
+        ))
+        .expected(expected)
+        .observed(observed))
     }
 
     async fn proxy(&self, spec: &ProxySpec) -> Result<StepResult, StepResult> {
@@ -1748,6 +1788,13 @@ pub fn skip_reason(scenario: &Scenario, settings: &RunSettings) -> Option<String
         }
     }
     None
+}
+
+fn stream_name(stream: Stream) -> &'static str {
+    match stream {
+        Stream::Stdout => "stdout",
+        Stream::Stderr => "stderr",
+    }
 }
 
 #[cfg(test)]

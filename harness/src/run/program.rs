@@ -89,6 +89,8 @@ pub struct Launch {
     pub cwd: PathBuf,
     pub host: Option<String>,
     pub stdin: socklab_scenario::StdinMode,
+    /// With `StdinMode::Fixture`: the fixture's file.
+    pub stdin_file: Option<PathBuf>,
     pub output_limit: usize,
     pub kind: LaunchKind,
 }
@@ -176,7 +178,17 @@ impl Program {
             .env("TERM", "dumb")
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        let pty = match launch.stdin {
+        let pty = match &launch.stdin {
+            StdinMode::Fixture(_) => {
+                let path = launch
+                    .stdin_file
+                    .as_ref()
+                    .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no file for stdin"))?;
+                command
+                    .stdin(Stdio::from(std::fs::File::open(path)?))
+                    .stdout(Stdio::piped());
+                None
+            }
             StdinMode::Pty => {
                 let pty = pty::open()?;
                 command.stdin(Stdio::from(pty.slave.try_clone()?));
@@ -299,6 +311,18 @@ impl Program {
             stdout: Box::new(stdout_theirs),
             stderr: Box::new(stderr_theirs),
         };
+        // A fixture as stdin: its bytes, then end of input.
+        let input = match &launch.stdin_file {
+            Some(path) => {
+                let bytes = std::fs::read(path)?;
+                let mut writer = stdin_ours;
+                tokio::spawn(async move {
+                    let _ = writer.write_all(&bytes).await;
+                });
+                Input::Closed
+            }
+            None => Input::InProcess(stdin_ours),
+        };
         let (tx, rx) = watch::channel(None);
         let tx = Arc::new(tx);
         let task_tx = tx.clone();
@@ -323,7 +347,7 @@ impl Program {
             stderr,
             transcript: Some(transcript),
             started: Instant::now(),
-            input: tokio::sync::Mutex::new(Input::InProcess(stdin_ours)),
+            input: tokio::sync::Mutex::new(input),
             exit: rx,
             cursors: Mutex::new([0, 0]),
             task: Mutex::new(Some(task)),
