@@ -172,6 +172,7 @@ pub struct RawStep {
     pub args: Option<Vec<S<Text>>>,
     /// `start`: `pty` (default, so prompts without newline arrive), `pipe`, `null`,
     /// or `{ fixture: NAME }` (the fixture file is the program's stdin).
+    #[serde(default, deserialize_with = "present_stdin")]
     pub stdin: Option<S<RawStdin>>,
     /// `wait_listen`/`listen`/`proxy`: the port, usually `{{ports.NAME}}`.
     pub port: Option<S<Text>>,
@@ -258,6 +259,14 @@ pub struct RawStep {
     pub within: Option<S<String>>,
 }
 
+/// `stdin:` when the key is there at all, a YAML null included (see
+/// [`RawStdin`]'s visitor).
+fn present_stdin<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<S<RawStdin>>, D::Error> {
+    S::<RawStdin>::deserialize(deserializer).map(Some)
+}
+
 /// A program's stdin: a mode name, or a fixture file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RawStdin {
@@ -277,6 +286,14 @@ impl<'de> Deserialize<'de> for RawStdin {
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawStdin, E> {
                 Ok(RawStdin::Mode(v.to_string()))
+            }
+            // `stdin: null` unquoted is YAML's null: it means the null mode,
+            // not "no stdin key".
+            fn visit_unit<E: serde::de::Error>(self) -> Result<RawStdin, E> {
+                Ok(RawStdin::Mode("null".to_string()))
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<RawStdin, E> {
+                Ok(RawStdin::Mode("null".to_string()))
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,

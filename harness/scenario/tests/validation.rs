@@ -434,3 +434,21 @@ fn output_may_look_at_any_stream_but_expect_may_not() {
     assert!(text.contains("`stream: any` is not a stream"), "{text}");
     assert!(text.contains("write `stdout` or `stderr`"), "{text}");
 }
+
+#[test]
+fn stdin_null_unquoted_is_the_null_mode() {
+    let stdin_of = |line: &str| {
+        let source = format!(
+            "scenarios:\n  - name: a\n    steps:\n      - start: s\n        program: P\n{line}"
+        );
+        let file = parse_scenario_file(Path::new("suite.yaml"), &source, None).unwrap();
+        let Action::Start(spec) = &file.scenarios[0].steps[0].action else {
+            panic!("not a start step");
+        };
+        spec.stdin.clone()
+    };
+    assert_eq!(stdin_of("        stdin: null\n"), StdinMode::Null);
+    assert_eq!(stdin_of("        stdin: 'null'\n"), StdinMode::Null);
+    assert_eq!(stdin_of("        stdin: pipe\n"), StdinMode::Pipe);
+    assert_eq!(stdin_of(""), StdinMode::Pty, "the default");
+}
