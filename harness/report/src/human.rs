@@ -146,6 +146,8 @@ fn scenario_block_with(
     if verdict != Verdict::Pass
         && let Some(description) = &scenario.description
     {
+        // A YAML block scalar ends with a newline; it is not a blank line.
+        let description = description.trim_end();
         push_styled_field(&mut out, DETAIL, DETAIL, description, &|l| paint.dim(l));
     }
     match verdict {
