@@ -38,26 +38,14 @@ fn hostile_submissions_do_not_disturb_the_good_one() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(work.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     }
-    let graded = socklab()
-        .env("TMPDIR", work.path())
-        .arg("grade")
-        .arg(lab3())
-        .arg("--submissions")
-        .arg(class.path())
-        .arg("--out")
-        .arg(out.path())
-        .args(["-j", "4"])
-        .output()
-        .unwrap();
-    assert!(
-        graded.status.success(),
-        "{}",
-        String::from_utf8_lossy(&graded.stderr)
+    grade_class(
+        &lab3(),
+        class.path(),
+        out.path(),
+        &["-j", "4"],
+        &[("TMPDIR", work.path())],
     );
-    let report = |name: &str| -> serde_json::Value {
-        let path = out.path().join("students").join(name).join("report.json");
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    };
+    let report = |name: &str| student_report(out.path(), name);
     let good = report("good");
     assert_eq!(
         good["score"],

@@ -215,28 +215,12 @@ fn every_fixture_fails_exactly_what_its_defect_explains() {
     }
     // Most of a failing scenario's time is spent waiting for a deadline, so
     // more jobs than cores is fine.
-    let graded = socklab()
-        .arg("grade")
-        .arg(lab3())
-        .arg("--submissions")
-        .arg(class.path())
-        .arg("--out")
-        .arg(out.path())
-        .args(["-j", "6"])
-        .output()
-        .unwrap();
-    assert!(
-        graded.status.success(),
-        "socklab grade failed:\n{}",
-        String::from_utf8_lossy(&graded.stderr)
-    );
+    grade_class(&lab3(), class.path(), out.path(), &["-j", "6"], &[]);
 
     let namespaces = namespaces_available();
     let mut problems = Vec::new();
     for (name, (must, may)) in expectations() {
-        let path = out.path().join("students").join(name).join("report.json");
-        let report: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let report = student_report(out.path(), name);
         let failed: BTreeSet<String> = scenarios_with(&report, "failed")
             .into_iter()
             .chain(scenarios_with(&report, "error"))

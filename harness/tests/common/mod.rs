@@ -73,6 +73,36 @@ pub fn run_json(args: &[&str], submission: &Path) -> (Output, serde_json::Value)
     (out, report)
 }
 
+/// Runs `socklab grade LAB --submissions CLASS --out OUT ARGS…` (with
+/// `env` added) and fails the test, with socklab's stderr, unless it
+/// succeeds.
+pub fn grade_class(lab: &Path, class: &Path, out: &Path, args: &[&str], env: &[(&str, &Path)]) {
+    let graded = socklab()
+        .envs(env.iter().copied())
+        .arg("grade")
+        .arg(lab)
+        .arg("--submissions")
+        .arg(class)
+        .arg("--out")
+        .arg(out)
+        .args(args)
+        .output()
+        .expect("socklab runs");
+    assert!(
+        graded.status.success(),
+        "socklab grade failed:\n{}",
+        String::from_utf8_lossy(&graded.stderr)
+    );
+}
+
+/// A graded student's `OUT/students/NAME/report.json`.
+pub fn student_report(out: &Path, name: &str) -> serde_json::Value {
+    let path = out.join("students").join(name).join("report.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
 /// Names of scenarios with the given status.
 pub fn scenarios_with(report: &serde_json::Value, status: &str) -> Vec<String> {
     report["scenarios"]
