@@ -311,17 +311,7 @@ impl BuildJail {
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             command.pre_exec(move || {
-                for fd in cgroups.into_iter().flatten() {
-                    crate::sandbox::join_in_child(fd)?;
-                }
-                if libc::setsid() == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                limits.apply_in_child()?;
-                if let Some(user) = &run_as {
-                    user.apply_in_child()?;
-                }
-                Ok(())
+                crate::sandbox::confine_in_child(&cgroups, false, Some(&limits), run_as.as_ref())
             });
         }
         let mut child = match self.sandbox.spawn(None, &mut command) {

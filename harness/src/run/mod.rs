@@ -170,7 +170,8 @@ pub async fn run_scenario(
         });
     }
     let transcripts = runner.finish().await;
-    if let Some((limit, kills)) = runner.sandbox.memory_limit().filter(|(_, k)| *k > 0) {
+    let kills = runner.sandbox.oom_kills();
+    if let Some(limit) = runner.sandbox.memory_limit().filter(|_| kills > 0) {
         runner.sandbox_check(SandboxCheck {
             keyword: "limits",
             title: "the programs stay within the memory limit",

@@ -208,22 +208,12 @@ impl Program {
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             command.pre_exec(move || {
-                for fd in cgroups.into_iter().flatten() {
-                    crate::sandbox::join_in_child(fd)?;
-                }
-                if libc::setsid() == -1 {
-                    return Err(io::Error::last_os_error());
-                }
-                if with_tty && libc::ioctl(0, libc::TIOCSCTTY as _, 0) == -1 {
-                    return Err(io::Error::last_os_error());
-                }
-                if let Some(limits) = &limits {
-                    limits.apply_in_child()?;
-                }
-                if let Some(user) = &run_as {
-                    user.apply_in_child()?;
-                }
-                Ok(())
+                crate::sandbox::confine_in_child(
+                    &cgroups,
+                    with_tty,
+                    limits.as_ref(),
+                    run_as.as_ref(),
+                )
             });
         }
         let mut child = sandbox.spawn(launch.host.as_deref(), &mut command)?;

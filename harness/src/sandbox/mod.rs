@@ -245,6 +245,37 @@ fn started_by(pid: u32, marker: &str) -> bool {
 /// The uid/gid of `nobody`, which student programs run as when socklab is root.
 pub const NOBODY: u32 = 65534;
 
+/// Confines a student's process between fork and exec, in this order:
+/// joins the scenario's cgroups, starts a session of its own (taking stdin
+/// as its controlling terminal when `controlling_tty`), sets the rlimits,
+/// and drops to the unprivileged user. Only async-signal-safe calls.
+pub fn confine_in_child(
+    cgroups: &[Option<i32>],
+    controlling_tty: bool,
+    limits: Option<&crate::limits::ProcessLimits>,
+    run_as: Option<&RunAs>,
+) -> io::Result<()> {
+    for fd in cgroups.iter().flatten() {
+        join_in_child(*fd)?;
+    }
+    // SAFETY: setsid and ioctl(TIOCSCTTY) act on this forked child only.
+    unsafe {
+        if libc::setsid() == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        if controlling_tty && libc::ioctl(0, libc::TIOCSCTTY as _, 0) == -1 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    if let Some(limits) = limits {
+        limits.apply_in_child()?;
+    }
+    if let Some(user) = run_as {
+        user.apply_in_child()?;
+    }
+    Ok(())
+}
+
 /// The unprivileged user a student's processes run as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunAs {
@@ -507,11 +538,16 @@ impl Sandbox {
             .unwrap_or([None, None, None])
     }
 
-    /// The memory limit the scenario's cgroup enforces, and how many
-    /// programs the kernel killed for going over it.
-    pub fn memory_limit(&self) -> Option<(u64, u64)> {
-        let limit = self.process_limit.as_ref()?;
-        Some((limit.memory_limit()?, limit.oom_kills()))
+    /// The memory limit (bytes) the scenario's cgroup enforces, if any.
+    pub fn memory_limit(&self) -> Option<u64> {
+        self.process_limit.as_ref()?.memory_limit()
+    }
+
+    /// How many programs the kernel killed for going over the memory limit.
+    pub fn oom_kills(&self) -> u64 {
+        self.process_limit
+            .as_ref()
+            .map_or(0, ProcessLimit::oom_kills)
     }
 
     /// The process limit, and how many forks it refused so far.
