@@ -209,10 +209,12 @@ fn warn_about_others(students_dir: &Path, entries: &[Entry]) {
 pub fn settings_key(settings: &RunSettings) -> String {
     let caps = &settings.capabilities;
     format!(
-        "isolation={};multi_host={};cgroups={};run_as={:?};limits={:?};output_limit={};options={:?};references={:?}",
+        "isolation={};multi_host={};cgroups={};memory_cgroup={};run_as={:?};limits={:?};output_limit={};options={:?};references={:?}",
         caps.level.name(),
         caps.multi_host,
         caps.cgroups.is_some(),
+        // A memory hog is killed by the cgroup, or crashes under RLIMIT_AS.
+        caps.cgroups.as_ref().is_some_and(|c| c.has_memory()),
         caps.run_as,
         settings.limits,
         settings.output_limit,
