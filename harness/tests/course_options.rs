@@ -1,48 +1,14 @@
 //! Course options switch the suite: scenarios carry `when:` conditions on
 //! lab.yaml's `options:`, and only those that match are run, scored and
 //! reported. Each test writes a copy of lab.yaml with other options into a
-//! temporary folder (its scenario paths made absolute, since they are
-//! relative to the manifest) and grades reference programs under it.
+//! temporary folder (`common::lab_with`) and grades reference programs
+//! under it.
 
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
 use common::*;
-
-/// A copy of the Lab 3 manifest in `dir` with `options` replacing the
-/// defaults.
-fn lab_with(dir: &Path, options: &[(&str, &str)]) -> PathBuf {
-    let original = std::fs::read_to_string(lab3()).unwrap();
-    let suite_dir = lab3().parent().unwrap().to_path_buf();
-    let mut text = String::new();
-    let mut in_scenarios = false;
-    for line in original.lines() {
-        let mut line = line.to_string();
-        if line.starts_with("scenarios:") {
-            in_scenarios = true;
-        } else if in_scenarios && let Some(file) = line.trim().strip_prefix("- ") {
-            line = format!("  - {}", suite_dir.join(file).display());
-        }
-        for (name, value) in options {
-            if line.trim_start().starts_with(&format!("{name}:")) {
-                line = format!("  {name}: {value}");
-            }
-        }
-        text.push_str(&line);
-        text.push('\n');
-    }
-    for (name, value) in options {
-        assert!(
-            text.contains(&format!("  {name}: {value}\n")),
-            "lab.yaml has no option `{name}`"
-        );
-    }
-    let path = dir.join("lab.yaml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 fn names(report: &serde_json::Value) -> BTreeSet<String> {
     report["scenarios"]

@@ -1,7 +1,8 @@
 //! Hostile student code is graded, never obeyed: a fork bomb, an output
 //! spewer, a memory hog and a spinning hang are graded in one batch with the
 //! good submission, whose full marks must not change, and each is reported
-//! for what it is.
+//! for what it is. The fixtures are laid out over their base; their specs
+//! (`must_hold`) say in words what the assertions here check.
 
 mod common;
 
@@ -23,13 +24,23 @@ fn hostile_submissions_do_not_disturb_the_good_one() {
     let class = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
     copy_dir(&good(), &class.path().join("good"));
-    for name in [
+    let hostile = [
         "hostile-forkbomb",
         "hostile-spewer",
         "hostile-memhog",
         "hostile-hang",
-    ] {
-        copy_dir(&fixture(name), &class.path().join(name));
+    ];
+    let specified: Vec<String> = fixture_specs()
+        .into_iter()
+        .filter(|s| s.is_hostile())
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(
+        specified, hostile,
+        "every fixture with `must_hold` is graded here, with assertions of its own"
+    );
+    for name in hostile {
+        lay_out_fixture(name, class.path());
     }
     // socklab's working files go here, so the leftover check below looks
     // only at this run's programs (other runs may share the machine).

@@ -1,226 +1,79 @@
 //! The Lab 3 suite grades right: the good submission gets full marks, and
 //! each known-broken submission fails exactly the scenarios its defect
-//! explains (tests/fixtures/submissions/README.md).
+//! explains, as its `fixture.yaml` states them (must_fail, may_fail; see
+//! tests/fixtures/submissions/README.md).
 //!
-//! All fixtures are graded in one `socklab grade` batch, the way a TA would.
+//! Every fixture that is not hostile (hostile.rs grades those) is laid out
+//! over its base and graded in one `socklab grade` batch per set of course
+//! options, the way a TA would.
 
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 
+use common::fixtures::FixtureSpec;
 use common::*;
 
-/// Fixture → scenarios that must fail, and scenarios that may fail (timing).
-fn expectations() -> BTreeMap<&'static str, (Vec<&'static str>, Vec<&'static str>)> {
-    let mut e = BTreeMap::new();
-    e.insert("good", (vec![], vec![]));
-    e.insert("with-makefile", (vec![], vec![]));
-    e.insert(
-        "echo-iterative",
-        (
-            vec!["echo/two-clients-at-once", "echo/children-are-reaped"],
-            vec![],
-        ),
-    );
-    e.insert(
-        "sigchld-wait-once",
-        (vec!["echo/children-are-reaped"], vec![]),
-    );
-    e.insert(
-        "sigchld-no-handler",
-        (vec!["echo/children-are-reaped"], vec![]),
-    );
-    e.insert(
-        "lottery-repeats",
-        (vec!["lottery/server-generates-six-distinct"], vec![]),
-    );
-    e.insert(
-        "lottery-no-full",
-        (vec!["lottery/server-full-and-list"], vec![]),
-    );
-    e.insert(
-        "bind-loopback",
-        (vec!["twohosts/lottery", "twohosts/file-transfer"], vec![]),
-    );
-    e.insert(
-        "client-ignores-address",
-        (vec!["twohosts/lottery", "twohosts/file-transfer"], vec![]),
-    );
-    e.insert(
-        "bind-error-ignored",
-        (vec!["lottery/second-server-same-port"], vec![]),
-    );
-    e.insert(
-        "ft-whole-buffer",
-        (
-            vec![
-                "ft/client-writes-exact-copy",
-                "ft/student-to-student",
-                "ft/client-handles-split-segments",
-                "twohosts/file-transfer",
-            ],
-            vec![],
-        ),
-    );
-    let broken_server = vec![
-        "ft/server-sends-segments",
-        "ft/student-to-student",
-        "ft/reference-client-to-student-server",
-        "twohosts/file-transfer",
-    ];
-    e.insert("ft-compact-segments", (broken_server.clone(), vec![]));
-    e.insert("ft-drop-last-partial", (broken_server.clone(), vec![]));
-    let mut hang = broken_server.clone();
-    hang.push("ft/missing-source-file");
-    e.insert("ft-server-hang", (hang, vec![]));
-    e.insert(
-        "daytime-never-closes",
-        (
-            vec![
-                "daytime/server-sends-time-and-closes",
-                "daytime/client-prints-time[client=submission,server=submission]",
-                "daytime/client-prints-time[client=reference,server=submission]",
-            ],
-            vec![],
-        ),
-    );
-    e.insert(
-        "lottery-text-commands",
-        (
-            vec![
-                "lottery/client-protocol",
-                "lottery/session[client=submission,server=submission]",
-                "lottery/session[client=submission,server=reference]",
-                "twohosts/lottery",
-            ],
-            vec![],
-        ),
-    );
-    e.insert(
-        "lottery-crash",
-        (
-            vec![
-                "lottery/server-full-and-list",
-                "lottery/session[client=submission,server=submission]",
-                "lottery/session[client=reference,server=submission]",
-            ],
-            vec![],
-        ),
-    );
-    e.insert(
-        "ft-single-read",
-        (
-            vec!["ft/client-handles-split-segments"],
-            // A 260-byte write usually, not always, arrives whole.
-            vec![
-                "ft/client-writes-exact-copy",
-                "twohosts/file-transfer",
-                "ft/student-to-student",
-            ],
-        ),
-    );
-    e.insert("lottery-no-usage", (vec!["lottery/usage-errors"], vec![]));
-    e.insert(
-        "lottery-usage-silent",
-        (vec!["lottery/usage-errors"], vec![]),
-    );
-    e.insert(
-        "echo-whole-buffer",
-        (
-            vec![
-                "echo/long-stream",
-                "echo/client-many-lines[server=submission]",
-                "echo/two-clients-at-once",
-            ],
-            vec![],
-        ),
-    );
-    e.insert(
-        "echo-client-single-read",
-        (vec!["echo/client-handles-split-replies"], vec![]),
-    );
-    e.insert(
-        "echo-client-prefix",
-        (
-            vec![
-                "echo/short-line[client=submission,server=submission]",
-                "echo/short-line[client=submission,server=reference]",
-                "echo/client-many-lines[server=submission]",
-                "echo/client-many-lines[server=reference]",
-                "echo/sum-variant",
-                "echo/client-handles-split-replies",
-            ],
-            vec![],
-        ),
-    );
-    e.insert(
-        "lottery-server-keeps-running",
-        (
-            vec![
-                "lottery/server-end-closes-and-exits",
-                "lottery/session[client=submission,server=submission]",
-                "lottery/session[client=reference,server=submission]",
-            ],
-            vec![],
-        ),
-    );
-    e.insert(
-        "lottery-client-ignores-connect",
-        (vec!["lottery/client-connection-refused"], vec![]),
-    );
-    e.insert(
-        "daytime-client-own-clock",
-        (vec!["daytime/client-prints-what-it-received"], vec![]),
-    );
-    e.insert(
-        "ft-iter-one-dst",
-        (
-            vec![
-                "ft/iterative-several-files[client=submission,server=submission]",
-                "ft/iterative-several-files[client=submission,server=reference]",
-            ],
-            vec![],
-        ),
-    );
-    e.insert(
-        "build-error",
-        (
-            vec![
-                "ft/iterative-several-files[client=submission,server=submission]",
-                "ft/iterative-several-files[client=submission,server=reference]",
-            ],
-            vec![],
-        ),
-    );
-    e.insert(
-        "missing-program",
-        (
-            vec![
-                "ft/iterative-several-files[client=submission,server=submission]",
-                "ft/iterative-several-files[client=reference,server=submission]",
-            ],
-            vec![],
-        ),
-    );
-    e
-}
+/// Scenarios that must fail and scenarios that may fail (timing), by student.
+type Expectations = BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)>;
 
 #[test]
 fn every_fixture_fails_exactly_what_its_defect_explains() {
-    let class = tempfile::tempdir().unwrap();
-    let out = tempfile::tempdir().unwrap();
-    copy_dir(&good(), &class.path().join("good"));
-    for name in expectations().keys().filter(|n| **n != "good") {
-        copy_dir(&fixture(name), &class.path().join(name));
+    let specs: Vec<FixtureSpec> = fixture_specs()
+        .into_iter()
+        .filter(|s| !s.is_hostile())
+        .collect();
+    let mut expectations: Expectations = BTreeMap::new();
+    expectations.insert("good".to_string(), Default::default());
+    for spec in &specs {
+        expectations.insert(
+            spec.name.clone(),
+            (spec.must_fail_names(), spec.may_fail_names()),
+        );
     }
-    // Most of a failing scenario's time is spent waiting for a deadline, so
-    // more jobs than cores is fine.
-    grade_class(&lab3(), class.path(), out.path(), &["-j", "6"], &[]);
+    // A batch per set of course options; good is graded with the defaults.
+    let mut batches: BTreeMap<&BTreeMap<String, String>, Vec<&FixtureSpec>> = BTreeMap::new();
+    let defaults = BTreeMap::new();
+    batches.entry(&defaults).or_default();
+    for spec in &specs {
+        batches.entry(&spec.options).or_default().push(spec);
+    }
+    let root = tempfile::tempdir().unwrap();
+    let mut out_of: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for (i, (options, fixtures)) in batches.iter().enumerate() {
+        let batch = root.path().join(format!("batch-{i}"));
+        let class = batch.join("class");
+        let out = batch.join("out");
+        std::fs::create_dir_all(&class).unwrap();
+        let mut students: Vec<String> = fixtures.iter().map(|s| s.name.clone()).collect();
+        if options.is_empty() {
+            copy_dir(&good(), &class.join("good"));
+            students.push("good".to_string());
+        }
+        for spec in fixtures {
+            lay_out(spec, &class);
+        }
+        let lab = lab3_with_options(&batch, options);
+        // Most of a failing scenario's time is spent waiting for a deadline, so
+        // more jobs than cores is fine.
+        grade_class(&lab, &class, &out, &["-j", "6"], &[]);
+        let csv = std::fs::read_to_string(out.join("grades.csv")).unwrap();
+        assert_eq!(
+            csv.lines().count(),
+            students.len() + 1,
+            "a row per student:\n{csv}"
+        );
+        for student in students {
+            out_of.insert(student, out.clone());
+        }
+    }
 
     let namespaces = namespaces_available();
     let mut problems = Vec::new();
-    for (name, (must, may)) in expectations() {
-        let report = student_report(out.path(), name);
+    for (name, (must, may)) in &expectations {
+        let name = name.as_str();
+        let report = student_report(&out_of[name], name);
         let failed: BTreeSet<String> = scenarios_with(&report, "failed")
             .into_iter()
             .chain(scenarios_with(&report, "error"))
@@ -232,7 +85,6 @@ fn every_fixture_fails_exactly_what_its_defect_explains() {
             // Without namespaces the two-host scenarios are skipped, not failed.
             .filter(|s| namespaces || !s.starts_with("twohosts/"))
             .collect();
-        let may: BTreeSet<String> = may.iter().map(|s| s.to_string()).collect();
         let missing: Vec<_> = must.difference(&failed).collect();
         let unexpected: Vec<_> = failed
             .difference(&must)
@@ -262,7 +114,8 @@ fn every_fixture_fails_exactly_what_its_defect_explains() {
     // The crash is reported with the signal's name, the build failure with the
     // compiler's words, the missing program by name.
     let read = |name: &str| {
-        std::fs::read_to_string(out.path().join("students").join(name).join("feedback.md")).unwrap()
+        std::fs::read_to_string(out_of[name].join("students").join(name).join("feedback.md"))
+            .unwrap()
     };
     assert!(
         read("lottery-crash").contains("SIGSEGV"),
@@ -275,11 +128,5 @@ fn every_fixture_fails_exactly_what_its_defect_explains() {
     assert!(
         read("missing-program").contains("FTServerIter.c"),
         "missing source named"
-    );
-    let csv = std::fs::read_to_string(out.path().join("grades.csv")).unwrap();
-    assert_eq!(
-        csv.lines().count(),
-        expectations().len() + 1,
-        "a row per student:\n{csv}"
     );
 }

@@ -233,9 +233,10 @@ fn two_hosts_get_their_own_addresses() {
     }
     let (_, report) = run_json(&[lab3().to_str().unwrap(), "--only", "twohosts/"], &good());
     assert_eq!(scenarios_with(&report, "passed").len(), 2, "{report:#}");
+    let laid_out = tempfile::tempdir().unwrap();
     let (_, report) = run_json(
         &[lab3().to_str().unwrap(), "--only", "twohosts/"],
-        &fixture("bind-loopback"),
+        &lay_out_fixture("bind-loopback", laid_out.path()),
     );
     assert_eq!(scenarios_with(&report, "failed").len(), 2, "{report:#}");
 }

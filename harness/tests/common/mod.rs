@@ -1,10 +1,15 @@
 //! Helpers shared by socklab's end-to-end tests: the real binary, the repo's
-//! folders, temporary submissions.
+//! folders, temporary submissions, fixture submissions laid out whole.
 
 #![allow(dead_code)]
 
+pub mod fixtures;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use fixtures::{FixtureSet, FixtureSpec};
 
 /// The socklab binary under test.
 pub fn socklab() -> Command {
@@ -27,8 +32,103 @@ pub fn lab3() -> PathBuf {
     repo().join("scenarios/lab3/lab.yaml")
 }
 
-pub fn fixture(name: &str) -> PathBuf {
-    repo().join("tests/fixtures/submissions").join(name)
+/// Every fixture's checked spec (tests/fixtures/submissions/*/fixture.yaml);
+/// fails the test with every mistake, each at its file:line:column.
+pub fn fixture_specs() -> Vec<FixtureSpec> {
+    FixtureSet::of_repo()
+        .load_all()
+        .unwrap_or_else(|problems| panic!("fixture specs have mistakes:\n{problems}"))
+}
+
+/// Lays fixture `name` out over its base as a whole submission in
+/// `parent/name` (the student's name when graded) and returns that folder.
+pub fn lay_out_fixture(name: &str, parent: &Path) -> PathBuf {
+    let spec = FixtureSet::of_repo()
+        .load(name)
+        .unwrap_or_else(|problems| panic!("{problems}"));
+    lay_out(&spec, parent)
+}
+
+/// Lays a loaded fixture out in `parent/NAME` and returns that folder.
+pub fn lay_out(spec: &FixtureSpec, parent: &Path) -> PathBuf {
+    let dest = parent.join(&spec.name);
+    spec.lay_out(&dest)
+        .unwrap_or_else(|e| panic!("cannot lay out fixture {}: {e}", spec.name));
+    dest
+}
+
+/// The names of the scenarios `socklab list LAB` lists (matrix cells
+/// expanded, as reports name them).
+pub fn scenario_names(lab: &Path) -> BTreeSet<String> {
+    let out = socklab()
+        .arg("list")
+        .arg(lab)
+        .output()
+        .expect("socklab runs");
+    assert!(
+        out.status.success(),
+        "socklab list {} failed:\n{}",
+        lab.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Lines are `    4 pts  NAME[  [2 hosts]]` or `  observe  NAME`.
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                ["observe", name, ..] | [_, "pts", name, ..] => Some(name.to_string()),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// The Lab 3 manifest with `options` instead of its defaults: lab3() itself
+/// when there are none, else a copy written into `dir`.
+pub fn lab3_with_options(dir: &Path, options: &BTreeMap<String, String>) -> PathBuf {
+    if options.is_empty() {
+        return lab3();
+    }
+    let pairs: Vec<(&str, &str)> = options
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    lab_with(dir, &pairs)
+}
+
+/// A copy of the Lab 3 manifest in `dir` with `options` replacing the
+/// defaults (its scenario paths made absolute, since they are relative to
+/// the manifest).
+pub fn lab_with(dir: &Path, options: &[(&str, &str)]) -> PathBuf {
+    let original = std::fs::read_to_string(lab3()).unwrap();
+    let suite_dir = lab3().parent().unwrap().to_path_buf();
+    let mut text = String::new();
+    let mut in_scenarios = false;
+    for line in original.lines() {
+        let mut line = line.to_string();
+        if line.starts_with("scenarios:") {
+            in_scenarios = true;
+        } else if in_scenarios && let Some(file) = line.trim().strip_prefix("- ") {
+            line = format!("  - {}", suite_dir.join(file).display());
+        }
+        for (name, value) in options {
+            if line.trim_start().starts_with(&format!("{name}:")) {
+                line = format!("  {name}: {value}");
+            }
+        }
+        text.push_str(&line);
+        text.push('\n');
+    }
+    for (name, value) in options {
+        assert!(
+            text.contains(&format!("  {name}: {value}\n")),
+            "lab.yaml has no option `{name}`"
+        );
+    }
+    let path = dir.join("lab.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
 }
 
 pub fn good() -> PathBuf {
@@ -181,13 +281,6 @@ pub fn assert_none_left(marker: &str, what: &str) {
 
 /// Copies a directory tree (regular files and directories).
 pub fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
+    fixtures::copy_dir(from, to)
+        .unwrap_or_else(|e| panic!("cannot copy {} to {}: {e}", from.display(), to.display()));
 }
