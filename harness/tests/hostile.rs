@@ -6,6 +6,8 @@
 
 mod common;
 
+use std::collections::BTreeSet;
+
 use common::*;
 
 fn messages(report: &serde_json::Value) -> String {
@@ -30,13 +32,14 @@ fn hostile_submissions_do_not_disturb_the_good_one() {
         "hostile-memhog",
         "hostile-hang",
     ];
-    let specified: Vec<String> = fixture_specs()
+    let specified: BTreeSet<String> = fixture_specs()
         .into_iter()
         .filter(|s| s.is_hostile())
         .map(|s| s.name)
         .collect();
     assert_eq!(
-        specified, hostile,
+        specified,
+        hostile.iter().map(|n| n.to_string()).collect(),
         "every fixture with `must_hold` is graded here, with assertions of its own"
     );
     for name in hostile {
