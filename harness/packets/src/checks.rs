@@ -706,7 +706,11 @@ pub fn whole_records(
             check,
             title,
             expected,
-            format!("{} = {whole} {whats} of {record} bytes", show::bytes(total)),
+            format!(
+                "{} = {} of {record} bytes",
+                show::bytes(total),
+                show::count(whole as usize, what)
+            ),
         )
         .on(connection, []);
     }
@@ -716,8 +720,9 @@ pub fn whole_records(
         title,
         expected,
         format!(
-            "{}: {whole} whole {whats} of {record} bytes and {} more",
+            "{}: {} of {record} bytes and {} more",
             show::bytes(total),
+            show::count(whole as usize, &format!("whole {what}")),
             show::bytes(rest)
         ),
         format!(
