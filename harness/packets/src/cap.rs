@@ -61,9 +61,9 @@ impl PayloadCap {
         }
         format!(
             "payload kept for the first {} of each connection and for segments of at most {}, headers only beyond; at most {} of payload and {} packets in all",
-            show::bytes(self.connection_bytes),
-            show::bytes(self.small_segment.into()),
-            show::bytes(self.total_bytes),
+            show::size(self.connection_bytes),
+            show::size(self.small_segment.into()),
+            show::size(self.total_bytes),
             self.max_packets
         )
     }

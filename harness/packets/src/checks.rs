@@ -311,8 +311,8 @@ pub fn message_size(
             title,
             expected,
             format!(
-                "{} {whats} of {} each",
-                data.len(),
+                "{} of {} each",
+                show::count(data.len(), what),
                 show::bytes(size.into())
             ),
         )
@@ -441,7 +441,7 @@ pub fn no_nul(connection: &Connection, direction: Direction, what: &str) -> Verd
         check,
         title,
         expected,
-        format!("none of the {} {whats} contains a NUL", data.len()),
+        format!("no NUL in {}", show::count(data.len(), what)),
     )
     .on(connection, [])
 }
@@ -575,9 +575,11 @@ impl ResetCause {
                 closer.peer().name()
             ),
             ResetCause::WriteAfterClose { writer, .. } => format!(
-                "The {} wrote after the {} had closed the connection; the {}'s kernel answered with RST (and the {} gets ECONNRESET or SIGPIPE): stop writing once the peer has closed (read() returns 0).",
+                "The {} wrote after the {} had closed the connection; the {}'s kernel answered with RST (and the {} gets ECONNRESET or SIGPIPE). Either the {} closed too early, or the {} should stop writing once read() returns 0.",
                 writer.name(),
                 writer.peer().name(),
+                writer.peer().name(),
+                writer.name(),
                 writer.peer().name(),
                 writer.name()
             ),

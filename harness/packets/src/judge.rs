@@ -413,7 +413,11 @@ fn replies(connection: &Connection, commands: &[(&Event, Command)]) -> Verdict {
         "replies",
         title,
         expected,
-        format!("{} replies, e.g. {}", asked.len(), shown.join(", ")),
+        format!(
+            "{}, e.g. {}",
+            show::count(asked.len(), "reply"),
+            shown.join(", ")
+        ),
         None,
     )
     .on(connection, [])

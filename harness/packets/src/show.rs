@@ -75,6 +75,19 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
+/// A size for a person: `64 KiB`, `8 MiB`, `300 bytes`.
+pub fn size(n: u64) -> String {
+    const KIB: u64 = 1024;
+    const MIB: u64 = 1024 * 1024;
+    if n >= MIB && n % MIB == 0 {
+        format!("{} MiB", n / MIB)
+    } else if n >= KIB && n % KIB == 0 {
+        format!("{} KiB", n / KIB)
+    } else {
+        bytes(n)
+    }
+}
+
 /// The plural of a noun of the reports (`reply` → `replies`, `command` → `commands`).
 pub fn plural(noun: &str) -> String {
     match noun.strip_suffix('y') {

@@ -51,6 +51,16 @@ where
     }
 }
 
+/// Keep a capture for a person to look at: `SOCKLAB_PACKETS_SAVE=DIR`
+/// writes it as `DIR/NAME.pcapng`.
+fn save(captured: &Captured, name: &str) {
+    if let Some(dir) = std::env::var_os("SOCKLAB_PACKETS_SAVE") {
+        let path = std::path::Path::new(&dir).join(format!("{name}.pcapng"));
+        std::fs::write(&path, &captured.pcapng).unwrap();
+        eprintln!("saved {}", path.display());
+    }
+}
+
 /// The connection to `port` (other loopback traffic may be captured in the fallback).
 fn to_port(conversation: &Conversation, port: u16) -> &Connection {
     conversation
@@ -146,6 +156,7 @@ fn a_reference_lottery_session_is_captured_whole_and_shaped_like_the_courses() {
         let port = port.clone();
         captured(move || *port.lock().unwrap() = reference_lottery(typed))
     };
+    save(&captured, "reference-lottery");
     let port = *port.lock().unwrap();
     let connection = to_port(&captured.conversation, port);
     let ours = Conversation {
@@ -212,11 +223,24 @@ fn a_server_that_closes_first_fails_the_close_check() {
                     c.write_all(&0i32.to_le_bytes()).unwrap();
                     read_exactly(&mut c, 23);
                     wait_for_eof(&mut c);
+                    // END to a server that is gone: its kernel resets.
+                    let _ = c.write_all(&2i32.to_le_bytes());
+                    wait_for_eof(&mut c);
                 },
             )
         })
     };
+    save(&captured, "server-closes-first");
     let c = to_port(&captured.conversation, *port.lock().unwrap());
+    let rst = c.resets().next().expect("an RST for the late END");
+    assert_eq!(rst.sender(), Side::Server);
+    assert!(matches!(
+        checks::reset_cause(c, rst),
+        ResetCause::WriteAfterClose {
+            writer: Side::Client,
+            ..
+        }
+    ));
     let verdict = checks::close_order(c, Side::Client);
     assert_eq!(verdict.outcome, Outcome::Failed);
     assert!(
@@ -258,6 +282,7 @@ fn closing_with_unread_data_resets_and_says_why() {
             )
         })
     };
+    save(&captured, "unread-data");
     let c = to_port(&captured.conversation, *port.lock().unwrap());
     let rst = c.resets().next().expect("an RST");
     assert_eq!(rst.sender(), Side::Server);

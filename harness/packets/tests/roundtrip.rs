@@ -163,3 +163,59 @@ fn frames_that_are_not_tcp_are_counted_not_fatal() {
         "frame numbers count every frame, as Wireshark's"
     );
 }
+
+#[test]
+fn wireshark_reads_socklabs_pcapng() {
+    let tshark = std::process::Command::new("tshark")
+        .arg("--version")
+        .output();
+    if !tshark.is_ok_and(|o| o.status.success()) {
+        eprintln!(
+            "NOTE: tshark (Wireshark's command line) is not installed; socklab's pcapng is not checked with Wireshark here"
+        );
+        return;
+    }
+    let mut script = Script::new("127.0.0.1:52875", "127.0.0.1:12345");
+    script.lottery(&[0, 1, 2]);
+    let temp = tempfile::tempdir().unwrap();
+    let path = temp.path().join("session.pcapng");
+    std::fs::write(&path, script.pcapng()).unwrap();
+    let out = std::process::Command::new("tshark")
+        .arg("-r")
+        .arg(&path)
+        .args([
+            "-T",
+            "fields",
+            "-e",
+            "tcp.srcport",
+            "-e",
+            "tcp.len",
+            "-e",
+            "tcp.flags.str",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.to_string())
+        .collect();
+    let conversation = script.conversation();
+    let events = &conversation.connections[0].events;
+    assert_eq!(lines.len(), events.len());
+    for (line, event) in lines.iter().zip(events) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let port = if event.direction == socklab_packets::Direction::ClientToServer {
+            "52875"
+        } else {
+            "12345"
+        };
+        assert_eq!(fields[0], port, "{line}");
+        assert_eq!(fields[1], event.len.to_string(), "{line}");
+    }
+}
