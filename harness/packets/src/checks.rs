@@ -149,7 +149,7 @@ pub fn locate(event: &Event) -> String {
 pub fn find_connection<'a>(
     conversation: &'a Conversation,
     endpoints: &Endpoints,
-) -> Result<&'a Connection, Verdict> {
+) -> Result<&'a Connection, Box<Verdict>> {
     if let Some(found) = conversation
         .connections
         .iter()
@@ -167,13 +167,13 @@ pub fn find_connection<'a>(
     } else {
         format!("only {}", seen.join("; "))
     };
-    Err(Verdict::failed(
+    Err(Box::new(Verdict::failed(
         "connection",
         format!("a TCP connection {}", endpoints.describe()),
         format!("a connection {}", endpoints.describe()),
         observed,
         "The client did not connect to the expected address and port: check the address and port it is given, and that the server listens on that port (htons on the port number).".to_string(),
-    ))
+    )))
 }
 
 /// The three-way handshake (SYN, SYN-ACK, ACK) completes, between the

@@ -353,9 +353,8 @@ impl ConnectionBuilder {
     fn new(id: usize, first: &TcpSegment) -> ConnectionBuilder {
         let (client, server, syn_seen) = if first.flags.syn && !first.flags.ack {
             (first.source, first.destination, true)
-        } else if first.flags.syn {
-            (first.destination, first.source, false)
-        } else if first.source.port() < first.destination.port() {
+        } else if first.flags.syn || first.source.port() < first.destination.port() {
+            // A SYN-ACK's receiver, or the higher (ephemeral) port, is the client.
             (first.destination, first.source, false)
         } else {
             (first.source, first.destination, false)

@@ -23,7 +23,7 @@ pub enum ReadError {
     Format {
         path: PathBuf,
         #[source]
-        error: FormatError,
+        error: Box<FormatError>,
     },
 }
 

@@ -673,7 +673,7 @@ fn segment_lengths(connection: &Connection) -> Option<Verdict> {
         .flat_map(|e| e.payload.iter().copied())
         .collect();
     if stream.len() as u64 != connection.bytes(Direction::ServerToClient)
-        || stream.len() % FT_SEGMENT_SIZE as usize != 0
+        || !stream.len().is_multiple_of(FT_SEGMENT_SIZE as usize)
         || stream.is_empty()
     {
         return None;

@@ -24,7 +24,6 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 use std::sync::mpsc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::cap::{CapReport, Capper, PayloadCap};
@@ -187,10 +186,13 @@ impl Captured {
     }
 }
 
+/// What the capture thread hands back.
+type Recording = Result<(Vec<CapturedPacket>, CapReport), CaptureError>;
+
 /// A capture under way; [`Capture::stop`] ends it.
 pub struct Capture {
     stop: OwnedFd,
-    thread: Option<JoinHandle<Result<(Vec<CapturedPacket>, CapReport), CaptureError>>>,
+    done: mpsc::Receiver<Recording>,
 }
 
 impl Capture {
@@ -211,51 +213,46 @@ impl Capture {
             source,
         })?;
         let (ready_tx, ready_rx) = mpsc::channel();
-        let thread = std::thread::Builder::new()
+        let (done_tx, done) = mpsc::channel();
+        std::thread::Builder::new()
             .name("socklab-capture".to_string())
-            .spawn(move || record(options, stop_for_thread, ready_tx))
+            .spawn(move || {
+                let (recording, socket) = record(options, stop_for_thread, ready_tx);
+                let _ = done_tx.send(recording);
+                // Closing an AF_PACKET socket waits for an RCU grace period
+                // (milliseconds): done after the recording is handed over,
+                // so `stop` does not wait for it.
+                drop(socket);
+            })
             .map_err(|e| CaptureError::Thread(e.to_string()))?;
         match ready_rx.recv_timeout(START_DEADLINE) {
-            Ok(Ok(())) => Ok(Capture {
-                stop,
-                thread: Some(thread),
-            }),
-            Ok(Err(error)) => {
-                let _ = thread.join();
-                Err(error)
-            }
+            Ok(Ok(())) => Ok(Capture { stop, done }),
+            Ok(Err(error)) => Err(error),
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 signal(&stop);
                 Err(CaptureError::StartTimeout(START_DEADLINE))
             }
-            Err(mpsc::RecvTimeoutError::Disconnected) => match thread.join() {
-                Ok(Err(error)) => Err(error),
-                Ok(Ok(_)) => Err(CaptureError::Thread("ended before it started".to_string())),
-                Err(_) => Err(CaptureError::Thread("panicked".to_string())),
-            },
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                Err(CaptureError::Thread("panicked while starting".to_string()))
+            }
         }
     }
 
     /// Stop, read what the kernel still holds, and return the recording.
-    pub fn stop(mut self) -> Result<Captured, CaptureError> {
+    pub fn stop(self) -> Result<Captured, CaptureError> {
         signal(&self.stop);
-        let thread = self
-            .thread
-            .take()
-            .expect("a running capture has its thread");
-        let (packets, report) = thread
-            .join()
+        let (packets, report) = self
+            .done
+            .recv()
             .map_err(|_| CaptureError::Thread("panicked".to_string()))??;
         Ok(assemble(packets, report))
     }
 }
 
 impl Drop for Capture {
+    /// A capture dropped without `stop` ends its thread too.
     fn drop(&mut self) {
-        if let Some(thread) = self.thread.take() {
-            signal(&self.stop);
-            let _ = thread.join();
-        }
+        signal(&self.stop);
     }
 }
 
@@ -302,17 +299,27 @@ fn record(
     options: CaptureOptions,
     stop: OwnedFd,
     ready: mpsc::Sender<Result<(), CaptureError>>,
-) -> Result<(Vec<CapturedPacket>, CapReport), CaptureError> {
-    let opened = open_socket(&options);
-    let (socket, wanted) = match opened {
+) -> (Recording, Option<OwnedFd>) {
+    let (socket, wanted) = match open_socket(&options) {
         Ok(opened) => opened,
         Err(error) => {
             let _ = ready.send(Err(error));
-            return Err(CaptureError::Thread("did not start".to_string()));
+            return (Err(CaptureError::Thread("did not start".to_string())), None);
         }
     };
     let _ = ready.send(Ok(()));
-    let mut reader = PacketReader::new(options.cap, wanted);
+    let recording = read_until_stopped(&socket, &stop, options.cap, wanted);
+    (recording, Some(socket))
+}
+
+/// Read packets until the eventfd `stop` is signalled, then what is queued.
+fn read_until_stopped(
+    socket: &OwnedFd,
+    stop: &OwnedFd,
+    cap: PayloadCap,
+    wanted: Option<HashSet<i32>>,
+) -> Recording {
+    let mut reader = PacketReader::new(cap, wanted);
     loop {
         let mut fds = [
             libc::pollfd {
@@ -335,13 +342,13 @@ fn record(
             }
             return Err(CaptureError::Read(error));
         }
-        reader.drain(&socket)?;
+        reader.drain(socket)?;
         if fds[1].revents != 0 {
             // Stopped: what arrived before the request has been read above.
             break;
         }
     }
-    let drops = kernel_drops(&socket);
+    let drops = kernel_drops(socket);
     Ok(reader.finish(drops))
 }
 

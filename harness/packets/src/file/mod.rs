@@ -117,7 +117,7 @@ pub fn read(path: &Path) -> Result<CaptureFile, ReadError> {
     })?;
     parse(&bytes).map_err(|error| ReadError::Format {
         path: path.to_path_buf(),
-        error,
+        error: Box::new(error),
     })
 }
 

@@ -97,7 +97,7 @@ pub fn parse(bytes: &[u8]) -> Result<CaptureFile, FormatError> {
         let total_len = cursor.u32_at(head, 4) as usize;
         let name = block_name(block_type);
         let structure = format!("block {block_number} ({name})");
-        if total_len < 12 || total_len % 4 != 0 {
+        if total_len < 12 || !total_len.is_multiple_of(4) {
             return Err(FormatError::new(
                 at + 4,
                 format!("the length of {structure}"),
@@ -459,7 +459,7 @@ fn put_options(body: &mut Vec<u8>, options: &[(u16, &[u8])]) {
 }
 
 fn pad(body: &mut Vec<u8>) {
-    while body.len() % 4 != 0 {
+    while !body.len().is_multiple_of(4) {
         body.push(0);
     }
 }
