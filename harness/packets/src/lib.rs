@@ -15,7 +15,7 @@
 //! report: judge_capture_file + render_text = `socklab packets FILE [--lab lottery]`
 //! ```
 //!
-//! - [`file`]: capture files read (pcap in both byte orders, µs and ns;
+//! - [`file`](mod@file): capture files read (pcap in both byte orders, µs and ns;
 //!   pcapng with several sections and interfaces) and pcapng written.
 //! - [`link`]: link layers (NULL/LOOP loopback, Ethernet, raw IP, Linux
 //!   cooked SLL/SLL2) stripped down to IP.

@@ -555,6 +555,61 @@ mod tests {
     }
 
     #[test]
+    fn simple_and_old_packet_blocks_across_two_sections() {
+        let le_block = |out: &mut Vec<u8>, kind: u32, body: &[u8]| {
+            let total = (body.len() + 12) as u32;
+            out.extend(kind.to_le_bytes());
+            out.extend(total.to_le_bytes());
+            out.extend(body);
+            out.extend(total.to_le_bytes());
+        };
+        let shb = |out: &mut Vec<u8>| {
+            let mut body = BYTE_ORDER_MAGIC.to_le_bytes().to_vec();
+            body.extend([1, 0, 0, 0]);
+            body.extend((-1i64).to_le_bytes());
+            le_block(out, SECTION_HEADER_TYPE, &body);
+        };
+        let idb = |out: &mut Vec<u8>, link: u16, snaplen: u32| {
+            let mut body = link.to_le_bytes().to_vec();
+            body.extend([0, 0]);
+            body.extend(snaplen.to_le_bytes());
+            le_block(out, INTERFACE_DESCRIPTION_TYPE, &body);
+        };
+        let mut out = Vec::new();
+        shb(&mut out);
+        idb(&mut out, 101, 3);
+        // A Simple Packet Block: 5 bytes on the wire, snap length 3.
+        let mut spb = 5u32.to_le_bytes().to_vec();
+        spb.extend([0x45, 1, 2, 3, 4, 0, 0, 0]);
+        le_block(&mut out, SIMPLE_PACKET_TYPE, &spb);
+        // A Name Resolution Block, skipped.
+        le_block(&mut out, 4, &[0, 0, 0, 0]);
+        shb(&mut out);
+        idb(&mut out, 1, 0);
+        // An obsolete Packet Block on the new section's interface 0.
+        let mut pb = 0u16.to_le_bytes().to_vec();
+        pb.extend(0u16.to_le_bytes());
+        pb.extend(0u32.to_le_bytes());
+        pb.extend(7u32.to_le_bytes());
+        pb.extend(2u32.to_le_bytes());
+        pb.extend(2u32.to_le_bytes());
+        pb.extend([0xaa, 0xbb, 0, 0]);
+        le_block(&mut out, OBSOLETE_PACKET_TYPE, &pb);
+        let file = parse(&out).unwrap();
+        assert_eq!(file.interfaces.len(), 2);
+        assert_eq!(file.frames[0].data, vec![0x45, 1, 2]);
+        assert_eq!(file.frames[0].original_len, 5);
+        assert_eq!(file.frames[0].interface, 0);
+        assert_eq!(
+            file.frames[1].interface, 1,
+            "a new section's interfaces count on"
+        );
+        assert_eq!(file.frames[1].data, vec![0xaa, 0xbb]);
+        assert_eq!(file.frames[1].time, Timestamp(7_000));
+        assert_eq!(file.link_types(), vec![LinkType::Raw, LinkType::Ethernet]);
+    }
+
+    #[test]
     fn binary_and_decimal_resolutions() {
         assert_eq!(Resolution::Decimal(9).to_nanos(5), 5);
         assert_eq!(Resolution::Decimal(3).to_nanos(5), 5_000_000);
