@@ -17,8 +17,8 @@
 //! value syntaxes ([`syntax`]) and [`template`]s; the YAML as written
 //! ([`raw`]) and the checked [`model`]; the [`actions`], one file each, and
 //! their table; scenario [`validate`]ion (with [`fixture`] and [`matrix`]);
-//! the lab [`manifest`]; and the JSON [`schema`], generated from the raw
-//! types and the table. No module uses one after it.
+//! the lab [`manifest`]; and what is generated from the table: the JSON
+//! [`schema`] and the [`docs`]' action list. No module uses one after it.
 
 // Layers, from the bottom up, one group per layer: a module uses only
 // modules of the groups before its own (`tests/layers.rs` checks it).
@@ -39,6 +39,7 @@ pub mod matrix;
 
 pub mod validate;
 
+pub mod docs;
 pub mod schema;
 
 use std::collections::BTreeMap;
