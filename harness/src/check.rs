@@ -68,83 +68,8 @@ pub fn not_reached(title: String, step: String, line: u32, weight: f64) -> Check
     }
 }
 
-/// A short description of a step, used when the author gave no `title`.
+/// A short description of a step, used when the author gave no `title`
+/// (each action's own, from the scenario crate).
 pub fn default_title(action: &Action) -> String {
-    use socklab_scenario::{ExitExpect, OutputCheck, Pattern, RecvSpec, SendData, TypeInput};
-    match action {
-        Action::Start(s) => format!("start `{}` ({})", s.name, s.program),
-        Action::WaitListen { program, port } => format!("`{program}` listens on port {port}"),
-        Action::Type { program, input } => match input {
-            TypeInput::Text(t) => format!("type {:?} into `{program}`", t.source),
-            TypeInput::Fixture(f) => format!("type fixture `{f}` into `{program}`"),
-            TypeInput::Eof => format!("end `{program}`'s input"),
-        },
-        Action::Expect {
-            program, pattern, ..
-        } => match pattern {
-            Pattern::Text(t) => format!("`{program}` prints {:?}", t.source),
-            Pattern::Regex(r) => format!("`{program}` prints /{}/", r.template.source),
-        },
-        Action::Exit { program, expect } => match expect {
-            ExitExpect::Code(c) => format!("`{program}` exits with code {c}"),
-            ExitExpect::Nonzero => format!("`{program}` exits with an error code"),
-            ExitExpect::Any => format!("`{program}` exits"),
-            ExitExpect::Signal(s) => format!("`{program}` is killed by {s}"),
-        },
-        Action::Running { program, .. } => format!("`{program}` keeps running"),
-        Action::Children {
-            program, zombies, ..
-        } => match zombies {
-            Some(0) => format!("`{program}` leaves no zombie children"),
-            _ => format!("`{program}` has the expected child processes"),
-        },
-        Action::Stop { program, signal } => match signal {
-            Some(s) => format!("send {s} to `{program}`"),
-            None => format!("stop `{program}`"),
-        },
-        Action::Output { program, check, .. } => match check {
-            OutputCheck::Equals(_) => format!("`{program}`'s output is exactly as expected"),
-            OutputCheck::Contains(t) => format!("`{program}`'s output contains {:?}", t.source),
-            OutputCheck::NotContains(t) => {
-                format!("`{program}`'s output does not contain {:?}", t.source)
-            }
-            OutputCheck::Regex(r) => {
-                format!("`{program}`'s output matches /{}/", r.template.source)
-            }
-            OutputCheck::Fixture(f) => format!("`{program}`'s output equals fixture `{f}`"),
-        },
-        Action::Proxy(p) => format!("start proxy `{}`", p.name),
-        Action::Connect {
-            peer, to, refused, ..
-        } => {
-            if *refused {
-                format!("connecting to {to} is refused")
-            } else {
-                format!("connect `{peer}` to {to}")
-            }
-        }
-        Action::Listen { peer, port, .. } => format!("`{peer}` listens on {port}"),
-        Action::Accept { peer } => format!("a connection arrives at `{peer}`"),
-        Action::Send { peer, data } => match data {
-            SendData::Text(t) => format!("send {:?} on `{peer}`", t.source),
-            SendData::Hex(b) => format!("send {} bytes on `{peer}`", b.len()),
-            SendData::Int32 { value, .. } => format!("send int {value} on `{peer}`"),
-            SendData::Fixture(f) => format!("send fixture `{f}` on `{peer}`"),
-        },
-        Action::Recv { peer, spec } => match spec {
-            RecvSpec::Exact(t) => format!("`{peer}` receives {:?}", t.source),
-            RecvSpec::ExactHex(b) => format!("`{peer}` receives {} exact bytes", b.len()),
-            RecvSpec::Bytes(n) => format!("`{peer}` receives {n} bytes"),
-            RecvSpec::Until(r) => format!("`{peer}` receives /{}/", r.template.source),
-            RecvSpec::Message(r) => format!("`{peer}` receives a reply /{}/", r.template.source),
-            RecvSpec::Eof(_) => format!("`{peer}` receives data and the close"),
-        },
-        Action::Silence { peer, hold } => format!("nothing arrives on `{peer}` for {hold:?}"),
-        Action::Shutdown { peer } => format!("half-close `{peer}`"),
-        Action::Close { peer } => format!("close `{peer}`"),
-        Action::File { path, .. } => format!("file {}", path.source),
-        Action::Assert { var, .. } => format!("captured `{var}` values are right"),
-        Action::Repeat { times, .. } => format!("repeat {times} times"),
-        Action::Concurrently { .. } => "at the same time".to_string(),
-    }
+    action.default_title()
 }

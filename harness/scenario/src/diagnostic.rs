@@ -4,6 +4,10 @@
 //! line with a caret) and how to fix it (a `help` line: the valid
 //! alternatives, a "did you mean"). Loading collects every problem it can find
 //! in one pass, so an author fixes a file in one round trip, not ten.
+//!
+//! Layer: the bottom, with [`crate::spanned`]; every other module reports
+//! through it, and it knows none of them (unknown keys inside a step are
+//! explained by step validation, which knows the step's action).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -148,9 +152,7 @@ pub fn from_yaml_error(file: &Path, source: &str, error: &serde_saphyr::Error) -
         }
         message = text.to_string();
     }
-    let (message, help) = match step_key_suggestion(&message, source, loc)
-        .or_else(|| wrong_type(&message, source, loc))
-    {
+    let (message, help) = match wrong_type(&message, source, loc) {
         Some(better) => better,
         None => {
             let help = suggestion_for(&message);
@@ -160,40 +162,6 @@ pub fn from_yaml_error(file: &Path, source: &str, error: &serde_saphyr::Error) -
     let mut reporter = Reporter::new(file, source);
     reporter.error(loc, message, help);
     reporter.found.remove(0)
-}
-
-/// An unknown key inside a step: name the step's action and suggest among
-/// that action's parameters, not among every key any step may have.
-fn step_key_suggestion(message: &str, source: &str, loc: Loc) -> Option<(String, Option<String>)> {
-    let rest = message.strip_prefix("unknown field `")?;
-    let (given, tail) = rest.split_once('`')?;
-    if !tail.contains("concurrently") || loc.line == 0 {
-        return None; // not the step key list
-    }
-    let Some(action) = step_action_at(source, loc) else {
-        // No known action: most likely the action itself is misspelt.
-        let actions = crate::validate::ACTIONS;
-        let list = actions.join(", ");
-        let help = match closest(given, actions) {
-            Some(best) => format!("did you mean `{best}`? a step starts with one action: {list}"),
-            None => format!("a step starts with one action: {list}"),
-        };
-        return Some((
-            format!("unknown key `{given}`: it is not an action nor a step parameter"),
-            Some(help),
-        ));
-    };
-    let mut valid: Vec<&str> = crate::validate::params_of(&action).to_vec();
-    valid.extend_from_slice(crate::validate::META_KEYS);
-    let list = valid.join(", ");
-    let help = match closest(given, &valid) {
-        Some(best) => format!("did you mean `{best}`? a `{action}` step takes: {list}"),
-        None => format!("a `{action}` step takes: {list}"),
-    };
-    Some((
-        format!("unknown key `{given}` in a `{action}` step"),
-        Some(help),
-    ))
 }
 
 /// A value of the wrong type (`points: three`, `repeat: many`): say what
@@ -297,28 +265,6 @@ fn key_and_value_at(source: &str, loc: Loc) -> Option<(String, String)> {
         .trim()
         .to_string();
     Some((key, value))
-}
-
-/// The action key of the step that contains the key at `loc`, found by
-/// walking up to the `- ` line that starts the step.
-fn step_action_at(source: &str, loc: Loc) -> Option<String> {
-    let lines: Vec<&str> = source.lines().collect();
-    let key_indent = loc.column.checked_sub(1)? as usize;
-    for line in lines[..(loc.line as usize).min(lines.len())].iter().rev() {
-        let indent = line.len() - line.trim_start().len();
-        let trimmed = line.trim_start();
-        if let Some(item) = trimmed.strip_prefix("- ") {
-            if indent + 2 == key_indent {
-                let key = item.split(':').next()?.trim();
-                return crate::validate::ACTIONS
-                    .contains(&key)
-                    .then(|| key.to_string());
-            }
-        } else if indent < key_indent && !trimmed.is_empty() && !trimmed.starts_with('#') {
-            return None;
-        }
-    }
-    None
 }
 
 /// For "unknown field `x`, expected one of a, b" or "unknown variant": the

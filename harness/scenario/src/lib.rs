@@ -12,15 +12,35 @@
 //! [`load_manifest`] read a file and return either the typed [`model`] or
 //! every problem found, each with file, line, column, the source line and a
 //! hint ([`Diagnostics`]).
+//!
+//! Inside, from the bottom up: locations ([`spanned`]) and [`diagnostic`]s;
+//! value syntaxes ([`syntax`]) and [`template`]s; the YAML as written
+//! ([`raw`]) and the checked [`model`]; the [`actions`], one file each, and
+//! their table; scenario [`validate`]ion (with [`fixture`] and [`matrix`]);
+//! the lab [`manifest`]; and what is generated from the table: the JSON
+//! [`schema`] and the [`docs`]' action list. No module uses one after it.
+
+// Layers, from the bottom up, one group per layer: a module uses only
+// modules of the groups before its own (`tests/layers.rs` checks it).
+pub mod spanned;
 
 pub mod diagnostic;
-pub mod manifest;
+
+pub mod syntax;
+pub mod template;
+
 pub mod model;
 pub mod raw;
-pub mod schema;
-pub mod spanned;
-pub mod template;
+
+pub mod actions;
+pub mod fixture;
+pub mod manifest;
+pub mod matrix;
+
 pub mod validate;
+
+pub mod docs;
+pub mod schema;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -164,7 +164,7 @@ pub(crate) fn validate_manifest(raw: &RawManifest, path: &Path, r: &mut Reporter
         cpu: l
             .cpu
             .as_ref()
-            .and_then(|d| crate::validate::duration(d, r))
+            .and_then(|d| crate::syntax::duration(d, r))
             .unwrap_or(defaults.cpu),
         memory: l
             .memory
@@ -204,7 +204,7 @@ pub(crate) fn validate_manifest(raw: &RawManifest, path: &Path, r: &mut Reporter
         build: BuildSpec {
             timeout: build
                 .and_then(|b| b.timeout.as_ref())
-                .and_then(|d| crate::validate::duration(d, r))
+                .and_then(|d| crate::syntax::duration(d, r))
                 .unwrap_or(Duration::from_secs(60)),
             compiler: build
                 .and_then(|b| b.compiler.clone())

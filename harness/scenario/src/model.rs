@@ -3,6 +3,8 @@
 //! Everything here is checked: durations parsed, templates parsed, regexes
 //! compiled once, names resolved against declarations. A runner never has to
 //! wonder whether a field makes sense for an action.
+//!
+//! Layer: above [`crate::spanned`] and [`crate::template`]; knows no YAML.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -268,7 +270,10 @@ pub struct ProxySpec {
     pub faults: Faults,
 }
 
-/// What a step does.
+/// What a step does. Each variant is defined (keyword, parameters, check
+/// or not, default title, validation) by its file under
+/// [`crate::actions`], which also implements [`Action::keyword`],
+/// [`Action::is_check`] and [`Action::default_title`].
 #[derive(Debug, Clone)]
 pub enum Action {
     Start(StartSpec),
@@ -355,54 +360,6 @@ pub enum Action {
     Concurrently {
         branches: Vec<Vec<Step>>,
     },
-}
-
-impl Action {
-    /// The action's key as written in YAML.
-    pub fn keyword(&self) -> &'static str {
-        match self {
-            Action::Start(_) => "start",
-            Action::WaitListen { .. } => "wait_listen",
-            Action::Type { .. } => "type",
-            Action::Expect { .. } => "expect",
-            Action::Exit { .. } => "exit",
-            Action::Running { .. } => "running",
-            Action::Children { .. } => "children",
-            Action::Stop { .. } => "stop",
-            Action::Output { .. } => "output",
-            Action::Proxy(_) => "proxy",
-            Action::Connect { .. } => "connect",
-            Action::Listen { .. } => "listen",
-            Action::Accept { .. } => "accept",
-            Action::Send { .. } => "send",
-            Action::Recv { .. } => "recv",
-            Action::Silence { .. } => "silence",
-            Action::Shutdown { .. } => "shutdown",
-            Action::Close { .. } => "close",
-            Action::File { .. } => "file",
-            Action::Assert { .. } => "assert",
-            Action::Repeat { .. } => "repeat",
-            Action::Concurrently { .. } => "concurrently",
-        }
-    }
-
-    /// Whether the step is a check that can pass or fail on the submission's
-    /// behaviour (as opposed to set-up such as `start` or `close`).
-    pub fn is_check(&self) -> bool {
-        !matches!(
-            self,
-            Action::Start(_)
-                | Action::Stop { .. }
-                | Action::Proxy(_)
-                | Action::Listen { .. }
-                | Action::Shutdown { .. }
-                | Action::Close { .. }
-                | Action::Repeat { .. }
-                | Action::Concurrently { .. }
-                | Action::Type { .. }
-                | Action::Send { .. }
-        )
-    }
 }
 
 /// A Lab manifest: the programs a submission provides, how to build them,

@@ -1,17 +1,22 @@
 //! The format as written: serde types that mirror the YAML one to one.
 //!
 //! These types are deliberately loose where YAML is loose (every step is one
-//! flat mapping) and strict where typos hide (`deny_unknown_fields`
-//! everywhere). [`crate::validate`] turns them into the typed
-//! [`crate::model`]. The JSON Schema for editors is generated from these types,
-//! so the doc comments here are what an editor shows on hover.
+//! flat mapping, read key by key as [`RawStep`]) and strict where typos hide
+//! (`deny_unknown_fields` everywhere else). [`crate::validate`] turns them
+//! into the typed [`crate::model`]. The JSON Schema for editors is generated
+//! from these types, so the doc comments here are what an editor shows on
+//! hover; a step's keys are documented by each action in [`crate::actions`].
+//!
+//! Layer: above [`crate::spanned`]; below the action table, which reads and
+//! describes steps.
 
 use std::collections::BTreeMap;
 
-use schemars::JsonSchema;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Deserialize;
+use serde::de::MapAccess;
 
-use crate::spanned::{S, Text};
+use crate::spanned::{Loc, S, Text};
 
 /// A scenario file: a mapping whose `scenarios:` key holds the list of scenarios.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -105,166 +110,199 @@ pub struct RawFaults {
     pub seed: Option<u64>,
 }
 
-/// One step. Exactly one action key (`start`, `expect`, `send`, ...) names the
-/// step and its subject; the other keys are that action's parameters.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+/// One step as written: its keys in order, each with its value.
+///
+/// A step is one flat mapping whose action key (`start`, `send`, ...) names
+/// what it does; which keys exist, and what kind of value each holds, is
+/// decided by the action table in [`crate::actions`], which also implements
+/// this type's `Deserialize` and `JsonSchema`. Keys no action knows are kept
+/// (with their place) so that validation, which knows the step's action, can
+/// say which keys that action takes.
+#[derive(Debug, Default)]
 pub struct RawStep {
-    // ---- actions on programs ----
-    /// Start a program under this name (`program:`, `args:`, `from:`, `host:`, `stdin:`, `in_process:`).
-    pub start: Option<S<String>>,
-    /// Wait until the program listens on `port:` (read from the kernel, not guessed).
-    pub wait_listen: Option<S<String>>,
-    /// Type into the program's stdin: `text:`, `line:`, `fixture:` or `eof: true`.
-    #[serde(rename = "type")]
-    pub type_: Option<S<String>>,
-    /// Wait for the program's output to show `text:` or match `regex:` (named groups are captured).
-    pub expect: Option<S<String>>,
-    /// Wait for the program to exit; check `code:` (a number, `nonzero` or `any`) or `signal:`.
-    pub exit: Option<S<String>>,
-    /// Check the program is still running (optionally for a while: `for:`).
-    pub running: Option<S<String>>,
-    /// Check the program's child processes: `count:`/`min:`/`max:` and `zombies:` (at most), waiting up to `within:`.
-    pub children: Option<S<String>>,
-    /// Stop the program (SIGTERM, then SIGKILL) or send it `signal:`.
-    pub stop: Option<S<String>>,
-    /// Check everything the program printed so far: `text:` (equal), `contains:`, `not_contains:`, `regex:`, `fixture:`.
-    pub output: Option<S<String>>,
-    // ---- actions on peers ----
-    /// Start a fault-injecting proxy under this name, listening on `port:` and forwarding to `upstream:` with `faults:`.
-    pub proxy: Option<S<String>>,
-    /// Open a TCP connection under this peer name `to:` an address (or expect `refused: true`).
-    pub connect: Option<S<String>>,
-    /// Listen on `port:` as this peer (then `accept:`).
-    pub listen: Option<S<String>>,
-    /// Accept one connection on a listening peer.
-    pub accept: Option<S<String>>,
-    /// Send on a peer: `text:`, `line:`, `hex:`, `int32:` (with `endian:`), or `fixture:`.
-    pub send: Option<S<String>>,
-    /// Receive on a peer: `text:`/`hex:` (exact), `bytes:` N, `until:` regex, `message:` regex (the next message, whole), `eof: true` (with optional `text:`/`regex:`/`fixture:`/`segments:`).
-    pub recv: Option<S<String>>,
-    /// Expect nothing to arrive on a peer `for:` a duration.
-    pub silence: Option<S<String>>,
-    /// Half-close a peer (shutdown its sending side).
-    pub shutdown: Option<S<String>>,
-    /// Close a peer.
-    pub close: Option<S<String>>,
-    // ---- other checks and control ----
-    /// Check a file: `matches:` a fixture (SHA-256), or `exists:`.
-    pub file: Option<S<Text>>,
-    /// Check captured values of a variable: `count:`, `distinct:`, `range:`, `equals:`.
-    pub assert: Option<S<String>>,
-    /// Run `steps:` this many times.
-    pub repeat: Option<S<u32>>,
-    /// Run these lists of steps at the same time.
-    pub concurrently: Option<S<Vec<Vec<S<RawStep>>>>>,
-
-    // ---- parameters ----
-    /// `start`: the program, a name from the lab manifest or a reference program name.
-    pub program: Option<S<String>>,
-    /// `start`: `submission` (default) or `reference`. May be `{{matrix.AXIS}}`.
-    pub from: Option<S<String>>,
-    /// `start`: run a reference program inside socklab (its bytes are recorded).
-    pub in_process: Option<S<bool>>,
-    /// `start`/`connect`/`listen`/`proxy`: the host to run on (default: the first host).
-    pub host: Option<S<String>>,
-    /// `start`: command-line arguments (templated).
-    pub args: Option<Vec<S<Text>>>,
-    /// `start`: `pty` (default, so prompts without newline arrive), `pipe`, `null`,
-    /// or `{ fixture: NAME }` (the fixture file is the program's stdin).
-    #[serde(default, deserialize_with = "present_stdin")]
-    pub stdin: Option<S<RawStdin>>,
-    /// `wait_listen`/`listen`/`proxy`: the port, usually `{{ports.NAME}}`.
-    pub port: Option<S<Text>>,
-    /// `connect`: `HOST:PORT`, e.g. `{{hosts.server}}:{{ports.lottery}}`.
-    pub to: Option<S<Text>>,
-    /// `proxy`: where to forward, `HOST:PORT`.
-    pub upstream: Option<S<Text>>,
-    /// `proxy`: faults per direction.
-    pub faults: Option<RawFaults>,
-    /// `connect`: expect the connection to be refused.
-    pub refused: Option<S<bool>>,
-    /// Text to type/send/expect/compare.
-    pub text: Option<S<Text>>,
-    /// `type`/`send`: text followed by a newline.
-    pub line: Option<S<Text>>,
-    /// `send`/`recv`: bytes in hex, e.g. `"02 00 00 00"`.
-    pub hex: Option<S<String>>,
-    /// `send`: a 32-bit integer (4 bytes).
-    pub int32: Option<S<i64>>,
-    /// `send`: byte order for `int32`: `host` (default), `little`, `big`.
-    pub endian: Option<S<String>>,
-    /// A fixture's bytes (`type`/`send`), or the expected content (`recv`/`output`).
-    pub fixture: Option<S<String>>,
-    /// A regular expression; named groups `(?P<name>...)` are captured into `{{vars.name}}`.
-    pub regex: Option<S<String>>,
-    /// `recv`: read until this regex matches.
-    pub until: Option<S<String>>,
-    /// `recv`: the next message (one arrival, whole) must match this regex.
-    pub message: Option<S<String>>,
-    /// `recv`: read exactly this many bytes.
-    pub bytes: Option<S<u64>>,
-    /// `recv`: read to end of stream; `type`: end the program's input.
-    pub eof: Option<S<bool>>,
-    /// `recv` with `eof`: the data must be 260-byte Lab 3 file segments carrying this fixture.
-    pub segments: Option<S<String>>,
-    /// `expect`/`output`: `stdout` (default) or `stderr`; `output` also takes `any` (stdout or stderr).
-    pub stream: Option<S<String>>,
-    /// `exit`: expected exit code: a number, `nonzero` or `any`.
-    pub code: Option<S<Text>>,
-    /// `exit`: expected terminating signal; `stop`: signal to send (e.g. `SIGINT`).
-    pub signal: Option<S<String>>,
-    /// `children`: exact number of children; `assert`: number of captured values.
-    pub count: Option<S<u32>>,
-    /// `children`: at least this many.
-    pub min: Option<S<u32>>,
-    /// `children`: at most this many.
-    pub max: Option<S<u32>>,
-    /// `children`: at most this many zombie children.
-    pub zombies: Option<S<u32>>,
-    /// `running`/`silence`: how long the condition must hold, e.g. `500ms`.
-    #[serde(rename = "for")]
-    pub for_: Option<S<String>>,
-    /// `file`: the fixture whose SHA-256 the file must have.
-    pub matches: Option<S<String>>,
-    /// `file`: whether the file must exist.
-    pub exists: Option<S<bool>>,
-    /// `output`: must contain this text.
-    pub contains: Option<S<Text>>,
-    /// `output`: must not contain this text.
-    pub not_contains: Option<S<Text>>,
-    /// `assert`: the values must all be different.
-    pub distinct: Option<S<bool>>,
-    /// `assert`: every value is a number in `[min, max]`.
-    pub range: Option<S<Vec<i64>>>,
-    /// `assert`: all values, space-separated, must equal this (templated).
-    pub equals: Option<S<Text>>,
-    /// `assert`: every value is a `ctime()` time (`Tue Sep  5 11:04:47 2017`) within this of the grader's clock, e.g. `5s`.
-    pub near_now: Option<S<String>>,
-    /// `repeat`: the steps to repeat.
-    pub steps: Option<Vec<S<RawStep>>>,
-
-    // ---- about the check ----
-    /// A short description of what this step checks, shown in reports.
-    pub title: Option<S<String>>,
-    /// Shown to the student when this step fails: the likely mistake.
-    pub hint: Option<S<String>>,
-    /// Share of the scenario's points for this check (default 1; 0 for `wait_listen` and `connect`, which are prerequisites).
-    pub weight: Option<S<f64>>,
-    /// Report what happened, but never fail or score.
-    pub observe: Option<S<bool>>,
-    /// A failure does not stop the scenario (later steps still run).
-    pub soft: Option<S<bool>>,
-    /// Deadline for this step, e.g. `2s` (default 5s).
-    pub within: Option<S<String>>,
+    /// The known keys in the order written.
+    pub entries: Vec<RawEntry>,
+    /// Keys that are neither an action, a parameter nor a step setting.
+    pub unknown: Vec<S<String>>,
 }
 
-/// `stdin:` when the key is there at all, a YAML null included (see
-/// [`RawStdin`]'s visitor).
-fn present_stdin<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<S<RawStdin>>, D::Error> {
-    S::<RawStdin>::deserialize(deserializer).map(Some)
+/// One known key of a step and its value.
+#[derive(Debug)]
+pub struct RawEntry {
+    /// The key, as spelt in the action table.
+    pub key: &'static str,
+    /// Where the key itself is written.
+    pub key_loc: Loc,
+    pub value: RawValue,
+}
+
+impl RawStep {
+    /// The value of `key`, if the step has it (a YAML null counts as absent).
+    pub fn get(&self, key: &str) -> Option<&RawValue> {
+        self.entries.iter().find(|e| e.key == key).map(|e| &e.value)
+    }
+}
+
+/// One key a step may have: its name, the kind of its value, and the doc
+/// text editors show for it (declared by the actions and step settings).
+#[derive(Debug)]
+pub struct Param {
+    pub key: &'static str,
+    pub kind: ValueKind,
+    pub doc: &'static str,
+}
+
+impl Param {
+    pub const fn new(key: &'static str, kind: ValueKind, doc: &'static str) -> Param {
+        Param { key, kind, doc }
+    }
+}
+
+/// The shapes a step's values take. Every key has one kind wherever it is
+/// used, so a step can be read before its action is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// A plain string: a name, a mode, hex digits.
+    Word,
+    /// A regular expression (its named groups are captured).
+    Regex,
+    /// A duration such as `500ms`.
+    Duration,
+    /// A scalar kept as text, with placeholders.
+    Text,
+    /// A list of texts (`args`).
+    TextList,
+    /// `true` or `false`.
+    Flag,
+    /// A whole number ≥ 0 that fits in 32 bits.
+    Count,
+    /// A whole number of bytes.
+    Size,
+    /// A whole number, maybe negative.
+    Integer,
+    /// Any number (`weight`).
+    Number,
+    /// A list of whole numbers (`range: [1, 45]`).
+    Range,
+    /// A program's stdin: a mode or `{ fixture: NAME }`.
+    Stdin,
+    /// Faults per direction of a proxy.
+    Faults,
+    /// A list of steps.
+    Steps,
+    /// Lists of steps run at the same time.
+    Branches,
+}
+
+/// A step's value, read according to its key's [`ValueKind`].
+#[derive(Debug)]
+pub enum RawValue {
+    Word(S<String>),
+    Regex(S<String>),
+    Duration(S<String>),
+    Text(S<Text>),
+    TextList(S<Vec<S<Text>>>),
+    Flag(S<bool>),
+    Count(S<u32>),
+    Size(S<u64>),
+    Integer(S<i64>),
+    Number(S<f64>),
+    Range(S<Vec<i64>>),
+    Stdin(S<RawStdin>),
+    /// Boxed: far larger than the other values.
+    Faults(Box<S<RawFaults>>),
+    Steps(S<Vec<S<RawStep>>>),
+    Branches(S<Vec<Vec<S<RawStep>>>>),
+}
+
+impl ValueKind {
+    /// Reads the next map value as this kind. `None`: the value is a YAML
+    /// null, which counts as leaving the key out (but `stdin: null` is the
+    /// null mode).
+    pub fn read<'de, A: MapAccess<'de>>(self, map: &mut A) -> Result<Option<RawValue>, A::Error> {
+        Ok(match self {
+            ValueKind::Word => map.next_value::<Option<_>>()?.map(RawValue::Word),
+            ValueKind::Regex => map.next_value::<Option<_>>()?.map(RawValue::Regex),
+            ValueKind::Duration => map.next_value::<Option<_>>()?.map(RawValue::Duration),
+            ValueKind::Text => map.next_value::<Option<_>>()?.map(RawValue::Text),
+            ValueKind::TextList => map.next_value::<Option<_>>()?.map(RawValue::TextList),
+            ValueKind::Flag => map.next_value::<Option<_>>()?.map(RawValue::Flag),
+            ValueKind::Count => map.next_value::<Option<_>>()?.map(RawValue::Count),
+            ValueKind::Size => map.next_value::<Option<_>>()?.map(RawValue::Size),
+            ValueKind::Integer => map.next_value::<Option<_>>()?.map(RawValue::Integer),
+            ValueKind::Number => map.next_value::<Option<_>>()?.map(RawValue::Number),
+            ValueKind::Range => map.next_value::<Option<_>>()?.map(RawValue::Range),
+            ValueKind::Stdin => Some(RawValue::Stdin(map.next_value()?)),
+            ValueKind::Faults => map
+                .next_value::<Option<_>>()?
+                .map(|f| RawValue::Faults(Box::new(f))),
+            ValueKind::Steps => map.next_value::<Option<_>>()?.map(RawValue::Steps),
+            ValueKind::Branches => map.next_value::<Option<_>>()?.map(RawValue::Branches),
+        })
+    }
+
+    /// The JSON Schema of a value of this kind (without a description).
+    pub fn schema(self, generator: &mut SchemaGenerator) -> Schema {
+        match self {
+            ValueKind::Word | ValueKind::Regex | ValueKind::Duration => {
+                generator.subschema_for::<Option<String>>()
+            }
+            ValueKind::Text => generator.subschema_for::<Option<Text>>(),
+            ValueKind::TextList => generator.subschema_for::<Option<Vec<S<Text>>>>(),
+            ValueKind::Flag => generator.subschema_for::<Option<bool>>(),
+            ValueKind::Count => generator.subschema_for::<Option<u32>>(),
+            ValueKind::Size => generator.subschema_for::<Option<u64>>(),
+            ValueKind::Integer => generator.subschema_for::<Option<i64>>(),
+            ValueKind::Number => generator.subschema_for::<Option<f64>>(),
+            ValueKind::Range => generator.subschema_for::<Option<Vec<i64>>>(),
+            ValueKind::Stdin => generator.subschema_for::<Option<RawStdin>>(),
+            ValueKind::Faults => generator.subschema_for::<Option<RawFaults>>(),
+            ValueKind::Steps => generator.subschema_for::<Option<Vec<S<RawStep>>>>(),
+            ValueKind::Branches => generator.subschema_for::<Option<Vec<Vec<S<RawStep>>>>>(),
+        }
+    }
+}
+
+impl RawValue {
+    /// Where the value is written.
+    pub fn loc(&self) -> Loc {
+        match self {
+            RawValue::Word(v) | RawValue::Regex(v) | RawValue::Duration(v) => v.loc(),
+            RawValue::Text(v) => v.loc(),
+            RawValue::TextList(v) => v.loc(),
+            RawValue::Flag(v) => v.loc(),
+            RawValue::Count(v) => v.loc(),
+            RawValue::Size(v) => v.loc(),
+            RawValue::Integer(v) => v.loc(),
+            RawValue::Number(v) => v.loc(),
+            RawValue::Range(v) => v.loc(),
+            RawValue::Stdin(v) => v.loc(),
+            RawValue::Faults(v) => v.loc(),
+            RawValue::Steps(v) => v.loc(),
+            RawValue::Branches(v) => v.loc(),
+        }
+    }
+
+    /// The kind this value was read as.
+    pub fn kind(&self) -> ValueKind {
+        match self {
+            RawValue::Word(_) => ValueKind::Word,
+            RawValue::Regex(_) => ValueKind::Regex,
+            RawValue::Duration(_) => ValueKind::Duration,
+            RawValue::Text(_) => ValueKind::Text,
+            RawValue::TextList(_) => ValueKind::TextList,
+            RawValue::Flag(_) => ValueKind::Flag,
+            RawValue::Count(_) => ValueKind::Count,
+            RawValue::Size(_) => ValueKind::Size,
+            RawValue::Integer(_) => ValueKind::Integer,
+            RawValue::Number(_) => ValueKind::Number,
+            RawValue::Range(_) => ValueKind::Range,
+            RawValue::Stdin(_) => ValueKind::Stdin,
+            RawValue::Faults(_) => ValueKind::Faults,
+            RawValue::Steps(_) => ValueKind::Steps,
+            RawValue::Branches(_) => ValueKind::Branches,
+        }
+    }
 }
 
 /// A program's stdin: a mode name, or a fixture file.

@@ -2,7 +2,7 @@
 //!
 //! A template is parsed once at load time, so a misspelt placeholder is a
 //! load error with a location, not a surprise half-way through a run. The
-//! runner resolves templates against a [`Context`] it builds per scenario.
+//! runner resolves templates against the values it knows per scenario.
 
 use std::fmt;
 

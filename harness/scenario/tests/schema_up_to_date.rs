@@ -39,7 +39,7 @@ fn manifest_schema_is_current() {
 #[test]
 fn schema_describes_every_action() {
     let schema = socklab_scenario::schema::scenario_schema();
-    for action in socklab_scenario::validate::ACTIONS {
+    for action in socklab_scenario::actions::keywords() {
         assert!(
             schema.contains(&format!("\"{action}\"")),
             "schema lacks `{action}`"

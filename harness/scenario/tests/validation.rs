@@ -452,3 +452,37 @@ fn stdin_null_unquoted_is_the_null_mode() {
     assert_eq!(stdin_of("        stdin: pipe\n"), StdinMode::Pipe);
     assert_eq!(stdin_of(""), StdinMode::Pty, "the default");
 }
+
+#[test]
+fn an_unknown_key_is_explained_by_its_steps_action_wherever_it_is_written() {
+    let text = errors(
+        "scenarios:\n  - name: a\n    steps:\n      - { connect: c, to: \"x:1\", prot: 3 }\n      - program: P\n        start: s\n        prot: 3\n      - close: q\n",
+    );
+    // In a flow mapping, and where the action key is not the first key.
+    assert!(
+        text.contains("unknown key `prot` in a `connect` step"),
+        "{text}"
+    );
+    assert!(text.contains("suite.yaml:4:34"), "{text}");
+    assert!(
+        text.contains("a `connect` step takes: to, host, refused"),
+        "{text}"
+    );
+    assert!(
+        text.contains("unknown key `prot` in a `start` step"),
+        "{text}"
+    );
+    assert!(text.contains("suite.yaml:7:9"), "{text}");
+    // Reported with the file's other problems, not instead of them.
+    assert!(text.contains("`q` is not a peer"), "{text}");
+    assert!(text.contains("3 problems found"), "{text}");
+}
+
+#[test]
+fn a_list_or_mapping_that_does_not_apply_is_shown_where_it_is_written() {
+    let text = errors(
+        "scenarios:\n  - name: a\n    steps:\n      - connect: c\n        to: \"x:1\"\n      - close: c\n        args: [x]\n",
+    );
+    assert!(text.contains("`args` does not apply to `close`"), "{text}");
+    assert!(text.contains("suite.yaml:7:15"), "{text}");
+}
