@@ -33,6 +33,7 @@ pub mod junit;
 pub mod markdown;
 pub mod points;
 pub mod prairielearn;
+pub mod signature;
 pub mod summary;
 pub mod verdict;
 
