@@ -236,6 +236,9 @@ async fn grade_one(
     entry: &Entry,
     limit: Arc<tokio::sync::Semaphore>,
 ) -> SubmissionReport {
+    if entry.kind == submissions::EntryKind::Other {
+        return not_a_submission(job, entry);
+    }
     let work = job.work.join(&entry.slug);
     let _ = std::fs::remove_dir_all(&work);
     if let Err(e) = std::fs::create_dir_all(&work) {
@@ -270,6 +273,22 @@ async fn grade_one(
     report
 }
 
+/// The report of an entry that is neither a folder nor an archive (a stray
+/// `notes.txt`): it is listed, with the reason in its feedback, but has no
+/// grade (every scenario skipped; gradebooks say "not a submission").
+fn not_a_submission(job: &GradeJob<'_>, entry: &Entry) -> SubmissionReport {
+    let why = format!(
+        "`{}` is neither a directory nor a .zip/.tar.gz/.tgz archive: it is not a submission and has no grade",
+        entry.file_name
+    );
+    let mut report = unreadable(job, &entry.name, why.clone());
+    for scenario in &mut report.scenarios {
+        scenario.status = socklab_report::ScenarioStatus::Skipped;
+    }
+    report.not_a_submission = Some(why);
+    report
+}
+
 /// A zero for a submission that cannot be graded at all, with the reason in
 /// its feedback (as a failed build) and every scenario listed.
 fn unreadable(job: &GradeJob<'_>, name: &str, why: String) -> SubmissionReport {
@@ -299,6 +318,8 @@ fn unreadable(job: &GradeJob<'_>, name: &str, why: String) -> SubmissionReport {
             level: job.settings.capabilities.level.name().to_string(),
             notes: Vec::new(),
         },
+        options: job.settings.options.clone(),
+        not_a_submission: None,
         build: Some(BuildReport {
             ok: false,
             method: "none".to_string(),
