@@ -271,6 +271,22 @@ pub fn harness_broken() -> SubmissionReport {
     }
 }
 
+/// An entry that is neither a folder nor an archive.
+pub fn not_a_submission() -> SubmissionReport {
+    let mut report = empty();
+    report.submission = "erin.txt".to_string();
+    report.not_a_submission =
+        Some("`erin.txt` is neither a directory nor a .zip/.tar.gz/.tgz archive".to_string());
+    report.build = Some(BuildReport {
+        ok: false,
+        method: "none".to_string(),
+        programs: Vec::new(),
+        output: "`erin.txt` is neither a directory nor a .zip/.tar.gz/.tgz archive".to_string(),
+        duration_secs: 0.0,
+    });
+    report
+}
+
 pub fn all() -> Vec<SubmissionReport> {
     vec![passing(), troubled(), hostile(), empty(), harness_broken()]
 }
