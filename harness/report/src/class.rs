@@ -57,12 +57,26 @@ pub struct ClassReport {
     pub mistakes: Vec<MistakeGroup>,
     /// Failed builds grouped by the compiler's first error, largest first.
     pub build_failures: Vec<BuildFailureGroup>,
+    /// Every entry, by name: score and what it means (the status of
+    /// `grades.csv`).
+    pub students: Vec<StudentScore>,
     /// Entries that are not submissions (a stray `notes.txt`).
     pub not_submissions: Vec<StudentRef>,
     /// Submissions socklab could not run a single scenario for: their grade
     /// says nothing about their code.
     pub socklab_failed: Vec<StudentRef>,
     pub settings: RunSettingsSeen,
+}
+
+/// One entry's line in the list of students.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StudentScore {
+    pub student: StudentRef,
+    /// `None` for an entry that is not a submission.
+    pub score: Option<f64>,
+    pub max_score: f64,
+    /// As in `grades.csv`: `graded`, `build failed: …`, `not a submission`, …
+    pub status: String,
 }
 
 /// The spread of scores.
@@ -197,6 +211,7 @@ impl ClassReport {
             scenarios: scenario_outcomes(&submissions),
             mistakes: mistake_groups(&submissions),
             build_failures: build_failure_groups(&submissions),
+            students: student_scores(&submissions, &others),
             not_submissions: others.iter().map(student_ref).collect(),
             socklab_failed: submissions
                 .iter()
@@ -224,6 +239,24 @@ impl ClassReport {
 /// Whether every scored scenario passed (and the build did not fail).
 pub fn passed_everything(report: &SubmissionReport) -> bool {
     !report.scenarios.is_empty() && report.passed() && !report.build_failed()
+}
+
+fn student_scores(
+    submissions: &[ClassMember<'_>],
+    others: &[ClassMember<'_>],
+) -> Vec<StudentScore> {
+    let mut all: Vec<StudentScore> = submissions
+        .iter()
+        .chain(others)
+        .map(|m| StudentScore {
+            student: student_ref(m),
+            score: m.report.is_submission().then_some(finite(m.report.score)),
+            max_score: finite(m.report.max_score),
+            status: crate::csv::status(m.report),
+        })
+        .collect();
+    all.sort_by(|a, b| a.student.cmp(&b.student));
+    all
 }
 
 fn student_ref(member: &ClassMember<'_>) -> StudentRef {

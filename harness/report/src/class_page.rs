@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 
 use crate::class::{
     BuildFailureGroup, ClassReport, MistakeGroup, ScenarioOutcome, ScoreDistribution, Seen,
-    StudentRef,
+    StudentRef, StudentScore,
 };
 use crate::escape::{html_escape, one_line};
 use crate::points::format_points;
@@ -58,6 +58,7 @@ details.scenario[open] > summary .name { font-weight: 600; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #eaeef2; vertical-align: top; }
 th { width: 12rem; }
+table.students th { width: auto; }
 ul.seen { margin: 0; padding-left: 1.1rem; }
 ";
 
@@ -83,6 +84,7 @@ pub fn render_class_page(class: &ClassReport) -> String {
     mistakes_section(&mut out, &class.mistakes);
     builds_section(&mut out, &class.build_failures);
     others_section(&mut out, class);
+    students_section(&mut out, &class.students);
     settings_section(&mut out, class);
     out.push_str("</body>\n</html>\n");
     out
@@ -128,7 +130,7 @@ fn header(out: &mut String, class: &ClassReport, labs: &str) {
     out.push_str(
         "<nav><a href=\"#distribution\">Scores</a><a href=\"#scenarios\">Scenarios</a>\
          <a href=\"#mistakes\">Common mistakes</a><a href=\"#builds\">Build failures</a>\
-         <a href=\"#settings\">Run settings</a></nav>\n</header>\n",
+         <a href=\"#students\">Students</a><a href=\"#settings\">Run settings</a></nav>\n</header>\n",
     );
 }
 
@@ -162,10 +164,10 @@ fn distribution_section(out: &mut String, d: &ScoreDistribution) {
 /// labelled at the bin edges, mean (dashed) and median (solid) marked.
 fn histogram(out: &mut String, d: &ScoreDistribution) {
     const WIDTH: f64 = 760.0;
-    const HEIGHT: f64 = 270.0;
+    const HEIGHT: f64 = 290.0;
     const LEFT: f64 = 44.0;
     const RIGHT: f64 = 20.0;
-    const TOP: f64 = 40.0;
+    const TOP: f64 = 56.0;
     const BOTTOM: f64 = 42.0;
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
@@ -232,27 +234,26 @@ fn histogram(out: &mut String, d: &ScoreDistribution) {
         HEIGHT - 4.0,
         if d.percent { "score (%)" } else { "score" }
     );
-    // Mean and median: the label of the smaller one to the left of its line.
+    // Mean and median, each labelled on a row of its own above the plot,
+    // to the right of its line (to the left near the right edge).
     let marks = [
-        ("mean", d.mean, "#cf222e", "6 4"),
-        ("median", d.median, "#1d232a", "none"),
+        ("mean", d.mean, "#cf222e", "6 4", 16.0),
+        ("median", d.median, "#1d232a", "none", 32.0),
     ];
-    for (label, value, colour, dash) in marks {
-        let other = if label == "mean" { d.median } else { d.mean };
-        let (anchor, shift) = if value <= other && !(value == other && label == "median") {
-            ("end", -5.0)
-        } else {
-            ("start", 5.0)
-        };
+    for (label, value, colour, dash, row) in marks {
         let at = x(value);
+        let (anchor, shift) = if at > LEFT + plot_w * 0.75 {
+            ("end", -6.0)
+        } else {
+            ("start", 6.0)
+        };
         let _ = writeln!(
             out,
             "<line x1=\"{at:.1}\" x2=\"{at:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"{colour}\" stroke-width=\"2\" stroke-dasharray=\"{dash}\"/>\
-             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\" style=\"fill:{colour};font-weight:600\">{label} {}</text>",
-            TOP - 12.0,
+             <text x=\"{:.1}\" y=\"{row:.1}\" text-anchor=\"{anchor}\" style=\"fill:{colour};font-weight:600\">{label} {}</text>",
+            row - 10.0,
             TOP + plot_h,
             at + shift,
-            TOP - 16.0,
             format_points(value)
         );
     }
@@ -277,7 +278,7 @@ fn scenarios_section(out: &mut String, scenarios: &[ScenarioOutcome]) {
         let _ = writeln!(
             out,
             "<details class=\"scenario\"><summary class=\"row\"><span class=\"name\">{}</span>{}<span class=\"rate\">{} of {} failed ({:.0}%)</span></summary>",
-            text(&scenario.name),
+            breakable(&scenario.name),
             bar(scenario),
             scenario.failed,
             scenario.total(),
@@ -313,7 +314,7 @@ fn scenarios_section(out: &mut String, scenarios: &[ScenarioOutcome]) {
             plural(clean.len(), "scenario"),
             clean
                 .iter()
-                .map(|s| format!("<span class=\"name\">{}</span>", text(&s.name)))
+                .map(|s| format!("<span class=\"name\">{}</span>", breakable(&s.name)))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
@@ -451,6 +452,34 @@ fn others_section(out: &mut String, class: &ClassReport) {
     );
 }
 
+fn students_section(out: &mut String, students: &[StudentScore]) {
+    if students.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<section id=\"students\">\n<h2>Students</h2>\n<details><summary>All {}, by name, with their score</summary>\n\
+         <table class=\"students\">\n<tr><th>Student</th><th>Score</th><th>Status</th></tr>",
+        match students.len() {
+            1 => "1 entry".to_string(),
+            n => format!("{n} entries"),
+        }
+    );
+    for s in students {
+        let score = match s.score {
+            Some(score) => format!("{} / {}", format_points(score), format_points(s.max_score)),
+            None => "—".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{score}</td><td>{}</td></tr>",
+            links(std::slice::from_ref(&s.student)),
+            text(&s.status)
+        );
+    }
+    out.push_str("</table>\n</details>\n</section>\n");
+}
+
 fn settings_section(out: &mut String, class: &ClassReport) {
     let s = &class.settings;
     out.push_str("<section id=\"settings\">\n<h2>Run settings</h2>\n<table>\n");
@@ -533,6 +562,11 @@ fn plural(n: usize, noun: &str) -> String {
 
 fn text(value: &str) -> String {
     html_escape(value)
+}
+
+/// A scenario name that may wrap before its matrix variant.
+fn breakable(name: &str) -> String {
+    text(name).replace('[', "<wbr>[")
 }
 
 #[cfg(test)]

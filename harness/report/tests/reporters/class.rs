@@ -231,6 +231,10 @@ fn the_page_is_self_contained_escaped_and_links_to_feedback() {
     assert!(page.contains("<svg") && page.contains("mean ") && page.contains("median "));
     assert!(page.contains("<details"));
     assert!(page.contains("<a href=\"students/amy/feedback.html\">amy</a>"));
+    assert!(
+        page.contains("<a href=\"students/ben/feedback.html\">ben</a>"),
+        "everyone is in the list of students, those who passed too"
+    );
     assert!(page.contains(&ZOMBIE_HINT.replace('&', "&amp;")));
     assert!(page.contains("tcpserv: N children, N of them zombies"));
     assert!(page.contains("echo_mode=sum"));
