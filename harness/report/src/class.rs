@@ -305,7 +305,7 @@ impl ScoreDistribution {
         }
         let mean = values.iter().sum::<f64>() / count as f64;
         let mid = count / 2;
-        let median = if count % 2 == 0 {
+        let median = if count.is_multiple_of(2) {
             (values[mid - 1] + values[mid]) / 2.0
         } else {
             values[mid]
