@@ -27,6 +27,9 @@ use crate::points::format_points;
 /// of two or more students, and at least this many in all.
 const SHOWN_GROUPS: usize = 12;
 
+/// Scenario bars shown before the ones with lower failure rates are folded.
+const SHOWN_SCENARIOS: usize = 12;
+
 const STYLE: &str = "
 body { font: 15px/1.45 system-ui, sans-serif; max-width: 64rem; margin: 1.5rem auto; padding: 0 1rem; color: #1d232a; }
 h1 { font-size: 1.6rem; margin-bottom: .25rem; }
@@ -197,24 +200,24 @@ fn histogram(out: &mut String, d: &ScoreDistribution) {
         );
     }
     let bar_w = plot_w / d.bins.len().max(1) as f64;
+    let mut counts: Vec<(f64, f64, usize)> = Vec::new();
     for (i, bin) in d.bins.iter().enumerate() {
         let left = LEFT + bar_w * i as f64;
         if bin.count > 0 {
             let top = y(bin.count);
             let _ = writeln!(
                 out,
-                "<rect x=\"{:.1}\" y=\"{top:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#6e9bd1\"><title>{} from {} to {}</title></rect>\
-                 <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+                "<rect x=\"{:.1}\" y=\"{top:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#6e9bd1\"><title>{} from {} to {}</title></rect>",
                 left + 2.0,
                 bar_w - 4.0,
                 TOP + plot_h - top,
                 plural(bin.count, "score"),
                 format_points(bin.from),
                 format_points(bin.to),
-                left + bar_w / 2.0,
-                top - 5.0,
-                bin.count
             );
+            // Counts go on top of everything (after the mean and median
+            // lines), with a white outline so a line never hides one.
+            counts.push((left + bar_w / 2.0, top - 5.0, bin.count));
         }
         let _ = writeln!(
             out,
@@ -257,6 +260,12 @@ fn histogram(out: &mut String, d: &ScoreDistribution) {
             format_points(value)
         );
     }
+    for (at, y, count) in counts {
+        let _ = writeln!(
+            out,
+            "<text x=\"{at:.1}\" y=\"{y:.1}\" text-anchor=\"middle\" style=\"paint-order:stroke;stroke:#fff;stroke-width:4px;font-weight:600\">{count}</text>"
+        );
+    }
     out.push_str("</svg>\n");
 }
 
@@ -274,36 +283,23 @@ fn scenarios_section(out: &mut String, scenarios: &[ScenarioOutcome]) {
     let (troubled, clean): (Vec<&ScenarioOutcome>, Vec<&ScenarioOutcome>) = scenarios
         .iter()
         .partition(|s| s.failed + s.error + s.skipped > 0);
-    for scenario in &troubled {
+    let shown = troubled.len().min(SHOWN_SCENARIOS);
+    for scenario in &troubled[..shown] {
+        scenario_row(out, scenario);
+    }
+    if shown < troubled.len() {
         let _ = writeln!(
             out,
-            "<details class=\"scenario\"><summary class=\"row\"><span class=\"name\">{}</span>{}<span class=\"rate\">{} of {} failed ({:.0}%)</span></summary>",
-            breakable(&scenario.name),
-            bar(scenario),
-            scenario.failed,
-            scenario.total(),
-            100.0 * scenario.failure_rate()
+            "<details><summary>{} more {} with a lower failure rate</summary>",
+            troubled.len() - shown,
+            if troubled.len() - shown == 1 {
+                "scenario"
+            } else {
+                "scenarios"
+            }
         );
-        if !scenario.failed_students.is_empty() {
-            let _ = writeln!(
-                out,
-                "<p class=\"who\">Failed: {}</p>",
-                links(&scenario.failed_students)
-            );
-        }
-        if !scenario.error_students.is_empty() {
-            let _ = writeln!(
-                out,
-                "<p class=\"who\">socklab error: {}</p>",
-                links(&scenario.error_students)
-            );
-        }
-        if scenario.skipped > 0 {
-            let _ = writeln!(
-                out,
-                "<p class=\"who\">Skipped for {} (see their feedback for why).</p>",
-                plural(scenario.skipped, "student")
-            );
+        for scenario in &troubled[shown..] {
+            scenario_row(out, scenario);
         }
         out.push_str("</details>\n");
     }
@@ -320,6 +316,41 @@ fn scenarios_section(out: &mut String, scenarios: &[ScenarioOutcome]) {
         );
     }
     out.push_str("</section>\n");
+}
+
+/// One scenario's bar, opening the list of students who failed it.
+fn scenario_row(out: &mut String, scenario: &ScenarioOutcome) {
+    let _ = writeln!(
+        out,
+        "<details class=\"scenario\"><summary class=\"row\"><span class=\"name\">{}</span>{}<span class=\"rate\">{} of {} failed ({:.0}%)</span></summary>",
+        breakable(&scenario.name),
+        bar(scenario),
+        scenario.failed,
+        scenario.total(),
+        100.0 * scenario.failure_rate()
+    );
+    if !scenario.failed_students.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p class=\"who\">Failed: {}</p>",
+            links(&scenario.failed_students)
+        );
+    }
+    if !scenario.error_students.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p class=\"who\">socklab error: {}</p>",
+            links(&scenario.error_students)
+        );
+    }
+    if scenario.skipped > 0 {
+        let _ = writeln!(
+            out,
+            "<p class=\"who\">Skipped for {} (see their feedback for why).</p>",
+            plural(scenario.skipped, "student")
+        );
+    }
+    out.push_str("</details>\n");
 }
 
 /// A stacked bar: passed, failed, skipped, error, as shares of the class.
@@ -362,8 +393,13 @@ fn mistakes_section(out: &mut String, groups: &[MistakeGroup]) {
     if shown < groups.len() {
         let _ = writeln!(
             out,
-            "<details><summary>{} more, each seen in one student</summary>",
-            plural(groups.len() - shown, "mistake")
+            "<details><summary>{} more {}, each seen in one student</summary>",
+            groups.len() - shown,
+            if groups.len() - shown == 1 {
+                "mistake"
+            } else {
+                "mistakes"
+            }
         );
         for group in &groups[shown..] {
             mistake(out, group);

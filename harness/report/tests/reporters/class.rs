@@ -399,6 +399,10 @@ fn a_class_of_300_gives_a_small_page() {
         class.mistakes.len(),
         transcripts >> 20
     );
+    // SOCKLAB_SAVE_CLASS_PAGE=FILE keeps the page to look at.
+    if let Some(path) = std::env::var_os("SOCKLAB_SAVE_CLASS_PAGE") {
+        std::fs::write(path, &page).unwrap();
+    }
     assert_eq!(class.submissions, 300);
     assert!(
         class.mistakes.len() < 100,
