@@ -121,7 +121,7 @@ struct GradeArgs {
     /// Directory with one entry per student: a directory, .zip, .tar.gz or .tgz.
     #[arg(long)]
     submissions: PathBuf,
-    /// Where results go (grades.csv, junit.xml, students/NAME/...).
+    /// Where results go (index.html, grades.csv, mistakes.csv, summary.txt, junit.xml, students/NAME/...).
     #[arg(long, default_value = "socklab-out")]
     out: PathBuf,
     /// Scenarios run at the same time, over all submissions (default: number of cores).

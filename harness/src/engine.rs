@@ -160,6 +160,8 @@ pub async fn grade_submission_limited(
             level: settings.capabilities.level.name().to_string(),
             notes,
         },
+        options: settings.options.clone(),
+        not_a_submission: None,
         build: build_report,
         scenarios: reports,
         score,

@@ -6,7 +6,10 @@
 //! ```text
 //! OUT/grades.csv        a row per student, a column per scenario, total
 //! OUT/junit.xml         for CI systems
-//! OUT/summary.txt       the class at a glance
+//! OUT/summary.txt       the class at a glance, with the top 5 mistakes
+//! OUT/index.html        the class page: scores, where the class fails,
+//!                       common mistakes, build failures (class_page.rs)
+//! OUT/mistakes.csv      the common mistakes as a spreadsheet
 //! OUT/students/NAME/    report.json, feedback.md, feedback.html,
 //!                       gradescope.json, prairielearn.json, classroom.b64, key
 //! ```
@@ -63,10 +66,10 @@ pub trait Progress: Send + Sync {
 
 /// Grades every submission of the job, writing results as they come.
 ///
-/// The aggregates (grades.csv, junit.xml, summary.txt) hold the students of
-/// this run only (graded, or reused with `--resume`); they are rewritten
-/// after each student, so an interrupted run leaves them with everyone
-/// finished so far. Results in `--out` for students not in this run are
+/// The aggregates (grades.csv, junit.xml, summary.txt, index.html,
+/// mistakes.csv) hold the students of this run only (graded, or reused
+/// with `--resume`); they are rewritten after each student, so an
+/// interrupted run leaves them with everyone finished so far. Results in `--out` for students not in this run are
 /// left alone and left out, with a note on stderr.
 pub async fn grade_class(
     job: &GradeJob<'_>,
@@ -128,7 +131,11 @@ pub async fn grade_class(
                     let mut done = finished.lock().unwrap_or_else(|p| p.into_inner());
                     done.insert(entry.slug.clone(), report.clone());
                     let so_far: Vec<SubmissionReport> = done.values().cloned().collect();
-                    if let Err(e) = write_aggregates(job.out, &so_far) {
+                    let class_page = crate::class_page::write(
+                        job.out,
+                        done.iter().map(|(f, r)| (f.as_str(), r)),
+                    );
+                    if let Err(e) = write_aggregates(job.out, &so_far).and(class_page) {
                         eprintln!(
                             "socklab: could not update the class files in {}: {e}",
                             job.out.display()
@@ -142,11 +149,9 @@ pub async fn grade_class(
         .collect::<Vec<()>>()
         .await;
     progress.done();
-    let mut all: Vec<SubmissionReport> = finished
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-        .into_values()
-        .collect();
+    let finished = finished.into_inner().unwrap_or_else(|p| p.into_inner());
+    crate::class_page::write(job.out, finished.iter().map(|(f, r)| (f.as_str(), r)))?;
+    let mut all: Vec<SubmissionReport> = finished.into_values().collect();
     all.sort_by(|a, b| a.submission.cmp(&b.submission));
     write_aggregates(job.out, &all)?;
     let reused = reused.load(Ordering::Relaxed);
@@ -236,6 +241,9 @@ async fn grade_one(
     entry: &Entry,
     limit: Arc<tokio::sync::Semaphore>,
 ) -> SubmissionReport {
+    if entry.kind == submissions::EntryKind::Other {
+        return not_a_submission(job, entry);
+    }
     let work = job.work.join(&entry.slug);
     let _ = std::fs::remove_dir_all(&work);
     if let Err(e) = std::fs::create_dir_all(&work) {
@@ -270,6 +278,22 @@ async fn grade_one(
     report
 }
 
+/// The report of an entry that is neither a folder nor an archive (a stray
+/// `notes.txt`): it is listed, with the reason in its feedback, but has no
+/// grade (every scenario skipped; gradebooks say "not a submission").
+fn not_a_submission(job: &GradeJob<'_>, entry: &Entry) -> SubmissionReport {
+    let why = format!(
+        "`{}` is neither a directory nor a .zip/.tar.gz/.tgz archive: it is not a submission and has no grade",
+        entry.file_name
+    );
+    let mut report = unreadable(job, &entry.name, why.clone());
+    for scenario in &mut report.scenarios {
+        scenario.status = socklab_report::ScenarioStatus::Skipped;
+    }
+    report.not_a_submission = Some(why);
+    report
+}
+
 /// A zero for a submission that cannot be graded at all, with the reason in
 /// its feedback (as a failed build) and every scenario listed.
 fn unreadable(job: &GradeJob<'_>, name: &str, why: String) -> SubmissionReport {
@@ -299,6 +323,8 @@ fn unreadable(job: &GradeJob<'_>, name: &str, why: String) -> SubmissionReport {
             level: job.settings.capabilities.level.name().to_string(),
             notes: Vec::new(),
         },
+        options: job.settings.options.clone(),
+        not_a_submission: None,
         build: Some(BuildReport {
             ok: false,
             method: "none".to_string(),
@@ -414,8 +440,9 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> std::io::Result<usize> {
             std::fs::copy(from.join("key"), to.join("key"))?;
         }
     }
-    let all = read_all_students(&students_out);
+    let (folders, all) = crate::class_page::read_students(&students_out);
     write_aggregates(out, &all)?;
+    crate::class_page::write(out, folders.iter().map(String::as_str).zip(&all))?;
     Ok(all.len())
 }
 

@@ -18,6 +18,7 @@
 
 pub mod build;
 pub mod check;
+pub mod class_page;
 pub mod cli;
 pub mod engine;
 pub mod grade;

@@ -84,8 +84,13 @@ fn csv(out: &Path) -> String {
 }
 
 fn total_of(csv: &str, student: &str) -> String {
+    cell_of(csv, student, "total")
+}
+
+/// The cell of `student`'s row in `column` (names here have no commas).
+fn cell_of(csv: &str, student: &str, column: &str) -> String {
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
-    let column = header.iter().position(|h| *h == "total").unwrap();
+    let column = header.iter().position(|h| *h == column).unwrap();
     let row = csv
         .lines()
         .find(|l| l.starts_with(&format!("{student},")))
@@ -126,7 +131,12 @@ fn every_entry_is_graded_and_bad_ones_say_why() {
         String::from_utf8_lossy(&graded.stderr)
     );
     let grades = csv(&out);
-    assert_eq!(grades.lines().count(), 11, "a row per entry:\n{grades}");
+    assert_eq!(
+        grades.lines().count(),
+        12,
+        "the header, the maximum, a row per entry:\n{grades}"
+    );
+    assert_eq!(total_of(&grades, "(max points)"), "10", "{grades}");
     for good in ["alice", "bob", "carol"] {
         assert_eq!(
             total_of(&grades, good).parse::<f64>().unwrap(),
@@ -135,10 +145,22 @@ fn every_entry_is_graded_and_bad_ones_say_why() {
             feedback(&out, good)
         );
     }
+    // A file is not a submission: listed, with no grade.
+    assert_eq!(cell_of(&grades, "frank.txt", "status"), "not a submission");
+    assert_eq!(total_of(&grades, "frank.txt"), "", "{grades}");
+    assert!(feedback(&out, "frank.txt").contains("neither a directory nor"));
+    assert_eq!(cell_of(&grades, "alice", "status"), "graded");
+    assert!(
+        cell_of(&grades, "dave", "status").starts_with("build failed: hello (failed)"),
+        "{grades}"
+    );
+    assert!(
+        cell_of(&grades, "gina", "status").starts_with("not built: the zip archive cannot be read"),
+        "{grades}"
+    );
     for (bad, why) in [
         ("dave", "did not compile"),
         ("erin", "empty"),
-        ("frank.txt", "neither a directory nor"),
         ("gina", "cannot be read"),
         ("hank", "unsafe path"),
         ("ivan", "did not finish"),
@@ -183,7 +205,7 @@ fn shards_merge_into_the_same_results_and_resume_skips_unchanged() {
         );
         shards.push(out);
     }
-    let counts: Vec<usize> = shards.iter().map(|s| csv(s).lines().count() - 1).collect();
+    let counts: Vec<usize> = shards.iter().map(|s| totals(&csv(s)).len()).collect();
     assert_eq!(
         counts.iter().sum::<usize>(),
         9,
@@ -203,6 +225,13 @@ fn shards_merge_into_the_same_results_and_resume_skips_unchanged() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(csv(&merged), csv(&whole), "merged shards equal one run");
+    for page in ["index.html", "mistakes.csv", "summary.txt"] {
+        assert_eq!(
+            std::fs::read_to_string(merged.join(page)).unwrap(),
+            std::fs::read_to_string(whole.join(page)).unwrap(),
+            "{page} of the merged shards equals one run's"
+        );
+    }
     assert_eq!(
         junit_without_times(&merged),
         junit_without_times(&whole),
@@ -408,16 +437,16 @@ fn folder_scores(out: &Path) -> Vec<(String, String, f64)> {
         .collect()
 }
 
-/// Rows of grades.csv as (student, total), header left out.
+/// Rows of grades.csv as (student, total), the header and the row of
+/// maxima left out (names here have no commas).
 fn totals(csv: &str) -> Vec<(String, f64)> {
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
     let column = header.iter().position(|h| *h == "total").unwrap();
     csv.lines()
         .skip(1)
-        .map(|l| {
-            let cells: Vec<&str> = l.split(',').collect();
-            (cells[0].to_string(), cells[column].parse().unwrap())
-        })
+        .map(|l| l.split(',').collect::<Vec<&str>>())
+        .filter(|cells| cells[1] != "max points")
+        .map(|cells| (cells[0].to_string(), cells[column].parse().unwrap_or(0.0)))
         .collect()
 }
 
@@ -554,6 +583,17 @@ impl socklab::grade::Progress for ChecksClassFiles {
         assert_eq!(rows, expected, "grades.csv holds everyone finished so far");
         let junit = std::fs::read_to_string(self.out.join("junit.xml")).unwrap();
         assert_eq!(junit.matches("<testsuite ").count(), seen.len(), "{junit}");
+        let page = std::fs::read_to_string(self.out.join("index.html"))
+            .expect("index.html is written with the other class files");
+        for name in seen.iter() {
+            assert!(
+                page.contains(&format!(
+                    "<a href=\"students/{name}/feedback.html\">{name}</a>"
+                )),
+                "index.html lists {name} once they are finished"
+            );
+        }
+        assert!(self.out.join("mistakes.csv").is_file());
     }
     fn done(&self) {}
 }

@@ -17,11 +17,18 @@
 //! | [`gradescope`] | Gradescope `results.json` | Gradescope |
 //! | [`prairielearn`] | PrairieLearn `results.json` | PrairieLearn |
 //! | [`classroom`] | base64 runner output | GitHub Classroom |
-//! | [`csv`] | `grades.csv` | the gradebook |
+//! | [`csv`] | `grades.csv`, `mistakes.csv` | the gradebook, the TA's spreadsheet |
 //! | [`summary`] | `summary.txt` | the TA after a batch |
+//! | [`class_page`] | `index.html`, self-contained | the TA: scores, where the class fails, common mistakes |
+//!
+//! The class-level reporters read one model built from every student's
+//! report: [`class::ClassReport`], whose mistake groups rest on the failure
+//! signatures of [`signature`].
 
 pub mod model;
 
+pub mod class;
+pub mod class_page;
 pub mod classroom;
 pub mod csv;
 pub mod escape;
@@ -33,13 +40,16 @@ pub mod junit;
 pub mod markdown;
 pub mod points;
 pub mod prairielearn;
+pub mod signature;
 pub mod summary;
 pub mod verdict;
 
 pub use model::*;
 
+pub use class::{ClassMember, ClassReport};
+pub use class_page::render_class_page;
 pub use classroom::render_classroom;
-pub use csv::render_grades_csv;
+pub use csv::{render_grades_csv, render_mistakes_csv};
 pub use gradescope::render_gradescope;
 pub use html::render_html;
 pub use human::{HumanOptions, render_human};

@@ -5,6 +5,8 @@
 //! only, so they can be tested without running anything and applied again to
 //! saved JSON (e.g. when merging shards).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// Everything socklab found about one submission.
@@ -18,6 +20,17 @@ pub struct SubmissionReport {
     pub socklab_version: String,
     /// How isolated the programs were, e.g. `namespaces` or `loopback`.
     pub isolation: Isolation,
+    /// The lab's course options the suite ran with (`echo_mode: sum`, ...):
+    /// they decide which scenario variants ran, so the class page shows them
+    /// with the run's settings. Empty for a suite without a lab manifest.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+    /// Set when the entry in the submissions folder is not a submission at
+    /// all (a stray `notes.txt`: neither a folder nor an archive), with the
+    /// reason. Such an entry has no grade: gradebooks list it as "not a
+    /// submission" and class statistics leave it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_a_submission: Option<String>,
     /// The build, when socklab built the submission.
     pub build: Option<BuildReport>,
     pub scenarios: Vec<ScenarioReport>,
@@ -174,9 +187,16 @@ impl SubmissionReport {
         self.scored_scenarios().map(|s| s.points).sum()
     }
 
-    /// Whether socklab built the submission and the build failed.
+    /// Whether socklab built the submission and the build failed (never
+    /// true for an entry that is not a submission).
     pub fn build_failed(&self) -> bool {
-        self.build.as_ref().is_some_and(|b| !b.ok)
+        self.not_a_submission.is_none() && self.build.as_ref().is_some_and(|b| !b.ok)
+    }
+
+    /// Whether the entry is a submission with a grade (see
+    /// [`SubmissionReport::not_a_submission`]).
+    pub fn is_submission(&self) -> bool {
+        self.not_a_submission.is_none()
     }
 
     /// Whether socklab itself failed on every scenario, so the report says

@@ -1,13 +1,20 @@
 //! The class summary a TA reads at the end of a batch (`summary.txt`):
 //! how many students, mean and median score, how often each scenario passed,
-//! and who needs a look (build failures, nothing ran, socklab errors).
+//! who needs a look (build failures, nothing ran, socklab errors), and the
+//! five most common mistakes ([`crate::class`]; all of them are on the class
+//! page and in `mistakes.csv`). Entries that are not submissions are named
+//! and left out of every figure.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
+use crate::class::{ClassReport, MistakeGroup};
 use crate::escape::one_line;
 use crate::model::{ScenarioStatus, SubmissionReport};
 use crate::points::format_points;
+
+/// How many mistake groups the summary lists.
+pub const SUMMARY_MISTAKES: usize = 5;
 
 /// Counts of one scenario's outcomes across the class.
 #[derive(Debug, Default)]
@@ -28,10 +35,15 @@ impl ScenarioTally {
 }
 
 /// Renders the class summary of a batch.
-pub fn render_class_summary(reports: &[SubmissionReport]) -> String {
+pub fn render_class_summary(all: &[SubmissionReport]) -> String {
     let mut out = String::new();
-    let labs: BTreeSet<String> = reports.iter().map(|r| one_line(&r.lab)).collect();
+    let labs: BTreeSet<String> = all.iter().map(|r| one_line(&r.lab)).collect();
     let labs: Vec<String> = labs.into_iter().collect();
+    let (submissions, others): (Vec<SubmissionReport>, Vec<SubmissionReport>) = all
+        .iter()
+        .cloned()
+        .partition(SubmissionReport::is_submission);
+    let reports = submissions.as_slice();
     let _ = writeln!(
         out,
         "socklab class summary: {}, {} submission{}",
@@ -43,6 +55,9 @@ pub fn render_class_summary(reports: &[SubmissionReport]) -> String {
         reports.len(),
         if reports.len() == 1 { "" } else { "s" }
     );
+    if !others.is_empty() {
+        name_list(&mut out, "not a submission", &others, |_| true, true);
+    }
     if reports.is_empty() {
         return out;
     }
@@ -51,7 +66,7 @@ pub fn render_class_summary(reports: &[SubmissionReport]) -> String {
         &mut out,
         "passed everything",
         reports,
-        |r| !r.scenarios.is_empty() && r.passed() && !r.build_failed(),
+        crate::class::passed_everything,
         false,
     );
     name_list(
@@ -88,7 +103,44 @@ pub fn render_class_summary(reports: &[SubmissionReport]) -> String {
         true,
     );
     scenario_table(&mut out, &tally(reports));
+    mistakes(&mut out, &ClassReport::from_reports(reports).mistakes);
     out
+}
+
+/// The largest mistake groups, a few lines each.
+fn mistakes(out: &mut String, groups: &[MistakeGroup]) {
+    if groups.is_empty() {
+        return;
+    }
+    let shown = groups.len().min(SUMMARY_MISTAKES);
+    let _ = writeln!(
+        out,
+        "\ncommon mistakes ({shown} largest of {} group{}; all in index.html and mistakes.csv):",
+        groups.len(),
+        if groups.len() == 1 { "" } else { "s" }
+    );
+    for group in &groups[..shown] {
+        let s = &group.signature;
+        let count = group.students.len();
+        let _ = writeln!(
+            out,
+            "{count:>4} student{}  {} › {}",
+            if count == 1 { " " } else { "s" },
+            one_line(&s.scenario),
+            one_line(&s.check)
+        );
+        let _ = writeln!(out, "               {}", one_line(&s.evidence));
+        let mut names: Vec<String> = group
+            .students
+            .iter()
+            .take(8)
+            .map(|s| one_line(&s.name))
+            .collect();
+        if count > names.len() {
+            names.push(format!("and {} more", count - names.len()));
+        }
+        let _ = writeln!(out, "               {}", names.join(", "));
+    }
 }
 
 fn score_lines(out: &mut String, reports: &[SubmissionReport]) {

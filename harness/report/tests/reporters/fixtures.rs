@@ -101,6 +101,8 @@ pub fn passing() -> SubmissionReport {
         isolation: isolation("namespaces", &[]),
         build: Some(ok_build()),
         scenarios: vec![daytime, lottery, observe_scenario()],
+        options: Default::default(),
+        not_a_submission: None,
         score: 30.0,
         max_score: 30.0,
         duration_secs: 3.5,
@@ -175,6 +177,8 @@ pub fn troubled() -> SubmissionReport {
             duration_secs: 0.8,
         }),
         scenarios: vec![daytime, lottery, two_hosts, observe_scenario(), echo, transfer],
+        options: Default::default(),
+        not_a_submission: None,
         score: 5.5,
         max_score: 30.0,
         duration_secs: 12.0,
@@ -221,6 +225,8 @@ pub fn hostile() -> SubmissionReport {
             duration_secs: 0.1,
         }),
         scenarios: vec![evil],
+        options: Default::default(),
+        not_a_submission: None,
         score: 0.0,
         max_score: 5.0,
         duration_secs: 1.0,
@@ -236,6 +242,8 @@ pub fn empty() -> SubmissionReport {
         isolation: isolation("namespaces", &[]),
         build: None,
         scenarios: Vec::new(),
+        options: Default::default(),
+        not_a_submission: None,
         score: 0.0,
         max_score: 30.0,
         duration_secs: 0.0,
@@ -255,10 +263,28 @@ pub fn harness_broken() -> SubmissionReport {
         isolation: isolation("loopback", &[]),
         build: Some(ok_build()),
         scenarios: vec![one, two],
+        options: Default::default(),
+        not_a_submission: None,
         score: 0.0,
         max_score: 30.0,
         duration_secs: 2.0,
     }
+}
+
+/// An entry that is neither a folder nor an archive.
+pub fn not_a_submission() -> SubmissionReport {
+    let mut report = empty();
+    report.submission = "erin.txt".to_string();
+    report.not_a_submission =
+        Some("`erin.txt` is neither a directory nor a .zip/.tar.gz/.tgz archive".to_string());
+    report.build = Some(BuildReport {
+        ok: false,
+        method: "none".to_string(),
+        programs: Vec::new(),
+        output: "`erin.txt` is neither a directory nor a .zip/.tar.gz/.tgz archive".to_string(),
+        duration_secs: 0.0,
+    });
+    report
 }
 
 pub fn all() -> Vec<SubmissionReport> {

@@ -2,6 +2,7 @@
 
 mod fixtures;
 
+mod class;
 mod classroom;
 mod csv;
 mod gradescope;
