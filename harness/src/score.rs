@@ -6,7 +6,8 @@
 //! total is scaled to the lab manifest's `total`.
 
 use socklab_report::{CheckReport, CheckStatus, ScenarioReport, ScenarioStatus};
-use socklab_scenario::{Action, Scenario, Step};
+use socklab_scenario::path::walk;
+use socklab_scenario::{Scenario, Step};
 
 use crate::check;
 use crate::run::ScenarioRun;
@@ -19,37 +20,21 @@ struct Planned {
 }
 
 /// The scored checks a scenario would run if nothing failed, with their paths.
-fn planned_checks(steps: &[Step], prefix: &str, out: &mut Vec<Planned>) {
-    for (i, step) in steps.iter().enumerate() {
-        let path = format!("{prefix}{}", i + 1);
-        match &step.action {
-            Action::Repeat { times, steps } => {
-                for round in 1..=*times {
-                    planned_checks(steps, &format!("{path}.{round}."), out);
-                }
-            }
-            Action::Concurrently { branches } => {
-                for (b, branch) in branches.iter().enumerate() {
-                    planned_checks(
-                        branch,
-                        &format!("{path}.{}.", crate::run::branch_label(b)),
-                        out,
-                    );
-                }
-            }
-            action if action.is_check() && !step.meta.observe => out.push(Planned {
-                path,
-                title: step
-                    .meta
-                    .title
-                    .clone()
-                    .unwrap_or_else(|| check::default_title(action)),
-                line: step.loc.line,
-                weight: step.meta.weight,
-            }),
-            _ => {}
-        }
-    }
+fn planned_checks(steps: &[Step]) -> Vec<Planned> {
+    walk(steps)
+        .into_iter()
+        .filter(|(_, step)| step.action.is_check() && !step.meta.observe)
+        .map(|(path, step)| Planned {
+            path: path.to_string(),
+            title: step
+                .meta
+                .title
+                .clone()
+                .unwrap_or_else(|| check::default_title(&step.action)),
+            line: step.loc.line,
+            weight: step.meta.weight,
+        })
+        .collect()
 }
 
 /// Turns a scenario run into its report with points.
@@ -110,8 +95,7 @@ pub fn score_scenario(scenario: &Scenario, run: ScenarioRun, source: String) -> 
             duration_secs: scenario.timeout.as_secs_f64(),
         });
     }
-    let mut planned = Vec::new();
-    planned_checks(&scenario.steps, "", &mut planned);
+    let planned = planned_checks(&scenario.steps);
     let ran: std::collections::BTreeSet<&str> = run
         .observations
         .iter()

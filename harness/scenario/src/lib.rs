@@ -16,6 +16,7 @@
 pub mod diagnostic;
 pub mod manifest;
 pub mod model;
+pub mod path;
 pub mod raw;
 pub mod schema;
 pub mod spanned;

@@ -24,6 +24,7 @@ use futures::future::BoxFuture;
 use tokio::time::Instant;
 
 use socklab_reference::transcript::escape_bytes;
+use socklab_scenario::path::{StepPath, StepTree};
 use socklab_scenario::*;
 
 use crate::check;
@@ -61,26 +62,12 @@ struct Runner<'a> {
     peers: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<Peer>>>>,
     proxies: Mutex<Vec<proxy::ProxyHandle>>,
     vars: Mutex<BTreeMap<String, Vec<String>>>,
-    /// What socklab last sent or typed, per concurrent branch ("" outside
-    /// any), shown with a check as "sent:".
-    last_input: Mutex<BTreeMap<String, String>>,
+    /// What socklab last sent or typed, per concurrent branch (the root
+    /// path outside any), shown with a check as "sent:".
+    last_input: Mutex<BTreeMap<StepPath, String>>,
     observations: Mutex<Vec<(Observation, StepMeta)>>,
     /// Steps under way: path → "step 4 (line 31): <title>".
     in_flight: Mutex<BTreeMap<String, String>>,
-}
-
-/// `a`, `b`, … `z`, then `27`, `28`, …: the name of a concurrent branch
-/// in a step's path (`8.b.2`).
-pub fn branch_label(index: usize) -> String {
-    match u8::try_from(index) {
-        Ok(i) if i < 26 => char::from(b'a' + i).to_string(),
-        _ => (index + 1).to_string(),
-    }
-}
-
-tokio::task_local! {
-    /// The concurrent branch a step runs in (`8.a`), for inputs per branch.
-    static BRANCH: String;
 }
 
 /// Runs one scenario in a fresh sandbox under `dir`.
@@ -149,13 +136,11 @@ pub async fn run_scenario(
         observations: Mutex::new(Vec::new()),
         in_flight: Mutex::new(BTreeMap::new()),
     };
-    let timed_out = tokio::time::timeout(
-        scenario.timeout,
-        runner.run_steps(&scenario.steps, String::new()),
-    )
-    .await
-    .is_err()
-    .then(|| runner.describe_hang());
+    let steps = StepTree::of(&scenario.steps);
+    let timed_out = tokio::time::timeout(scenario.timeout, runner.run_block(&steps))
+        .await
+        .is_err()
+        .then(|| runner.describe_hang());
     if let Some((max, refused)) = runner.sandbox.process_limit().filter(|(_, r)| *r > 0) {
         runner.sandbox_check(SandboxCheck {
             keyword: "limits",
@@ -310,11 +295,10 @@ fn tail(text: &str, n: usize) -> String {
 }
 
 impl Runner<'_> {
-    fn run_steps<'s>(&'s self, steps: &'s [Step], prefix: String) -> BoxFuture<'s, bool> {
+    fn run_block<'s>(&'s self, block: &'s [StepTree<'s>]) -> BoxFuture<'s, bool> {
         Box::pin(async move {
-            for (i, step) in steps.iter().enumerate() {
-                let path = format!("{prefix}{}", i + 1);
-                if !self.run_step(step, path).await {
+            for tree in block {
+                if !self.run_tree(tree).await {
                     return false;
                 }
             }
@@ -322,45 +306,49 @@ impl Runner<'_> {
         })
     }
 
-    /// Runs a step; false when the scenario must stop.
-    async fn run_step(&self, step: &Step, path: String) -> bool {
-        match &step.action {
-            Action::Repeat { times, steps } => {
-                for round in 1..=*times {
-                    if !self.run_steps(steps, format!("{path}.{round}.")).await {
+    /// Runs a step and what it holds; false when the scenario must stop.
+    async fn run_tree(&self, tree: &StepTree<'_>) -> bool {
+        match tree {
+            StepTree::Action { path, step } => self.run_step(step, path).await,
+            StepTree::Repeat { rounds, .. } => {
+                for round in rounds {
+                    if !self.run_block(round).await {
                         return false;
                     }
                 }
-                return true;
+                true
             }
-            Action::Concurrently { branches } => {
-                let runs = branches.iter().enumerate().map(|(b, steps)| {
-                    let branch = format!("{path}.{}", branch_label(b));
-                    BRANCH.scope(branch.clone(), self.run_steps(steps, format!("{branch}.")))
-                });
-                return futures::future::join_all(runs)
+            StepTree::Concurrently { branches, .. } => {
+                let runs = branches.iter().map(|branch| self.run_block(branch));
+                futures::future::join_all(runs)
                     .await
                     .into_iter()
-                    .all(|ok| ok);
+                    .all(|ok| ok)
             }
-            _ => {}
         }
+    }
+
+    /// Runs a step that does one thing; false when the scenario must stop.
+    async fn run_step(&self, step: &Step, path: &StepPath) -> bool {
         let started = Instant::now();
         let deadline = started + step.meta.within;
-        let sent_before = self.last_input_here();
+        let sent_before = self.last_input_here(path);
         let title = step
             .meta
             .title
             .clone()
             .unwrap_or_else(|| self.fill_in(&check::default_title(&step.action)));
         self.in_flight.lock().expect("lock").insert(
-            path.clone(),
+            path.to_string(),
             format!("step {path} (line {}): {title}", step.loc.line),
         );
-        let result = self.execute(&step.action, deadline).await;
-        self.in_flight.lock().expect("lock").remove(&path);
+        let result = self.execute(&step.action, path, deadline).await;
+        self.in_flight
+            .lock()
+            .expect("lock")
+            .remove(&path.to_string());
         let observation = Observation {
-            step: path,
+            step: path.to_string(),
             line: step.loc.line,
             keyword: step.action.keyword(),
             title,
@@ -473,27 +461,21 @@ impl Runner<'_> {
             })
     }
 
-    fn note_input(&self, text: String) {
-        let branch = BRANCH.try_with(String::clone).unwrap_or_default();
+    /// Records what socklab just sent or typed in the branch `path` runs in.
+    fn note_input(&self, path: &StepPath, text: String) {
+        let branch = path
+            .enclosing_branches()
+            .next()
+            .unwrap_or_else(StepPath::root);
         self.last_input.lock().expect("lock").insert(branch, text);
     }
 
-    /// The last input of this branch, or of the branches it was split from.
-    fn last_input_here(&self) -> Option<String> {
+    /// The last input of the branch `path` runs in, or of the branches it
+    /// was split from.
+    fn last_input_here(&self, path: &StepPath) -> Option<String> {
         let inputs = self.last_input.lock().expect("lock");
-        let mut branch = BRANCH.try_with(String::clone).unwrap_or_default();
-        loop {
-            if let Some(text) = inputs.get(&branch) {
-                return Some(text.clone());
-            }
-            if branch.is_empty() {
-                return None;
-            }
-            // "8.a.3.b" was split from "8.a"; "8.a" from the top ("").
-            let mut parts: Vec<&str> = branch.split('.').collect();
-            parts.truncate(parts.len().saturating_sub(2));
-            branch = parts.join(".");
-        }
+        path.enclosing_branches()
+            .find_map(|branch| inputs.get(&branch).cloned())
     }
 
     /// The state of a program plus the tail of its output, for failure messages.
@@ -518,11 +500,13 @@ impl Runner<'_> {
         text
     }
 
-    async fn execute(&self, action: &Action, deadline: Instant) -> StepResult {
+    async fn execute(&self, action: &Action, path: &StepPath, deadline: Instant) -> StepResult {
         let result = match action {
             Action::Start(spec) => self.start(spec).await,
             Action::WaitListen { program, port } => self.wait_listen(program, port, deadline).await,
-            Action::Type { program, input } => self.type_input(program, input, deadline).await,
+            Action::Type { program, input } => {
+                self.type_input(program, input, path, deadline).await
+            }
             Action::Expect {
                 program,
                 stream,
@@ -535,7 +519,7 @@ impl Runner<'_> {
                 count,
                 zombies,
             } => self.children(program, count, *zombies, deadline).await,
-            Action::Stop { program, signal } => self.stop(program, signal.as_deref()).await,
+            Action::Stop { program, signal } => self.stop(program, signal.as_deref(), path).await,
             Action::Output {
                 program,
                 stream,
@@ -553,11 +537,11 @@ impl Runner<'_> {
             }
             Action::Listen { peer, port, host } => self.listen(peer, port, host.as_deref()).await,
             Action::Accept { peer } => self.accept(peer, deadline).await,
-            Action::Send { peer, data } => self.send(peer, data, deadline).await,
+            Action::Send { peer, data } => self.send(peer, data, path, deadline).await,
             Action::Recv { peer, spec } => self.recv(peer, spec, deadline).await,
             Action::Silence { peer, hold } => self.silence(peer, *hold).await,
-            Action::Shutdown { peer } => self.shutdown(peer).await,
-            Action::Close { peer } => self.close(peer).await,
+            Action::Shutdown { peer } => self.shutdown(peer, path).await,
+            Action::Close { peer } => self.close(peer, path).await,
             Action::File { path, check } => self.file(path, check),
             Action::Assert { var, spec } => self.assert(var, spec),
             Action::Repeat { .. } | Action::Concurrently { .. } => Ok(StepResult::ok("")),
@@ -720,6 +704,7 @@ impl Runner<'_> {
         &self,
         name: &str,
         input: &TypeInput,
+        path: &StepPath,
         deadline: Instant,
     ) -> Result<StepResult, StepResult> {
         let program = self.program(name)?;
@@ -728,17 +713,20 @@ impl Runner<'_> {
                 program.close_input(deadline).await.map_err(|e| {
                     StepResult::fail(format!("could not end {}'s input: {e}", program.label))
                 })?;
-                self.note_input(format!("ended the input of {}", program.label));
+                self.note_input(path, format!("ended the input of {}", program.label));
                 return Ok(StepResult::ok("input ended"));
             }
             TypeInput::Text(t) => self.render(t)?.into_bytes(),
             TypeInput::Fixture(f) => self.fixture_bytes.get(f).cloned().unwrap_or_default(),
         };
-        self.note_input(format!(
-            "typed into {}: {}",
-            program.label,
-            tail(&escape_bytes(&bytes), 200)
-        ));
+        self.note_input(
+            path,
+            format!(
+                "typed into {}: {}",
+                program.label,
+                tail(&escape_bytes(&bytes), 200)
+            ),
+        );
         program.type_bytes(&bytes, deadline).await.map_err(|e| {
             StepResult::fail(format!("could not type into {}: {e}", program.label))
                 .observed(self.program_context(&program))
@@ -950,7 +938,12 @@ impl Runner<'_> {
         }
     }
 
-    async fn stop(&self, name: &str, signal: Option<&str>) -> Result<StepResult, StepResult> {
+    async fn stop(
+        &self,
+        name: &str,
+        signal: Option<&str>,
+        path: &StepPath,
+    ) -> Result<StepResult, StepResult> {
         let program = self.program(name)?;
         match signal {
             Some(sig) => {
@@ -958,7 +951,7 @@ impl Runner<'_> {
                     .parse::<nix::sys::signal::Signal>()
                     .map_err(|_| StepResult::harness(format!("unknown signal {sig}")))?;
                 program.signal(number as i32);
-                self.note_input(format!("sent {sig} to {}", program.label));
+                self.note_input(path, format!("sent {sig} to {}", program.label));
                 Ok(StepResult::ok(format!("sent {sig}")))
             }
             None => {
@@ -1181,6 +1174,7 @@ impl Runner<'_> {
         &self,
         name: &str,
         data: &SendData,
+        path: &StepPath,
         deadline: Instant,
     ) -> Result<StepResult, StepResult> {
         let bytes = match data {
@@ -1195,10 +1189,13 @@ impl Runner<'_> {
         };
         let peer = self.peer(name)?;
         let mut peer = peer.lock().await;
-        self.note_input(format!(
-            "sent on connection `{name}`: {}",
-            tail(&escape_bytes(&bytes), 200)
-        ));
+        self.note_input(
+            path,
+            format!(
+                "sent on connection `{name}`: {}",
+                tail(&escape_bytes(&bytes), 200)
+            ),
+        );
         match peer.send(&bytes, deadline).await {
             Ok(()) => Ok(StepResult::ok(format!("sent {} bytes", bytes.len()))),
             Err(e) => Err(StepResult::fail(format!("sending on `{name}` failed: {e}"))
@@ -1414,20 +1411,20 @@ impl Runner<'_> {
         }
     }
 
-    async fn shutdown(&self, name: &str) -> Result<StepResult, StepResult> {
+    async fn shutdown(&self, name: &str, path: &StepPath) -> Result<StepResult, StepResult> {
         let peer = self.peer(name)?;
         let mut peer = peer.lock().await;
-        self.note_input(format!("half-closed connection `{name}` (FIN)"));
+        self.note_input(path, format!("half-closed connection `{name}` (FIN)"));
         peer.shutdown_write()
             .await
             .map(|_| StepResult::ok("half-closed"))
             .map_err(|e| StepResult::fail(format!("half-close failed: {e}")))
     }
 
-    async fn close(&self, name: &str) -> Result<StepResult, StepResult> {
+    async fn close(&self, name: &str, path: &StepPath) -> Result<StepResult, StepResult> {
         let peer = self.peer(name)?;
         peer.lock().await.close();
-        self.note_input(format!("closed connection `{name}`"));
+        self.note_input(path, format!("closed connection `{name}`"));
         Ok(StepResult::ok("closed"))
     }
 
@@ -1802,15 +1799,6 @@ fn stream_name(stream: Stream) -> &'static str {
 mod tests {
     use super::civil_seconds;
     use socklab_reference::wire::daytime::CivilTime;
-
-    #[test]
-    fn branches_are_lettered_then_numbered() {
-        use super::branch_label;
-        assert_eq!(branch_label(0), "a");
-        assert_eq!(branch_label(25), "z");
-        assert_eq!(branch_label(26), "27");
-        assert_eq!(branch_label(300), "301");
-    }
 
     #[test]
     fn civil_seconds_match_the_epoch() {
