@@ -96,14 +96,14 @@ pub fn score_scenario(scenario: &Scenario, run: ScenarioRun, source: String) -> 
         });
     }
     let planned = planned_checks(&scenario.steps);
-    let ran: std::collections::BTreeSet<&str> = run
+    let ran: std::collections::BTreeSet<String> = run
         .observations
         .iter()
-        .map(|(o, _)| o.step.as_str())
+        .map(|(o, _)| o.step_text())
         .collect();
     let missing: Vec<CheckReport> = planned
         .iter()
-        .filter(|p| !ran.contains(p.path.as_str()))
+        .filter(|p| !ran.contains(&p.path))
         .map(|p| check::not_reached(p.title.clone(), p.path.clone(), p.line, p.weight))
         .collect();
     checks.extend(missing);
