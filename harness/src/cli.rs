@@ -377,6 +377,7 @@ pub fn settings_for(suite: &Suite, isolation: IsolationRequest) -> Result<RunSet
         limits: Some(ProcessLimits::from_manifest(&limits)),
         options,
         references,
+        port_turns: crate::plan::PortTurns::default(),
     })
 }
 

@@ -5,9 +5,8 @@
 //! SIGTERM) drops every runner, and each runner's sandbox kills what it
 //! started. Results come back in suite order whatever finished first.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures::StreamExt;
@@ -16,9 +15,8 @@ use socklab_report::{Isolation, ScenarioReport, SubmissionReport};
 use socklab_scenario::Scenario;
 
 use crate::build;
-use crate::plan::{self, RunSettings, Suite};
+use crate::plan::{self, Disposition, RunSettings, ScenarioPlan, Suite};
 use crate::run;
-use crate::sandbox::IsolationLevel;
 use crate::score;
 
 /// Something that happened during a run, for progress displays.
@@ -175,24 +173,10 @@ async fn run_one(
     dir: &Path,
 ) -> ScenarioReport {
     let source = format!("{}:{}", scenario.file.display(), scenario.loc.line);
-    if let Some(reason) = run::skip_reason(scenario, settings) {
-        return score::skipped(scenario, source, reason);
-    }
-    // Without namespaces, scenarios that need the same fixed port take turns.
-    let _turns = if settings.capabilities.level == IsolationLevel::Loopback {
-        let mut guards = Vec::new();
-        let mut fixed = scenario.fixed_ports();
-        fixed.sort_unstable();
-        for port in fixed {
-            guards.push(port_lock(port).lock_owned().await);
-        }
-        guards
-    } else {
-        Vec::new()
-    };
-    let ports = match plan::assign_ports(scenario, settings.capabilities.level) {
-        Ok(p) => p,
-        Err(e) => return score::skipped(scenario, source, format!("no free port: {e}")),
+    let plan = ScenarioPlan::new(scenario, settings, submission).await;
+    let run = match &plan.disposition {
+        Disposition::Skip(reason) => return score::skipped(scenario, source, reason.clone()),
+        Disposition::Run(run) => run,
     };
     if let Err(e) = std::fs::create_dir_all(dir) {
         return score::skipped(
@@ -201,19 +185,8 @@ async fn run_one(
             format!("cannot create {}: {e}", dir.display()),
         );
     }
-    let outcome = run::run_scenario(scenario, settings, submission, ports, dir).await;
-    score::score_scenario(scenario, outcome, source)
-}
-
-fn port_lock(port: u16) -> Arc<tokio::sync::Mutex<()>> {
-    static LOCKS: OnceLock<Mutex<HashMap<u16, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
-    LOCKS
-        .get_or_init(Default::default)
-        .lock()
-        .expect("port locks")
-        .entry(port)
-        .or_default()
-        .clone()
+    let outcome = run::run_scenario(&plan, run, settings, submission, dir).await;
+    score::score_scenario(&plan, outcome, source)
 }
 
 /// A file-name-safe version of a scenario or student name.

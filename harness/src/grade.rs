@@ -513,12 +513,14 @@ mod tests {
                 cgroups: None,
                 run_as: None,
                 why_single_host: None,
+                really_root: true,
                 notes: Vec::new(),
             },
             limits: None,
             output_limit: 1 << 20,
             options: BTreeMap::new(),
             references: BTreeMap::new(),
+            port_turns: crate::plan::PortTurns::default(),
         }
     }
 

@@ -6,39 +6,17 @@
 //! total is scaled to the lab manifest's `total`.
 
 use socklab_report::{CheckReport, CheckStatus, ScenarioReport, ScenarioStatus};
-use socklab_scenario::path::walk;
-use socklab_scenario::{Scenario, Step};
+use socklab_scenario::Scenario;
+use socklab_scenario::path::StepPath;
 
 use crate::check;
+use crate::plan::ScenarioPlan;
 use crate::run::ScenarioRun;
 
-struct Planned {
-    path: String,
-    title: String,
-    line: u32,
-    weight: f64,
-}
-
-/// The scored checks a scenario would run if nothing failed, with their paths.
-fn planned_checks(steps: &[Step]) -> Vec<Planned> {
-    walk(steps)
-        .into_iter()
-        .filter(|(_, step)| step.action.is_check() && !step.meta.observe)
-        .map(|(path, step)| Planned {
-            path: path.to_string(),
-            title: step
-                .meta
-                .title
-                .clone()
-                .unwrap_or_else(|| check::default_title(&step.action)),
-            line: step.loc.line,
-            weight: step.meta.weight,
-        })
-        .collect()
-}
-
-/// Turns a scenario run into its report with points.
-pub fn score_scenario(scenario: &Scenario, run: ScenarioRun, source: String) -> ScenarioReport {
+/// Turns a scenario run into its report with points; the plan says which
+/// scored checks it should have run.
+pub fn score_scenario(plan: &ScenarioPlan<'_>, run: ScenarioRun, source: String) -> ScenarioReport {
+    let scenario = plan.scenario;
     let mut report = ScenarioReport {
         name: scenario.name.clone(),
         description: scenario.description.clone(),
@@ -95,20 +73,27 @@ pub fn score_scenario(scenario: &Scenario, run: ScenarioRun, source: String) -> 
             duration_secs: scenario.timeout.as_secs_f64(),
         });
     }
-    let planned = planned_checks(&scenario.steps);
-    let ran: std::collections::BTreeSet<String> = run
+    let planned = plan.scored_checks();
+    let ran: std::collections::BTreeSet<&StepPath> = run
         .observations
         .iter()
-        .map(|(o, _)| o.step_text())
+        .filter_map(|(o, _)| o.step.as_ref())
         .collect();
     let missing: Vec<CheckReport> = planned
         .iter()
-        .filter(|p| !ran.contains(&p.path))
-        .map(|p| check::not_reached(p.title.clone(), p.path.clone(), p.line, p.weight))
+        .filter(|(path, _)| !ran.contains(path))
+        .map(|(path, step)| {
+            let title = step
+                .meta
+                .title
+                .clone()
+                .unwrap_or_else(|| check::default_title(&step.action));
+            check::not_reached(title, path.to_string(), step.loc.line, step.meta.weight)
+        })
         .collect();
     checks.extend(missing);
 
-    let total_weight: f64 = planned.iter().map(|p| p.weight).sum();
+    let total_weight: f64 = planned.iter().map(|(_, step)| step.meta.weight).sum();
     // `+ 0.0`: an empty f64 sum is -0.0, and with no check passed the
     // scenario's points (and the submission's total) would be -0.
     let passed_weight: f64 = checks

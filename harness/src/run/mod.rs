@@ -30,12 +30,12 @@ use futures::future::BoxFuture;
 use tokio::time::Instant;
 
 use socklab_scenario::path::{StepPath, StepTree};
-use socklab_scenario::{Action, Scenario, Step, StepMeta};
+use socklab_scenario::{Action, Step, StepMeta};
 
 use crate::check::{self, Judgement, Observation, Outcome};
 use crate::facts::SandboxFact;
-use crate::plan::{RunSettings, Submission};
-use crate::sandbox::{IsolationLevel, Sandbox};
+use crate::plan::{RunPlan, RunSettings, ScenarioPlan, Submission};
+use crate::sandbox::Sandbox;
 use state::{ScenarioState, StepContext, StepError};
 use wait::Until;
 
@@ -51,14 +51,15 @@ pub struct ScenarioRun {
     pub duration: Duration,
 }
 
-/// Runs one scenario in a fresh sandbox under `dir`.
+/// Runs a planned scenario in a fresh sandbox under `dir`.
 pub async fn run_scenario(
-    scenario: &Scenario,
+    plan: &ScenarioPlan<'_>,
+    run: &RunPlan,
     settings: &RunSettings,
     submission: &Submission,
-    ports: BTreeMap<String, u16>,
     dir: &Path,
 ) -> ScenarioRun {
+    let scenario = plan.scenario;
     let started = Instant::now();
     let failed = |why: String| ScenarioRun {
         observations: Vec::new(),
@@ -106,14 +107,13 @@ pub async fn run_scenario(
             submission,
             sandbox,
             dir,
-            ports,
+            run,
             fixture_paths,
             fixture_bytes,
         ),
         observations: Mutex::new(Vec::new()),
     };
-    let tree = StepTree::of(&scenario.steps);
-    let timed_out = tokio::time::timeout(scenario.timeout, steps.run_block(&tree))
+    let timed_out = tokio::time::timeout(scenario.timeout, steps.run_block(&plan.steps))
         .await
         .is_err()
         .then(|| steps.state.describe_hang());
@@ -304,30 +304,4 @@ async fn run_action(cx: &StepContext<'_>, action: &Action) -> Result<Judgement, 
         // The step loop runs what these hold; they are never dispatched.
         Action::Repeat { .. } | Action::Concurrently { .. } => Ok(Judgement::pass("")),
     }
-}
-
-/// Whether this level can run the scenario, and if not, why.
-pub fn skip_reason(scenario: &Scenario, settings: &RunSettings) -> Option<String> {
-    if scenario.needs_separate_hosts() && !settings.capabilities.multi_host {
-        return Some(format!(
-            "needs {} hosts with their own addresses, which this machine cannot provide ({})",
-            scenario.hosts.len(),
-            settings
-                .capabilities
-                .why_single_host
-                .as_deref()
-                .unwrap_or("no network namespaces")
-        ));
-    }
-    if settings.capabilities.level == IsolationLevel::Loopback {
-        let root = crate::sandbox::userns::really_root();
-        if let Some(port) = scenario.fixed_ports().into_iter().find(|p| *p < 1024)
-            && !root
-        {
-            return Some(format!(
-                "needs port {port}, which only root may use without network namespaces"
-            ));
-        }
-    }
-    None
 }

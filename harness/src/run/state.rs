@@ -23,7 +23,7 @@ use super::proxy::ProxyHandle;
 use super::wait::{Settle, Until};
 use crate::check::{Judgement, tail};
 use crate::facts::{ProgramDetails, ProgramFact};
-use crate::plan::{RunSettings, Submission};
+use crate::plan::{RunPlan, RunSettings, Submission};
 use crate::sandbox::Sandbox;
 
 /// Why an action could not even gather its fact.
@@ -71,7 +71,8 @@ pub struct ScenarioState<'a> {
     pub sandbox: Sandbox,
     /// The scenario's working folder.
     pub dir: PathBuf,
-    pub ports: BTreeMap<String, u16>,
+    /// Its ports and the program behind each `start`.
+    pub plan: &'a RunPlan,
     pub fixture_paths: BTreeMap<String, PathBuf>,
     pub fixture_bytes: BTreeMap<String, Vec<u8>>,
     /// Ends every wait at once when nothing can change any more.
@@ -97,7 +98,7 @@ impl<'a> ScenarioState<'a> {
         submission: &'a Submission,
         sandbox: Sandbox,
         dir: &Path,
-        ports: BTreeMap<String, u16>,
+        plan: &'a RunPlan,
         fixture_paths: BTreeMap<String, PathBuf>,
         fixture_bytes: BTreeMap<String, Vec<u8>>,
     ) -> Self {
@@ -107,7 +108,7 @@ impl<'a> ScenarioState<'a> {
             submission,
             sandbox,
             dir: dir.to_path_buf(),
-            ports,
+            plan,
             fixture_paths,
             fixture_bytes,
             settle: Settle::default(),
@@ -124,7 +125,7 @@ impl<'a> ScenarioState<'a> {
     /// The value of `{{namespace.name}}` (`all`: every captured value).
     fn lookup(&self, namespace: &str, name: &str, all: bool) -> Option<String> {
         match namespace {
-            "ports" => self.ports.get(name).map(u16::to_string),
+            "ports" => self.plan.ports.get(name).map(u16::to_string),
             "hosts" => self
                 .sandbox
                 .hosts()

@@ -63,6 +63,10 @@ pub struct Capabilities {
     pub run_as: Option<RunAs>,
     /// Why scenarios with several hosts cannot run here, when they cannot.
     pub why_single_host: Option<String>,
+    /// Whether socklab is really root (not root of a user namespace of
+    /// its own): only then may programs bind ports below 1024 on the
+    /// machine's loopback.
+    pub really_root: bool,
     /// Why a feature is missing, for the report.
     pub notes: Vec<String>,
 }
@@ -195,6 +199,7 @@ pub fn capabilities(request: IsolationRequest) -> Capabilities {
         cgroups,
         run_as,
         why_single_host,
+        really_root: root,
         notes,
     }
 }

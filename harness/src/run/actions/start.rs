@@ -1,18 +1,17 @@
 //! `start`: runs a program of the scenario — the student's build or a
-//! reference program (in a process, or inside socklab) — with its
-//! arguments, working folder, host and stdin.
+//! reference program (in a process, or inside socklab), as the plan
+//! resolved it — with its arguments, working folder, host and stdin.
 
-use socklab_scenario::{Origin, StartSpec, StdinMode};
+use socklab_scenario::{StartSpec, StdinMode};
 
 use crate::check::Judgement;
 use crate::facts::ProgramOrigin;
-use crate::plan::Availability;
+use crate::plan::ProgramPlan;
 use crate::run::program::{Launch, LaunchKind, Program};
 use crate::run::state::{StepContext, StepError};
 
 pub async fn run(cx: &StepContext<'_>, spec: &StartSpec) -> Result<Judgement, StepError> {
     let state = cx.state;
-    let name = state.render(&spec.program)?;
     let mut args = Vec::new();
     for a in &spec.args {
         args.push(state.render(a)?);
@@ -20,14 +19,11 @@ pub async fn run(cx: &StepContext<'_>, spec: &StartSpec) -> Result<Judgement, St
     let cwd = state.program_dir(&spec.name);
     std::fs::create_dir_all(&cwd)
         .map_err(|e| StepError::Harness(format!("cannot create {}: {e}", cwd.display())))?;
-    let (label, origin, kind) = match spec.origin {
-        Origin::Submission => {
-            let exe = match state.submission.program(&name) {
-                Availability::Ready(path) => path,
-                Availability::Missing(why) | Availability::BuildFailed(why) => {
-                    return Ok(Judgement::fail(format!("cannot run {name}: {why}")));
-                }
-            };
+    let planned = state.plan.programs.get(cx.path).ok_or_else(|| {
+        StepError::Harness(format!("step {} was not planned as a `start`", cx.path))
+    })?;
+    let (label, origin, kind) = match planned {
+        ProgramPlan::Submission { name, exe } => {
             let limits = state.settings.limits.clone().map(|mut limits| {
                 // The cgroup limits memory for all programs together and
                 // names the kill; address space would only make malloc
@@ -41,18 +37,20 @@ pub async fn run(cx: &StepContext<'_>, spec: &StartSpec) -> Result<Judgement, St
                 format!("{name} (submission)"),
                 ProgramOrigin::Submission,
                 LaunchKind::Process {
-                    exe,
+                    exe: exe.clone(),
                     args,
                     limits,
                     run_as: state.settings.capabilities.run_as,
                 },
             )
         }
-        Origin::Reference => {
-            let (program, mut leading) = state
-                .settings
-                .reference_for(&name)
-                .map_err(StepError::Harness)?;
+        ProgramPlan::Reference {
+            name,
+            program,
+            leading,
+        } => {
+            let program = *program;
+            let mut leading = leading.clone();
             leading.extend(args);
             let label = format!("{name} (reference {})", program.name());
             let origin = ProgramOrigin::Reference {
@@ -82,9 +80,10 @@ pub async fn run(cx: &StepContext<'_>, spec: &StartSpec) -> Result<Judgement, St
                 )
             }
         }
-        Origin::Templated(_) => {
-            return Err(StepError::Harness("unresolved `from:` template".into()));
+        ProgramPlan::Unavailable { name, why } => {
+            return Ok(Judgement::fail(format!("cannot run {name}: {why}")));
         }
+        ProgramPlan::Unresolved(why) => return Err(StepError::Harness(why.clone())),
     };
     let stdin_file = match &spec.stdin {
         StdinMode::Fixture(f) => Some(

@@ -4,15 +4,22 @@
 //! executable stands behind each program name (the student's build, or a
 //! reference program), which isolation level this machine reached, which
 //! ports each scenario gets, and which scenarios must be skipped and why.
+//!
+//! This module holds what a whole run shares ([`Suite`], [`Submission`],
+//! [`RunSettings`]); [`scenario`] plans one scenario ([`ScenarioPlan`]).
+
+pub mod scenario;
+
+pub use scenario::{Disposition, PortTurns, ProgramPlan, RunPlan, ScenarioPlan};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use socklab_reference::Program;
-use socklab_scenario::{LabManifest, PortSpec, Scenario, ScenarioFile, Template};
+use socklab_scenario::{LabManifest, Scenario, ScenarioFile, Template};
 
 use crate::limits::ProcessLimits;
-use crate::sandbox::{Capabilities, IsolationLevel};
+use crate::sandbox::Capabilities;
 
 /// Whether a submission's program can be run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +132,8 @@ pub struct RunSettings {
     pub options: BTreeMap<String, String>,
     /// Reference stand-ins from the manifest: program name → command words.
     pub references: BTreeMap<String, Vec<Template>>,
+    /// Turns on fixed ports, shared by every scenario of the run.
+    pub port_turns: PortTurns,
 }
 
 impl RunSettings {
@@ -154,30 +163,4 @@ impl RunSettings {
         })?;
         Ok((program, rest.to_vec()))
     }
-}
-
-/// First port given to `auto` ports inside a scenario's own namespace.
-const NAMESPACE_PORT_BASE: u16 = 20000;
-
-/// Concrete port numbers for a scenario's `ports:`.
-pub fn assign_ports(
-    scenario: &Scenario,
-    level: IsolationLevel,
-) -> std::io::Result<BTreeMap<String, u16>> {
-    let mut ports = BTreeMap::new();
-    for (i, (name, spec)) in scenario.ports.iter().enumerate() {
-        let number = match (spec, level) {
-            (PortSpec::Fixed(n), _) => *n,
-            (PortSpec::Auto, IsolationLevel::Namespaces) => NAMESPACE_PORT_BASE + i as u16,
-            (PortSpec::Auto, IsolationLevel::Loopback) => free_port()?,
-        };
-        ports.insert(name.clone(), number);
-    }
-    Ok(ports)
-}
-
-/// A port nobody is listening on right now (the kernel's choice).
-fn free_port() -> std::io::Result<u16> {
-    let listener = std::net::TcpListener::bind("0.0.0.0:0")?;
-    Ok(listener.local_addr()?.port())
 }
