@@ -155,7 +155,7 @@ pub async fn grade_submission_limited(
         lab: suite.lab_name(),
         socklab_version: env!("CARGO_PKG_VERSION").to_string(),
         isolation: Isolation {
-            level: settings.capabilities.level.name().to_string(),
+            level: settings.capabilities.level,
             notes,
         },
         build: build_report,
@@ -172,7 +172,7 @@ async fn run_one(
     submission: &plan::Submission,
     dir: &Path,
 ) -> ScenarioReport {
-    let source = format!("{}:{}", scenario.file.display(), scenario.loc.line);
+    let source = plan::source_of(scenario);
     let plan = ScenarioPlan::new(scenario, settings, submission).await;
     let run = match &plan.disposition {
         Disposition::Skip(reason) => return score::skipped(scenario, source, reason.clone()),

@@ -31,7 +31,7 @@ use socklab_report::{
 };
 
 use crate::engine;
-use crate::plan::{RunSettings, Suite};
+use crate::plan::{self, RunSettings, Suite};
 use crate::score;
 use crate::submissions::{self, Entry};
 
@@ -210,7 +210,7 @@ pub fn settings_key(settings: &RunSettings) -> String {
     let caps = &settings.capabilities;
     format!(
         "isolation={};multi_host={};cgroups={};memory_cgroup={};run_as={:?};limits={:?};output_limit={};options={:?};references={:?}",
-        caps.level.name(),
+        caps.level.as_str(),
         caps.multi_host,
         caps.cgroups.is_some(),
         // A memory hog is killed by the cgroup, or crashes under RLIMIT_AS.
@@ -273,11 +273,10 @@ async fn grade_one(
 /// A zero for a submission that cannot be graded at all, with the reason in
 /// its feedback (as a failed build) and every scenario listed.
 fn unreadable(job: &GradeJob<'_>, name: &str, why: String) -> SubmissionReport {
-    let source = |s: &socklab_scenario::Scenario| format!("{}:{}", s.file.display(), s.loc.line);
     let scenarios: Vec<_> = job
         .suite
         .scenarios()
-        .map(|s| score::skipped(s, source(s), format!("not run: {why}")))
+        .map(|s| score::skipped(s, plan::source_of(s), format!("not run: {why}")))
         .map(|mut r| {
             r.status = if r.observe {
                 socklab_report::ScenarioStatus::Skipped
@@ -296,7 +295,7 @@ fn unreadable(job: &GradeJob<'_>, name: &str, why: String) -> SubmissionReport {
         lab: job.suite.lab_name(),
         socklab_version: env!("CARGO_PKG_VERSION").to_string(),
         isolation: Isolation {
-            level: job.settings.capabilities.level.name().to_string(),
+            level: job.settings.capabilities.level,
             notes: Vec::new(),
         },
         build: Some(BuildReport {

@@ -5,7 +5,7 @@
 //! earlier failure kept from running count as not earned. A submission's
 //! total is scaled to the lab manifest's `total`.
 
-use socklab_report::{CheckReport, CheckStatus, ScenarioReport, ScenarioStatus};
+use socklab_report::{CheckReport, CheckStatus, ScenarioReport, ScenarioStatus, SourceRef};
 use socklab_scenario::Scenario;
 use socklab_scenario::path::StepPath;
 
@@ -15,7 +15,11 @@ use crate::run::ScenarioRun;
 
 /// Turns a scenario run into its report with points; the plan says which
 /// scored checks it should have run.
-pub fn score_scenario(plan: &ScenarioPlan<'_>, run: ScenarioRun, source: String) -> ScenarioReport {
+pub fn score_scenario(
+    plan: &ScenarioPlan<'_>,
+    run: ScenarioRun,
+    source: SourceRef,
+) -> ScenarioReport {
     let scenario = plan.scenario;
     let mut report = ScenarioReport {
         name: scenario.name.clone(),
@@ -137,7 +141,7 @@ fn any_failure_of_student(checks: &[CheckReport]) -> bool {
 }
 
 /// A report for a scenario that was not run, with the reason.
-pub fn skipped(scenario: &Scenario, source: String, reason: String) -> ScenarioReport {
+pub fn skipped(scenario: &Scenario, source: SourceRef, reason: String) -> ScenarioReport {
     ScenarioReport {
         name: scenario.name.clone(),
         description: scenario.description.clone(),

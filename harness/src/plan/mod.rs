@@ -60,6 +60,11 @@ impl Submission {
     }
 }
 
+/// Where a scenario is written, for its report.
+pub fn source_of(scenario: &Scenario) -> socklab_report::SourceRef {
+    socklab_report::SourceRef::new(scenario.file.display().to_string(), scenario.loc.line)
+}
+
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)

@@ -32,23 +32,9 @@ use socklab_reference::net::{HostNet, Net};
 
 pub use namespaces::{NamespaceNet, StrayFile, read_proc_net_in};
 
-/// How isolated a scenario's programs are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IsolationLevel {
-    /// Own network and pid namespaces per scenario, virtual links between hosts.
-    Namespaces,
-    /// Shared loopback, free ports, process groups and a child subreaper.
-    Loopback,
-}
-
-impl IsolationLevel {
-    pub fn name(self) -> &'static str {
-        match self {
-            IsolationLevel::Namespaces => "namespaces",
-            IsolationLevel::Loopback => "loopback",
-        }
-    }
-}
+/// How isolated a scenario's programs are: the report's own type, so the
+/// level reached is recorded as it was.
+pub use socklab_report::IsolationLevel;
 
 /// What this machine allows, probed once per socklab run.
 #[derive(Debug, Clone)]
