@@ -26,8 +26,8 @@ use std::sync::{Arc, Mutex};
 use futures::StreamExt;
 
 use socklab_report::{
-    BuildReport, Isolation, SubmissionReport, read_json, render_class_summary, render_classroom,
-    render_grades_csv, render_gradescope, render_html, render_json, render_junit, render_markdown,
+    BuildReport, Format, Isolation, SubmissionReport, read_json, render_class_summary,
+    render_grades_csv, render_junit,
 };
 
 use crate::engine;
@@ -247,7 +247,7 @@ async fn grade_one(
     }
     let dir = match submissions::materialize(entry, &work) {
         Ok(d) => d,
-        Err(why) => return unreadable(job, &entry.name, why),
+        Err(why) => return unreadable(job, &entry.name, why.to_string()),
     };
     let is_empty = std::fs::read_dir(&dir)
         .map(|mut r| r.next().is_none())
@@ -335,21 +335,12 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 pub fn write_student(dir: &Path, report: &SubmissionReport, key: &str) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let _ = std::fs::remove_file(dir.join("key"));
-    write_atomic(&dir.join("report.json"), render_json(report).as_bytes())?;
-    write_atomic(&dir.join("feedback.md"), render_markdown(report).as_bytes())?;
-    write_atomic(&dir.join("feedback.html"), render_html(report).as_bytes())?;
-    write_atomic(
-        &dir.join("gradescope.json"),
-        render_gradescope(report).as_bytes(),
-    )?;
-    write_atomic(
-        &dir.join("prairielearn.json"),
-        socklab_report::render_prairielearn(report).as_bytes(),
-    )?;
-    write_atomic(
-        &dir.join("classroom.b64"),
-        render_classroom(report).as_bytes(),
-    )?;
+    let human = socklab_report::HumanOptions::default();
+    for format in Format::ALL {
+        if let Some(file) = format.student_file() {
+            write_atomic(&dir.join(file), format.render(report, &human).as_bytes())?;
+        }
+    }
     write_atomic(&dir.join("key"), key.as_bytes())
 }
 

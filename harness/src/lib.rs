@@ -20,6 +20,7 @@ pub mod build;
 pub mod check;
 pub mod cli;
 pub mod engine;
+pub mod error;
 pub mod facts;
 pub mod grade;
 pub mod limits;

@@ -569,8 +569,12 @@ fn class_files_are_written_after_each_student() {
         write(&class.join(name).join("hello.c"), HELLO);
     }
     let suite = socklab::cli::load_suite(&[minilab()]).unwrap();
-    let settings =
-        socklab::cli::settings_for(&suite, socklab::sandbox::IsolationRequest::Loopback).unwrap();
+    let settings = socklab::cli::settings_for(
+        &suite,
+        socklab::sandbox::IsolationRequest::Loopback,
+        &socklab::sandbox::userns::UserNamespace::default(),
+    )
+    .unwrap();
     let job = socklab::grade::GradeJob {
         suite: &suite,
         settings: &settings,

@@ -25,6 +25,7 @@ pub mod model;
 pub mod classroom;
 pub mod csv;
 pub mod escape;
+pub mod format;
 pub mod gradescope;
 pub mod html;
 pub mod human;
@@ -40,6 +41,7 @@ pub use model::*;
 
 pub use classroom::render_classroom;
 pub use csv::render_grades_csv;
+pub use format::Format;
 pub use gradescope::render_gradescope;
 pub use html::render_html;
 pub use human::{HumanOptions, render_human};

@@ -141,30 +141,43 @@ pub struct RunSettings {
     pub port_turns: PortTurns,
 }
 
+/// Why no reference program can stand in for a program name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReferenceError {
+    /// A placeholder of the lab's reference command has no value.
+    #[error("{0}")]
+    Template(String),
+    #[error("empty reference command")]
+    Empty,
+    #[error("`{name}` is not a reference program (known: {})", known.join(", "))]
+    Unknown {
+        name: String,
+        known: Vec<&'static str>,
+    },
+}
+
 impl RunSettings {
     /// The reference program standing in for `name`, with its leading arguments.
-    pub fn reference_for(&self, name: &str) -> Result<(Program, Vec<String>), String> {
+    pub fn reference_for(&self, name: &str) -> Result<(Program, Vec<String>), ReferenceError> {
         let words: Vec<String> = match self.references.get(name) {
             Some(templates) => {
                 let mut words = Vec::new();
                 for t in templates {
-                    words.push(t.render(&|ns, key, _| {
+                    let word = t.render(&|ns, key, _| {
                         (ns == "options")
                             .then(|| self.options.get(key).cloned())
                             .flatten()
-                    })?);
+                    });
+                    words.push(word.map_err(ReferenceError::Template)?);
                 }
                 words
             }
             None => vec![name.to_string()],
         };
-        let (first, rest) = words.split_first().ok_or("empty reference command")?;
-        let program = Program::from_name(first).ok_or_else(|| {
-            let known: Vec<&str> = Program::ALL.iter().map(|p| p.name()).collect();
-            format!(
-                "`{first}` is not a reference program (known: {})",
-                known.join(", ")
-            )
+        let (first, rest) = words.split_first().ok_or(ReferenceError::Empty)?;
+        let program = Program::from_name(first).ok_or_else(|| ReferenceError::Unknown {
+            name: first.clone(),
+            known: Program::ALL.iter().map(|p| p.name()).collect(),
         })?;
         Ok((program, rest.to_vec()))
     }

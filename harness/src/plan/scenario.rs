@@ -167,7 +167,7 @@ fn program_plan(
                 program,
                 leading,
             },
-            Err(why) => ProgramPlan::Unresolved(why),
+            Err(why) => ProgramPlan::Unresolved(why.to_string()),
         },
         Origin::Templated(_) => ProgramPlan::Unresolved("unresolved `from:` template".into()),
     }

@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use socklab_reference::net::{HostNet, Net};
 
@@ -68,19 +68,20 @@ pub enum IsolationRequest {
     Loopback,
 }
 
-/// Probes (once) what isolation this machine permits.
-pub fn capabilities(request: IsolationRequest) -> Capabilities {
-    static PROBED: OnceLock<Result<(), String>> = OnceLock::new();
-    let probe = PROBED.get_or_init(namespaces::probe);
+/// Probes what isolation this machine permits (once per socklab run: the
+/// result is carried in the run's settings). `userns` is what start-up did
+/// about a user namespace of socklab's own.
+pub fn capabilities(request: IsolationRequest, userns: &userns::UserNamespace) -> Capabilities {
+    let probe = namespaces::probe();
     let mut notes = Vec::new();
-    let level = match (request, probe) {
+    let level = match (request, &probe) {
         (IsolationRequest::Loopback, _) => {
             notes.push("loopback fallback requested (--isolation loopback)".to_string());
             IsolationLevel::Loopback
         }
         (_, Ok(())) => IsolationLevel::Namespaces,
         (IsolationRequest::Auto, Err(why)) => {
-            let why = match userns::why_not() {
+            let why = match &userns.why_not {
                 Some(userns) => format!("{why}; no user namespace either: {userns}"),
                 None => why.clone(),
             };
@@ -112,19 +113,15 @@ pub fn capabilities(request: IsolationRequest) -> Capabilities {
                 .to_string(),
         );
     } else {
-        static SCRATCH: OnceLock<Result<(), String>> = OnceLock::new();
-        let scratch = SCRATCH.get_or_init(|| {
-            namespaces::MountNamespace::create(&[])
-                .map(drop)
-                .map_err(|e| e.to_string())
-        });
+        let scratch = namespaces::MountNamespace::create(&[])
+            .map(drop)
+            .map_err(|e| e.to_string());
         notes.push(match scratch {
             Ok(()) => "programs get private /tmp, /var/tmp and /dev/shm; what they leave there is reported".to_string(),
             Err(why) => format!("writes outside the working directories are not detected (no mount namespace: {why})"),
         });
     }
-    static CGROUPS: OnceLock<Result<CgroupRoot, String>> = OnceLock::new();
-    let cgroups = match CGROUPS.get_or_init(CgroupRoot::probe) {
+    let cgroups = match CgroupRoot::probe() {
         Ok(root) => {
             notes.push(format!(
                 "process limit per scenario: cgroup v{} pids controller{}{}",
@@ -140,7 +137,7 @@ pub fn capabilities(request: IsolationRequest) -> Capabilities {
                     ""
                 }
             ));
-            Some(root.clone())
+            Some(root)
         }
         Err(why) => {
             notes.push(format!(
@@ -149,8 +146,8 @@ pub fn capabilities(request: IsolationRequest) -> Capabilities {
             None
         }
     };
-    let root = userns::really_root();
-    if userns::entered() && level == IsolationLevel::Namespaces {
+    let root = userns.really_root();
+    if userns.entered && level == IsolationLevel::Namespaces {
         notes.push(
             "socklab runs in a user namespace of its own (it is not root): programs run as your user"
                 .to_string(),
@@ -173,7 +170,7 @@ pub fn capabilities(request: IsolationRequest) -> Capabilities {
         Some(_) => notes.push(format!(
             "student programs and builds run as uid {NOBODY} (nobody), not as root"
         )),
-        None if userns::entered() => {}
+        None if userns.entered => {}
         None => notes.push(
             "student programs run as the user running socklab (only root can switch to an unprivileged user)"
                 .to_string(),
