@@ -21,6 +21,7 @@ pub mod check;
 pub mod cli;
 pub mod engine;
 pub mod error;
+pub mod events;
 pub mod facts;
 pub mod grade;
 pub mod limits;

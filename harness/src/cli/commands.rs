@@ -4,14 +4,17 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use socklab_report::{Format, HumanOptions};
 use socklab_scenario::is_manifest;
 
+use super::progress::{ClassBar, ClassLines, ScenarioLines, Warnings};
 use super::setup::{Session, check_lab, default_jobs, interrupted, load_suite};
 use super::{CheckArgs, GradeArgs, RunArgs};
-use crate::engine;
+use crate::engine::Grading;
 use crate::error::{EXIT_FAILED, EXIT_PASSED, Error};
+use crate::events::{Events, Subscriber};
 
 pub fn validate(files: &[PathBuf]) -> Result<ExitCode, Error> {
     let suite = load_suite(files)?;
@@ -111,22 +114,21 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Error> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "submission".to_string());
+    let interactive = std::io::stderr().is_terminal() && args.format == Format::Human;
+    let mut events = Events::none().with(Arc::new(Warnings));
+    if interactive {
+        events = events.with(Arc::new(ScenarioLines));
+    }
+    let grading = Grading {
+        suite: &suite,
+        settings: &session.settings,
+        work: &session.work,
+        jobs,
+        limit: None,
+        events,
+    };
     let report = session.runtime.block_on(async {
-        let progress: engine::EventSink = std::sync::Arc::new(|event| {
-            if let engine::Event::ScenarioFinished { report, .. } = event {
-                eprintln!("  {:?}: {}", report.status, report.name);
-            }
-        });
-        let interactive = std::io::stderr().is_terminal() && args.format == Format::Human;
-        let graded = engine::grade_submission(
-            &suite,
-            &session.settings,
-            &name,
-            &submission,
-            &session.work,
-            jobs,
-            interactive.then_some(progress),
-        );
+        let graded = grading.grade(&name, &submission);
         tokio::select! {
             report = graded => Ok(report),
             signal = interrupted() => Err(Error::Interrupted {
@@ -168,15 +170,15 @@ pub fn grade(args: GradeArgs) -> Result<ExitCode, Error> {
         resume: args.resume,
         work: &session.work,
     };
+    let progress: Arc<dyn Subscriber> = if std::io::stderr().is_terminal() {
+        Arc::new(ClassBar::default())
+    } else {
+        Arc::new(ClassLines::default())
+    };
+    let events = Events::none().with(Arc::new(Warnings)).with(progress);
     let summary = session.runtime.block_on(async {
-        let progress: std::sync::Arc<dyn crate::grade::Progress> =
-            if std::io::stderr().is_terminal() {
-                crate::grade::BarProgress::new()
-            } else {
-                crate::grade::PlainProgress::new()
-            };
         tokio::select! {
-            result = crate::grade::grade_class(&job, progress.as_ref()) => {
+            result = crate::grade::grade_class(&job, &events) => {
                 result.map_err(|e| Error::internal("grading the class failed", e))
             }
             signal = interrupted() => Err(Error::Interrupted {
@@ -208,16 +210,16 @@ pub fn check(args: CheckArgs) -> Result<ExitCode, Error> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "submission".into());
+    let grading = Grading {
+        suite: &suite,
+        settings: &session.settings,
+        work: &session.work,
+        jobs: default_jobs(),
+        limit: None,
+        events: Events::none().with(Arc::new(Warnings)),
+    };
     let report = session.runtime.block_on(async {
-        let graded = engine::grade_submission(
-            &suite,
-            &session.settings,
-            &name,
-            &here,
-            &session.work,
-            default_jobs(),
-            None,
-        );
+        let graded = grading.grade(&name, &here);
         tokio::select! {
             report = graded => Ok(report),
             signal = interrupted() => Err(Error::Interrupted {

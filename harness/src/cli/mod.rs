@@ -7,6 +7,7 @@
 //! terminated (SIGTERM).
 
 mod commands;
+mod progress;
 mod setup;
 
 use std::path::PathBuf;

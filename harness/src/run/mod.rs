@@ -33,6 +33,7 @@ use socklab_scenario::path::{StepPath, StepTree};
 use socklab_scenario::{Action, Step, StepMeta};
 
 use crate::check::{self, Judgement, Observation, Outcome};
+use crate::events::ScenarioEvents;
 use crate::facts::SandboxFact;
 use crate::plan::{RunPlan, RunSettings, ScenarioPlan, Submission};
 use crate::sandbox::Sandbox;
@@ -58,6 +59,7 @@ pub async fn run_scenario(
     settings: &RunSettings,
     submission: &Submission,
     dir: &Path,
+    events: &ScenarioEvents,
 ) -> ScenarioRun {
     let scenario = plan.scenario;
     let started = Instant::now();
@@ -112,6 +114,7 @@ pub async fn run_scenario(
             fixture_bytes,
         ),
         observations: Mutex::new(Vec::new()),
+        events,
     };
     let timed_out = tokio::time::timeout(scenario.timeout, steps.run_block(&plan.steps))
         .await
@@ -145,6 +148,7 @@ pub async fn run_scenario(
 struct StepLoop<'a> {
     state: ScenarioState<'a>,
     observations: Mutex<Vec<(Observation, StepMeta)>>,
+    events: &'a ScenarioEvents,
 }
 
 impl StepLoop<'_> {
@@ -195,6 +199,7 @@ impl StepLoop<'_> {
             path,
             format!("step {path} (line {}): {title}", step.loc.line),
         );
+        self.events.step_started(path, &title);
         let cx = StepContext {
             state,
             path,
@@ -204,6 +209,7 @@ impl StepLoop<'_> {
             .await
             .unwrap_or_else(Judgement::from);
         state.step_finished(path);
+        self.events.step_finished(path, judgement.outcome);
         let observation = Observation {
             step: Some(path.clone()),
             line: step.loc.line,

@@ -1,5 +1,7 @@
 //! Grading a whole class: every submission in a directory, results written
-//! as each student finishes, resumable, shardable, mergeable.
+//! as each student finishes (by the [`StudentFiles`] subscriber, see
+//! [`files`]), resumable, shardable, mergeable. Progress is told through
+//! [`Event`]s.
 //!
 //! Output layout (`--out OUT`):
 //!
@@ -18,19 +20,22 @@
 //! matches what is on disk. `NAME` is the entry's own folder name, unique
 //! even when names clash after sanitizing (see [`submissions::assign_slugs`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+mod files;
+
+pub use files::{
+    StudentFiles, merge, read_all_students, write_aggregates, write_atomic, write_student,
+};
+
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use futures::StreamExt;
 
-use socklab_report::{
-    BuildReport, Format, Isolation, SubmissionReport, read_json, render_class_summary,
-    render_grades_csv, render_junit,
-};
+use socklab_report::{BuildReport, Isolation, SubmissionReport, read_json};
 
-use crate::engine;
+use crate::engine::Grading;
+use crate::events::{Event, Events};
 use crate::plan::{self, RunSettings, Suite};
 use crate::score;
 use crate::submissions::{self, Entry};
@@ -54,24 +59,15 @@ pub struct GradeSummary {
     pub reports: Vec<SubmissionReport>,
 }
 
-/// Progress of a batch, for a bar or plain lines.
-pub trait Progress: Send + Sync {
-    fn start(&self, total: usize);
-    fn finished(&self, report: &SubmissionReport, reused: bool);
-    fn done(&self);
-}
-
-/// Grades every submission of the job, writing results as they come.
+/// Grades every submission of the job, writing results as they come, and
+/// tells `events` how it goes.
 ///
 /// The aggregates (grades.csv, junit.xml, summary.txt) hold the students of
 /// this run only (graded, or reused with `--resume`); they are rewritten
 /// after each student, so an interrupted run leaves them with everyone
 /// finished so far. Results in `--out` for students not in this run are
-/// left alone and left out, with a note on stderr.
-pub async fn grade_class(
-    job: &GradeJob<'_>,
-    progress: &dyn Progress,
-) -> std::io::Result<GradeSummary> {
+/// left alone and left out, with a warning.
+pub async fn grade_class(job: &GradeJob<'_>, events: &Events) -> std::io::Result<GradeSummary> {
     let students_dir = job.out.join("students");
     std::fs::create_dir_all(&students_dir)?;
     let entries: Vec<Entry> = submissions::list(job.submissions)?
@@ -81,75 +77,64 @@ pub async fn grade_class(
                 .is_none_or(|(k, n)| submissions::in_shard(&e.name, k, n))
         })
         .collect();
-    warn_about_others(&students_dir, &entries);
-    progress.start(entries.len());
+    // The files are written before anyone else hears a student is done.
+    let files = Arc::new(StudentFiles::new(job.out));
+    let events = Events::none().with(files.clone()).and(events);
+    if let Some(message) = others_note(&students_dir, &entries) {
+        events.emit(Event::Warning { message });
+    }
+    events.emit(Event::ClassStarted {
+        submissions: entries.len(),
+    });
     let suite_files = suite_files(job.suite);
     let settings_key = settings_key(job.settings);
-    let reused = AtomicUsize::new(0);
-    let finished: Mutex<BTreeMap<String, SubmissionReport>> = Mutex::new(BTreeMap::new());
     // At most `jobs` scenarios run at once, across all students.
     let limit = Arc::new(tokio::sync::Semaphore::new(job.jobs.max(1)));
-    futures::stream::iter(entries)
+    let grading = Grading {
+        suite: job.suite,
+        settings: job.settings,
+        work: job.work,
+        jobs: job.jobs,
+        limit: Some(limit),
+        events: events.clone(),
+    };
+    let results: Vec<(SubmissionReport, bool)> = futures::stream::iter(entries)
         .map(|entry| {
             let students_dir = &students_dir;
             let suite_files = &suite_files;
             let settings_key = &settings_key;
-            let reused = &reused;
-            let finished = &finished;
-            let limit = limit.clone();
+            let files = &files;
+            let events = &events;
+            let grading = &grading;
             async move {
-                let dir = students_dir.join(&entry.slug);
                 let key = submissions::grading_key(&entry.path, suite_files, settings_key);
+                files.expect(&entry.name, &entry.slug, &key);
                 let previous = if job.resume {
-                    load_if_current(&dir, &key)
+                    load_if_current(&students_dir.join(&entry.slug), &key)
                 } else {
                     None
                 };
-                let was_reused = previous.is_some();
-                let report = match previous {
+                match previous {
                     Some(previous) => {
-                        reused.fetch_add(1, Ordering::Relaxed);
-                        previous
+                        let report = Arc::new(previous);
+                        events.emit(Event::SubmissionFinished {
+                            report: report.clone(),
+                            reused: true,
+                        });
+                        (Arc::unwrap_or_clone(report), true)
                     }
-                    None => {
-                        let report = grade_one(job, &entry, limit.clone()).await;
-                        if let Err(e) = write_student(&dir, &report, &key) {
-                            eprintln!(
-                                "socklab: could not write results for {} in {}: {e}",
-                                entry.name,
-                                dir.display()
-                            );
-                        }
-                        report
-                    }
-                };
-                {
-                    // Held while writing: the files are written by one task at a time.
-                    let mut done = finished.lock().unwrap_or_else(|p| p.into_inner());
-                    done.insert(entry.slug.clone(), report.clone());
-                    let so_far: Vec<SubmissionReport> = done.values().cloned().collect();
-                    if let Err(e) = write_aggregates(job.out, &so_far) {
-                        eprintln!(
-                            "socklab: could not update the class files in {}: {e}",
-                            job.out.display()
-                        );
-                    }
+                    None => (grade_one(job, grading, &entry).await, false),
                 }
-                progress.finished(&report, was_reused);
             }
         })
         .buffer_unordered(job.jobs.max(1))
-        .collect::<Vec<()>>()
+        .collect()
         .await;
-    progress.done();
-    let mut all: Vec<SubmissionReport> = finished
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-        .into_values()
-        .collect();
+    events.emit(Event::ClassFinished);
+    let reused = results.iter().filter(|(_, reused)| *reused).count();
+    let mut all: Vec<SubmissionReport> = results.into_iter().map(|(report, _)| report).collect();
     all.sort_by(|a, b| a.submission.cmp(&b.submission));
     write_aggregates(job.out, &all)?;
-    let reused = reused.load(Ordering::Relaxed);
     Ok(GradeSummary {
         graded: all.len() - reused,
         reused,
@@ -157,9 +142,9 @@ pub async fn grade_class(
     })
 }
 
-/// One line on stderr when `students_dir` holds results of students that
-/// are not in this run (removed from the submissions, or another shard's).
-fn warn_about_others(students_dir: &Path, entries: &[Entry]) {
+/// A note when `students_dir` holds results of students that are not in
+/// this run (removed from the submissions, or another shard's).
+fn others_note(students_dir: &Path, entries: &[Entry]) -> Option<String> {
     let ours: BTreeSet<&str> = entries.iter().map(|e| e.slug.as_str()).collect();
     let mut others: Vec<String> = std::fs::read_dir(students_dir)
         .map(|r| {
@@ -182,7 +167,7 @@ fn warn_about_others(students_dir: &Path, entries: &[Entry]) {
         })
         .unwrap_or_default();
     if others.is_empty() {
-        return;
+        return None;
     }
     others.sort();
     let shown = others
@@ -196,11 +181,11 @@ fn warn_about_others(students_dir: &Path, entries: &[Entry]) {
     } else {
         String::new()
     };
-    eprintln!(
-        "socklab: {} holds results for {} student(s) not in this run ({shown}{more}); they are kept there but left out of grades.csv, junit.xml and summary.txt (delete them, or use a fresh --out)",
+    Some(format!(
+        "{} holds results for {} student(s) not in this run ({shown}{more}); they are kept there but left out of grades.csv, junit.xml and summary.txt (delete them, or use a fresh --out)",
         students_dir.display(),
         others.len()
-    );
+    ))
 }
 
 /// What in the run's settings changes results, for the resume key: the
@@ -231,41 +216,40 @@ fn suite_files(suite: &Suite) -> Vec<PathBuf> {
     files
 }
 
-async fn grade_one(
-    job: &GradeJob<'_>,
-    entry: &Entry,
-    limit: Arc<tokio::sync::Semaphore>,
-) -> SubmissionReport {
+/// Grades one student in a working folder of its own; a submission that
+/// cannot be read is a zero with the reason (and its end is told here, as
+/// the engine never saw it).
+async fn grade_one(job: &GradeJob<'_>, grading: &Grading<'_>, entry: &Entry) -> SubmissionReport {
     let work = job.work.join(&entry.slug);
     let _ = std::fs::remove_dir_all(&work);
+    let unreadable = |why: String| {
+        let report = unreadable(job, &entry.name, why);
+        grading.events.emit_with(|| Event::SubmissionFinished {
+            report: Arc::new(report.clone()),
+            reused: false,
+        });
+        report
+    };
     if let Err(e) = std::fs::create_dir_all(&work) {
-        return unreadable(
-            job,
-            &entry.name,
-            format!("cannot create a working directory: {e}"),
-        );
+        return unreadable(format!("cannot create a working directory: {e}"));
     }
     let dir = match submissions::materialize(entry, &work) {
         Ok(d) => d,
-        Err(why) => return unreadable(job, &entry.name, why.to_string()),
+        Err(why) => return unreadable(why.to_string()),
     };
     let is_empty = std::fs::read_dir(&dir)
         .map(|mut r| r.next().is_none())
         .unwrap_or(true);
     if is_empty {
-        return unreadable(job, &entry.name, "the submission is empty".to_string());
+        return unreadable("the submission is empty".to_string());
     }
-    let report = engine::grade_submission_limited(
-        job.suite,
-        job.settings,
-        &entry.name,
-        &dir,
-        &work,
-        job.jobs,
-        Some(limit),
-        None,
-    )
-    .await;
+    let student = Grading {
+        work: &work,
+        limit: grading.limit.clone(),
+        events: grading.events.clone(),
+        ..*grading
+    };
+    let report = student.grade(&entry.name, &dir).await;
     let _ = std::fs::remove_dir_all(&work);
     report
 }
@@ -320,179 +304,11 @@ fn load_if_current(dir: &Path, key: &str) -> Option<SubmissionReport> {
     read_json(&std::fs::read_to_string(dir.join("report.json")).ok()?).ok()
 }
 
-/// Writes `contents` to `path` atomically (temporary file, then rename).
-pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!(
-        "{}.tmp",
-        path.extension().and_then(|e| e.to_str()).unwrap_or("")
-    ));
-    std::fs::write(&tmp, contents)?;
-    std::fs::rename(&tmp, path)
-}
-
-/// One student's result files; `key` is written last, so a student whose
-/// key is on disk has all of its files.
-pub fn write_student(dir: &Path, report: &SubmissionReport, key: &str) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let _ = std::fs::remove_file(dir.join("key"));
-    let human = socklab_report::HumanOptions::default();
-    for format in Format::ALL {
-        if let Some(file) = format.student_file() {
-            write_atomic(&dir.join(file), format.render(report, &human).as_bytes())?;
-        }
-    }
-    write_atomic(&dir.join("key"), key.as_bytes())
-}
-
-/// Every complete student result under `students_dir`, sorted by name.
-pub fn read_all_students(students_dir: &Path) -> Vec<SubmissionReport> {
-    let mut reports: Vec<SubmissionReport> = std::fs::read_dir(students_dir)
-        .map(|r| {
-            r.filter_map(Result::ok)
-                .filter(|e| e.path().join("key").is_file())
-                .filter_map(|e| std::fs::read_to_string(e.path().join("report.json")).ok())
-                .filter_map(|text| read_json(&text).ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    reports.sort_by(|a, b| a.submission.cmp(&b.submission));
-    reports
-}
-
-/// grades.csv, junit.xml and summary.txt for a set of students.
-pub fn write_aggregates(out: &Path, reports: &[SubmissionReport]) -> std::io::Result<()> {
-    write_atomic(
-        &out.join("grades.csv"),
-        render_grades_csv(reports).as_bytes(),
-    )?;
-    write_atomic(&out.join("junit.xml"), render_junit(reports).as_bytes())?;
-    write_atomic(
-        &out.join("summary.txt"),
-        render_class_summary(reports).as_bytes(),
-    )
-}
-
-/// Combines shard outputs into `out`, as if one run had graded everyone.
-pub fn merge(inputs: &[PathBuf], out: &Path) -> std::io::Result<usize> {
-    let students_out = out.join("students");
-    std::fs::create_dir_all(&students_out)?;
-    for input in inputs {
-        let students = input.join("students");
-        let entries = std::fs::read_dir(&students).map_err(|e| {
-            std::io::Error::new(
-                e.kind(),
-                format!("{} is not a socklab output directory: {e}", input.display()),
-            )
-        })?;
-        for entry in entries {
-            let entry = entry?;
-            let from = entry.path();
-            if !from.join("key").is_file() {
-                continue;
-            }
-            let to = students_out.join(entry.file_name());
-            if to.canonicalize().ok() == from.canonicalize().ok() {
-                continue;
-            }
-            std::fs::create_dir_all(&to)?;
-            for file in std::fs::read_dir(&from)? {
-                let file = file?;
-                if file.file_name() != "key" {
-                    std::fs::copy(file.path(), to.join(file.file_name()))?;
-                }
-            }
-            std::fs::copy(from.join("key"), to.join("key"))?;
-        }
-    }
-    let all = read_all_students(&students_out);
-    write_aggregates(out, &all)?;
-    Ok(all.len())
-}
-
-/// `x`, with -0.0 (from an empty f64 `sum()`, kept in older report.json
-/// files) made 0.0 so that it does not print as `-0.00`.
-fn no_negative_zero(x: f64) -> f64 {
-    x + 0.0
-}
-
-/// Plain progress lines (used when stderr is not a terminal).
-pub struct PlainProgress {
-    total: AtomicUsize,
-    done: AtomicUsize,
-}
-
-impl PlainProgress {
-    pub fn new() -> Arc<Self> {
-        Arc::new(PlainProgress {
-            total: AtomicUsize::new(0),
-            done: AtomicUsize::new(0),
-        })
-    }
-}
-
-impl Progress for PlainProgress {
-    fn start(&self, total: usize) {
-        self.total.store(total, Ordering::Relaxed);
-        eprintln!("grading {total} submissions");
-    }
-    fn finished(&self, report: &SubmissionReport, reused: bool) {
-        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        eprintln!(
-            "[{done}/{}] {}: {:.2}/{}{}",
-            self.total.load(Ordering::Relaxed),
-            report.submission,
-            no_negative_zero(report.score),
-            report.max_score,
-            if reused {
-                " (unchanged, not re-graded)"
-            } else {
-                ""
-            }
-        );
-    }
-    fn done(&self) {}
-}
-
-/// A progress bar with counts and ETA (indicatif hides it off a terminal).
-pub struct BarProgress {
-    bar: indicatif::ProgressBar,
-}
-
-impl BarProgress {
-    pub fn new() -> Arc<Self> {
-        let bar = indicatif::ProgressBar::new(0);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} students  {elapsed} elapsed, ETA {eta}  {msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        Arc::new(BarProgress { bar })
-    }
-}
-
-impl Progress for BarProgress {
-    fn start(&self, total: usize) {
-        self.bar.set_length(total as u64);
-    }
-    fn finished(&self, report: &SubmissionReport, _reused: bool) {
-        self.bar.set_message(format!(
-            "{}: {:.1}/{}",
-            report.submission,
-            no_negative_zero(report.score),
-            report.max_score
-        ));
-        self.bar.inc(1);
-    }
-    fn done(&self) {
-        self.bar.finish_and_clear();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sandbox::{Capabilities, IsolationLevel};
+    use std::collections::BTreeMap;
 
     fn settings(level: IsolationLevel) -> RunSettings {
         RunSettings {
@@ -558,12 +374,5 @@ mod tests {
         .map(key)
         .collect();
         assert_eq!(keys.len(), 7, "each setting changes the key");
-    }
-
-    #[test]
-    fn a_zero_score_prints_without_a_sign() {
-        let empty: f64 = std::iter::empty::<f64>().sum();
-        assert_eq!(format!("{:.2}", no_negative_zero(empty)), "0.00");
-        assert_eq!(format!("{:.2}", no_negative_zero(2.5)), "2.50");
     }
 }
