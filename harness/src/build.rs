@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use socklab_report::{BuildReport, ProgramBuild};
+use socklab_report::{BuildReport, BuildStatus, ProgramBuild};
 use socklab_scenario::{LabManifest, MakePolicy};
 
 use crate::limits::ProcessLimits;
@@ -98,13 +98,17 @@ pub async fn build(
         for program in manifest.programs.keys() {
             let exe = build_dir.join(program);
             let (availability, status, detail) = if exe.is_file() {
-                (Availability::Ready(exe), "built", None)
+                (Availability::Ready(exe), BuildStatus::Built, None)
             } else if result.timed_out {
                 let why = format!(
                     "the build did not finish within {:?}",
                     manifest.build.timeout
                 );
-                (Availability::BuildFailed(why.clone()), "timeout", Some(why))
+                (
+                    Availability::BuildFailed(why.clone()),
+                    BuildStatus::Timeout,
+                    Some(why),
+                )
             } else {
                 let why = format!(
                     "`make` did not produce `{program}`:\n{}",
@@ -112,14 +116,14 @@ pub async fn build(
                 );
                 (
                     Availability::BuildFailed(why),
-                    "failed",
+                    BuildStatus::Failed,
                     Some(format!("`make` did not produce `{program}`")),
                 )
             };
             programs.insert(program.clone(), availability);
             builds.push(ProgramBuild {
                 name: program.clone(),
-                status: status.into(),
+                status,
                 detail,
             });
         }
@@ -151,7 +155,7 @@ pub async fn build(
                 );
                 builds.push(ProgramBuild {
                     name: program.clone(),
-                    status: "missing".into(),
+                    status: BuildStatus::Missing,
                     detail: Some(why),
                 });
                 continue;
@@ -174,7 +178,7 @@ pub async fn build(
                 programs.insert(program.clone(), Availability::Ready(exe));
                 builds.push(ProgramBuild {
                     name: program.clone(),
-                    status: "built".into(),
+                    status: BuildStatus::Built,
                     detail: None,
                 });
             } else if result.timed_out {
@@ -185,7 +189,7 @@ pub async fn build(
                 programs.insert(program.clone(), Availability::BuildFailed(why.clone()));
                 builds.push(ProgramBuild {
                     name: program.clone(),
-                    status: "timeout".into(),
+                    status: BuildStatus::Timeout,
                     detail: Some(why),
                 });
             } else {
@@ -193,7 +197,7 @@ pub async fn build(
                 programs.insert(program.clone(), Availability::BuildFailed(why));
                 builds.push(ProgramBuild {
                     name: program.clone(),
-                    status: "failed".into(),
+                    status: BuildStatus::Failed,
                     detail: Some(first_error(&result.output)),
                 });
             }
@@ -202,7 +206,7 @@ pub async fn build(
     if output.len() > MAX_BUILD_OUTPUT {
         output = tail(&output, MAX_BUILD_OUTPUT);
     }
-    let ok = builds.iter().all(|b| b.status == "built");
+    let ok = builds.iter().all(|b| b.status == BuildStatus::Built);
     (
         Submission {
             name: name.to_string(),
@@ -411,7 +415,7 @@ fn unbuildable(
             .insert(program.clone(), Availability::BuildFailed(why.clone()));
         programs.push(ProgramBuild {
             name: program.clone(),
-            status: "failed".into(),
+            status: BuildStatus::Failed,
             detail: Some(why.clone()),
         });
     }

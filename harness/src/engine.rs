@@ -1,138 +1,178 @@
 //! Grading one submission with a suite: build, plan, run every scenario
-//! (up to `jobs` at once), check, score.
+//! (up to `jobs` at once), check, score, emitting [`Event`]s along the way.
 //!
 //! Scenarios run concurrently on one task, so dropping the future (Ctrl-C,
 //! SIGTERM) drops every runner, and each runner's sandbox kills what it
 //! started. Results come back in suite order whatever finished first.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures::StreamExt;
 
-use socklab_report::{Isolation, ScenarioReport, SubmissionReport};
+use socklab_report::{BuildReport, Isolation, ScenarioReport, SubmissionReport};
 use socklab_scenario::Scenario;
 
 use crate::build;
-use crate::plan::{self, RunSettings, Suite};
+use crate::events::{Event, Events, ScenarioEvents};
+use crate::plan::{self, Disposition, RunSettings, ScenarioPlan, Submission, Suite};
 use crate::run;
-use crate::sandbox::IsolationLevel;
 use crate::score;
 
-/// Something that happened during a run, for progress displays.
-#[derive(Debug, Clone)]
-pub enum Event {
-    ScenarioStarted {
-        submission: String,
-        scenario: String,
-    },
-    ScenarioFinished {
-        submission: String,
-        report: Box<ScenarioReport>,
-    },
+/// How submissions are graded in this run: the suite, the machine's
+/// settings, where to work, how many scenarios at once, and who hears
+/// about it.
+pub struct Grading<'a> {
+    pub suite: &'a Suite,
+    pub settings: &'a RunSettings,
+    /// Each submission is built and run in a folder of its own below this.
+    pub work: &'a Path,
+    /// Scenarios of one submission at the same time.
+    pub jobs: usize,
+    /// When set, every scenario also takes a permit from it, so that a class
+    /// batch runs at most `-j` scenarios in all.
+    pub limit: Option<Arc<tokio::sync::Semaphore>>,
+    pub events: Events,
 }
 
-/// Where events go (a progress bar, plain lines, nowhere).
-pub type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
-
-/// Grades `dir` with `suite`, working under `work`.
-pub async fn grade_submission(
-    suite: &Suite,
-    settings: &RunSettings,
-    name: &str,
-    dir: &Path,
-    work: &Path,
-    jobs: usize,
-    events: Option<EventSink>,
-) -> SubmissionReport {
-    grade_submission_limited(suite, settings, name, dir, work, jobs, None, events).await
-}
-
-/// As [`grade_submission`], with every scenario also taking a permit from
-/// `limit`, so that a class batch runs at most `-j` scenarios in all.
-#[allow(clippy::too_many_arguments)]
-pub async fn grade_submission_limited(
-    suite: &Suite,
-    settings: &RunSettings,
-    name: &str,
-    dir: &Path,
-    work: &Path,
-    jobs: usize,
-    limit: Option<Arc<tokio::sync::Semaphore>>,
-    events: Option<EventSink>,
-) -> SubmissionReport {
-    let started = Instant::now();
-    let (submission, build_report) = match &suite.manifest {
-        Some(manifest) => {
-            let build_dir = work.join("build");
-            match build::copy_submission(dir, &build_dir) {
-                Ok(_) => {
-                    let (s, b) = build::build(name, &build_dir, manifest, settings).await;
-                    (s, Some(b))
-                }
-                Err(e) => {
-                    let mut submission = build::prebuilt(name, build_dir);
-                    for program in manifest.programs.keys() {
-                        submission.programs.insert(
-                            program.clone(),
-                            plan::Availability::Missing(format!(
-                                "the submission could not be read: {e}"
-                            )),
-                        );
-                    }
-                    let report = socklab_report::BuildReport {
-                        ok: false,
-                        method: "copy".into(),
-                        programs: Vec::new(),
-                        output: format!("the submission could not be read: {e}"),
-                        duration_secs: 0.0,
+impl Grading<'_> {
+    /// Grades the submission in `dir` (named `name` in reports), working
+    /// in `self.work`.
+    pub async fn grade(&self, name: &str, dir: &Path) -> SubmissionReport {
+        let started = Instant::now();
+        self.events.emit(Event::SubmissionStarted {
+            submission: name.to_string(),
+        });
+        let (submission, build) = self.build(name, dir).await;
+        let scenarios: Vec<(usize, &Scenario)> = self.suite.scenarios().enumerate().collect();
+        let reports: Vec<ScenarioReport> = futures::stream::iter(scenarios)
+            .map(|(index, scenario)| {
+                let submission = &submission;
+                let scenario_dir = self
+                    .work
+                    .join(format!("{index:03}-{}", sanitize(&scenario.name)));
+                async move {
+                    let _permit = match &self.limit {
+                        Some(l) => l.clone().acquire_owned().await.ok(),
+                        None => None,
                     };
-                    (submission, Some(report))
-                }
-            }
-        }
-        None => (build::prebuilt(name, dir.to_path_buf()), None),
-    };
-    let scenarios: Vec<(usize, &Scenario)> = suite.scenarios().enumerate().collect();
-    let reports: Vec<ScenarioReport> = futures::stream::iter(scenarios)
-        .map(|(index, scenario)| {
-            let submission = &submission;
-            let events = events.clone();
-            let scenario_dir = work.join(format!("{index:03}-{}", sanitize(&scenario.name)));
-            let limit = limit.clone();
-            async move {
-                let _permit = match &limit {
-                    Some(l) => l.clone().acquire_owned().await.ok(),
-                    None => None,
-                };
-                if let Some(sink) = &events {
-                    sink(Event::ScenarioStarted {
+                    let events = ScenarioEvents {
+                        events: self.events.clone(),
                         submission: name.to_string(),
                         scenario: scenario.name.clone(),
-                    });
+                    };
+                    (
+                        index,
+                        self.scenario(scenario, submission, &scenario_dir, &events)
+                            .await,
+                    )
                 }
-                let report = run_one(scenario, settings, submission, &scenario_dir).await;
-                if let Some(sink) = &events {
-                    sink(Event::ScenarioFinished {
-                        submission: name.to_string(),
-                        report: Box::new(report.clone()),
-                    });
+            })
+            // Unordered, so a slow scenario does not hold up the slots of the
+            // ones after it; the reports are put back in suite order below.
+            .buffer_unordered(self.jobs.max(1))
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<std::collections::BTreeMap<_, _>>()
+            .into_values()
+            .collect();
+        let suite = self.suite;
+        let (score, max_score) =
+            score::total(&reports, suite.manifest.as_ref().and_then(|m| m.total));
+        let report = SubmissionReport {
+            submission: name.to_string(),
+            lab: suite.lab_name(),
+            socklab_version: env!("CARGO_PKG_VERSION").to_string(),
+            isolation: Isolation {
+                level: self.settings.capabilities.level,
+                notes: isolation_notes(self.settings),
+            },
+            options: self.settings.options.clone(),
+            not_a_submission: None,
+            build,
+            scenarios: reports,
+            score,
+            max_score,
+            duration_secs: started.elapsed().as_secs_f64(),
+        };
+        self.events.emit_with(|| Event::SubmissionFinished {
+            report: Arc::new(report.clone()),
+            reused: false,
+        });
+        report
+    }
+
+    /// The submission's programs: built from a copy when the suite has a
+    /// lab manifest, used as they are otherwise.
+    async fn build(&self, name: &str, dir: &Path) -> (Submission, Option<BuildReport>) {
+        let Some(manifest) = &self.suite.manifest else {
+            return (build::prebuilt(name, dir.to_path_buf()), None);
+        };
+        self.events.emit(Event::BuildStarted {
+            submission: name.to_string(),
+        });
+        let build_dir = self.work.join("build");
+        let (submission, report) = match build::copy_submission(dir, &build_dir) {
+            Ok(_) => build::build(name, &build_dir, manifest, self.settings).await,
+            Err(e) => {
+                let mut submission = build::prebuilt(name, build_dir);
+                for program in manifest.programs.keys() {
+                    submission.programs.insert(
+                        program.clone(),
+                        plan::Availability::Missing(format!(
+                            "the submission could not be read: {e}"
+                        )),
+                    );
                 }
-                (index, report)
+                let report = BuildReport {
+                    ok: false,
+                    method: "copy".into(),
+                    programs: Vec::new(),
+                    output: format!("the submission could not be read: {e}"),
+                    duration_secs: 0.0,
+                };
+                (submission, report)
             }
-        })
-        // Unordered, so a slow scenario does not hold up the slots of the
-        // ones after it; the reports are put back in suite order below.
-        .buffer_unordered(jobs.max(1))
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<std::collections::BTreeMap<_, _>>()
-        .into_values()
-        .collect();
-    let (score, max_score) = score::total(&reports, suite.manifest.as_ref().and_then(|m| m.total));
+        };
+        self.events.emit_with(|| Event::BuildFinished {
+            submission: name.to_string(),
+            build: Box::new(report.clone()),
+        });
+        (submission, Some(report))
+    }
+
+    /// Plans, runs and scores one scenario.
+    async fn scenario(
+        &self,
+        scenario: &Scenario,
+        submission: &Submission,
+        dir: &Path,
+        events: &ScenarioEvents,
+    ) -> ScenarioReport {
+        self.events.emit_with(|| Event::ScenarioStarted {
+            submission: events.submission.clone(),
+            scenario: scenario.name.clone(),
+        });
+        let report = run_one(scenario, self.settings, submission, dir, events).await;
+        for check in &report.checks {
+            self.events.emit_with(|| Event::CheckVerdict {
+                submission: events.submission.clone(),
+                scenario: scenario.name.clone(),
+                check: Box::new(check.clone()),
+            });
+        }
+        self.events.emit_with(|| Event::ScenarioFinished {
+            submission: events.submission.clone(),
+            report: Box::new(report.clone()),
+        });
+        report
+    }
+}
+
+/// What the report says about isolation and limits in force.
+fn isolation_notes(settings: &RunSettings) -> Vec<String> {
     let mut notes = settings.capabilities.notes.clone();
     if let Some(limits) = &settings.limits {
         let memory_by_cgroup = settings
@@ -152,49 +192,21 @@ pub async fn grade_submission_limited(
         "output kept per program and stream: {} KiB (the rest is counted and dropped)",
         settings.output_limit >> 10
     ));
-    SubmissionReport {
-        submission: name.to_string(),
-        lab: suite.lab_name(),
-        socklab_version: env!("CARGO_PKG_VERSION").to_string(),
-        isolation: Isolation {
-            level: settings.capabilities.level.name().to_string(),
-            notes,
-        },
-        options: settings.options.clone(),
-        not_a_submission: None,
-        build: build_report,
-        scenarios: reports,
-        score,
-        max_score,
-        duration_secs: started.elapsed().as_secs_f64(),
-    }
+    notes
 }
 
 async fn run_one(
     scenario: &Scenario,
     settings: &RunSettings,
-    submission: &plan::Submission,
+    submission: &Submission,
     dir: &Path,
+    events: &ScenarioEvents,
 ) -> ScenarioReport {
-    let source = format!("{}:{}", scenario.file.display(), scenario.loc.line);
-    if let Some(reason) = run::skip_reason(scenario, settings) {
-        return score::skipped(scenario, source, reason);
-    }
-    // Without namespaces, scenarios that need the same fixed port take turns.
-    let _turns = if settings.capabilities.level == IsolationLevel::Loopback {
-        let mut guards = Vec::new();
-        let mut fixed = scenario.fixed_ports();
-        fixed.sort_unstable();
-        for port in fixed {
-            guards.push(port_lock(port).lock_owned().await);
-        }
-        guards
-    } else {
-        Vec::new()
-    };
-    let ports = match plan::assign_ports(scenario, settings.capabilities.level) {
-        Ok(p) => p,
-        Err(e) => return score::skipped(scenario, source, format!("no free port: {e}")),
+    let source = plan::source_of(scenario);
+    let plan = ScenarioPlan::new(scenario, settings, submission).await;
+    let run = match &plan.disposition {
+        Disposition::Skip(reason) => return score::skipped(scenario, source, reason.clone()),
+        Disposition::Run(run) => run,
     };
     if let Err(e) = std::fs::create_dir_all(dir) {
         return score::skipped(
@@ -203,19 +215,8 @@ async fn run_one(
             format!("cannot create {}: {e}", dir.display()),
         );
     }
-    let outcome = run::run_scenario(scenario, settings, submission, ports, dir).await;
-    score::score_scenario(scenario, outcome, source)
-}
-
-fn port_lock(port: u16) -> Arc<tokio::sync::Mutex<()>> {
-    static LOCKS: OnceLock<Mutex<HashMap<u16, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
-    LOCKS
-        .get_or_init(Default::default)
-        .lock()
-        .expect("port locks")
-        .entry(port)
-        .or_default()
-        .clone()
+    let outcome = run::run_scenario(&plan, run, settings, submission, dir, events).await;
+    score::score_scenario(&plan, outcome, source)
 }
 
 /// A file-name-safe version of a scenario or student name.

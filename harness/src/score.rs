@@ -5,55 +5,22 @@
 //! earlier failure kept from running count as not earned. A submission's
 //! total is scaled to the lab manifest's `total`.
 
-use socklab_report::{CheckReport, CheckStatus, ScenarioReport, ScenarioStatus};
-use socklab_scenario::{Action, Scenario, Step};
+use socklab_report::{CheckReport, CheckStatus, ScenarioReport, ScenarioStatus, SourceRef};
+use socklab_scenario::Scenario;
+use socklab_scenario::path::StepPath;
 
 use crate::check;
+use crate::plan::ScenarioPlan;
 use crate::run::ScenarioRun;
 
-struct Planned {
-    path: String,
-    title: String,
-    line: u32,
-    weight: f64,
-}
-
-/// The scored checks a scenario would run if nothing failed, with their paths.
-fn planned_checks(steps: &[Step], prefix: &str, out: &mut Vec<Planned>) {
-    for (i, step) in steps.iter().enumerate() {
-        let path = format!("{prefix}{}", i + 1);
-        match &step.action {
-            Action::Repeat { times, steps } => {
-                for round in 1..=*times {
-                    planned_checks(steps, &format!("{path}.{round}."), out);
-                }
-            }
-            Action::Concurrently { branches } => {
-                for (b, branch) in branches.iter().enumerate() {
-                    planned_checks(
-                        branch,
-                        &format!("{path}.{}.", crate::run::branch_label(b)),
-                        out,
-                    );
-                }
-            }
-            action if action.is_check() && !step.meta.observe => out.push(Planned {
-                path,
-                title: step
-                    .meta
-                    .title
-                    .clone()
-                    .unwrap_or_else(|| check::default_title(action)),
-                line: step.loc.line,
-                weight: step.meta.weight,
-            }),
-            _ => {}
-        }
-    }
-}
-
-/// Turns a scenario run into its report with points.
-pub fn score_scenario(scenario: &Scenario, run: ScenarioRun, source: String) -> ScenarioReport {
+/// Turns a scenario run into its report with points; the plan says which
+/// scored checks it should have run.
+pub fn score_scenario(
+    plan: &ScenarioPlan<'_>,
+    run: ScenarioRun,
+    source: SourceRef,
+) -> ScenarioReport {
+    let scenario = plan.scenario;
     let mut report = ScenarioReport {
         name: scenario.name.clone(),
         description: scenario.description.clone(),
@@ -110,21 +77,27 @@ pub fn score_scenario(scenario: &Scenario, run: ScenarioRun, source: String) -> 
             duration_secs: scenario.timeout.as_secs_f64(),
         });
     }
-    let mut planned = Vec::new();
-    planned_checks(&scenario.steps, "", &mut planned);
-    let ran: std::collections::BTreeSet<&str> = run
+    let planned = plan.scored_checks();
+    let ran: std::collections::BTreeSet<&StepPath> = run
         .observations
         .iter()
-        .map(|(o, _)| o.step.as_str())
+        .filter_map(|(o, _)| o.step.as_ref())
         .collect();
     let missing: Vec<CheckReport> = planned
         .iter()
-        .filter(|p| !ran.contains(p.path.as_str()))
-        .map(|p| check::not_reached(p.title.clone(), p.path.clone(), p.line, p.weight))
+        .filter(|(path, _)| !ran.contains(path))
+        .map(|(path, step)| {
+            let title = step
+                .meta
+                .title
+                .clone()
+                .unwrap_or_else(|| check::default_title(&step.action));
+            check::not_reached(title, path.to_string(), step.loc.line, step.meta.weight)
+        })
         .collect();
     checks.extend(missing);
 
-    let total_weight: f64 = planned.iter().map(|p| p.weight).sum();
+    let total_weight: f64 = planned.iter().map(|(_, step)| step.meta.weight).sum();
     // `+ 0.0`: an empty f64 sum is -0.0, and with no check passed the
     // scenario's points (and the submission's total) would be -0.
     let passed_weight: f64 = checks
@@ -168,7 +141,7 @@ fn any_failure_of_student(checks: &[CheckReport]) -> bool {
 }
 
 /// A report for a scenario that was not run, with the reason.
-pub fn skipped(scenario: &Scenario, source: String, reason: String) -> ScenarioReport {
+pub fn skipped(scenario: &Scenario, source: SourceRef, reason: String) -> ScenarioReport {
     ScenarioReport {
         name: scenario.name.clone(),
         description: scenario.description.clone(),

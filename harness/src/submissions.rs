@@ -158,15 +158,30 @@ pub fn assign_slugs(entries: &mut [Entry]) {
     }
 }
 
+/// Why a submission could not be made into a folder to grade; the text
+/// goes into the student's feedback.
+#[derive(Debug, thiserror::Error)]
+pub enum UnpackError {
+    #[error("`{}` is neither a directory nor a .zip/.tar.gz/.tgz archive", .0.display())]
+    NotASubmission(PathBuf),
+    #[error("the archive contains the unsafe path `{}` (outside its own folder); it was not unpacked", .0.display())]
+    UnsafePath(PathBuf),
+    #[error("the archive contains a link `{0}`; it was not unpacked")]
+    Link(String),
+    /// The archive is damaged, or too large once unpacked.
+    #[error("the {kind} archive cannot be read: {why}")]
+    Unreadable { kind: &'static str, why: String },
+    /// Writing the unpacked files failed.
+    #[error("{0}")]
+    Write(#[from] std::io::Error),
+}
+
 /// Makes the submission available as a directory under `work`; returns it.
-pub fn materialize(entry: &Entry, work: &Path) -> Result<PathBuf, String> {
+pub fn materialize(entry: &Entry, work: &Path) -> Result<PathBuf, UnpackError> {
     let target = work.join("unpacked");
     match entry.kind {
         EntryKind::Directory => Ok(entry.path.clone()),
-        EntryKind::Other => Err(format!(
-            "`{}` is neither a directory nor a .zip/.tar.gz/.tgz archive",
-            entry.path.display()
-        )),
+        EntryKind::Other => Err(UnpackError::NotASubmission(entry.path.clone())),
         EntryKind::Zip => {
             unzip(&entry.path, &target)?;
             Ok(single_root(&target))
@@ -192,18 +207,13 @@ fn single_root(dir: &Path) -> PathBuf {
 /// Total bytes an archive may unpack to.
 const MAX_UNPACKED: u64 = 64 * 1024 * 1024;
 
-fn safe_relative(path: &Path) -> Result<PathBuf, String> {
+fn safe_relative(path: &Path) -> Result<PathBuf, UnpackError> {
     let mut clean = PathBuf::new();
     for component in path.components() {
         match component {
             Component::Normal(part) => clean.push(part),
             Component::CurDir => {}
-            _ => {
-                return Err(format!(
-                    "the archive contains the unsafe path `{}` (outside its own folder); it was not unpacked",
-                    path.display()
-                ));
-            }
+            _ => return Err(UnpackError::UnsafePath(path.to_path_buf())),
         }
     }
     Ok(clean)
@@ -220,6 +230,8 @@ fn is_hidden(relative: &Path) -> bool {
 
 /// Writes one archive member to `out`, keeping the archive's running total
 /// of unpacked bytes under [`MAX_UNPACKED`].
+/// An archive member could not be unpacked: the words after "the archive
+/// cannot be read: ".
 fn write_capped(item: &mut impl Read, out: &Path, total: &mut u64) -> Result<(), String> {
     let mut data = Vec::new();
     item.take(MAX_UNPACKED + 1 - *total)
@@ -235,8 +247,11 @@ fn write_capped(item: &mut impl Read, out: &Path, total: &mut u64) -> Result<(),
     std::fs::write(out, &data).map_err(|e| e.to_string())
 }
 
-fn unzip(archive: &Path, target: &Path) -> Result<(), String> {
-    let unreadable = |e: &dyn std::fmt::Display| format!("the zip archive cannot be read: {e}");
+fn unzip(archive: &Path, target: &Path) -> Result<(), UnpackError> {
+    let unreadable = |e: &dyn std::fmt::Display| UnpackError::Unreadable {
+        kind: "zip",
+        why: e.to_string(),
+    };
     let file = std::fs::File::open(archive).map_err(|e| unreadable(&e))?;
     let mut zip = zip::ZipArchive::new(file).map_err(|e| unreadable(&e))?;
     let mut total = 0u64;
@@ -247,26 +262,26 @@ fn unzip(archive: &Path, target: &Path) -> Result<(), String> {
             continue;
         }
         if item.is_symlink() {
-            return Err(format!(
-                "the archive contains a link `{}`; it was not unpacked",
-                item.name()
-            ));
+            return Err(UnpackError::Link(item.name().to_string()));
         }
         let out = target.join(&relative);
         if item.is_dir() {
-            std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(&out)?;
             continue;
         }
         if let Some(parent) = out.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(parent)?;
         }
         write_capped(&mut item, &out, &mut total).map_err(|e| unreadable(&e))?;
     }
     Ok(())
 }
 
-fn untar(archive: &Path, target: &Path) -> Result<(), String> {
-    let unreadable = |e: &dyn std::fmt::Display| format!("the tar.gz archive cannot be read: {e}");
+fn untar(archive: &Path, target: &Path) -> Result<(), UnpackError> {
+    let unreadable = |e: &dyn std::fmt::Display| UnpackError::Unreadable {
+        kind: "tar.gz",
+        why: e.to_string(),
+    };
     let file = std::fs::File::open(archive).map_err(|e| unreadable(&e))?;
     let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
     let mut total = 0u64;
@@ -280,17 +295,14 @@ fn untar(archive: &Path, target: &Path) -> Result<(), String> {
         let kind = item.header().entry_type();
         let out = target.join(&relative);
         if kind.is_dir() {
-            std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(&out)?;
         } else if kind.is_file() {
             if let Some(parent) = out.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+                std::fs::create_dir_all(parent)?;
             }
             write_capped(&mut item, &out, &mut total).map_err(|e| unreadable(&e))?;
         } else if kind.is_symlink() || kind.is_hard_link() {
-            return Err(format!(
-                "the archive contains a link `{}`; it was not unpacked",
-                path.display()
-            ));
+            return Err(UnpackError::Link(path.display().to_string()));
         }
     }
     Ok(())

@@ -562,7 +562,7 @@ fn the_class_files_hold_this_runs_students_only() {
     assert!(!String::from_utf8_lossy(&fresh.stderr).contains("not in this run"));
 }
 
-/// A progress that checks, as each student finishes, that grades.csv and
+/// A subscriber that checks, as each student finishes, that grades.csv and
 /// junit.xml on disk already hold that student (so an interrupted run has
 /// them for everyone finished so far).
 struct ChecksClassFiles {
@@ -570,9 +570,14 @@ struct ChecksClassFiles {
     seen: std::sync::Mutex<Vec<String>>,
 }
 
-impl socklab::grade::Progress for ChecksClassFiles {
-    fn start(&self, _total: usize) {}
-    fn finished(&self, report: &socklab_report::SubmissionReport, _reused: bool) {
+impl socklab::events::Subscriber for ChecksClassFiles {
+    fn on_event(
+        &self,
+        event: &socklab::events::Event,
+    ) -> Result<(), socklab::events::SubscriberError> {
+        let socklab::events::Event::SubmissionFinished { report, .. } = event else {
+            return Ok(());
+        };
         let mut seen = self.seen.lock().unwrap();
         seen.push(report.submission.clone());
         let grades = std::fs::read_to_string(self.out.join("grades.csv"))
@@ -594,8 +599,8 @@ impl socklab::grade::Progress for ChecksClassFiles {
             );
         }
         assert!(self.out.join("mistakes.csv").is_file());
+        Ok(())
     }
-    fn done(&self) {}
 }
 
 #[test]
@@ -609,8 +614,12 @@ fn class_files_are_written_after_each_student() {
         write(&class.join(name).join("hello.c"), HELLO);
     }
     let suite = socklab::cli::load_suite(&[minilab()]).unwrap();
-    let settings =
-        socklab::cli::settings_for(&suite, socklab::sandbox::IsolationRequest::Loopback).unwrap();
+    let settings = socklab::cli::settings_for(
+        &suite,
+        socklab::sandbox::IsolationRequest::Loopback,
+        &socklab::sandbox::userns::UserNamespace::default(),
+    )
+    .unwrap();
     let job = socklab::grade::GradeJob {
         suite: &suite,
         settings: &settings,
@@ -621,13 +630,14 @@ fn class_files_are_written_after_each_student() {
         resume: false,
         work: &work,
     };
-    let progress = ChecksClassFiles {
+    let progress = std::sync::Arc::new(ChecksClassFiles {
         out: out.clone(),
         seen: std::sync::Mutex::new(Vec::new()),
-    };
+    });
+    let events = socklab::events::Events::none().with(progress.clone());
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let summary = runtime
-        .block_on(socklab::grade::grade_class(&job, &progress))
+        .block_on(socklab::grade::grade_class(&job, &events))
         .unwrap();
     assert_eq!(summary.graded, 3);
     assert_eq!(progress.seen.lock().unwrap().len(), 3);
@@ -665,4 +675,87 @@ fn a_result_is_reused_only_under_the_same_isolation() {
     let again = grade(&["--resume", "--isolation", "namespaces"], &class, &out);
     let said = String::from_utf8_lossy(&again.stderr);
     assert!(said.contains("(2 unchanged, not re-graded)"), "{said}");
+}
+
+/// Remembers the kind of every event it hears, in order.
+#[derive(Default)]
+struct Recorder {
+    heard: std::sync::Mutex<Vec<socklab::events::Event>>,
+}
+
+impl socklab::events::Subscriber for Recorder {
+    fn on_event(
+        &self,
+        event: &socklab::events::Event,
+    ) -> Result<(), socklab::events::SubscriberError> {
+        self.heard.lock().unwrap().push(event.clone());
+        Ok(())
+    }
+}
+
+#[test]
+fn grading_tells_subscribers_each_build_scenario_step_and_verdict() {
+    use socklab::events::Event;
+    let root = tempfile::tempdir().unwrap();
+    let student = root.path().join("alice");
+    write(&student.join("hello.c"), HELLO);
+    let work = root.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let suite = socklab::cli::load_suite(&[minilab()]).unwrap();
+    let settings = socklab::cli::settings_for(
+        &suite,
+        socklab::sandbox::IsolationRequest::Loopback,
+        &socklab::sandbox::userns::UserNamespace::default(),
+    )
+    .unwrap();
+    let recorder = std::sync::Arc::new(Recorder::default());
+    let grading = socklab::engine::Grading {
+        suite: &suite,
+        settings: &settings,
+        work: &work,
+        jobs: 1,
+        limit: None,
+        events: socklab::events::Events::none().with(recorder.clone()),
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let report = runtime.block_on(grading.grade("alice", &student));
+    let heard = recorder.heard.lock().unwrap();
+    let kinds: Vec<&str> = heard
+        .iter()
+        .map(|e| match e {
+            Event::SubmissionStarted { .. } => "submission",
+            Event::BuildStarted { .. } => "build",
+            Event::BuildFinished { .. } => "built",
+            Event::ScenarioStarted { .. } => "scenario",
+            Event::StepStarted { .. } => "step",
+            Event::StepFinished { .. } => "stepped",
+            Event::CheckVerdict { .. } => "verdict",
+            Event::ScenarioFinished { .. } => "scenario done",
+            Event::SubmissionFinished { .. } => "submission done",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(kinds[..3], ["submission", "build", "built"], "{kinds:?}");
+    assert_eq!(kinds.last(), Some(&"submission done"));
+    let scenarios = report.scenarios.len();
+    let count = |kind: &str| kinds.iter().filter(|k| **k == kind).count();
+    assert_eq!(count("scenario"), scenarios);
+    assert_eq!(count("scenario done"), scenarios);
+    assert_eq!(count("step"), count("stepped"));
+    assert!(count("step") >= scenarios, "{kinds:?}");
+    let checks: usize = report.scenarios.iter().map(|s| s.checks.len()).sum();
+    assert_eq!(count("verdict"), checks);
+    // Within a scenario: started, its steps, its verdicts, finished.
+    let first_step = kinds.iter().position(|k| *k == "step").unwrap();
+    let first_scenario = kinds.iter().position(|k| *k == "scenario").unwrap();
+    assert!(first_scenario < first_step);
+    let Some(Event::SubmissionFinished {
+        report: told,
+        reused,
+    }) = heard.last()
+    else {
+        panic!("no end");
+    };
+    assert!(!reused);
+    assert_eq!(**told, report);
 }

@@ -413,7 +413,7 @@ fn mistake_groups(members: &[ClassMember<'_>]) -> Vec<MistakeGroup> {
                         signature,
                         variants: Vec::new(),
                         hint: None,
-                        source: scenario.check_source(check),
+                        source: scenario.check_source(check).to_string(),
                         students: Vec::new(),
                     });
                 if let Some(variant) = crate::signature::scenario_variant(&scenario.name)
@@ -464,7 +464,7 @@ fn build_failure_groups(members: &[ClassMember<'_>]) -> Vec<BuildFailureGroup> {
         let mut failures: Vec<(Option<&str>, &str)> = build
             .programs
             .iter()
-            .filter(|p| p.status != "built")
+            .filter(|p| p.status != crate::BuildStatus::Built)
             .map(|p| {
                 (
                     Some(p.name.as_str()),
@@ -519,7 +519,7 @@ impl RunSettingsSeen {
         let reports = || members.iter().map(|m| m.report);
         RunSettingsSeen {
             socklab_versions: tally(reports().map(|r| r.socklab_version.clone())),
-            isolation_levels: tally(reports().map(|r| r.isolation.level.clone())),
+            isolation_levels: tally(reports().map(|r| r.isolation.level.as_str().to_string())),
             options: tally(reports().map(|r| {
                 if r.options.is_empty() {
                     "(none)".to_string()

@@ -82,7 +82,7 @@ fn test(report: &SubmissionReport, scenario: &ScenarioReport) -> ClassroomTest {
         name: one_line(&scenario.name),
         status: status.to_string(),
         message: summary_line(scenario),
-        test_code: one_line(&scenario.source),
+        test_code: one_line(&scenario.source.to_string()),
         filename: one_line(scenario.source_file()),
         line_no: scenario.source_line().unwrap_or(0),
         execution_time: clean_seconds(scenario.duration_secs),

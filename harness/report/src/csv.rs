@@ -159,8 +159,8 @@ pub fn status(report: &SubmissionReport) -> String {
             let failed: Vec<String> = build
                 .programs
                 .iter()
-                .filter(|p| p.status != "built")
-                .map(|p| format!("{} ({})", p.name, p.status))
+                .filter(|p| p.status != crate::BuildStatus::Built)
+                .map(|p| format!("{} ({})", p.name, p.status.as_str()))
                 .collect();
             if failed.is_empty() {
                 let why = build

@@ -103,7 +103,7 @@ fn overview(report: &SubmissionReport) -> String {
     );
     out.push_str(&format!(
         "Isolation: {}\n",
-        md_line(&report.isolation.level)
+        md_line(report.isolation.level.as_str())
     ));
     for note in &report.isolation.notes {
         out.push_str(&format!("- {}\n", md_text(&one_line(note))));

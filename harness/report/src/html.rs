@@ -83,7 +83,7 @@ fn header(out: &mut String, report: &SubmissionReport, name: &str) {
     let _ = writeln!(
         out,
         "<p>Isolation: <strong>{}</strong></p>",
-        text(&report.isolation.level)
+        text(report.isolation.level.as_str())
     );
     if !report.isolation.notes.is_empty() {
         out.push_str("<ul class=\"notes\">\n");
@@ -118,7 +118,7 @@ fn build_section(out: &mut String, build: &BuildReport) {
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
             text(&program.name),
-            text(&program.status),
+            text(program.status.as_str()),
             text(program.detail.as_deref().unwrap_or(""))
         );
     }
@@ -171,7 +171,11 @@ fn scenario_section(
     if let Some(description) = &scenario.description {
         let _ = writeln!(out, "<p>{}</p>", text(description));
     }
-    let _ = writeln!(out, "<p class=\"source\">{}</p>", text(&scenario.source));
+    let _ = writeln!(
+        out,
+        "<p class=\"source\">{}</p>",
+        text(&scenario.source.to_string())
+    );
     if let Some(reason) = &scenario.reason {
         let label = match verdict {
             Verdict::Skip => "Skipped",
@@ -222,7 +226,7 @@ fn check_item(out: &mut String, scenario: &ScenarioReport, check: &CheckReport) 
         "<li class=\"check {class}\">{mark} <strong>{}</strong> <span class=\"step\">(step {} · {} · {})</span>",
         text(&check.title),
         text(&check.step),
-        text(&scenario.check_source(check)),
+        text(&scenario.check_source(check).to_string()),
         check.status.as_str()
     );
     let detailed = matches!(

@@ -73,7 +73,10 @@ fn header(out: &mut String, report: &SubmissionReport, paint: Paint) {
     )));
     out.push_str(&paint.dim(&format!("  socklab {}", clean(&report.socklab_version))));
     out.push('\n');
-    out.push_str(&format!("isolation: {}\n", clean(&report.isolation.level)));
+    out.push_str(&format!(
+        "isolation: {}\n",
+        clean(report.isolation.level.as_str())
+    ));
     for note in &report.isolation.notes {
         push_field(out, "  note: ", "        ", note);
     }
@@ -96,7 +99,7 @@ fn build_section(out: &mut String, build: &BuildReport, paint: Paint, verbose: b
     let problems: Vec<_> = build
         .programs
         .iter()
-        .filter(|p| p.status != "built")
+        .filter(|p| p.status != crate::model::BuildStatus::Built)
         .collect();
     let width = problems
         .iter()
@@ -107,7 +110,7 @@ fn build_section(out: &mut String, build: &BuildReport, paint: Paint, verbose: b
         let line = format!(
             "  {:<width$}  {:<7}  ",
             clean(&program.name),
-            clean(&program.status)
+            clean(program.status.as_str())
         );
         let pad = " ".repeat(line.chars().count());
         push_field(out, &line, &pad, program.detail.as_deref().unwrap_or(""));
@@ -235,7 +238,7 @@ fn check_block(out: &mut String, scenario: &ScenarioReport, check: &CheckReport,
         out,
         &format!("{FIELD}source:   "),
         &format!("{FIELD}          "),
-        &scenario.check_source(check),
+        &scenario.check_source(check).to_string(),
         &|l| paint.dim(l),
     );
 }

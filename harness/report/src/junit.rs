@@ -48,7 +48,7 @@ fn suite(report: &SubmissionReport) -> TestSuite {
         property("score", &format_points_exact(report.score)),
         property("max_score", &format_points_exact(report.max_score)),
         property("lab", &one_line(&report.lab)),
-        property("isolation", &one_line(&report.isolation.level)),
+        property("isolation", &one_line(report.isolation.level.as_str())),
         property("socklab_version", &one_line(&report.socklab_version)),
         property("build", build),
     ]);

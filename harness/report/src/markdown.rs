@@ -30,7 +30,11 @@ pub fn render_markdown(report: &SubmissionReport) -> String {
         scored.len(),
         md_line(&report.socklab_version),
     );
-    let _ = writeln!(out, "**Isolation:** {}", md_line(&report.isolation.level));
+    let _ = writeln!(
+        out,
+        "**Isolation:** {}",
+        md_line(report.isolation.level.as_str())
+    );
     for note in &report.isolation.notes {
         let _ = writeln!(out, "- {}", md_text(&one_line(note)));
     }
@@ -85,7 +89,7 @@ pub(crate) fn scenario_details(scenario: &ScenarioReport) -> String {
     if let Some(description) = &scenario.description {
         let _ = writeln!(out, "_{}_\n", md_line(description));
     }
-    let _ = writeln!(out, "Scenario: {}\n", md_line(&scenario.source));
+    let _ = writeln!(out, "Scenario: {}\n", md_line(&scenario.source.to_string()));
     let verdict = Verdict::of(scenario);
     if let Some(reason) = &scenario.reason {
         let label = match verdict {
@@ -149,7 +153,7 @@ fn check_details(out: &mut String, scenario: &ScenarioReport, check: &CheckRepor
     let mut where_ = format!(
         "Step {} · {}",
         md_line(&check.step),
-        md_line(&scenario.check_source(check))
+        md_line(&scenario.check_source(check).to_string())
     );
     if check.status == CheckStatus::Error {
         where_.push_str(" · socklab error, not your fault");
@@ -199,7 +203,7 @@ pub(crate) fn build_section(out: &mut String, build: &BuildReport) {
             out,
             "| {} | {} | {} |",
             md_line(&program.name),
-            md_line(&program.status),
+            md_line(program.status.as_str()),
             md_line(program.detail.as_deref().unwrap_or(""))
         );
     }

@@ -45,10 +45,21 @@ pub struct SubmissionReport {
 /// Which isolation level was reached, and what it implies.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Isolation {
-    /// `namespaces` (own network + pid namespaces per scenario) or `loopback` (fallback).
-    pub level: String,
+    pub level: IsolationLevel,
     /// Human-readable notes: what was in force, what was not and why.
     pub notes: Vec<String>,
+}
+
+/// How isolated a scenario's programs are (in JSON: `namespaces` or `loopback`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum IsolationLevel {
+    /// Own network, pid and mount namespaces per scenario, virtual links
+    /// between hosts.
+    Namespaces,
+    /// The fallback: shared loopback, free ports, process groups and a
+    /// child subreaper.
+    Loopback,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -67,9 +78,22 @@ pub struct BuildReport {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ProgramBuild {
     pub name: String,
-    /// `built`, `missing` (no source), `failed` (compiler error), `timeout`.
-    pub status: String,
+    pub status: BuildStatus,
     pub detail: Option<String>,
+}
+
+/// What building one program gave (in JSON: `built`, `missing`, `failed`,
+/// `timeout`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum BuildStatus {
+    Built,
+    /// No source for it in the submission.
+    Missing,
+    /// The compiler (or make) failed.
+    Failed,
+    /// The build did not finish in time.
+    Timeout,
 }
 
 /// The outcome of one scenario.
@@ -77,8 +101,8 @@ pub struct ProgramBuild {
 pub struct ScenarioReport {
     pub name: String,
     pub description: Option<String>,
-    /// Scenario file and line, e.g. `scenarios/lab3/lottery.yaml:12`.
-    pub source: String,
+    /// Where the scenario is written (in JSON: `scenarios/lab3/lottery.yaml:12`).
+    pub source: SourceRef,
     pub status: ScenarioStatus,
     /// Points earned (unscaled, out of `points`).
     pub earned: f64,
@@ -234,29 +258,94 @@ impl ScenarioReport {
             .count()
     }
 
-    /// The scenario file without the `:line` suffix of [`ScenarioReport::source`].
+    /// The scenario file of [`ScenarioReport::source`].
     pub fn source_file(&self) -> &str {
-        match self.source.rsplit_once(':') {
-            Some((file, line)) if !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit()) => {
-                file
-            }
-            _ => &self.source,
-        }
+        &self.source.file
     }
 
     /// The line of [`ScenarioReport::source`], when it names one.
     pub fn source_line(&self) -> Option<u32> {
-        self.source
-            .rsplit_once(':')
-            .and_then(|(_, l)| l.parse().ok())
+        (self.source.line > 0).then_some(self.source.line)
     }
 
     /// Where a check of this scenario is written, e.g. `scenarios/lab3/x.yaml:12`.
-    pub fn check_source(&self, check: &CheckReport) -> String {
+    pub fn check_source(&self, check: &CheckReport) -> SourceRef {
         if check.line == 0 {
             self.source.clone()
         } else {
-            format!("{}:{}", self.source_file(), check.line)
+            SourceRef::new(self.source.file.clone(), check.line)
+        }
+    }
+}
+
+/// A place in a scenario file: the file and a line (0 when unknown). In
+/// JSON and in reports it is written `file:line`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SourceRef {
+    pub file: String,
+    pub line: u32,
+}
+
+impl SourceRef {
+    pub fn new(file: impl Into<String>, line: u32) -> SourceRef {
+        SourceRef {
+            file: file.into(),
+            line,
+        }
+    }
+
+    /// Reads `file:line` (or a bare file name, line 0) back.
+    pub fn parse(text: &str) -> SourceRef {
+        match text.rsplit_once(':') {
+            Some((file, line)) if !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit()) => {
+                SourceRef::new(file, line.parse().unwrap_or(0))
+            }
+            _ => SourceRef::new(text, 0),
+        }
+    }
+}
+
+impl std::fmt::Display for SourceRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line == 0 {
+            f.write_str(&self.file)
+        } else {
+            write!(f, "{}:{}", self.file, self.line)
+        }
+    }
+}
+
+impl Serialize for SourceRef {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for SourceRef {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Ok(SourceRef::parse(&text))
+    }
+}
+
+impl IsolationLevel {
+    /// The word reports show, e.g. `namespaces`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IsolationLevel::Namespaces => "namespaces",
+            IsolationLevel::Loopback => "loopback",
+        }
+    }
+}
+
+impl BuildStatus {
+    /// The word reports show, e.g. `built`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuildStatus::Built => "built",
+            BuildStatus::Missing => "missing",
+            BuildStatus::Failed => "failed",
+            BuildStatus::Timeout => "timeout",
         }
     }
 }
@@ -284,5 +373,36 @@ impl CheckStatus {
             CheckStatus::NotReached => "not reached",
             CheckStatus::Error => "error",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_fields_keep_their_json_words() {
+        let source = SourceRef::new("scenarios/lab3/lottery.yaml", 12);
+        assert_eq!(
+            serde_json::to_string(&source).unwrap(),
+            "\"scenarios/lab3/lottery.yaml:12\""
+        );
+        let back: SourceRef = serde_json::from_str("\"scenarios/lab3/lottery.yaml:12\"").unwrap();
+        assert_eq!(back, source);
+        assert_eq!(
+            SourceRef::parse("c:/x.yaml"),
+            SourceRef::new("c:/x.yaml", 0)
+        );
+        assert_eq!(
+            serde_json::to_string(&IsolationLevel::Namespaces).unwrap(),
+            "\"namespaces\""
+        );
+        assert_eq!(
+            serde_json::to_string(&BuildStatus::Timeout).unwrap(),
+            "\"timeout\""
+        );
+        let program: ProgramBuild =
+            serde_json::from_str(r#"{"name":"a","status":"missing","detail":null}"#).unwrap();
+        assert_eq!(program.status, BuildStatus::Missing);
     }
 }

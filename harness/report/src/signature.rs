@@ -345,7 +345,7 @@ mod tests {
         ScenarioReport {
             name: name.to_string(),
             description: None,
-            source: "scenarios/lab3/x.yaml:1".to_string(),
+            source: crate::SourceRef::new("scenarios/lab3/x.yaml", 1),
             status: ScenarioStatus::Failed,
             earned: 0.0,
             points: 1.0,

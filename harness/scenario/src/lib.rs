@@ -30,6 +30,7 @@ pub mod syntax;
 pub mod template;
 
 pub mod model;
+pub mod path;
 pub mod raw;
 
 pub mod actions;

@@ -1,13 +1,15 @@
 //! A program's captured output stream, which steps wait on.
 //!
 //! Reader tasks push bytes as they arrive; `expect` steps wait for a pattern
-//! from a cursor with a deadline and wake on every arrival (no polling, no
-//! fixed sleeps). At most `limit` bytes are kept; the rest is counted.
+//! from a cursor, within an [`Until`], and wake on every arrival (no
+//! polling, no fixed sleeps). At most `limit` bytes are kept; the rest is
+//! counted.
 
 use std::sync::Mutex;
 
 use tokio::sync::Notify;
-use tokio::time::Instant;
+
+use super::wait::{Expired, Until};
 
 /// What a wait on output ended with.
 #[derive(Debug)]
@@ -15,10 +17,12 @@ pub enum Wait<T> {
     Found(T),
     /// The stream ended without a match.
     Eof,
-    /// The deadline passed without a match.
-    Timeout,
+    /// The wait ended without a match (deadline, or the scenario settled).
+    Expired(Expired),
 }
 
+/// One captured stream of a program: what it printed (up to a limit), how
+/// much more it printed, and whether it has ended.
 pub struct OutputBuf {
     inner: Mutex<Inner>,
     notify: Notify,
@@ -78,7 +82,7 @@ impl OutputBuf {
     pub async fn wait_for<T>(
         &self,
         from: usize,
-        deadline: Instant,
+        until: &Until,
         matcher: impl Fn(&[u8]) -> Option<T>,
     ) -> Wait<T> {
         loop {
@@ -95,14 +99,14 @@ impl OutputBuf {
                     return Wait::Eof;
                 }
             }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return Wait::Timeout;
+            if let Err(why) = until.wait(notified).await {
+                return Wait::Expired(why);
             }
         }
     }
 
     /// Waits until the stream ends.
-    pub async fn wait_eof(&self, deadline: Instant) -> bool {
-        matches!(self.wait_for(0, deadline, |_| None::<()>).await, Wait::Eof)
+    pub async fn wait_eof(&self, until: &Until) -> bool {
+        matches!(self.wait_for(0, until, |_| None::<()>).await, Wait::Eof)
     }
 }

@@ -3,17 +3,19 @@
 //!
 //! A peer keeps what it received but has not yet consumed, so consecutive
 //! `recv` steps see a stream, as a program would. Every byte in either
-//! direction is recorded for the report.
+//! direction is recorded for the report. Every wait goes through an
+//! [`Until`]; how a read ended is a [`ReadEnd`] fact.
 
 use std::io;
-use std::net::SocketAddr;
-use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 
 use socklab_reference::transcript::escape_bytes;
+
+use super::wait::Until;
+use crate::facts::{AcceptFact, ReadEnd};
 
 /// One recorded event of a peer.
 #[derive(Debug, Clone)]
@@ -32,6 +34,7 @@ pub const PENDING_LIMIT: usize = 16 << 20;
 /// Most bytes of data a peer's transcript shows; the rest is counted.
 pub const LOG_LIMIT: usize = 64 << 10;
 
+/// A connection (or a listening socket) socklab holds in a scenario.
 pub struct Peer {
     pub name: String,
     stream: Option<TcpStream>,
@@ -43,15 +46,6 @@ pub struct Peer {
     /// Data bytes in `log`, and bytes exchanged beyond [`LOG_LIMIT`].
     logged: usize,
     unlogged: u64,
-}
-
-/// Why a read stopped.
-#[derive(Debug, PartialEq, Eq)]
-pub enum ReadEnd {
-    Data,
-    Eof,
-    Timeout,
-    Error(String),
 }
 
 impl Peer {
@@ -89,24 +83,26 @@ impl Peer {
         }
     }
 
-    pub async fn accept(&mut self, deadline: Instant) -> io::Result<SocketAddr> {
-        let listener = self.listener.as_ref().ok_or_else(|| {
-            io::Error::new(io::ErrorKind::NotConnected, "this peer is not listening")
-        })?;
-        match tokio::time::timeout_at(deadline, listener.accept()).await {
+    /// Waits for a program to connect.
+    pub async fn accept(&mut self, until: &Until) -> AcceptFact {
+        let Some(listener) = self.listener.as_ref() else {
+            return AcceptFact::Missing {
+                why: "this peer is not listening".to_string(),
+            };
+        };
+        match until.wait(listener.accept()).await {
             Ok(Ok((stream, from))) => {
                 self.log
                     .push(PeerEvent::Connected(format!("accepted from {from}")));
                 self.stream = Some(stream);
                 self.pending.clear();
                 self.eof = false;
-                Ok(from)
+                AcceptFact::Accepted { from }
             }
-            Ok(Err(e)) => Err(e),
-            Err(_) => Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "no connection arrived",
-            )),
+            Ok(Err(e)) => AcceptFact::Missing { why: e.to_string() },
+            Err(_) => AcceptFact::Missing {
+                why: "no connection arrived".to_string(),
+            },
         }
     }
 
@@ -116,9 +112,9 @@ impl Peer {
         })
     }
 
-    pub async fn send(&mut self, bytes: &[u8], deadline: Instant) -> io::Result<()> {
+    pub async fn send(&mut self, bytes: &[u8], until: &Until) -> io::Result<()> {
         let stream = self.stream()?;
-        match tokio::time::timeout_at(deadline, stream.write_all(bytes)).await {
+        match until.wait(stream.write_all(bytes)).await {
             Ok(Ok(())) => {
                 self.record(bytes, PeerEvent::Sent);
                 Ok(())
@@ -134,8 +130,8 @@ impl Peer {
         }
     }
 
-    /// Reads once (waiting up to the deadline) and appends to `pending`.
-    pub async fn read_some(&mut self, deadline: Instant) -> ReadEnd {
+    /// Reads once (waiting at most `until`) and appends to `pending`.
+    pub async fn read_some(&mut self, until: &Until) -> ReadEnd {
         if self.eof {
             return ReadEnd::Eof;
         }
@@ -150,7 +146,7 @@ impl Peer {
             Ok(s) => s,
             Err(e) => return ReadEnd::Error(e.to_string()),
         };
-        match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+        match until.wait(stream.read(&mut chunk)).await {
             Ok(Ok(0)) => {
                 self.eof = true;
                 self.log.push(PeerEvent::Eof);
@@ -164,16 +160,20 @@ impl Peer {
             Ok(Err(e)) => {
                 self.eof = true;
                 self.log.push(PeerEvent::Note(format!("read failed: {e}")));
-                ReadEnd::Error(e.to_string())
+                if e.kind() == io::ErrorKind::ConnectionReset {
+                    ReadEnd::Reset
+                } else {
+                    ReadEnd::Error(e.to_string())
+                }
             }
-            Err(_) => ReadEnd::Timeout,
+            Err(why) => ReadEnd::Expired(why),
         }
     }
 
     /// Reads whatever is already waiting in the socket, without waiting.
     pub async fn drain_ready(&mut self) {
         while !self.eof {
-            match self.read_some(Instant::now()).await {
+            match self.read_some(&Until::deadline(Instant::now())).await {
                 ReadEnd::Data => continue,
                 _ => break,
             }
@@ -181,9 +181,9 @@ impl Peer {
     }
 
     /// Reads until `pending` has at least `n` bytes, or the stream ends.
-    pub async fn read_at_least(&mut self, n: usize, deadline: Instant) -> ReadEnd {
+    pub async fn read_at_least(&mut self, n: usize, until: &Until) -> ReadEnd {
         while self.pending.len() < n {
-            match self.read_some(deadline).await {
+            match self.read_some(until).await {
                 ReadEnd::Data => continue,
                 other => return other,
             }
@@ -192,9 +192,9 @@ impl Peer {
     }
 
     /// Reads to end of stream.
-    pub async fn read_to_eof(&mut self, deadline: Instant) -> ReadEnd {
+    pub async fn read_to_eof(&mut self, until: &Until) -> ReadEnd {
         loop {
-            match self.read_some(deadline).await {
+            match self.read_some(until).await {
                 ReadEnd::Data => continue,
                 ReadEnd::Eof => return ReadEnd::Eof,
                 other => return other,
@@ -202,15 +202,13 @@ impl Peer {
         }
     }
 
-    /// Nothing arrives for `hold`: true if silent (data or EOF counts as not silent).
-    pub async fn silent_for(&mut self, hold: Duration) -> bool {
+    /// Nothing arrives while `until` lasts: true if silent (data or EOF
+    /// counts as not silent).
+    pub async fn silent(&mut self, until: &Until) -> bool {
         if !self.pending.is_empty() {
             return false;
         }
-        matches!(
-            self.read_some(Instant::now() + hold).await,
-            ReadEnd::Timeout
-        )
+        matches!(self.read_some(until).await, ReadEnd::Expired(_))
     }
 
     pub fn take_pending(&mut self, n: usize) -> Vec<u8> {

@@ -22,56 +22,10 @@ use socklab_reference::transcript::Transcript;
 
 use super::output::OutputBuf;
 use super::pty;
+use super::wait::Until;
+use crate::facts::{ExitInfo, ProgramOrigin};
 use crate::limits::ProcessLimits;
 use crate::sandbox::Sandbox;
-
-/// How a program ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ExitInfo {
-    pub code: Option<i32>,
-    pub signal: Option<i32>,
-    pub core_dumped: bool,
-}
-
-impl ExitInfo {
-    /// "exited with code 1", "killed by SIGSEGV (segmentation fault), core dumped".
-    pub fn describe(&self) -> String {
-        match (self.code, self.signal) {
-            (Some(code), _) => format!("exited with code {code}"),
-            (None, Some(sig)) => {
-                let mut text = format!("killed by {}", signal_description(sig));
-                if self.core_dumped {
-                    text.push_str(", core dumped");
-                }
-                text
-            }
-            (None, None) => "ended".to_string(),
-        }
-    }
-}
-
-/// `SIGSEGV (segmentation fault)`.
-pub fn signal_description(sig: i32) -> String {
-    let name = nix::sys::signal::Signal::try_from(sig)
-        .map(|s| s.as_str().to_string())
-        .unwrap_or_else(|_| format!("signal {sig}"));
-    // SAFETY: strsignal returns a pointer to a static or thread-local string.
-    let text = unsafe {
-        let ptr = libc::strsignal(sig);
-        if ptr.is_null() {
-            String::new()
-        } else {
-            std::ffi::CStr::from_ptr(ptr)
-                .to_string_lossy()
-                .to_lowercase()
-        }
-    };
-    if text.is_empty() {
-        name
-    } else {
-        format!("{name} ({text})")
-    }
-}
 
 /// How a program's stdin is connected.
 enum Input {
@@ -86,6 +40,7 @@ pub struct Launch {
     pub name: String,
     /// e.g. `LotteryClient (submission)`.
     pub label: String,
+    pub origin: ProgramOrigin,
     pub cwd: PathBuf,
     pub host: Option<String>,
     pub stdin: socklab_scenario::StdinMode,
@@ -114,6 +69,7 @@ pub enum LaunchKind {
 pub struct Program {
     pub name: String,
     pub label: String,
+    pub origin: ProgramOrigin,
     /// The host it runs on (`None`: the scenario's first host).
     pub host: Option<String>,
     pub cwd: PathBuf,
@@ -262,6 +218,7 @@ impl Program {
         Ok(Program {
             name: launch.name.clone(),
             label: launch.label.clone(),
+            origin: launch.origin.clone(),
             host: launch.host.clone(),
             cwd: launch.cwd.clone(),
             pid,
@@ -330,6 +287,7 @@ impl Program {
         Ok(Program {
             name: launch.name.clone(),
             label: launch.label.clone(),
+            origin: launch.origin.clone(),
             host: launch.host.clone(),
             cwd: launch.cwd.clone(),
             pid: None,
@@ -346,7 +304,7 @@ impl Program {
     }
 
     /// Writes to the program's stdin.
-    pub async fn type_bytes(&self, bytes: &[u8], deadline: Instant) -> io::Result<()> {
+    pub async fn type_bytes(&self, bytes: &[u8], until: &Until) -> io::Result<()> {
         let mut input = self.input.lock().await;
         let write = async {
             match &mut *input {
@@ -359,7 +317,7 @@ impl Program {
                 )),
             }
         };
-        match tokio::time::timeout_at(deadline, write).await {
+        match until.wait(write).await {
             Ok(result) => result,
             Err(_) => Err(io::Error::new(
                 io::ErrorKind::TimedOut,
@@ -369,10 +327,10 @@ impl Program {
     }
 
     /// Ends the program's input (^D on a terminal, close on a pipe).
-    pub async fn close_input(&self, deadline: Instant) -> io::Result<()> {
+    pub async fn close_input(&self, until: &Until) -> io::Result<()> {
         let is_pty = matches!(&*self.input.lock().await, Input::Pty(_));
         if is_pty {
-            return self.type_bytes(&[pty::EOF_BYTE], deadline).await;
+            return self.type_bytes(&[pty::EOF_BYTE], until).await;
         }
         let mut input = self.input.lock().await;
         *input = Input::Closed;
@@ -383,10 +341,10 @@ impl Program {
         *self.exit.borrow()
     }
 
-    /// Waits for the program to end, up to the deadline.
-    pub async fn wait_exit(&self, deadline: Instant) -> Option<ExitInfo> {
+    /// Waits for the program to end, at most `until`.
+    pub async fn wait_exit(&self, until: &Until) -> Option<ExitInfo> {
         let mut rx = self.exit.clone();
-        let waited = tokio::time::timeout_at(deadline, rx.wait_for(Option::is_some)).await;
+        let waited = until.wait(rx.wait_for(Option::is_some)).await;
         match waited {
             Ok(Ok(info)) => *info,
             _ => None,
@@ -397,9 +355,9 @@ impl Program {
     /// have been read to the end, so checks on the output see all of it. A
     /// descendant that keeps a stream open only delays this by `grace`.
     pub async fn drain_output(&self, grace: Duration) {
-        let until = Instant::now() + grace;
-        self.stdout.wait_eof(until).await;
-        self.stderr.wait_eof(until).await;
+        let until = Until::deadline(Instant::now() + grace);
+        self.stdout.wait_eof(&until).await;
+        self.stderr.wait_eof(&until).await;
     }
 
     /// Sends a signal to the program's process group (a reference program
@@ -440,11 +398,14 @@ impl Program {
             return self.exit_info();
         }
         self.signal(libc::SIGTERM);
-        if let Some(info) = self.wait_exit(Instant::now() + grace).await {
+        if let Some(info) = self
+            .wait_exit(&Until::deadline(Instant::now() + grace))
+            .await
+        {
             return Some(info);
         }
         self.signal(libc::SIGKILL);
-        self.wait_exit(Instant::now() + Duration::from_secs(2))
+        self.wait_exit(&Until::deadline(Instant::now() + Duration::from_secs(2)))
             .await
     }
 

@@ -26,29 +26,15 @@ use std::collections::BTreeMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use socklab_reference::net::{HostNet, Net};
 
 pub use namespaces::{NamespaceNet, StrayFile, read_proc_net_in};
 
-/// How isolated a scenario's programs are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IsolationLevel {
-    /// Own network and pid namespaces per scenario, virtual links between hosts.
-    Namespaces,
-    /// Shared loopback, free ports, process groups and a child subreaper.
-    Loopback,
-}
-
-impl IsolationLevel {
-    pub fn name(self) -> &'static str {
-        match self {
-            IsolationLevel::Namespaces => "namespaces",
-            IsolationLevel::Loopback => "loopback",
-        }
-    }
-}
+/// How isolated a scenario's programs are: the report's own type, so the
+/// level reached is recorded as it was.
+pub use socklab_report::IsolationLevel;
 
 /// What this machine allows, probed once per socklab run.
 #[derive(Debug, Clone)]
@@ -63,6 +49,10 @@ pub struct Capabilities {
     pub run_as: Option<RunAs>,
     /// Why scenarios with several hosts cannot run here, when they cannot.
     pub why_single_host: Option<String>,
+    /// Whether socklab is really root (not root of a user namespace of
+    /// its own): only then may programs bind ports below 1024 on the
+    /// machine's loopback.
+    pub really_root: bool,
     /// Why a feature is missing, for the report.
     pub notes: Vec<String>,
 }
@@ -78,19 +68,20 @@ pub enum IsolationRequest {
     Loopback,
 }
 
-/// Probes (once) what isolation this machine permits.
-pub fn capabilities(request: IsolationRequest) -> Capabilities {
-    static PROBED: OnceLock<Result<(), String>> = OnceLock::new();
-    let probe = PROBED.get_or_init(namespaces::probe);
+/// Probes what isolation this machine permits (once per socklab run: the
+/// result is carried in the run's settings). `userns` is what start-up did
+/// about a user namespace of socklab's own.
+pub fn capabilities(request: IsolationRequest, userns: &userns::UserNamespace) -> Capabilities {
+    let probe = namespaces::probe();
     let mut notes = Vec::new();
-    let level = match (request, probe) {
+    let level = match (request, &probe) {
         (IsolationRequest::Loopback, _) => {
             notes.push("loopback fallback requested (--isolation loopback)".to_string());
             IsolationLevel::Loopback
         }
         (_, Ok(())) => IsolationLevel::Namespaces,
         (IsolationRequest::Auto, Err(why)) => {
-            let why = match userns::why_not() {
+            let why = match &userns.why_not {
                 Some(userns) => format!("{why}; no user namespace either: {userns}"),
                 None => why.clone(),
             };
@@ -122,19 +113,15 @@ pub fn capabilities(request: IsolationRequest) -> Capabilities {
                 .to_string(),
         );
     } else {
-        static SCRATCH: OnceLock<Result<(), String>> = OnceLock::new();
-        let scratch = SCRATCH.get_or_init(|| {
-            namespaces::MountNamespace::create(&[])
-                .map(drop)
-                .map_err(|e| e.to_string())
-        });
+        let scratch = namespaces::MountNamespace::create(&[])
+            .map(drop)
+            .map_err(|e| e.to_string());
         notes.push(match scratch {
             Ok(()) => "programs get private /tmp, /var/tmp and /dev/shm; what they leave there is reported".to_string(),
             Err(why) => format!("writes outside the working directories are not detected (no mount namespace: {why})"),
         });
     }
-    static CGROUPS: OnceLock<Result<CgroupRoot, String>> = OnceLock::new();
-    let cgroups = match CGROUPS.get_or_init(CgroupRoot::probe) {
+    let cgroups = match CgroupRoot::probe() {
         Ok(root) => {
             notes.push(format!(
                 "process limit per scenario: cgroup v{} pids controller{}{}",
@@ -150,7 +137,7 @@ pub fn capabilities(request: IsolationRequest) -> Capabilities {
                     ""
                 }
             ));
-            Some(root.clone())
+            Some(root)
         }
         Err(why) => {
             notes.push(format!(
@@ -159,8 +146,8 @@ pub fn capabilities(request: IsolationRequest) -> Capabilities {
             None
         }
     };
-    let root = userns::really_root();
-    if userns::entered() && level == IsolationLevel::Namespaces {
+    let root = userns.really_root();
+    if userns.entered && level == IsolationLevel::Namespaces {
         notes.push(
             "socklab runs in a user namespace of its own (it is not root): programs run as your user"
                 .to_string(),
@@ -183,7 +170,7 @@ pub fn capabilities(request: IsolationRequest) -> Capabilities {
         Some(_) => notes.push(format!(
             "student programs and builds run as uid {NOBODY} (nobody), not as root"
         )),
-        None if userns::entered() => {}
+        None if userns.entered => {}
         None => notes.push(
             "student programs run as the user running socklab (only root can switch to an unprivileged user)"
                 .to_string(),
@@ -195,6 +182,7 @@ pub fn capabilities(request: IsolationRequest) -> Capabilities {
         cgroups,
         run_as,
         why_single_host,
+        really_root: root,
         notes,
     }
 }

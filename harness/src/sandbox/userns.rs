@@ -10,40 +10,38 @@
 //! the namespaces it wants can really be made in it. Inside, programs run
 //! as the user socklab runs as: no other uid is mapped to switch to.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
-static ENTERED: AtomicBool = AtomicBool::new(false);
-static WHY_NOT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-
 /// Setting this environment variable to `0` keeps socklab out of a user
 /// namespace (the loopback fallback then applies to unprivileged users).
 pub const SWITCH: &str = "SOCKLAB_USERNS";
 
-/// Why socklab did not enter a user namespace, when it tried and could not.
-pub fn why_not() -> Option<&'static str> {
-    WHY_NOT.get().map(String::as_str)
+/// What socklab's start-up did about a user namespace of its own: a value
+/// the run carries (into [`Capabilities`](super::Capabilities)), since
+/// whether the process is in one never changes afterwards.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserNamespace {
+    /// socklab runs in a user namespace it made.
+    pub entered: bool,
+    /// Why it did not enter one, when it tried and could not.
+    pub why_not: Option<String>,
 }
 
-/// Whether socklab runs in a user namespace it made.
-pub fn entered() -> bool {
-    ENTERED.load(Ordering::Relaxed)
-}
-
-/// Whether socklab is really root (not root of its own user namespace).
-pub fn really_root() -> bool {
-    // SAFETY: geteuid has no side effects.
-    let euid = unsafe { libc::geteuid() };
-    euid == 0 && !entered()
+impl UserNamespace {
+    /// Whether socklab is really root (not root of its own user namespace).
+    pub fn really_root(&self) -> bool {
+        // SAFETY: geteuid has no side effects.
+        let euid = unsafe { libc::geteuid() };
+        euid == 0 && !self.entered
+    }
 }
 
 /// Enters a user namespace when socklab is not root and the namespaces it
 /// wants can be made there. Must be called while the process has one
-/// thread. Returns why not, when it did not.
-pub fn enter_if_unprivileged() -> Result<(), String> {
+/// thread, once.
+pub fn enter_if_unprivileged() -> UserNamespace {
     // SAFETY: geteuid/getegid have no side effects.
     let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
-    if uid == 0 || entered() {
-        return Ok(());
+    if uid == 0 {
+        return UserNamespace::default();
     }
     let result = if std::env::var_os(SWITCH).is_some_and(|v| v == "0") {
         Err(format!("{SWITCH}=0"))
@@ -53,14 +51,14 @@ pub fn enter_if_unprivileged() -> Result<(), String> {
         })
     };
     match result {
-        Ok(()) => {
-            ENTERED.store(true, Ordering::Relaxed);
-            Ok(())
-        }
-        Err(why) => {
-            let _ = WHY_NOT.set(why.clone());
-            Err(why)
-        }
+        Ok(()) => UserNamespace {
+            entered: true,
+            why_not: None,
+        },
+        Err(why) => UserNamespace {
+            entered: false,
+            why_not: Some(why),
+        },
     }
 }
 

@@ -16,7 +16,7 @@ fn echo_student(name: &str, zombies: u32, port: u16) -> SubmissionReport {
     let mut report = passing();
     report.submission = name.to_string();
     let mut reaped = scenario("echo/children-are-reaped", ScenarioStatus::Passed, 6.0, 6.0);
-    reaped.source = "scenarios/lab3/echo.yaml:290".to_string();
+    reaped.source = socklab_report::SourceRef::new("scenarios/lab3/echo.yaml", 290);
     if zombies > 0 {
         reaped.status = ScenarioStatus::Failed;
         reaped.earned = 0.0;

@@ -4,7 +4,10 @@ use socklab_report::model::*;
 
 pub fn isolation(level: &str, notes: &[&str]) -> Isolation {
     Isolation {
-        level: level.to_string(),
+        level: match level {
+            "namespaces" => IsolationLevel::Namespaces,
+            _ => IsolationLevel::Loopback,
+        },
         notes: notes.iter().map(|n| n.to_string()).collect(),
     }
 }
@@ -29,7 +32,7 @@ pub fn scenario(name: &str, status: ScenarioStatus, earned: f64, points: f64) ->
     ScenarioReport {
         name: name.to_string(),
         description: None,
-        source: format!("scenarios/lab3/{name}.yaml:1"),
+        source: SourceRef::new(format!("scenarios/lab3/{name}.yaml"), 1),
         status,
         earned,
         points,
@@ -56,7 +59,7 @@ fn ok_build() -> BuildReport {
         method: "gcc -std=gnu11 -O2 -Wall".to_string(),
         programs: vec![ProgramBuild {
             name: "LotteryServer".to_string(),
-            status: "built".to_string(),
+            status: BuildStatus::Built,
             detail: None,
         }],
         output: String::new(),
@@ -117,7 +120,7 @@ pub fn troubled() -> SubmissionReport {
     let mut lottery = scenario("lottery", ScenarioStatus::Failed, 1.5, 6.0);
     lottery.description =
         Some("LotteryClient sends a 4-byte command and prints the reply".to_string());
-    lottery.source = "scenarios/lab3/lottery.yaml:3".to_string();
+    lottery.source = SourceRef::new("scenarios/lab3/lottery.yaml", 3);
     lottery.checks.push(check(
         "server accepts a connection",
         10,
@@ -164,12 +167,12 @@ pub fn troubled() -> SubmissionReport {
             programs: vec![
                 ProgramBuild {
                     name: "LotteryServer".to_string(),
-                    status: "built".to_string(),
+                    status: BuildStatus::Built,
                     detail: None,
                 },
                 ProgramBuild {
                     name: "FTClient".to_string(),
-                    status: "failed".to_string(),
+                    status: BuildStatus::Failed,
                     detail: Some("FTClient.c:12: error: expected ';' before 'return'".to_string()),
                 },
             ],
@@ -218,7 +221,7 @@ pub fn hostile() -> SubmissionReport {
             method: "make".to_string(),
             programs: vec![ProgramBuild {
                 name: "x<y>".to_string(),
-                status: "failed".to_string(),
+                status: BuildStatus::Failed,
                 detail: Some("<script>alert('detail')</script>".to_string()),
             }],
             output: "<script>alert('build')</script>\u{7}\n".to_string(),

@@ -1,15 +1,43 @@
-//! Checks: observations become verdicts.
+//! Checks: facts become judgements, judgements become verdicts.
 //!
 //! The fourth stage (scenario → plan → run → **check** → score → report).
-//! A step that checks behaviour becomes a [`CheckReport`] with its status,
-//! what was expected and seen, and the author's hint; a set-up step becomes
-//! one only when it failed (so a student sees why the rest did not run).
-//! Observe-only steps are reported as observed, never as failures.
+//! Each check is a pure function of the scenario's expectation and a
+//! [`fact`](crate::facts) the runner gathered, returning a [`Judgement`]
+//! with the texts a student reads; one module per kind of behaviour:
+//!
+//! | module | judges |
+//! |---|---|
+//! | [`process`] | `wait_listen`, `exit`, `running`, `children` |
+//! | [`printed`] | `expect`, `output` |
+//! | [`bytes`] | `recv`, `silence` |
+//! | [`segments`] | file-transfer segments before a close |
+//! | [`connection`] | `connect`, `accept` |
+//! | [`file`] | `file` |
+//! | [`values`] | `assert` on captured values |
+//! | [`sandbox`] | what the sandbox saw (fork bombs, memory kills, stray files) |
+//!
+//! Then a step that checks behaviour becomes a [`CheckReport`] with its
+//! status, what was expected and seen, and the author's hint; a set-up step
+//! becomes one only when it failed (so a student sees why the rest did not
+//! run). Observe-only steps are reported as observed, never as failures.
+
+pub mod bytes;
+pub mod connection;
+pub mod difference;
+pub mod file;
+mod judgement;
+mod observation;
+pub mod printed;
+pub mod process;
+pub mod sandbox;
+pub mod segments;
+pub mod values;
+
+pub use judgement::{Judgement, escaped_or_nothing, hex_bytes, tail};
+pub use observation::{Observation, Outcome};
 
 use socklab_report::{CheckReport, CheckStatus};
 use socklab_scenario::{Action, StepMeta};
-
-use crate::run::{Observation, Outcome};
 
 /// Whether the scenario goes on after this observation.
 pub fn continues(observation: &Observation, meta: &StepMeta) -> bool {
@@ -30,7 +58,7 @@ pub fn verdict(observation: &Observation, meta: &StepMeta) -> Option<CheckReport
     let failed = matches!(status, CheckStatus::Failed | CheckStatus::Error);
     Some(CheckReport {
         title: observation.title.clone(),
-        step: observation.step.clone(),
+        step: observation.step_text(),
         line: observation.line,
         status,
         weight: if meta.observe || !observation.is_check {

@@ -4,15 +4,22 @@
 //! executable stands behind each program name (the student's build, or a
 //! reference program), which isolation level this machine reached, which
 //! ports each scenario gets, and which scenarios must be skipped and why.
+//!
+//! This module holds what a whole run shares ([`Suite`], [`Submission`],
+//! [`RunSettings`]); [`scenario`] plans one scenario ([`ScenarioPlan`]).
+
+pub mod scenario;
+
+pub use scenario::{Disposition, PortTurns, ProgramPlan, RunPlan, ScenarioPlan};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use socklab_reference::Program;
-use socklab_scenario::{LabManifest, PortSpec, Scenario, ScenarioFile, Template};
+use socklab_scenario::{LabManifest, Scenario, ScenarioFile, Template};
 
 use crate::limits::ProcessLimits;
-use crate::sandbox::{Capabilities, IsolationLevel};
+use crate::sandbox::Capabilities;
 
 /// Whether a submission's program can be run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +58,11 @@ impl Submission {
             ))
         }
     }
+}
+
+/// Where a scenario is written, for its report.
+pub fn source_of(scenario: &Scenario) -> socklab_report::SourceRef {
+    socklab_report::SourceRef::new(scenario.file.display().to_string(), scenario.loc.line)
 }
 
 fn is_executable(path: &Path) -> bool {
@@ -125,59 +137,48 @@ pub struct RunSettings {
     pub options: BTreeMap<String, String>,
     /// Reference stand-ins from the manifest: program name → command words.
     pub references: BTreeMap<String, Vec<Template>>,
+    /// Turns on fixed ports, shared by every scenario of the run.
+    pub port_turns: PortTurns,
+}
+
+/// Why no reference program can stand in for a program name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReferenceError {
+    /// A placeholder of the lab's reference command has no value.
+    #[error("{0}")]
+    Template(String),
+    #[error("empty reference command")]
+    Empty,
+    #[error("`{name}` is not a reference program (known: {})", known.join(", "))]
+    Unknown {
+        name: String,
+        known: Vec<&'static str>,
+    },
 }
 
 impl RunSettings {
     /// The reference program standing in for `name`, with its leading arguments.
-    pub fn reference_for(&self, name: &str) -> Result<(Program, Vec<String>), String> {
+    pub fn reference_for(&self, name: &str) -> Result<(Program, Vec<String>), ReferenceError> {
         let words: Vec<String> = match self.references.get(name) {
             Some(templates) => {
                 let mut words = Vec::new();
                 for t in templates {
-                    words.push(t.render(&|ns, key, _| {
+                    let word = t.render(&|ns, key, _| {
                         (ns == "options")
                             .then(|| self.options.get(key).cloned())
                             .flatten()
-                    })?);
+                    });
+                    words.push(word.map_err(ReferenceError::Template)?);
                 }
                 words
             }
             None => vec![name.to_string()],
         };
-        let (first, rest) = words.split_first().ok_or("empty reference command")?;
-        let program = Program::from_name(first).ok_or_else(|| {
-            let known: Vec<&str> = Program::ALL.iter().map(|p| p.name()).collect();
-            format!(
-                "`{first}` is not a reference program (known: {})",
-                known.join(", ")
-            )
+        let (first, rest) = words.split_first().ok_or(ReferenceError::Empty)?;
+        let program = Program::from_name(first).ok_or_else(|| ReferenceError::Unknown {
+            name: first.clone(),
+            known: Program::ALL.iter().map(|p| p.name()).collect(),
         })?;
         Ok((program, rest.to_vec()))
     }
-}
-
-/// First port given to `auto` ports inside a scenario's own namespace.
-const NAMESPACE_PORT_BASE: u16 = 20000;
-
-/// Concrete port numbers for a scenario's `ports:`.
-pub fn assign_ports(
-    scenario: &Scenario,
-    level: IsolationLevel,
-) -> std::io::Result<BTreeMap<String, u16>> {
-    let mut ports = BTreeMap::new();
-    for (i, (name, spec)) in scenario.ports.iter().enumerate() {
-        let number = match (spec, level) {
-            (PortSpec::Fixed(n), _) => *n,
-            (PortSpec::Auto, IsolationLevel::Namespaces) => NAMESPACE_PORT_BASE + i as u16,
-            (PortSpec::Auto, IsolationLevel::Loopback) => free_port()?,
-        };
-        ports.insert(name.clone(), number);
-    }
-    Ok(ports)
-}
-
-/// A port nobody is listening on right now (the kernel's choice).
-fn free_port() -> std::io::Result<u16> {
-    let listener = std::net::TcpListener::bind("0.0.0.0:0")?;
-    Ok(listener.local_addr()?.port())
 }

@@ -1,0 +1,300 @@
+//! Checks on a program as a process: it listens on a port (`wait_listen`),
+//! it exits as expected (`exit`), it keeps running (`running`), it has the
+//! child processes a forking server should have (`children`).
+
+use socklab_scenario::{CountSpec, ExitExpect};
+
+use super::Judgement;
+use crate::facts::{
+    ChildrenFact, ExitFact, ExitInfo, Expired, ListenFact, ListenOutcome, ProgramFact,
+};
+
+/// `wait_listen`: the program listens on the port.
+pub fn listening(fact: &ListenFact) -> Judgement {
+    let ListenFact {
+        program,
+        port,
+        outcome,
+    } = fact;
+    let label = &program.label;
+    let failed = match outcome {
+        ListenOutcome::Listening => {
+            return Judgement::pass(format!("{label} listens on port {port}")).about(program);
+        }
+        ListenOutcome::Exited(info) => Judgement::fail(format!(
+            "{label} {} without listening on port {port}",
+            info.describe()
+        )),
+        ListenOutcome::NotYet {
+            waited,
+            why: Expired::Deadline,
+        } => Judgement::fail(format!(
+            "{label} did not listen on port {port} within {waited:.1?}"
+        )),
+        ListenOutcome::NotYet {
+            why: Expired::Settled,
+            ..
+        } => Judgement::fail(format!(
+            "{label} did not listen on port {port}, and nothing could change that any more"
+        )),
+    };
+    failed
+        .expected(format!("a socket listening on TCP port {port}"))
+        .observed(program.context())
+        .about(program)
+}
+
+/// What `exit:` asks for, in words: "exit with code 0".
+pub fn wanted_exit(expect: &ExitExpect) -> String {
+    match expect {
+        ExitExpect::Code(c) => format!("exit with code {c}"),
+        ExitExpect::Nonzero => "exit with a non-zero code".to_string(),
+        ExitExpect::Any => "exit by itself (any code, not killed by a signal)".to_string(),
+        ExitExpect::Signal(s) => format!("be killed by {s}"),
+    }
+}
+
+/// Whether an end is the one `exit:` asks for.
+pub fn exit_matches(expect: &ExitExpect, info: &ExitInfo) -> bool {
+    match expect {
+        ExitExpect::Code(c) => info.code == Some(*c),
+        ExitExpect::Nonzero => matches!(info.code, Some(c) if c != 0),
+        ExitExpect::Any => info.code.is_some(),
+        ExitExpect::Signal(s) => info.signal_name() == Some(s.as_str()),
+    }
+}
+
+/// `exit`: the program ended as expected.
+pub fn exited(expect: &ExitExpect, fact: &ExitFact) -> Judgement {
+    let program = &fact.program;
+    let Some(info) = fact.exit else {
+        return Judgement::fail(format!("{} did not exit in time", program.label))
+            .expected(wanted_exit(expect))
+            .observed(program.context())
+            .about(program);
+    };
+    let message = format!("{} {}", program.label, info.describe());
+    if exit_matches(expect, &info) {
+        Judgement::pass(message).about(program)
+    } else {
+        Judgement::fail(message)
+            .expected(wanted_exit(expect))
+            .observed(program.context())
+            .about(program)
+    }
+}
+
+/// `running`: the program has not ended.
+pub fn running(program: &ProgramFact) -> Judgement {
+    match program.exit {
+        None => Judgement::pass(format!("{} is running", program.label)).about(program),
+        Some(info) => Judgement::fail(format!("{} {}", program.label, info.describe()))
+            .expected("the program keeps running")
+            .observed(program.context())
+            .about(program),
+    }
+}
+
+/// Whether the children are as `children:` asks.
+pub fn children_as_expected(count: &CountSpec, zombies: Option<u32>, fact: &ChildrenFact) -> bool {
+    count.exact.is_none_or(|n| fact.total == n)
+        && count.min.is_none_or(|n| fact.total >= n)
+        && count.max.is_none_or(|n| fact.total <= n)
+        && zombies.is_none_or(|n| fact.zombies <= n)
+}
+
+/// `children`: the program has the expected child processes, and no more
+/// zombies than allowed.
+pub fn children(
+    count: &CountSpec,
+    zombies: Option<u32>,
+    program: &ProgramFact,
+    fact: &ChildrenFact,
+) -> Judgement {
+    let seen = format!(
+        "{} children, {} of them zombies (exited but never waited for)",
+        fact.total, fact.zombies
+    );
+    if children_as_expected(count, zombies, fact) {
+        return Judgement::pass(seen).about(program);
+    }
+    let mut expected = Vec::new();
+    if let Some(n) = count.exact {
+        expected.push(format!("exactly {n} children"));
+    }
+    if let Some(n) = count.min {
+        expected.push(format!("at least {n} children"));
+    }
+    if let Some(n) = count.max {
+        expected.push(format!("at most {n} children"));
+    }
+    if let Some(n) = zombies {
+        expected.push(format!("at most {n} zombie children"));
+    }
+    Judgement::fail(format!("{}: {seen}", program.label))
+        .expected(expected.join(", "))
+        .observed(seen)
+        .about(program)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::check::Outcome;
+    use crate::facts::{ProgramDetails, ProgramOrigin};
+
+    fn server(exit: Option<ExitInfo>) -> ProgramFact {
+        ProgramFact {
+            name: "server".into(),
+            label: "tcpserv (submission)".into(),
+            origin: ProgramOrigin::Submission,
+            exit,
+            details: Some(ProgramDetails {
+                state: "is still sleeping".into(),
+                context: "tcpserv (submission) is still sleeping".into(),
+            }),
+        }
+    }
+
+    fn code(c: i32) -> ExitInfo {
+        ExitInfo {
+            code: Some(c),
+            signal: None,
+            core_dumped: false,
+        }
+    }
+
+    fn killed(sig: i32) -> ExitInfo {
+        ExitInfo {
+            code: None,
+            signal: Some(sig),
+            core_dumped: false,
+        }
+    }
+
+    #[test]
+    fn a_server_that_exits_before_listening_is_named_with_how_it_ended() {
+        let fact = ListenFact {
+            program: server(Some(code(1))),
+            port: 9877,
+            outcome: ListenOutcome::Exited(code(1)),
+        };
+        let j = listening(&fact);
+        assert_eq!(j.outcome, Outcome::Failed);
+        assert_eq!(
+            j.message,
+            "tcpserv (submission) exited with code 1 without listening on port 9877"
+        );
+        assert_eq!(
+            j.expected.as_deref(),
+            Some("a socket listening on TCP port 9877")
+        );
+        assert_eq!(
+            j.observed.as_deref(),
+            Some("tcpserv (submission) is still sleeping")
+        );
+        assert!(j.program.unwrap().is_submission());
+
+        let late = ListenFact {
+            outcome: ListenOutcome::NotYet {
+                waited: Duration::from_millis(5000),
+                why: Expired::Deadline,
+            },
+            ..fact.clone()
+        };
+        assert_eq!(
+            listening(&late).message,
+            "tcpserv (submission) did not listen on port 9877 within 5.0s"
+        );
+        let on_time = ListenFact {
+            outcome: ListenOutcome::Listening,
+            ..fact
+        };
+        assert!(listening(&on_time).passed());
+    }
+
+    #[test]
+    fn exits_are_matched_by_code_and_by_signal() {
+        let fact = |exit| ExitFact {
+            program: server(exit),
+            exit,
+        };
+        assert!(exited(&ExitExpect::Code(0), &fact(Some(code(0)))).passed());
+        let wrong = exited(&ExitExpect::Code(0), &fact(Some(code(2))));
+        assert_eq!(wrong.message, "tcpserv (submission) exited with code 2");
+        assert_eq!(wrong.expected.as_deref(), Some("exit with code 0"));
+        assert!(exited(&ExitExpect::Nonzero, &fact(Some(code(2)))).passed());
+        assert!(!exited(&ExitExpect::Nonzero, &fact(Some(code(0)))).passed());
+        assert!(!exited(&ExitExpect::Any, &fact(Some(killed(libc::SIGSEGV)))).passed());
+        assert!(
+            exited(
+                &ExitExpect::Signal("SIGPIPE".into()),
+                &fact(Some(killed(libc::SIGPIPE)))
+            )
+            .passed()
+        );
+        let hung = exited(&ExitExpect::Any, &fact(None));
+        assert_eq!(hung.message, "tcpserv (submission) did not exit in time");
+        assert_eq!(
+            hung.expected.as_deref(),
+            Some("exit by itself (any code, not killed by a signal)")
+        );
+    }
+
+    #[test]
+    fn a_program_that_ended_is_not_running() {
+        assert!(running(&server(None)).passed());
+        let ended = running(&server(Some(killed(libc::SIGSEGV))));
+        assert!(
+            ended
+                .message
+                .starts_with("tcpserv (submission) killed by SIGSEGV"),
+            "{}",
+            ended.message
+        );
+        assert_eq!(ended.expected.as_deref(), Some("the program keeps running"));
+    }
+
+    #[test]
+    fn zombies_over_the_limit_fail_with_both_counts() {
+        let none_left = CountSpec::default();
+        let fact = ChildrenFact {
+            total: 3,
+            zombies: 2,
+        };
+        let j = children(&none_left, Some(0), &server(None), &fact);
+        assert_eq!(
+            j.message,
+            "tcpserv (submission): 3 children, 2 of them zombies (exited but never waited for)"
+        );
+        assert_eq!(j.expected.as_deref(), Some("at most 0 zombie children"));
+        let two = CountSpec {
+            min: Some(2),
+            ..CountSpec::default()
+        };
+        assert!(
+            children(
+                &two,
+                None,
+                &server(None),
+                &ChildrenFact {
+                    total: 2,
+                    zombies: 0
+                }
+            )
+            .passed()
+        );
+        let j = children(
+            &two,
+            None,
+            &server(None),
+            &ChildrenFact {
+                total: 1,
+                zombies: 0,
+            },
+        );
+        assert_eq!(j.expected.as_deref(), Some("at least 2 children"));
+    }
+}

@@ -1,0 +1,111 @@
+//! Checks on what the sandbox saw beside a scenario's steps: a fork bomb
+//! the process limit contained, programs the kernel killed for memory,
+//! files written outside the programs' folders.
+//!
+//! They are reported with the scenario, weigh nothing and stop nothing; the
+//! stray-files one is only observed.
+
+use super::Judgement;
+use crate::facts::SandboxFact;
+
+/// One thing the sandbox saw that a student should hear about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SandboxFinding {
+    /// The action it is reported under (`limits`, `files`).
+    pub keyword: &'static str,
+    pub title: &'static str,
+    pub judgement: Judgement,
+    pub hint: &'static str,
+    /// Reported only, never a failure.
+    pub observe: bool,
+}
+
+/// What the sandbox saw, as findings (none when all was well).
+pub fn findings(fact: &SandboxFact) -> Vec<SandboxFinding> {
+    let mut found = Vec::new();
+    if let Some((max, refused)) = fact.process_limit.filter(|(_, r)| *r > 0) {
+        found.push(SandboxFinding {
+            keyword: "limits",
+            title: "the programs stay within the process limit",
+            judgement: Judgement::fail(format!(
+                "a fork bomb was contained: the programs tried to run more than {max} processes ({refused} forks refused)"
+            ))
+            .expected(format!("at most {max} processes")),
+            hint: "Call fork() once per accepted connection, never in a loop without accept(); check fork()'s return value.",
+            observe: false,
+        });
+    }
+    if let Some((limit, kills)) = fact.memory.filter(|(_, kills)| *kills > 0) {
+        found.push(SandboxFinding {
+            keyword: "limits",
+            title: "the programs stay within the memory limit",
+            judgement: Judgement::fail(format!(
+                "the kernel killed {kills} program{} for using more than the memory limit of {} MiB (killed by SIGKILL)",
+                if kills == 1 { "" } else { "s" },
+                limit >> 20
+            ))
+            .expected(format!("at most {} MiB for all programs together", limit >> 20)),
+            hint: "Free what you malloc() (or reuse one buffer), and check malloc()'s return value.",
+            observe: false,
+        });
+    }
+    if let Some(stray) = fact.stray_files.as_ref().filter(|f| !f.is_empty()) {
+        let listed: Vec<String> = stray
+            .iter()
+            .map(|(path, bytes)| format!("{} ({bytes} bytes)", path.display()))
+            .collect();
+        found.push(SandboxFinding {
+            keyword: "files",
+            title: "the programs write only in their own directories",
+            judgement: Judgement::fail(format!(
+                "a program wrote outside its working directory ({} {})",
+                listed.len(),
+                if listed.len() == 1 { "entry" } else { "entries" }
+            ))
+            .expected("files only in the program's own working directory")
+            .observed(listed.join("\n")),
+            hint: "Write files with paths relative to the working directory, or to the path given on the command line; never to fixed places like /tmp.",
+            observe: true,
+        });
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quiet_sandbox_has_nothing_to_say() {
+        let fact = SandboxFact {
+            process_limit: Some((64, 0)),
+            memory: Some((512 << 20, 0)),
+            stray_files: Some(Vec::new()),
+        };
+        assert!(findings(&fact).is_empty());
+    }
+
+    #[test]
+    fn each_finding_counts_what_happened() {
+        let fact = SandboxFact {
+            process_limit: Some((64, 1200)),
+            memory: Some((512 << 20, 1)),
+            stray_files: Some(vec![("/tmp/x".into(), 3), ("/tmp/y".into(), 0)]),
+        };
+        let found = findings(&fact);
+        let messages: Vec<&str> = found.iter().map(|f| f.judgement.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "a fork bomb was contained: the programs tried to run more than 64 processes (1200 forks refused)",
+                "the kernel killed 1 program for using more than the memory limit of 512 MiB (killed by SIGKILL)",
+                "a program wrote outside its working directory (2 entries)",
+            ]
+        );
+        assert_eq!(
+            found[2].judgement.observed.as_deref(),
+            Some("/tmp/x (3 bytes)\n/tmp/y (0 bytes)")
+        );
+        assert!(found[2].observe && !found[0].observe);
+    }
+}

@@ -1,0 +1,200 @@
+//! A student's result files and the class files, written as results come:
+//! the [`StudentFiles`] subscriber writes each student's folder when their
+//! report is complete and rewrites grades.csv, junit.xml, summary.txt,
+//! index.html and mistakes.csv with everyone finished so far; [`merge`] combines the folders of shards.
+//!
+//! Every file is written to a temporary name and renamed, so an interrupted
+//! batch never leaves a half-written result; a student's `key` is written
+//! last, so a folder with a key has all of its files.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use socklab_report::{
+    Format, SubmissionReport, read_json, render_class_summary, render_grades_csv, render_junit,
+};
+
+use crate::events::{Event, Subscriber, SubscriberError};
+
+/// Writes each student's results and the class files as reports arrive.
+pub struct StudentFiles {
+    out: PathBuf,
+    state: Mutex<Written>,
+}
+
+#[derive(Default)]
+struct Written {
+    /// Submission name → its folder name and resume key, for the students
+    /// of this run.
+    expected: BTreeMap<String, (String, String)>,
+    /// Folder name → report, for everyone finished so far.
+    finished: BTreeMap<String, SubmissionReport>,
+}
+
+impl StudentFiles {
+    /// Results go to `out/students/FOLDER/` and `out/`.
+    pub fn new(out: &Path) -> StudentFiles {
+        StudentFiles {
+            out: out.to_path_buf(),
+            state: Mutex::new(Written::default()),
+        }
+    }
+
+    /// The student `name` of this run has the folder `slug` and, once
+    /// graded, the resume key `key`.
+    pub fn expect(&self, name: &str, slug: &str, key: &str) {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .expected
+            .insert(name.to_string(), (slug.to_string(), key.to_string()));
+    }
+}
+
+impl Subscriber for StudentFiles {
+    fn on_event(&self, event: &Event) -> Result<(), SubscriberError> {
+        let Event::SubmissionFinished { report, reused } = event else {
+            return Ok(());
+        };
+        // Held while writing: the files are written by one task at a time.
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let Some((slug, key)) = state.expected.get(&report.submission).cloned() else {
+            return Ok(());
+        };
+        let mut trouble = Vec::new();
+        if !reused {
+            let dir = self.out.join("students").join(&slug);
+            if let Err(e) = write_student(&dir, report, &key) {
+                trouble.push(format!(
+                    "could not write results for {} in {}: {e}",
+                    report.submission,
+                    dir.display()
+                ));
+            }
+        }
+        state.finished.insert(slug, (**report).clone());
+        if let Err(e) = write_class_files(&self.out, &state.finished) {
+            trouble.push(format!(
+                "could not update the class files in {}: {e}",
+                self.out.display()
+            ));
+        }
+        if trouble.is_empty() {
+            Ok(())
+        } else {
+            Err(SubscriberError(trouble.join("; ")))
+        }
+    }
+}
+
+impl StudentFiles {
+    /// Rewrites the class files with everyone finished so far (at the end
+    /// of a batch: the whole class of this run).
+    pub fn write_class_files(&self) -> std::io::Result<()> {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        write_class_files(&self.out, &state.finished)
+    }
+}
+
+/// grades.csv, junit.xml, summary.txt, index.html and mistakes.csv for the
+/// students in `finished` (folder name → report).
+fn write_class_files(
+    out: &Path,
+    finished: &BTreeMap<String, SubmissionReport>,
+) -> std::io::Result<()> {
+    let mut reports: Vec<SubmissionReport> = finished.values().cloned().collect();
+    reports.sort_by(|a, b| a.submission.cmp(&b.submission));
+    write_aggregates(out, &reports)?;
+    crate::class_page::write(out, finished.iter().map(|(f, r)| (f.as_str(), r)))
+}
+
+/// Writes `contents` to `path` atomically (temporary file, then rename).
+pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!(
+        "{}.tmp",
+        path.extension().and_then(|e| e.to_str()).unwrap_or("")
+    ));
+    std::fs::write(&tmp, contents)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// One student's result files; `key` is written last, so a student whose
+/// key is on disk has all of its files.
+pub fn write_student(dir: &Path, report: &SubmissionReport, key: &str) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let _ = std::fs::remove_file(dir.join("key"));
+    let human = socklab_report::HumanOptions::default();
+    for format in Format::ALL {
+        if let Some(file) = format.student_file() {
+            write_atomic(&dir.join(file), format.render(report, &human).as_bytes())?;
+        }
+    }
+    write_atomic(&dir.join("key"), key.as_bytes())
+}
+
+/// Every complete student result under `students_dir`, sorted by name.
+pub fn read_all_students(students_dir: &Path) -> Vec<SubmissionReport> {
+    let mut reports: Vec<SubmissionReport> = std::fs::read_dir(students_dir)
+        .map(|r| {
+            r.filter_map(Result::ok)
+                .filter(|e| e.path().join("key").is_file())
+                .filter_map(|e| std::fs::read_to_string(e.path().join("report.json")).ok())
+                .filter_map(|text| read_json(&text).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    reports.sort_by(|a, b| a.submission.cmp(&b.submission));
+    reports
+}
+
+/// grades.csv, junit.xml and summary.txt for a set of students.
+pub fn write_aggregates(out: &Path, reports: &[SubmissionReport]) -> std::io::Result<()> {
+    write_atomic(
+        &out.join("grades.csv"),
+        render_grades_csv(reports).as_bytes(),
+    )?;
+    write_atomic(&out.join("junit.xml"), render_junit(reports).as_bytes())?;
+    write_atomic(
+        &out.join("summary.txt"),
+        render_class_summary(reports).as_bytes(),
+    )
+}
+
+/// Combines shard outputs into `out`, as if one run had graded everyone.
+pub fn merge(inputs: &[PathBuf], out: &Path) -> std::io::Result<usize> {
+    let students_out = out.join("students");
+    std::fs::create_dir_all(&students_out)?;
+    for input in inputs {
+        let students = input.join("students");
+        let entries = std::fs::read_dir(&students).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("{} is not a socklab output directory: {e}", input.display()),
+            )
+        })?;
+        for entry in entries {
+            let entry = entry?;
+            let from = entry.path();
+            if !from.join("key").is_file() {
+                continue;
+            }
+            let to = students_out.join(entry.file_name());
+            if to.canonicalize().ok() == from.canonicalize().ok() {
+                continue;
+            }
+            std::fs::create_dir_all(&to)?;
+            for file in std::fs::read_dir(&from)? {
+                let file = file?;
+                if file.file_name() != "key" {
+                    std::fs::copy(file.path(), to.join(file.file_name()))?;
+                }
+            }
+            std::fs::copy(from.join("key"), to.join("key"))?;
+        }
+    }
+    let (folders, all) = crate::class_page::read_students(&students_out);
+    write_aggregates(out, &all)?;
+    crate::class_page::write(out, folders.iter().map(String::as_str).zip(&all))?;
+    Ok(all.len())
+}

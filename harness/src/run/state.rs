@@ -1,0 +1,460 @@
+//! The state one scenario run shares between its steps: the programs and
+//! peers started so far, captured variables, what socklab last sent, the
+//! fixtures, and how templates are filled in from all of it.
+//!
+//! Actions (`run/actions/`) reach everything through a [`StepContext`]:
+//! this state, where the step runs ([`StepPath`]) and how long it may wait
+//! ([`Until`]).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use socklab_reference::transcript::escape_bytes;
+use socklab_scenario::path::StepPath;
+use socklab_scenario::{RegexTemplate, Scenario, Template};
+
+use super::peer::Peer;
+use super::program::Program;
+use super::proxy::ProxyHandle;
+use super::wait::{Settle, Until};
+use crate::check::{Judgement, tail};
+use crate::facts::{ProgramDetails, ProgramFact};
+use crate::plan::{RunPlan, RunSettings, Submission};
+use crate::sandbox::Sandbox;
+
+/// Why an action could not even gather its fact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepError {
+    /// socklab could not carry the step out (a placeholder without a
+    /// value, a port that is not a number): never the student's fault.
+    Harness(String),
+    /// What the step needs is missing because an earlier step failed (a
+    /// program that did not start, a connection that was not made).
+    Missing(String),
+}
+
+impl From<StepError> for Judgement {
+    fn from(error: StepError) -> Judgement {
+        match error {
+            StepError::Harness(why) => Judgement::harness(why),
+            StepError::Missing(why) => Judgement::fail(why),
+        }
+    }
+}
+
+/// What a step's action works with.
+pub struct StepContext<'s> {
+    pub state: &'s ScenarioState<'s>,
+    /// Where the step runs (`8.b.2`): which concurrent branch its input
+    /// belongs to.
+    pub path: &'s StepPath,
+    /// How long the step may wait.
+    pub until: Until,
+}
+
+impl StepContext<'_> {
+    /// Records what socklab just sent or typed, for the checks after it.
+    pub fn note_input(&self, text: String) {
+        self.state.note_input(self.path, text);
+    }
+}
+
+/// Everything one scenario run shares between its steps.
+pub struct ScenarioState<'a> {
+    pub scenario: &'a Scenario,
+    pub settings: &'a RunSettings,
+    pub submission: &'a Submission,
+    pub sandbox: Sandbox,
+    /// The scenario's working folder.
+    pub dir: PathBuf,
+    /// Its ports and the program behind each `start`.
+    pub plan: &'a RunPlan,
+    pub fixture_paths: BTreeMap<String, PathBuf>,
+    pub fixture_bytes: BTreeMap<String, Vec<u8>>,
+    /// Ends every wait at once when nothing can change any more.
+    pub settle: Settle,
+    programs: Mutex<BTreeMap<String, Arc<Program>>>,
+    /// Programs replaced by a later `start` of the same name.
+    retired: Mutex<Vec<Arc<Program>>>,
+    peers: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<Peer>>>>,
+    proxies: Mutex<Vec<ProxyHandle>>,
+    vars: Mutex<BTreeMap<String, Vec<String>>>,
+    /// What socklab last sent or typed, per concurrent branch (the root
+    /// path outside any), shown with a check as "sent:".
+    last_input: Mutex<BTreeMap<StepPath, String>>,
+    /// Steps under way: path → "step 4 (line 31): <title>".
+    in_flight: Mutex<BTreeMap<StepPath, String>>,
+}
+
+impl<'a> ScenarioState<'a> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        scenario: &'a Scenario,
+        settings: &'a RunSettings,
+        submission: &'a Submission,
+        sandbox: Sandbox,
+        dir: &Path,
+        plan: &'a RunPlan,
+        fixture_paths: BTreeMap<String, PathBuf>,
+        fixture_bytes: BTreeMap<String, Vec<u8>>,
+    ) -> Self {
+        ScenarioState {
+            scenario,
+            settings,
+            submission,
+            sandbox,
+            dir: dir.to_path_buf(),
+            plan,
+            fixture_paths,
+            fixture_bytes,
+            settle: Settle::default(),
+            programs: Mutex::new(BTreeMap::new()),
+            retired: Mutex::new(Vec::new()),
+            peers: Mutex::new(BTreeMap::new()),
+            proxies: Mutex::new(Vec::new()),
+            vars: Mutex::new(BTreeMap::new()),
+            last_input: Mutex::new(BTreeMap::new()),
+            in_flight: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// The value of `{{namespace.name}}` (`all`: every captured value).
+    fn lookup(&self, namespace: &str, name: &str, all: bool) -> Option<String> {
+        match namespace {
+            "ports" => self.plan.ports.get(name).map(u16::to_string),
+            "hosts" => self
+                .sandbox
+                .hosts()
+                .find(|h| h.name == name)
+                .map(|h| h.addr.to_string()),
+            "fixtures" => self
+                .fixture_paths
+                .get(name)
+                .map(|p| p.display().to_string()),
+            "dirs" => Some(self.program_dir(name).display().to_string()),
+            "options" => self.settings.options.get(name).cloned(),
+            "matrix" => self.scenario.matrix.get(name).cloned(),
+            "vars" => {
+                let vars = self.vars.lock().expect("lock");
+                let values = vars.get(name)?;
+                if all {
+                    Some(values.join(" "))
+                } else {
+                    values.last().cloned()
+                }
+            }
+            "scenario" if name == "dir" => Some(self.dir.display().to_string()),
+            _ => None,
+        }
+    }
+
+    /// A generated title with its placeholders filled in where they can be.
+    pub fn fill_in(&self, text: &str) -> String {
+        Template::parse(text)
+            .ok()
+            .and_then(|t| t.render(&|ns, name, all| self.lookup(ns, name, all)).ok())
+            .unwrap_or_else(|| text.to_string())
+    }
+
+    pub fn render(&self, template: &Template) -> Result<String, StepError> {
+        template
+            .render(&|ns, name, all| self.lookup(ns, name, all))
+            .map_err(|e| StepError::Harness(format!("cannot fill in `{template}`: {e}")))
+    }
+
+    /// A regex with its placeholders filled in (their values escaped).
+    pub fn regex(&self, re: &RegexTemplate) -> Result<regex::bytes::Regex, StepError> {
+        let source = re
+            .template
+            .render(&|ns, name, all| self.lookup(ns, name, all).map(|v| regex::escape(&v)))
+            .map_err(|e| StepError::Harness(format!("cannot fill in `{}`: {e}", re.template)))?;
+        regex::bytes::Regex::new(&source)
+            .map_err(|e| StepError::Harness(format!("regex `{source}` does not compile: {e}")))
+    }
+
+    pub fn port(&self, port: &Template) -> Result<u16, StepError> {
+        let text = self.render(port)?;
+        text.parse()
+            .map_err(|_| StepError::Harness(format!("`{text}` is not a port number")))
+    }
+
+    pub fn address(&self, to: &Template) -> Result<std::net::SocketAddr, StepError> {
+        let text = self.render(to)?;
+        text.parse().map_err(|_| {
+            StepError::Harness(format!("`{text}` is not an address like 127.0.0.1:9000"))
+        })
+    }
+
+    /// The bytes of a fixture (validation made sure it is declared).
+    pub fn fixture(&self, name: &str) -> Vec<u8> {
+        self.fixture_bytes.get(name).cloned().unwrap_or_default()
+    }
+
+    /// Keeps the values of the named groups of a match, for `assert` and
+    /// `{{vars.NAME}}`.
+    pub fn capture(&self, re: &regex::bytes::Regex, caps: &regex::bytes::Captures) {
+        self.keep_values(named_values(re, caps));
+    }
+
+    /// Keeps values captured earlier (name, value), in order.
+    pub fn keep_values(&self, values: Vec<(String, String)>) {
+        let mut vars = self.vars.lock().expect("lock");
+        for (name, value) in values {
+            vars.entry(name).or_default().push(value);
+        }
+    }
+
+    /// Every value captured under `var`, in order.
+    pub fn captured(&self, var: &str) -> Vec<String> {
+        self.vars
+            .lock()
+            .expect("lock")
+            .get(var)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn program_dir(&self, name: &str) -> PathBuf {
+        self.dir.join("programs").join(name)
+    }
+
+    pub fn program(&self, name: &str) -> Result<Arc<Program>, StepError> {
+        self.programs
+            .lock()
+            .expect("lock")
+            .get(name)
+            .cloned()
+            .ok_or_else(|| {
+                StepError::Missing(format!(
+                    "program `{name}` was not started (an earlier start failed)"
+                ))
+            })
+    }
+
+    /// Makes `program` the one its name refers to; one started earlier
+    /// under that name is killed.
+    pub fn add_program(&self, program: Program) {
+        let name = program.name.clone();
+        let previous = self
+            .programs
+            .lock()
+            .expect("lock")
+            .insert(name, Arc::new(program));
+        if let Some(old) = previous {
+            old.signal(libc::SIGKILL);
+            self.retired.lock().expect("lock").push(old);
+        }
+    }
+
+    pub fn peer(&self, name: &str) -> Result<Arc<tokio::sync::Mutex<Peer>>, StepError> {
+        self.peers
+            .lock()
+            .expect("lock")
+            .get(name)
+            .cloned()
+            .ok_or_else(|| {
+                StepError::Missing(format!(
+                    "peer `{name}` has no connection (an earlier step failed)"
+                ))
+            })
+    }
+
+    pub fn add_peer(&self, peer: Peer) {
+        self.peers
+            .lock()
+            .expect("lock")
+            .insert(peer.name.clone(), Arc::new(tokio::sync::Mutex::new(peer)));
+    }
+
+    pub fn add_proxy(&self, proxy: ProxyHandle) {
+        self.proxies.lock().expect("lock").push(proxy);
+    }
+
+    /// Records what socklab just sent or typed in the branch `path` runs in.
+    fn note_input(&self, path: &StepPath, text: String) {
+        let branch = path
+            .enclosing_branches()
+            .next()
+            .unwrap_or_else(StepPath::root);
+        self.last_input.lock().expect("lock").insert(branch, text);
+    }
+
+    /// The last input of the branch `path` runs in, or of the branches it
+    /// was split from.
+    pub fn last_input_here(&self, path: &StepPath) -> Option<String> {
+        let inputs = self.last_input.lock().expect("lock");
+        path.enclosing_branches()
+            .find_map(|branch| inputs.get(&branch).cloned())
+    }
+
+    pub fn step_started(&self, path: &StepPath, what: String) {
+        self.in_flight
+            .lock()
+            .expect("lock")
+            .insert(path.clone(), what);
+    }
+
+    pub fn step_finished(&self, path: &StepPath) {
+        self.in_flight.lock().expect("lock").remove(path);
+    }
+
+    /// Which program `program` is and how it ended, if it did; with
+    /// `details`, also what the kernel says it is doing and the tails of
+    /// its output (for a check that is about to fail: reading them costs
+    /// milliseconds).
+    pub fn program_fact(&self, program: &Program, details: bool) -> ProgramFact {
+        ProgramFact {
+            name: program.name.clone(),
+            label: program.label.clone(),
+            origin: program.origin.clone(),
+            exit: program.exit_info(),
+            details: details.then(|| ProgramDetails {
+                state: program.describe_state(),
+                context: self.program_context(program),
+            }),
+        }
+    }
+
+    /// The state of a program plus the tail of its output, for failure messages.
+    fn program_context(&self, program: &Program) -> String {
+        let (out, _, _) = program.stdout.snapshot();
+        let (err, _, _) = program.stderr.snapshot();
+        let mut text = format!("{} {}", program.label, program.describe_state());
+        if let Some((max, refused)) = self.sandbox.process_limit().filter(|(_, r)| *r > 0) {
+            text.push_str(&format!(
+                "; the programs hit the limit of {max} processes ({refused} forks refused)"
+            ));
+        }
+        if !out.is_empty() {
+            text.push_str(&format!(
+                "; its output ends with: {}",
+                tail(&escape_bytes(&out), 300)
+            ));
+        }
+        if !err.is_empty() {
+            text.push_str(&format!("; stderr: {}", tail(&escape_bytes(&err), 300)));
+        }
+        text
+    }
+
+    /// What was going on when the scenario's timeout struck.
+    pub fn describe_hang(&self) -> String {
+        let mut parts: Vec<String> = self
+            .in_flight
+            .lock()
+            .expect("lock")
+            .values()
+            .map(|step| format!("under way: {step}"))
+            .collect();
+        let programs: Vec<Arc<Program>> = self
+            .programs
+            .lock()
+            .expect("lock")
+            .values()
+            .cloned()
+            .collect();
+        for program in programs.iter().filter(|p| p.exit_info().is_none()) {
+            parts.push(self.program_context(program));
+        }
+        parts.join("\n")
+    }
+
+    /// Stops everything and gathers the transcripts.
+    pub async fn finish(&self) -> Vec<socklab_report::Transcript> {
+        for handle in self.proxies.lock().expect("lock").drain(..) {
+            handle.stop();
+        }
+        let mut programs: Vec<Arc<Program>> = self.retired.lock().expect("lock").clone();
+        programs.extend(self.programs.lock().expect("lock").values().cloned());
+        let mut stopped_by_us = Vec::new();
+        for program in &programs {
+            if program.exit_info().is_none() {
+                stopped_by_us.push(program.name.clone());
+                program.signal(libc::SIGKILL);
+            }
+        }
+        let mut transcripts = Vec::new();
+        for program in &programs {
+            program
+                .wait_exit(&Until::deadline(Instant::now() + Duration::from_secs(2)))
+                .await;
+            transcripts.extend(program_transcripts(
+                program,
+                stopped_by_us.contains(&program.name),
+            ));
+        }
+        let peers: Vec<_> = self.peers.lock().expect("lock").values().cloned().collect();
+        for peer in peers {
+            let peer = peer.lock().await;
+            transcripts.push(socklab_report::Transcript {
+                label: format!("connection `{}`", peer.name),
+                text: peer.render(),
+                truncated_bytes: 0,
+            });
+        }
+        transcripts
+    }
+}
+
+/// The values of the named groups of a match (name, value), in order.
+pub fn named_values(
+    re: &regex::bytes::Regex,
+    caps: &regex::bytes::Captures,
+) -> Vec<(String, String)> {
+    re.capture_names()
+        .flatten()
+        .filter_map(|name| {
+            caps.name(name).map(|m| {
+                (
+                    name.to_string(),
+                    String::from_utf8_lossy(m.as_bytes()).into_owned(),
+                )
+            })
+        })
+        .collect()
+}
+
+/// A program's stdout, stderr and end, as the report shows them.
+fn program_transcripts(program: &Program, stopped_by_us: bool) -> Vec<socklab_report::Transcript> {
+    let mut transcripts = Vec::new();
+    for (stream, buf) in [("stdout", &program.stdout), ("stderr", &program.stderr)] {
+        let (data, _, dropped) = buf.snapshot();
+        if data.is_empty() && dropped == 0 {
+            continue;
+        }
+        transcripts.push(socklab_report::Transcript {
+            label: format!("{} `{}` {stream}", program.label, program.name),
+            text: escape_bytes(&data),
+            truncated_bytes: dropped,
+        });
+    }
+    // A program that had ended on its own just before the kill (its end not
+    // yet collected) keeps its own exit status.
+    let end = match program.exit_info() {
+        Some(info) if info.signal == Some(libc::SIGKILL) && stopped_by_us => {
+            "still running when the scenario ended; stopped by socklab".to_string()
+        }
+        Some(info) => info.describe(),
+        None => "did not end".to_string(),
+    };
+    let mut text = format!("{end}\n");
+    if let Some(t) = &program.transcript {
+        text.push_str(&t.render());
+    }
+    transcripts.push(socklab_report::Transcript {
+        label: format!("{} `{}` end", program.label, program.name),
+        text,
+        truncated_bytes: 0,
+    });
+    transcripts
+}
+
+impl Drop for ScenarioState<'_> {
+    fn drop(&mut self) {
+        self.sandbox.teardown();
+    }
+}
