@@ -21,6 +21,7 @@ pub mod check;
 pub mod cli;
 pub mod engine;
 pub mod grade;
+pub mod kernel;
 pub mod limits;
 pub mod plan;
 pub mod run;
