@@ -344,9 +344,9 @@ pub fn judge(facts: &Facts) -> Verdict {
             .iter()
             .find(|(pid, _)| *pid == p.view.pid)
             .map(|(_, how)| how.clone());
-        let (quiet, because) = match woke {
-            Some(how) => (false, how),
-            None => judge_process(p, facts, &by_inode, sockets_known),
+        let (quiet, because) = match judge_process(p, facts, &by_inode, sockets_known) {
+            (true, _) if woke.is_some() => (false, woke.unwrap_or_default()),
+            judged => judged,
         };
         processes.push(Evidence {
             pid: p.view.pid,
@@ -429,8 +429,10 @@ fn judge_process(
         return (true, "exited (not yet collected by its parent)".to_string());
     }
     for task in view.tasks.iter().filter(|t| !matches!(t.state, 'Z' | 'X')) {
-        if let Err(why) = judge_task(task, p, facts, sockets, sockets_known) {
-            return (false, format!("{description}: {why}"));
+        match judge_task(task, p, facts, sockets, sockets_known) {
+            Ok(()) => {}
+            Err(why) if why.is_empty() => return (false, description),
+            Err(why) => return (false, format!("{description}: {why}")),
         }
     }
     if view.posix_timers > 0 {
@@ -480,9 +482,9 @@ fn judge_task(
 ) -> Result<(), String> {
     match task.state {
         'S' => {}
-        'R' => return Err("it is running".to_string()),
-        'D' => return Err("it is in uninterruptible I/O".to_string()),
-        'T' | 't' => return Err("it is stopped; socklab cannot tell when it goes on".to_string()),
+        // The description already says "running" / "in uninterruptible I/O".
+        'R' | 'D' => return Err(String::new()),
+        'T' | 't' => return Err("socklab cannot tell when it goes on".to_string()),
         other => return Err(format!("it is in state {other}")),
     }
     let Some(call) = &task.call else {
