@@ -345,7 +345,8 @@ async fn the_server_transcript_shows_whole_segments() {
             _ => None,
         })
         .collect();
-    assert_eq!(sends, [SEGMENT_SIZE, SEGMENT_SIZE]);
+    // Two whole segments (256 + 44 bytes of data), batched into one write.
+    assert_eq!(sends, [2 * SEGMENT_SIZE]);
 }
 
 #[tokio::test]

@@ -25,19 +25,27 @@ use std::net::SocketAddr;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 
 use super::{Connection, Console, Diagnostics, connect, listen};
 use crate::Env;
 use crate::cli::{FtClientArgs, FtServerArgs, IterativeMode};
 use crate::error::ProgramError;
 use crate::wire::ByteOrder;
-use crate::wire::filetransfer::{DATA_SIZE, MAX_PATH, Segment, SegmentReassembler};
+use crate::wire::filetransfer::{
+    DATA_SIZE, MAX_PATH, SEGMENT_SIZE, Segment, SegmentReassembler, encode_segments_into,
+};
 
 /// The client's prompt in iterative mode.
 pub const PROMPT: &str = "File (SRC DST, or quit): ";
 
-const FILE_BUFFER: usize = 64 * 1024;
+/// File bytes the server reads, and sends as segments in one write, at a time
+/// (1024 segments, 260 KiB on the wire).
+const BATCH: usize = 1024 * DATA_SIZE;
+/// Bytes the client asks of one `read()` of the connection.
+const RECEIVE_BUFFER: usize = 256 * 1024;
+/// The client's file write buffer.
+const FILE_BUFFER: usize = 256 * 1024;
 
 /// Serve one file (default), or many (`--iterative`).
 pub async fn server(
@@ -54,7 +62,9 @@ pub async fn server(
                 ProgramError::Protocol("client closed the connection before sending a path".into())
             })?;
             console.print(&path_line(&path)).await?;
-            send_file(&mut connection, &env.cwd, &path, order).await
+            send_file(&mut connection, &env.cwd, &path, order, End::Close)
+                .await
+                .map(drop)
         }
         Some(IterativeMode::NewConnection) => loop {
             let mut connection = listener.accept().await?;
@@ -66,7 +76,9 @@ pub async fn server(
                     ));
                 };
                 console.print(&path_line(&path)).await?;
-                send_file(&mut connection, &env.cwd, &path, order).await
+                send_file(&mut connection, &env.cwd, &path, order, End::Close)
+                    .await
+                    .map(drop)
             };
             if let Err(error) = served.await {
                 diagnostics.report(error).await;
@@ -77,14 +89,18 @@ pub async fn server(
             let diagnostics = console.diagnostics();
             while let Some(path) = receive_path(&mut connection).await? {
                 console.print(&path_line(&path)).await?;
-                match send_file(&mut connection, &env.cwd, &path, order).await {
-                    Ok(()) => {}
-                    Err(error @ ProgramError::File { .. }) => diagnostics.report(error).await,
+                match send_file(&mut connection, &env.cwd, &path, order, End::Marker).await {
+                    Ok(_) => {}
+                    Err(error @ ProgramError::File { .. }) => {
+                        diagnostics.report(error).await;
+                        // What was sent of the file (nothing, if it could
+                        // not be opened) is ended all the same.
+                        connection
+                            .send(&Segment::end_marker().encode(order))
+                            .await?;
+                    }
                     Err(error) => return Err(error),
                 }
-                connection
-                    .send(&Segment::end_marker().encode(order))
-                    .await?;
             }
             Ok(())
         }
@@ -104,7 +120,13 @@ fn path_line(path: &OsStr) -> Vec<u8> {
     line
 }
 
-/// Send the file at `path` (relative to `cwd`) as segments.
+/// Send the file at `path` (relative to `cwd`) as segments, then the
+/// end-of-file marker if `end` asks for one; returns the file's size.
+///
+/// The segments are those of one 260-byte write per chunk, batched: the file
+/// is read [`BATCH`] bytes at a time and each batch's segments leave in one
+/// write (the wire bytes are the same; only their grouping into writes
+/// differs, which TCP does not keep anyway).
 ///
 /// Errors opening or reading the file are [`ProgramError::File`]; nothing
 /// has been sent when opening fails.
@@ -113,37 +135,40 @@ async fn send_file(
     cwd: &Path,
     path: &OsStr,
     order: ByteOrder,
-) -> Result<(), ProgramError> {
+    end: End,
+) -> Result<u64, ProgramError> {
     let shown = PathBuf::from(path);
-    let file = tokio::fs::File::open(cwd.join(path))
+    let mut file = tokio::fs::File::open(cwd.join(path))
         .await
         .map_err(ProgramError::file("open", &shown))?;
-    let mut file = BufReader::with_capacity(FILE_BUFFER, file);
-    let mut chunk = [0u8; DATA_SIZE];
+    let mut data = vec![0u8; BATCH];
+    let mut wire = Vec::with_capacity(BATCH / DATA_SIZE * SEGMENT_SIZE + SEGMENT_SIZE);
+    let mut size = 0u64;
     loop {
-        let n = read_chunk(&mut file, &mut chunk)
+        let n = read_full(&mut file, &mut data)
             .await
             .map_err(ProgramError::file("read", &shown))?;
-        if n == 0 {
-            return Ok(());
+        size += n as u64;
+        let last = n < BATCH;
+        wire.clear();
+        encode_segments_into(&data[..n], order, &mut wire);
+        if last && end.marker_after(size) {
+            wire.extend_from_slice(&Segment::end_marker().encode(order));
         }
-        let segment =
-            Segment::with_data(&chunk[..n]).expect("a chunk holds at most DATA_SIZE bytes");
-        connection.send(&segment.encode(order)).await?;
-        if n < DATA_SIZE {
-            return Ok(());
+        if !wire.is_empty() {
+            connection.send(&wire).await?;
+        }
+        if last {
+            return Ok(size);
         }
     }
 }
 
-/// Fill `chunk` unless the file ends first; returns how much was read.
-async fn read_chunk(
-    file: &mut BufReader<tokio::fs::File>,
-    chunk: &mut [u8],
-) -> std::io::Result<usize> {
+/// Fill `buf` unless the file ends first; returns how much was read.
+async fn read_full(file: &mut tokio::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
-    while filled < chunk.len() {
-        match file.read(&mut chunk[filled..]).await? {
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]).await? {
             0 => break,
             n => filled += n,
         }
@@ -179,6 +204,24 @@ enum End {
     Marker,
 }
 
+impl End {
+    /// Whether the server sends a `len == 0` segment after a file of `size` bytes.
+    fn marker_after(self, _size: u64) -> bool {
+        match self {
+            End::Close => false,
+            End::Marker => true,
+        }
+    }
+
+    /// Whether a segment carrying `len` bytes is the file's last.
+    fn ends_file(self, len: usize) -> bool {
+        match self {
+            End::Close => false,
+            End::Marker => len == 0,
+        }
+    }
+}
+
 /// Open `dst` (relative to `cwd`) for writing, created or truncated.
 async fn create(cwd: &Path, dst: &Path) -> Result<BufWriter<tokio::fs::File>, ProgramError> {
     let file = tokio::fs::File::create(cwd.join(dst))
@@ -188,6 +231,9 @@ async fn create(cwd: &Path, dst: &Path) -> Result<BufWriter<tokio::fs::File>, Pr
 }
 
 /// Receive segments into `destination` until the end of the file; returns the data length.
+///
+/// Reads up to [`RECEIVE_BUFFER`] bytes at a time, decodes the whole
+/// segments they complete and writes their data with one write per read.
 async fn receive_file(
     connection: &mut Connection,
     destination: &mut BufWriter<tokio::fs::File>,
@@ -196,14 +242,14 @@ async fn receive_file(
     end: End,
 ) -> Result<u64, ProgramError> {
     let mut reassembler = SegmentReassembler::new(order);
-    let mut buf = vec![0u8; 16 * 1024];
+    let mut buf = vec![0u8; RECEIVE_BUFFER];
+    let mut data = Vec::with_capacity(RECEIVE_BUFFER);
     let mut total = 0u64;
-    let write_error = ProgramError::file("write", dst);
     loop {
         let n = connection.read(&mut buf).await?;
         if n == 0 {
             reassembler.finish()?;
-            if end == End::Marker {
+            if end != End::Close {
                 return Err(ProgramError::Protocol(
                     "server closed the connection before the end-of-file marker".into(),
                 ));
@@ -211,35 +257,45 @@ async fn receive_file(
             break;
         }
         reassembler.push(&buf[..n]);
-        let mut marker_seen = false;
-        while let Some(segment) = reassembler.next_segment() {
-            if marker_seen {
-                return Err(ProgramError::Protocol(
-                    "data after the end-of-file marker".into(),
-                ));
-            }
-            let data = segment.data()?;
-            if end == End::Marker && data.is_empty() {
-                marker_seen = true;
-                continue;
-            }
-            destination
-                .write_all(data)
-                .await
-                .map_err(ProgramError::file("write", dst))?;
-            total += data.len() as u64;
+        data.clear();
+        // The data of the segments before a bad one is written all the same.
+        let decoded = take_segments(&mut reassembler, end, &mut data);
+        destination
+            .write_all(&data)
+            .await
+            .map_err(ProgramError::file("write", dst))?;
+        total += data.len() as u64;
+        if decoded? {
+            break;
         }
-        if marker_seen {
+    }
+    destination
+        .flush()
+        .await
+        .map_err(ProgramError::file("write", dst))?;
+    Ok(total)
+}
+
+/// Appends the data of every whole segment received to `data`; true once
+/// the segment that ends the file has been taken.
+fn take_segments(
+    reassembler: &mut SegmentReassembler,
+    end: End,
+    data: &mut Vec<u8>,
+) -> Result<bool, ProgramError> {
+    while let Some(segment) = reassembler.next_segment() {
+        let carried = segment.data()?;
+        data.extend_from_slice(carried);
+        if end.ends_file(carried.len()) {
             if reassembler.partial_len() > 0 {
                 return Err(ProgramError::Protocol(
                     "data after the end-of-file marker".into(),
                 ));
             }
-            break;
+            return Ok(true);
         }
     }
-    destination.flush().await.map_err(write_error)?;
-    Ok(total)
+    Ok(false)
 }
 
 /// One request read from stdin in iterative mode.

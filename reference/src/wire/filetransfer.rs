@@ -137,6 +137,22 @@ pub fn encode_file(content: &[u8], order: ByteOrder) -> Vec<u8> {
     stream
 }
 
+/// Appends to `out` the segments that carry `data`, as the reference server
+/// writes them: one whole 260-byte segment per chunk of at most 256 bytes
+/// (full ones, then a shorter last one, its unused tail zero-filled), nothing
+/// for empty data. Byte for byte what [`Segment::with_data`] and
+/// [`Segment::encode`] give chunk by chunk ([`encode_file`]), without the
+/// intermediate copies, so that a server can batch thousands of segments
+/// into one `write()`.
+pub fn encode_segments_into(data: &[u8], order: ByteOrder, out: &mut Vec<u8>) {
+    out.reserve(data.len().div_ceil(DATA_SIZE) * SEGMENT_SIZE);
+    for chunk in data.chunks(DATA_SIZE) {
+        out.extend_from_slice(&order.i32_to_bytes(chunk.len() as i32));
+        out.extend_from_slice(chunk);
+        out.resize(out.len() + DATA_SIZE - chunk.len(), 0);
+    }
+}
+
 /// Turns the pieces a socket delivers back into whole segments.
 ///
 /// A `read()` returns whatever has arrived: part of a segment, several
@@ -238,6 +254,19 @@ mod tests {
         assert!(encode_file(b"", ByteOrder::Host).is_empty());
         assert_eq!(encode_file(&[7; 256], ByteOrder::Host).len(), 260);
         assert_eq!(encode_file(&[7; 257], ByteOrder::Host).len(), 520);
+    }
+
+    #[test]
+    fn batched_encoding_is_segment_by_segment_encoding() {
+        for size in [0, 1, 255, 256, 257, 512, 1000, 70_000] {
+            let content: Vec<u8> = (0..size).map(|i| (i * 7 + 3) as u8).collect();
+            for order in [ByteOrder::Host, ByteOrder::Big] {
+                let mut batched = vec![9u8; 3];
+                encode_segments_into(&content, order, &mut batched);
+                assert_eq!(&batched[..3], &[9, 9, 9], "appends");
+                assert_eq!(batched[3..], encode_file(&content, order), "size {size}");
+            }
+        }
     }
 
     #[test]
