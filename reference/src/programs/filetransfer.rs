@@ -8,15 +8,22 @@
 //! nothing for an empty file. The client reassembles segments however the
 //! bytes arrive and writes each segment's data to the destination.
 //!
-//! Iterative variants (`--iterative`):
+//! Iterative variants (`--iterative`, [`crate::cli::Convention`]):
 //! - `new-connection`: one connection per file; the server loops on
 //!   `accept`, a file it cannot open only ends that connection.
-//! - `marker`: one connection for all files; after each file the server
-//!   sends a segment with `len == 0`, then reads the next path; the session
-//!   ends when the client closes (server exit 0). A file the server cannot
-//!   open gets just the marker (and a message on the server's stderr).
+//! - `one-connection`: one connection for all files; after each path the
+//!   server sends the file and ends it as `--end-of-file` says: `len-0`, a
+//!   segment with `len == 0` after the data; or `short-segment`, the last
+//!   segment carries fewer than 256 bytes (a `len == 0` segment when the size
+//!   is a multiple of 256, an empty file included). The session ends as
+//!   `--end-of-session` says: `client-closes` (the server reads end of stream
+//!   and exits 0), or `client-sends TEXT` (the client sends TEXT where a path
+//!   would go; the server exits 0 on reading it, and with an error if the
+//!   client closes without it). A file the server cannot open gets a
+//!   `len == 0` segment (and a message on the server's stderr).
+//! - `marker`: `one-connection` with `len-0` and `client-closes`.
 //!
-//! In both variants the client cannot tell a missing file from an empty one
+//! In every variant the client cannot tell a missing file from an empty one
 //! (the protocol has no error message): when no data arrives it says so on
 //! stderr and goes on.
 //!
@@ -36,7 +43,7 @@ use std::path::{Path, PathBuf};
 
 use super::{Connection, Console, Diagnostics, connect, listen};
 use crate::Env;
-use crate::cli::{FtClientArgs, FtServerArgs, IterativeMode};
+use crate::cli::{Convention, EndOfFile, FtClientArgs, FtServerArgs, SessionEnd};
 use crate::error::ProgramError;
 use crate::wire::ByteOrder;
 use crate::wire::filetransfer::{
@@ -60,7 +67,8 @@ pub async fn server(
 ) -> Result<(), ProgramError> {
     let listener = listen(env, SocketAddr::new(args.bind.bind, args.port)).await?;
     let order = args.byte_order;
-    match args.iterative {
+    let convention = args.convention().map_err(ProgramError::Input)?;
+    match convention {
         None => {
             let mut connection = listener.accept().await?;
             let path = receive_path(&mut connection).await?.ok_or_else(|| {
@@ -71,7 +79,7 @@ pub async fn server(
                 .await
                 .map(drop)
         }
-        Some(IterativeMode::NewConnection) => loop {
+        Some(Convention::ConnectionPerFile) => loop {
             let mut connection = listener.accept().await?;
             let diagnostics = console.diagnostics();
             let served = async {
@@ -89,17 +97,35 @@ pub async fn server(
                 diagnostics.report(error).await;
             }
         },
-        Some(IterativeMode::Marker) => {
+        Some(Convention::OneConnection {
+            end_of_file,
+            end_of_session,
+        }) => {
+            let end = End::from(end_of_file);
             let mut connection = listener.accept().await?;
             let diagnostics = console.diagnostics();
-            while let Some(path) = receive_path(&mut connection).await? {
+            loop {
+                let Some(path) = receive_path(&mut connection).await? else {
+                    return match end_of_session {
+                        SessionEnd::ClientCloses => Ok(()),
+                        SessionEnd::ClientSends(text) => Err(ProgramError::Protocol(format!(
+                            "the client closed the connection without sending \"{text}\" to end the session"
+                        ))),
+                    };
+                };
+                if let SessionEnd::ClientSends(text) = &end_of_session
+                    && ends_session_with(path.as_bytes(), text)
+                {
+                    return Ok(());
+                }
                 console.print(&path_line(&path)).await?;
-                match send_file(&mut connection, &env.cwd, &path, order, End::Marker).await {
+                match send_file(&mut connection, &env.cwd, &path, order, end).await {
                     Ok(_) => {}
                     Err(error @ ProgramError::File { .. }) => {
                         diagnostics.report(error).await;
                         // What was sent of the file (nothing, if it could
-                        // not be opened) is ended all the same.
+                        // not be opened) is ended all the same: a len-0
+                        // segment ends a file in both conventions.
                         connection
                             .send(&Segment::end_marker().encode(order))
                             .await?;
@@ -107,9 +133,17 @@ pub async fn server(
                     Err(error) => return Err(error),
                 }
             }
-            Ok(())
         }
     }
+}
+
+/// Whether what arrived where a path would be is the session's end text:
+/// the text itself, or followed only by NUL or line-end bytes (a C client
+/// may send `strlen + 1` bytes, or the line `fgets` read).
+fn ends_session_with(received: &[u8], text: &str) -> bool {
+    received
+        .strip_prefix(text.as_bytes())
+        .is_some_and(|rest| rest.iter().all(|b| matches!(b, b'\0' | b'\r' | b'\n')))
 }
 
 /// The path from one `read()` of up to 256 bytes; `None` at end of stream.
@@ -224,7 +258,8 @@ impl Destination {
 pub async fn client(args: &FtClientArgs, console: Console, env: &Env) -> Result<(), ProgramError> {
     let server = SocketAddr::new(args.ip, args.port);
     let order = args.byte_order;
-    match (args.iterative, &args.src, &args.dst) {
+    let convention = args.convention().map_err(ProgramError::Input)?;
+    match (convention, &args.src, &args.dst) {
         (None, Some(src), Some(dst)) => {
             let mut connection = connect(env, server).await?;
             let mut destination = create(&env.cwd, dst)?;
@@ -232,7 +267,7 @@ pub async fn client(args: &FtClientArgs, console: Console, env: &Env) -> Result<
             receive_file(&mut connection, &mut destination, order, End::Close).await?;
             Ok(())
         }
-        (Some(mode), _, _) => iterative_client(mode, server, order, console, env).await,
+        (Some(convention), _, _) => iterative_client(convention, server, order, console, env).await,
         _ => Err(ProgramError::Input(
             "SRC and DST are required unless --iterative is given".into(),
         )),
@@ -244,16 +279,29 @@ pub async fn client(args: &FtClientArgs, console: Console, env: &Env) -> Result<
 enum End {
     /// The server closes the connection.
     Close,
-    /// A segment with `len == 0`.
-    Marker,
+    /// A segment with `len == 0` follows the data.
+    LenZero,
+    /// The last segment carries fewer than 256 bytes (len 0 when the size is
+    /// a multiple of 256).
+    ShortSegment,
+}
+
+impl From<EndOfFile> for End {
+    fn from(end: EndOfFile) -> End {
+        match end {
+            EndOfFile::LenZero => End::LenZero,
+            EndOfFile::ShortSegment => End::ShortSegment,
+        }
+    }
 }
 
 impl End {
     /// Whether the server sends a `len == 0` segment after a file of `size` bytes.
-    fn marker_after(self, _size: u64) -> bool {
+    fn marker_after(self, size: u64) -> bool {
         match self {
             End::Close => false,
-            End::Marker => true,
+            End::LenZero => true,
+            End::ShortSegment => size % DATA_SIZE as u64 == 0,
         }
     }
 
@@ -261,7 +309,19 @@ impl End {
     fn ends_file(self, len: usize) -> bool {
         match self {
             End::Close => false,
-            End::Marker => len == 0,
+            End::LenZero => len == 0,
+            End::ShortSegment => len < DATA_SIZE,
+        }
+    }
+
+    /// What the client says when the connection closes before the file's end.
+    fn missing(self) -> &'static str {
+        match self {
+            End::Close => "",
+            End::LenZero => "server closed the connection before the end-of-file marker",
+            End::ShortSegment => {
+                "server closed the connection before the segment that ends the file (one with fewer than 256 bytes)"
+            }
         }
     }
 }
@@ -295,9 +355,7 @@ async fn receive_file(
         if n == 0 {
             reassembler.finish()?;
             if end != End::Close {
-                return Err(ProgramError::Protocol(
-                    "server closed the connection before the end-of-file marker".into(),
-                ));
+                return Err(ProgramError::Protocol(end.missing().into()));
             }
             return Ok(total);
         }
@@ -413,22 +471,29 @@ async fn next_request(
 }
 
 async fn iterative_client(
-    mode: IterativeMode,
+    convention: Convention,
     server: SocketAddr,
     order: ByteOrder,
     mut console: Console,
     env: &Env,
 ) -> Result<(), ProgramError> {
     let diagnostics = console.diagnostics();
-    let mut session = match mode {
-        IterativeMode::Marker => Some(connect(env, server).await?),
-        IterativeMode::NewConnection => None,
+    let (mut session, end, end_of_session) = match convention {
+        Convention::OneConnection {
+            end_of_file,
+            end_of_session,
+        } => (
+            Some(connect(env, server).await?),
+            End::from(end_of_file),
+            end_of_session,
+        ),
+        Convention::ConnectionPerFile => (None, End::Close, SessionEnd::ClientCloses),
     };
     let (mut total, mut failed) = (0usize, 0usize);
     while let Request::Transfer { src, dst } = next_request(&mut console, &diagnostics).await? {
         total += 1;
         let outcome = match session.as_mut() {
-            Some(connection) => transfer_in_session(connection, &src, &dst, order, env).await,
+            Some(connection) => transfer_in_session(connection, &src, &dst, order, end, env).await,
             None => transfer_on_new_connection(server, &src, &dst, order, env).await,
         };
         match outcome {
@@ -447,6 +512,9 @@ async fn iterative_client(
             }
         }
     }
+    if let (Some(connection), SessionEnd::ClientSends(text)) = (session.as_mut(), &end_of_session) {
+        connection.send(text.as_bytes()).await?;
+    }
     if failed > 0 {
         return Err(ProgramError::TransfersFailed { failed, total });
     }
@@ -455,7 +523,7 @@ async fn iterative_client(
 
 /// Whether a failed transfer ends the whole client.
 ///
-/// Not reaching the server ends everything. In a marker session any failure
+/// Not reaching the server ends everything. In a one-connection session any failure
 /// after the path was sent leaves the stream out of step, so only a
 /// destination that cannot be created (checked before sending) is survivable;
 /// with a connection per file, every other failure ends just that transfer.
@@ -487,10 +555,11 @@ async fn transfer_in_session(
     src: &OsStr,
     dst: &Path,
     order: ByteOrder,
+    end: End,
     env: &Env,
 ) -> Result<u64, ProgramError> {
     // Create first: if that fails nothing was asked of the server and the session stays in step.
     let mut destination = create(&env.cwd, dst)?;
     connection.send(src.as_bytes()).await?;
-    receive_file(connection, &mut destination, order, End::Marker).await
+    receive_file(connection, &mut destination, order, end).await
 }
