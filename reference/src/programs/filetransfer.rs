@@ -301,7 +301,7 @@ impl End {
         match self {
             End::Close => false,
             End::LenZero => true,
-            End::ShortSegment => size % DATA_SIZE as u64 == 0,
+            End::ShortSegment => size.is_multiple_of(DATA_SIZE as u64),
         }
     }
 
