@@ -309,6 +309,12 @@ fn a_server_answering_after_300_ms_is_not_quiet_while_it_sleeps() {
 #[test]
 fn a_busy_loop_is_not_quiet() {
     let busy = start(Command::new("sh").args(["-c", "while :; do :; done"]));
+    // Past its start (exec and page faults show as D for a moment) it only computes.
+    let deadline = Instant::now() + PATIENCE;
+    while ProcessView::read(busy.pid()).is_none_or(|v| v.state() != 'R') {
+        assert!(Instant::now() < deadline, "the loop never ran");
+        std::thread::sleep(Duration::from_millis(2));
+    }
     let probe = QuiescenceProbe::new();
     assert_not_quiet(&probe, &[busy.pid()], "(sh): running");
 }
