@@ -214,7 +214,13 @@ impl FdTarget {
         if link == "/dev/ptmx" || link.starts_with("/dev/pts/ptmx") {
             return FdTarget::PtyMaster;
         }
-        if link.starts_with("/dev/pts/") || link.starts_with("/dev/tty") || link == "/dev/console" {
+        // `/dev/tty` and `/dev/console` name whichever terminal the opener
+        // has: reopened by socklab they would be socklab's, so they stay
+        // devices socklab does not judge.
+        let numbered_tty = link
+            .strip_prefix("/dev/tty")
+            .is_some_and(|rest| !rest.is_empty());
+        if link.starts_with("/dev/pts/") || numbered_tty {
             return FdTarget::Terminal(path);
         }
         use std::os::unix::fs::FileTypeExt;
@@ -816,6 +822,11 @@ mod tests {
             FdTarget::Terminal("/dev/pts/3".into())
         );
         assert_eq!(FdTarget::from_link("/dev/ptmx", None), FdTarget::PtyMaster);
+        assert_eq!(
+            FdTarget::from_link("/dev/tty", None),
+            FdTarget::File("/dev/tty".into()),
+            "not reopened as a terminal: it would be socklab's own"
+        );
     }
 
     #[test]
