@@ -79,8 +79,11 @@ impl Grading<'_> {
             .into_values()
             .collect();
         let suite = self.suite;
-        let (score, max_score) =
-            score::total(&reports, suite.manifest.as_ref().and_then(|m| m.total));
+        let (score, max_score) = score::total(
+            &reports,
+            suite.manifest.as_ref().and_then(|m| m.total),
+            suite.selection.as_ref().map(|s| s.suite_points),
+        );
         let report = SubmissionReport {
             submission: name.to_string(),
             lab: suite.lab_name(),
@@ -91,6 +94,10 @@ impl Grading<'_> {
             },
             options: self.settings.options.clone(),
             not_a_submission: None,
+            selection: suite.selection.as_ref().map(|s| socklab_report::Selection {
+                only: s.patterns.clone(),
+                of: s.of,
+            }),
             build,
             scenarios: reports,
             score,

@@ -277,8 +277,16 @@ fn footer(out: &mut String, report: &SubmissionReport, paint: Paint) {
         format_points(report.score),
         format_points(report.max_score)
     )));
+    let only = match &report.selection {
+        Some(selection) => {
+            let n = report.scenarios.len();
+            let noun = if n == 1 { "scenario" } else { "scenarios" };
+            format!("only the {n} {noun} selected, of {}; ", selection.of)
+        }
+        None => String::new(),
+    };
     out.push_str(&format!(
-        "   ({passed} of {} scored scenarios passed, {})\n",
+        "   ({only}{passed} of {} scored scenarios passed, {})\n",
         scored.len(),
         format_seconds(report.duration_secs)
     ));
