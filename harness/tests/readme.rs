@@ -108,3 +108,23 @@ fn masking_hides_times_and_the_isolation_level_only() {
         "isolation: LEVEL\nbuild: ok (gcc, N s)\nscore: 1.12 / 3.35   (0 of 1, N s)\n"
     );
 }
+
+#[test]
+fn ci_readme_names_every_report_format_check_takes() {
+    let text = std::fs::read_to_string(repo().join("ci/README.md")).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("socklab check [") && l.contains("--format "))
+        .expect("ci/README.md shows `socklab check`'s synopsis");
+    let names = line
+        .split("--format ")
+        .nth(1)
+        .and_then(|rest| rest.split(']').next())
+        .unwrap();
+    let listed: Vec<&str> = names.split('|').collect();
+    let formats: Vec<&str> = socklab_report::Format::ALL
+        .iter()
+        .map(|f| f.name())
+        .collect();
+    assert_eq!(listed, formats, "{line}");
+}
