@@ -1,8 +1,13 @@
-//! The README's sample output is what socklab prints: this test runs the
+//! What the documents show is what socklab does.
+//!
+//! The README's sample output is what socklab prints: a test runs the
 //! README's student command on the fixture it names and compares the
 //! output with the sample between the `<!-- sample: … -->` and
 //! `<!-- end of sample -->` lines, times masked. `SOCKLAB_BLESS=1` rewrites
-//! the sample from the run instead.
+//! the sample from the run instead. Other tests hold ci/README.md's list of
+//! formats to the `Format` list, and docs/lab3.md (the wire formats
+//! students read, which socklab's feedback cites) to the lab's options and
+//! the reference programs' bytes.
 //!
 //! What depends on the machine is left out of the sample: the isolation
 //! notes become one line, and the repository is shown as `~/socklab`.
@@ -127,4 +132,109 @@ fn ci_readme_names_every_report_format_check_takes() {
         .map(|f| f.name())
         .collect();
     assert_eq!(listed, formats, "{line}");
+}
+
+/// The section of a Markdown page from its heading to the next `## `.
+fn section<'t>(text: &'t str, heading: &str) -> &'t str {
+    let start = text
+        .find(heading)
+        .unwrap_or_else(|| panic!("no `{heading}`"));
+    let rest = &text[start + heading.len()..];
+    &rest[..rest.find("\n## ").unwrap_or(rest.len())]
+}
+
+#[test]
+fn docs_lab3_names_every_course_option_with_its_default() {
+    let doc = std::fs::read_to_string(repo().join("docs/lab3.md")).unwrap();
+    let manifest = socklab_scenario::read_manifest(&repo().join("scenarios/lab3/lab.yaml"))
+        .unwrap_or_else(|d| panic!("{d}"));
+    // Rows `| `name` | `default` | section |` of the options table.
+    let documented: std::collections::BTreeMap<String, String> = section(&doc, "## Course options")
+        .lines()
+        .filter_map(|row| {
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            match cells.as_slice() {
+                ["", name, default, _, ""] if name.starts_with('`') => Some((
+                    name.trim_matches('`').to_string(),
+                    default.trim_matches('`').to_string(),
+                )),
+                _ => None,
+            }
+        })
+        .collect();
+    assert_eq!(
+        documented, manifest.options,
+        "docs/lab3.md's table of course options and scenarios/lab3/lab.yaml's `options:`"
+    );
+}
+
+#[test]
+fn docs_lab3_shows_the_reference_programs_bytes() {
+    use socklab_reference::wire::{ByteOrder, daytime, filetransfer, lottery};
+    let doc = std::fs::read_to_string(repo().join("docs/lab3.md")).unwrap();
+    let hex = |bytes: &[u8]| {
+        bytes
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let time = daytime::CivilTime {
+        year: 2017,
+        month: 9,
+        day: 5,
+        hour: 11,
+        minute: 4,
+        second: 47,
+        weekday: 2,
+    }
+    .to_reply();
+    let generated = lottery::Reply::Generated(17).to_bytes();
+    let mut shown = vec![
+        format!("`{}`", lottery::PROMPT),
+        format!("`{}`", socklab_reference::programs::filetransfer::PROMPT),
+        format!("`{}`", lottery::Reply::Numbers([0; 6])),
+        format!("`{}`", lottery::Reply::Full),
+        hex(time.as_bytes()),
+        hex(&generated),
+        format!("({})", String::from_utf8(generated).unwrap()),
+    ];
+    for (command, name) in [
+        (lottery::Command::Gen, "GEN"),
+        (lottery::Command::List, "LIST"),
+        (lottery::Command::End, "END"),
+    ] {
+        shown.push(format!(
+            "| {name} | {} | `{}` |",
+            command.to_i32(),
+            hex(&command.encode(ByteOrder::Little))
+        ));
+    }
+    let full = filetransfer::Segment::with_data(&[7; 256]).unwrap();
+    shown.push(format!(
+        "{}  + 256 bytes",
+        hex(&full.encode(ByteOrder::Little)[..4])
+    ));
+    for text in shown {
+        assert!(doc.contains(&text), "docs/lab3.md shows {text:?}");
+    }
+}
+
+#[test]
+fn feedback_cites_docs_lab3_not_a_file_outside_the_repository() {
+    for entry in std::fs::read_dir(repo().join("scenarios/lab3")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            // Comments may quote the course's own documents; what a student
+            // reads (descriptions, titles, hints) may not send them there.
+            let code = line.split(" #").next().unwrap_or_default();
+            assert!(
+                code.trim_start().starts_with('#') || !code.contains("PROTOCOLS.md"),
+                "{}:{}: feedback cites PROTOCOLS.md, which is not in the repository; cite docs/lab3.md",
+                path.display(),
+                i + 1
+            );
+        }
+    }
 }
