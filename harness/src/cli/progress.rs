@@ -167,13 +167,11 @@ pub struct ScenarioProgress {
 impl ScenarioProgress {
     /// For stderr: live in a terminal, plain lines elsewhere.
     pub fn for_stderr(suite: &Suite) -> ScenarioProgress {
-        let terminal = std::io::stderr().is_terminal();
-        let sink = if terminal {
-            Sink::Live(Self::status_bar(suite.scenarios().count()))
-        } else {
-            Sink::Plain(Mutex::new(Box::new(std::io::stderr())))
-        };
-        Self::new(suite, sink, color_wanted(terminal))
+        if !std::io::stderr().is_terminal() {
+            return Self::plain(suite, Box::new(std::io::stderr()));
+        }
+        let bar = Self::status_bar(suite.scenarios().count());
+        Self::new(suite, Sink::Live(bar), color_wanted(true))
     }
 
     /// Plain lines into `out`, uncoloured.
