@@ -47,7 +47,8 @@ fn page_is_self_contained_and_balanced() {
                 [
                     "!doctype", "html", "head", "meta", "title", "style", "body", "header", "h1",
                     "h2", "h3", "p", "ul", "li", "strong", "section", "table", "tr", "th", "td",
-                    "a", "span", "pre", "details", "summary", "ol", "dl", "dt", "dd", "br"
+                    "a", "span", "pre", "details", "summary", "ol", "dl", "dt", "dd", "br",
+                    "footer"
                 ]
                 .contains(&name),
                 "unexpected tag <{tag}> for {}",
