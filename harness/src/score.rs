@@ -91,6 +91,7 @@ pub fn score_scenario(
                 .meta
                 .title
                 .clone()
+                .or_else(|| run.titles.get(*path).cloned())
                 .unwrap_or_else(|| check::default_title(&step.action));
             check::not_reached(title, path.to_string(), step.loc.line, step.meta.weight)
         })

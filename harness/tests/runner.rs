@@ -574,3 +574,39 @@ scenarios:
     let text = failed.to_string();
     assert!(text.contains("stdout and stderr"), "{text}");
 }
+
+#[test]
+fn checks_not_reached_show_their_titles_filled_in() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("early.yaml"),
+        r#"scenarios:
+  - name: stops-early
+    ports: { p: auto }
+    steps:
+      - listen: srv
+        port: "{{ports.p}}"
+      - connect: a
+        to: "127.0.0.1:{{ports.p}}"
+      - recv: a
+        text: "never sent"
+        within: 200ms
+      - connect: b
+        to: "127.0.0.1:{{ports.p}}"
+"#,
+    )
+    .unwrap();
+    let (_, report) = run_json(
+        &[dir.path().join("early.yaml").to_str().unwrap()],
+        dir.path(),
+    );
+    let checks = report["scenarios"][0]["checks"].as_array().unwrap();
+    let not_reached: Vec<&str> = checks
+        .iter()
+        .filter(|c| c["status"] == "not_reached")
+        .map(|c| c["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(not_reached.len(), 1, "{report:#}");
+    let title = regex::Regex::new(r"^connect `b` to 127\.0\.0\.1:\d+$").unwrap();
+    assert!(title.is_match(not_reached[0]), "{report:#}");
+}

@@ -50,6 +50,11 @@ pub struct ScenarioRun {
     pub timed_out: Option<String>,
     pub transcripts: Vec<socklab_report::Transcript>,
     pub duration: Duration,
+    /// The generated titles of the scored checks, placeholders filled in
+    /// with this run's ports, hosts and options (`connect to 127.0.0.1:20000`
+    /// rather than `{{ports.lottery}}`): checks the scenario never reached
+    /// are reported under these.
+    pub titles: BTreeMap<StepPath, String>,
 }
 
 /// Runs a planned scenario in a fresh sandbox under `dir`.
@@ -69,6 +74,7 @@ pub async fn run_scenario(
         timed_out: None,
         transcripts: Vec::new(),
         duration: started.elapsed(),
+        titles: BTreeMap::new(),
     };
     let process_limit = settings
         .capabilities
@@ -120,6 +126,15 @@ pub async fn run_scenario(
         .await
         .is_err()
         .then(|| steps.state.describe_hang());
+    let titles = plan
+        .scored_checks()
+        .into_iter()
+        .filter(|(_, step)| step.meta.title.is_none())
+        .map(|(path, step)| {
+            let title = steps.state.fill_in(&check::default_title(&step.action));
+            (path.clone(), title)
+        })
+        .collect();
     let sandbox = &steps.state.sandbox;
     // Forks refused are counted before the programs are stopped, memory
     // kills and stray files after.
@@ -141,6 +156,7 @@ pub async fn run_scenario(
         timed_out,
         transcripts,
         duration: started.elapsed(),
+        titles,
     }
 }
 
