@@ -610,3 +610,49 @@ fn checks_not_reached_show_their_titles_filled_in() {
     let title = regex::Regex::new(r"^connect `b` to 127\.0\.0\.1:\d+$").unwrap();
     assert!(title.is_match(not_reached[0]), "{report:#}");
 }
+
+#[test]
+fn every_connection_sharing_a_name_has_its_transcript() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("reconnect.yaml"),
+        r#"scenarios:
+  - name: reconnect
+    ports: { p: auto }
+    steps:
+      - listen: srv
+        port: "{{ports.p}}"
+      - connect: c
+        to: "127.0.0.1:{{ports.p}}"
+      - send: c
+        line: first-visit
+      - connect: c
+        to: "127.0.0.1:{{ports.p}}"
+      - send: c
+        line: second-visit
+"#,
+    )
+    .unwrap();
+    let (_, report) = run_json(
+        &[dir.path().join("reconnect.yaml").to_str().unwrap()],
+        dir.path(),
+    );
+    let transcripts = report["scenarios"][0]["transcripts"].as_array().unwrap();
+    let of = |label: &str| {
+        transcripts
+            .iter()
+            .find(|t| t["label"] == label)
+            .unwrap_or_else(|| panic!("no transcript {label:?}: {report:#}"))["text"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        of("connection `c` (1 of 2)").contains(">> first-visit"),
+        "{report:#}"
+    );
+    assert!(
+        of("connection `c` (2 of 2)").contains(">> second-visit"),
+        "{report:#}"
+    );
+}
