@@ -529,6 +529,12 @@ fn program_transcripts(program: &Program, stopped_by_us: bool) -> Vec<socklab_re
     transcripts
 }
 
+impl Drop for ScenarioState<'_> {
+    fn drop(&mut self) {
+        self.sandbox.teardown();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -558,11 +564,5 @@ mod tests {
                 ("connection `d`".to_string(), "-- other\n".to_string()),
             ]
         );
-    }
-}
-
-impl Drop for ScenarioState<'_> {
-    fn drop(&mut self) {
-        self.sandbox.teardown();
     }
 }
