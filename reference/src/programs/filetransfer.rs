@@ -28,11 +28,12 @@ use std::path::{Path, PathBuf};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 
 use super::{Connection, Console, Diagnostics, connect, listen};
-use crate::Env;
+use crate::beneath::Folder;
 use crate::cli::{FtClientArgs, FtServerArgs, IterativeMode};
 use crate::error::ProgramError;
 use crate::wire::ByteOrder;
 use crate::wire::filetransfer::{DATA_SIZE, MAX_PATH, Segment, SegmentReassembler};
+use crate::{Env, Files};
 
 /// The client's prompt in iterative mode.
 pub const PROMPT: &str = "File (SRC DST, or quit): ";
@@ -54,7 +55,7 @@ pub async fn server(
                 ProgramError::Protocol("client closed the connection before sending a path".into())
             })?;
             console.print(&path_line(&path)).await?;
-            send_file(&mut connection, &env.cwd, &path, order).await
+            send_file(&mut connection, env, &path, order).await
         }
         Some(IterativeMode::NewConnection) => loop {
             let mut connection = listener.accept().await?;
@@ -66,7 +67,7 @@ pub async fn server(
                     ));
                 };
                 console.print(&path_line(&path)).await?;
-                send_file(&mut connection, &env.cwd, &path, order).await
+                send_file(&mut connection, env, &path, order).await
             };
             if let Err(error) = served.await {
                 diagnostics.report(error).await;
@@ -77,7 +78,7 @@ pub async fn server(
             let diagnostics = console.diagnostics();
             while let Some(path) = receive_path(&mut connection).await? {
                 console.print(&path_line(&path)).await?;
-                match send_file(&mut connection, &env.cwd, &path, order).await {
+                match send_file(&mut connection, env, &path, order).await {
                     Ok(()) => {}
                     Err(error @ ProgramError::File { .. }) => diagnostics.report(error).await,
                     Err(error) => return Err(error),
@@ -104,18 +105,18 @@ fn path_line(path: &OsStr) -> Vec<u8> {
     line
 }
 
-/// Send the file at `path` (relative to `cwd`) as segments.
+/// Send the file at `path` (relative to the working directory) as segments.
 ///
 /// Errors opening or reading the file are [`ProgramError::File`]; nothing
 /// has been sent when opening fails.
 async fn send_file(
     connection: &mut Connection,
-    cwd: &Path,
+    env: &Env,
     path: &OsStr,
     order: ByteOrder,
 ) -> Result<(), ProgramError> {
     let shown = PathBuf::from(path);
-    let file = tokio::fs::File::open(cwd.join(path))
+    let file = open_file(env, Path::new(path), Access::Read)
         .await
         .map_err(ProgramError::file("open", &shown))?;
     let mut file = BufReader::with_capacity(FILE_BUFFER, file);
@@ -158,7 +159,7 @@ pub async fn client(args: &FtClientArgs, console: Console, env: &Env) -> Result<
     match (args.iterative, &args.src, &args.dst) {
         (None, Some(src), Some(dst)) => {
             let mut connection = connect(env, server).await?;
-            let mut destination = create(&env.cwd, dst).await?;
+            let mut destination = create(env, dst).await?;
             connection.send(src.as_bytes()).await?;
             receive_file(&mut connection, &mut destination, dst, order, End::Close).await?;
             Ok(())
@@ -179,12 +180,46 @@ enum End {
     Marker,
 }
 
-/// Open `dst` (relative to `cwd`) for writing, created or truncated.
-async fn create(cwd: &Path, dst: &Path) -> Result<BufWriter<tokio::fs::File>, ProgramError> {
-    let file = tokio::fs::File::create(cwd.join(dst))
+/// Open `dst` (relative to the working directory) for writing, created or
+/// truncated.
+async fn create(env: &Env, dst: &Path) -> Result<BufWriter<tokio::fs::File>, ProgramError> {
+    let file = open_file(env, dst, Access::Create)
         .await
         .map_err(ProgramError::file("create", dst))?;
     Ok(BufWriter::with_capacity(FILE_BUFFER, file))
+}
+
+/// What [`open_file`] opens a file for.
+#[derive(Clone, Copy)]
+enum Access {
+    Read,
+    Create,
+}
+
+/// Opens `path` (relative to `env.cwd`) as `env.files` allows: anywhere, or
+/// only a regular file beneath a folder, following no link (off the async
+/// runtime: opening a path can block).
+async fn open_file(env: &Env, path: &Path, access: Access) -> std::io::Result<tokio::fs::File> {
+    let full = env.cwd.join(path);
+    let file = match &env.files {
+        Files::Anywhere => match access {
+            Access::Read => tokio::fs::File::open(full).await?.into_std().await,
+            Access::Create => tokio::fs::File::create(full).await?.into_std().await,
+        },
+        Files::Beneath(folder) => {
+            let folder = folder.clone();
+            tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+                let beneath = Folder::open(&folder)?;
+                Ok(match access {
+                    Access::Read => beneath.open_file(&full)?,
+                    Access::Create => beneath.create(&full)?,
+                })
+            })
+            .await
+            .map_err(std::io::Error::other)??
+        }
+    };
+    Ok(tokio::fs::File::from_std(file))
 }
 
 /// Receive segments into `destination` until the end of the file; returns the data length.
@@ -347,7 +382,7 @@ async fn transfer_on_new_connection(
     env: &Env,
 ) -> Result<u64, ProgramError> {
     let mut connection = connect(env, server).await?;
-    let mut destination = create(&env.cwd, dst).await?;
+    let mut destination = create(env, dst).await?;
     connection.send(src.as_bytes()).await?;
     receive_file(&mut connection, &mut destination, dst, order, End::Close).await
 }
@@ -360,7 +395,7 @@ async fn transfer_in_session(
     env: &Env,
 ) -> Result<u64, ProgramError> {
     // Create first: if that fails nothing was asked of the server and the session stays in step.
-    let mut destination = create(&env.cwd, dst).await?;
+    let mut destination = create(env, dst).await?;
     connection.send(src.as_bytes()).await?;
     receive_file(connection, &mut destination, dst, order, End::Marker).await
 }
