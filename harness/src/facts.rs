@@ -313,22 +313,28 @@ pub struct FileFact {
     pub content: FileContent,
 }
 
-/// What was found at a file's place.
+/// What was found at a file's place, looked at without following links
+/// (see `run/actions/file.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileContent {
-    /// Nothing, or not a file that could be read (with the system's words).
-    Unreadable(String),
-    /// Its bytes.
+    /// Its bytes (a regular file, read for `matches`).
     Bytes(Vec<u8>),
-    /// Something exists there (only existence was asked).
+    /// A regular file is there (only existence was asked).
     Present,
-    /// Nothing exists there (only existence was asked).
+    /// Nothing is there.
     Absent,
+    /// Something is there that socklab does not read on a program's
+    /// behalf, in words: "a FIFO (named pipe)", "a link to outside the
+    /// program's folder", "larger than 67108864 bytes".
+    Refused(String),
+    /// A regular file that could not be read (the system's words).
+    Unreadable(String),
 }
 
 impl FileContent {
+    /// Whether anything is at the file's place.
     pub fn exists(&self) -> bool {
-        matches!(self, FileContent::Bytes(_) | FileContent::Present)
+        !matches!(self, FileContent::Absent)
     }
 }
 
@@ -339,7 +345,7 @@ pub struct SandboxFact {
     pub process_limit: Option<(u64, u64)>,
     /// The memory limit (bytes) and how many programs the kernel killed for it.
     pub memory: Option<(u64, u64)>,
-    /// Files written outside the programs' folders (path, bytes), where the
-    /// sandbox can tell.
-    pub stray_files: Option<Vec<(PathBuf, u64)>>,
+    /// What the programs left outside their folders (path, and what it
+    /// is), where the sandbox can tell.
+    pub stray_files: Option<Vec<(PathBuf, socklab_reference::beneath::Kind)>>,
 }

@@ -45,7 +45,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn of(stat: &libc::stat) -> Kind {
+    /// What `fstat`/`lstat` says a file is.
+    pub fn of(stat: &libc::stat) -> Kind {
         match stat.st_mode & libc::S_IFMT {
             libc::S_IFREG => Kind::File(stat.st_size as u64),
             libc::S_IFDIR => Kind::Directory,

@@ -5,6 +5,8 @@
 //! They are reported with the scenario, weigh nothing and stop nothing; the
 //! stray-files one is only observed.
 
+use socklab_reference::beneath::Kind;
+
 use super::Judgement;
 use crate::facts::SandboxFact;
 
@@ -52,7 +54,12 @@ pub fn findings(fact: &SandboxFact) -> Vec<SandboxFinding> {
     if let Some(stray) = fact.stray_files.as_ref().filter(|f| !f.is_empty()) {
         let listed: Vec<String> = stray
             .iter()
-            .map(|(path, bytes)| format!("{} ({bytes} bytes)", path.display()))
+            .map(|(path, kind)| match kind {
+                Kind::File(bytes) => format!("{} ({bytes} bytes)", path.display()),
+                Kind::Directory => format!("{} (an empty folder)", path.display()),
+                Kind::Link => format!("{} (a symbolic link, not followed)", path.display()),
+                other => format!("{} ({})", path.display(), other.describe()),
+            })
             .collect();
         found.push(SandboxFinding {
             keyword: "files",
@@ -90,7 +97,11 @@ mod tests {
         let fact = SandboxFact {
             process_limit: Some((64, 1200)),
             memory: Some((512 << 20, 1)),
-            stray_files: Some(vec![("/tmp/x".into(), 3), ("/tmp/y".into(), 0)]),
+            stray_files: Some(vec![
+                ("/tmp/x".into(), Kind::File(3)),
+                ("/tmp/y".into(), Kind::Directory),
+                ("/tmp/z".into(), Kind::Link),
+            ]),
         };
         let found = findings(&fact);
         let messages: Vec<&str> = found.iter().map(|f| f.judgement.message.as_str()).collect();
@@ -99,12 +110,14 @@ mod tests {
             [
                 "a fork bomb was contained: the programs tried to run more than 64 processes (1200 forks refused)",
                 "the kernel killed 1 program for using more than the memory limit of 512 MiB (killed by SIGKILL)",
-                "a program wrote outside its working directory (2 entries)",
+                "a program wrote outside its working directory (3 entries)",
             ]
         );
         assert_eq!(
             found[2].judgement.observed.as_deref(),
-            Some("/tmp/x (3 bytes)\n/tmp/y (0 bytes)")
+            Some(
+                "/tmp/x (3 bytes)\n/tmp/y (an empty folder)\n/tmp/z (a symbolic link, not followed)"
+            )
         );
         assert!(found[2].observe && !found[0].observe);
     }

@@ -125,14 +125,16 @@ pub async fn run_scenario(
     // kills and stray files after.
     let process_limit = sandbox.process_limit();
     let transcripts = steps.state.finish().await;
+    let stray_files = match sandbox.stray_walk() {
+        Some(walk) => tokio::task::spawn_blocking(walk).await.ok(),
+        None => None,
+    };
     let fact = SandboxFact {
         process_limit,
         memory: sandbox
             .memory_limit()
             .map(|limit| (limit, sandbox.oom_kills())),
-        stray_files: sandbox
-            .stray_files()
-            .map(|files| files.into_iter().map(|f| (f.path, f.bytes)).collect()),
+        stray_files: stray_files.map(|files| files.into_iter().map(|f| (f.path, f.kind)).collect()),
     };
     steps.sandbox_findings(&fact);
     ScenarioRun {
@@ -305,7 +307,7 @@ async fn run_action(cx: &StepContext<'_>, action: &Action) -> Result<Judgement, 
         Action::Silence { peer, hold } => silence::run(cx, peer, *hold).await,
         Action::Shutdown { peer } => shutdown::run(cx, peer).await,
         Action::Close { peer } => close::run(cx, peer).await,
-        Action::File { path, check } => file::run(cx, path, check),
+        Action::File { path, check } => file::run(cx, path, check).await,
         Action::Assert { var, spec } => assert::run(cx, var, spec),
         // The step loop runs what these hold; they are never dispatched.
         Action::Repeat { .. } | Action::Concurrently { .. } => Ok(Judgement::pass("")),

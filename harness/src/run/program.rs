@@ -42,6 +42,10 @@ pub struct Launch {
     pub label: String,
     pub origin: ProgramOrigin,
     pub cwd: PathBuf,
+    /// The scenario's folder: a reference program run inside socklab opens
+    /// the files a student's program asks for only beneath it, regular
+    /// files only, following no link (it runs with socklab's rights).
+    pub scenario_dir: PathBuf,
     pub host: Option<String>,
     pub stdin: socklab_scenario::StdinMode,
     /// With `StdinMode::Fixture`: the fixture's file.
@@ -252,6 +256,7 @@ impl Program {
             net: sandbox.host(launch.host.as_deref()).net(),
             transcript: transcript.clone(),
             cwd: launch.cwd.clone(),
+            files: socklab_reference::Files::Beneath(launch.scenario_dir.clone()),
         };
         let stdio = socklab_reference::Stdio {
             stdin: Box::new(stdin_theirs),

@@ -18,6 +18,7 @@
 
 mod cgroup;
 mod namespaces;
+pub mod scratch;
 pub mod userns;
 
 pub use cgroup::{CgroupRoot, ProcessLimit, join_in_child};
@@ -30,7 +31,8 @@ use std::sync::Arc;
 
 use socklab_reference::net::{HostNet, Net};
 
-pub use namespaces::{NamespaceNet, StrayFile, read_proc_net_in};
+pub use namespaces::{NamespaceNet, read_proc_net_in};
+pub use scratch::StrayFile;
 
 /// How isolated a scenario's programs are: the report's own type, so the
 /// level reached is recorded as it was.
@@ -117,7 +119,7 @@ pub fn capabilities(request: IsolationRequest, userns: &userns::UserNamespace) -
             .map(drop)
             .map_err(|e| e.to_string());
         notes.push(match scratch {
-            Ok(()) => "programs get private /tmp, /var/tmp and /dev/shm; what they leave there is reported".to_string(),
+            Ok(()) => "programs get private /tmp, /var/tmp, /dev/shm and /run/lock; what they leave there is reported".to_string(),
             Err(why) => format!("writes outside the working directories are not detected (no mount namespace: {why})"),
         });
     }
@@ -510,12 +512,12 @@ impl Sandbox {
         namespaces::spawn_in(netns, pidns, mntns, command)
     }
 
-    /// What the programs wrote outside socklab's directories, where the
-    /// sandbox can tell (`None`: it cannot, no private scratch directories).
-    pub fn stray_files(&self) -> Option<Vec<StrayFile>> {
-        self.mount_namespace
-            .as_ref()
-            .map(namespaces::MountNamespace::stray_files)
+    /// A walk of what the programs wrote outside socklab's directories,
+    /// where the sandbox can tell (`None`: it cannot, no private scratch
+    /// directories), to run off the async runtime (it reads folders the
+    /// programs may still be changing; see [`scratch`]).
+    pub fn stray_walk(&self) -> Option<impl FnOnce() -> Vec<StrayFile> + Send + 'static> {
+        self.mount_namespace.as_ref()?.stray_walk().ok()
     }
 
     /// The cgroup.procs descriptors programs join between fork and exec.

@@ -370,8 +370,9 @@ pub fn read_proc_net_in(netns: Option<RawFd>) -> io::Result<String> {
 
 /// The shared places where any user may write. In a sandbox's mount
 /// namespace each is a fresh, empty tmpfs, so whatever is found there
-/// afterwards was written by the sandbox's programs.
-const SCRATCH_DIRS: [&str; 3] = ["/tmp", "/var/tmp", "/dev/shm"];
+/// afterwards was written by the sandbox's programs (and nothing a
+/// program leaves there reaches another scenario, student or the host).
+pub(super) const SCRATCH_DIRS: [&str; 4] = ["/tmp", "/var/tmp", "/dev/shm", "/run/lock"];
 /// Size of each private scratch tmpfs.
 const SCRATCH_SIZE: &str = "size=64m";
 
@@ -380,13 +381,6 @@ const SCRATCH_SIZE: &str = "size=64m";
 pub(super) struct MountNamespace {
     ns: OwnedFd,
     keep: Vec<std::path::PathBuf>,
-}
-
-/// A file a sandbox's programs wrote outside their own directories.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StrayFile {
-    pub path: std::path::PathBuf,
-    pub bytes: u64,
 }
 
 fn cstring(path: &std::path::Path) -> io::Result<std::ffi::CString> {
@@ -487,49 +481,19 @@ impl MountNamespace {
         self.ns.as_raw_fd()
     }
 
-    /// Files the programs left in the private scratch directories, except
-    /// socklab's own directories mounted back into them.
-    pub(super) fn stray_files(&self) -> Vec<StrayFile> {
-        let ns = self.ns.as_raw_fd();
-        let found = on_thread_in_all(None, None, Some(ns), || {
-            let mut found = Vec::new();
-            for dir in SCRATCH_DIRS {
-                walk(std::path::Path::new(dir), &self.keep, &mut found);
-            }
-            Ok(found)
-        });
-        found.unwrap_or_default()
-    }
-}
-
-/// Collects files below `dir`, skipping kept directories (and listing the
-/// directories made only to hold them as nothing).
-fn walk(dir: &std::path::Path, keep: &[std::path::PathBuf], found: &mut Vec<StrayFile>) {
-    const MOST: usize = 20;
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        if found.len() >= MOST {
-            return;
-        }
-        let path = entry.path();
-        if keep.iter().any(|k| k == &path) {
-            continue;
-        }
-        let Ok(meta) = entry.metadata() else { continue };
-        let leads_to_kept = keep.iter().any(|k| k.starts_with(&path));
-        if meta.is_dir() {
-            let before = found.len();
-            walk(&path, keep, found);
-            if found.len() == before && !leads_to_kept {
-                found.push(StrayFile { path, bytes: 0 });
-            }
-        } else {
-            found.push(StrayFile {
-                path,
-                bytes: meta.len(),
-            });
-        }
+    /// A walk of what the programs left in the private scratch
+    /// directories (except socklab's own directories mounted back into
+    /// them), to run on a blocking thread.
+    pub(super) fn stray_walk(
+        &self,
+    ) -> io::Result<impl FnOnce() -> Vec<super::scratch::StrayFile> + Send + 'static> {
+        let ns = self.ns.try_clone()?;
+        let keep = self.keep.clone();
+        Ok(move || {
+            on_thread_in_all(None, None, Some(ns.as_raw_fd()), || {
+                Ok(super::scratch::stray_files(&SCRATCH_DIRS, &keep))
+            })
+            .unwrap_or_default()
+        })
     }
 }

@@ -100,6 +100,7 @@ pub async fn run(cx: &StepContext<'_>, spec: &StartSpec) -> Result<Judgement, St
         label: label.clone(),
         origin,
         cwd,
+        scenario_dir: state.dir.clone(),
         host: spec.host.clone(),
         stdin: spec.stdin.clone(),
         stdin_file,
