@@ -34,11 +34,18 @@ pub struct ExitInfo {
     pub code: Option<i32>,
     pub signal: Option<i32>,
     pub core_dumped: bool,
+    /// Set when socklab stopped the program (SIGKILL) because it printed
+    /// more than this many bytes on one stream.
+    pub output_limit: Option<u64>,
 }
 
 impl ExitInfo {
-    /// "exited with code 1", "killed by SIGSEGV (segmentation fault), core dumped".
+    /// "exited with code 1", "killed by SIGSEGV (segmentation fault), core
+    /// dumped", "stopped by socklab: output limit exceeded (1048576 bytes)".
     pub fn describe(&self) -> String {
+        if let Some(limit) = self.output_limit {
+            return format!("stopped by socklab: output limit exceeded ({limit} bytes)");
+        }
         match (self.code, self.signal) {
             (Some(code), _) => format!("exited with code {code}"),
             (None, Some(sig)) => {
@@ -336,6 +343,17 @@ impl FileContent {
     pub fn exists(&self) -> bool {
         !matches!(self, FileContent::Absent)
     }
+}
+
+/// A program that passed its output limit: which, on which stream, and the
+/// limit. socklab stopped it at once, and its scenario ended with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputOverflow {
+    /// `LotteryServer (submission)`.
+    pub label: String,
+    /// `stdout` or `stderr`.
+    pub stream: &'static str,
+    pub limit: u64,
 }
 
 /// What the sandbox saw beside the steps, when the scenario ended.

@@ -8,7 +8,7 @@
 use socklab_reference::beneath::Kind;
 
 use super::Judgement;
-use crate::facts::SandboxFact;
+use crate::facts::{OutputOverflow, SandboxFact};
 
 /// One thing the sandbox saw that a student should hear about.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +78,25 @@ pub fn findings(fact: &SandboxFact) -> Vec<SandboxFinding> {
     found
 }
 
+/// A program printed more than the output limit: socklab stopped it, and
+/// the scenario ended there (a failure, weighing nothing itself).
+pub fn output_limit(overflow: &OutputOverflow) -> SandboxFinding {
+    SandboxFinding {
+        keyword: "limits",
+        title: "the programs stay within the output limit",
+        judgement: Judgement::fail(format!(
+            "{} printed too much on {}: output limit exceeded ({} bytes); socklab stopped it",
+            overflow.label, overflow.stream, overflow.limit
+        ))
+        .expected(format!(
+            "at most {} bytes on {}",
+            overflow.limit, overflow.stream
+        )),
+        hint: "Print only what the lab asks for: no debug output in a loop, and never print in a loop that does not wait for input or a connection.",
+        observe: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,5 +139,19 @@ mod tests {
             )
         );
         assert!(found[2].observe && !found[0].observe);
+    }
+
+    #[test]
+    fn an_output_flood_names_the_program_and_the_limit() {
+        let finding = output_limit(&OutputOverflow {
+            label: "LotteryServer (submission)".into(),
+            stream: "stdout",
+            limit: 1 << 20,
+        });
+        assert_eq!(
+            finding.judgement.message,
+            "LotteryServer (submission) printed too much on stdout: output limit exceeded (1048576 bytes); socklab stopped it"
+        );
+        assert!(!finding.observe);
     }
 }

@@ -18,7 +18,7 @@ use socklab_scenario::path::StepPath;
 use socklab_scenario::{RegexTemplate, Scenario, Template};
 
 use super::peer::Peer;
-use super::program::Program;
+use super::program::{OverflowAlarm, Program};
 use super::proxy::ProxyHandle;
 use super::wait::{Settle, Until};
 use crate::check::{Judgement, tail};
@@ -77,6 +77,9 @@ pub struct ScenarioState<'a> {
     pub fixture_bytes: BTreeMap<String, Vec<u8>>,
     /// Ends every wait at once when nothing can change any more.
     pub settle: Settle,
+    /// Raised when a program passes its output limit: the scenario's
+    /// outcome is decided and it ends at once.
+    pub overflow: OverflowAlarm,
     programs: Mutex<BTreeMap<String, Arc<Program>>>,
     /// Programs replaced by a later `start` of the same name.
     retired: Mutex<Vec<Arc<Program>>>,
@@ -112,6 +115,7 @@ impl<'a> ScenarioState<'a> {
             fixture_paths,
             fixture_bytes,
             settle: Settle::default(),
+            overflow: OverflowAlarm::default(),
             programs: Mutex::new(BTreeMap::new()),
             retired: Mutex::new(Vec::new()),
             peers: Mutex::new(BTreeMap::new()),

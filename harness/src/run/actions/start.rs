@@ -105,6 +105,7 @@ pub async fn run(cx: &StepContext<'_>, spec: &StartSpec) -> Result<Judgement, St
         stdin: spec.stdin.clone(),
         stdin_file,
         output_limit: state.settings.output_limit,
+        overflow: state.overflow.clone(),
         kind,
     };
     match Program::start(&state.sandbox, launch) {
