@@ -281,10 +281,14 @@ pub fn join_in_child(fd: RawFd) -> io::Result<()> {
 }
 
 impl Drop for ProcessLimit {
+    /// Kills what is left in the cgroup and removes its folders. A folder
+    /// can be removed only once its processes are gone (reaped, or zombies
+    /// whose parent is gone), which may take a moment after the kill: what
+    /// cannot be removed at once is retried on a thread of its own, so a
+    /// scenario's end never waits for it (and what a killed socklab could
+    /// not remove, the next one's start-up does: `sandbox::leftovers`).
     fn drop(&mut self) {
         self.kill_all();
-        // The directory can be removed once its processes are gone (reaped
-        // or zombies whose parent is gone); try a few times.
         let mut dirs = vec![self.dir.clone()];
         if let Some((cpu_dir, _)) = &self.cpu {
             dirs.push(cpu_dir.clone());
@@ -292,12 +296,23 @@ impl Drop for ProcessLimit {
         if let Some((mem_dir, Some(_), _)) = &self.memory {
             dirs.push(mem_dir.clone());
         }
-        for _ in 0..50 {
-            dirs.retain(|dir| std::fs::remove_dir(dir).is_err() && dir.exists());
-            if dirs.is_empty() {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
+        dirs.retain(|dir| std::fs::remove_dir(dir).is_err() && dir.exists());
+        if dirs.is_empty() {
+            return;
         }
+        let _ = std::thread::Builder::new()
+            .name("socklab-cgroup-removal".into())
+            .spawn(move || remove_when_empty(dirs));
+    }
+}
+
+/// Removes cgroup folders as their killed processes go, for at most half a
+/// second (cgroup v1 tells no event for a cgroup becoming empty, so this
+/// looks every 10 ms).
+fn remove_when_empty(mut dirs: Vec<PathBuf>) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+    while !dirs.is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        dirs.retain(|dir| std::fs::remove_dir(dir).is_err() && dir.exists());
     }
 }
