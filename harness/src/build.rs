@@ -64,16 +64,18 @@ fn copy_dir(source: &Path, dest: &Path, total: &mut u64) -> std::io::Result<()> 
     Ok(())
 }
 
-/// Builds the lab's programs in `build_dir` (a copy of the submission).
+/// Builds the lab's programs in `build_dir` (a copy of the submission), as
+/// `student` (the submission's own uid, when socklab is root).
 pub async fn build(
     name: &str,
     build_dir: &Path,
     manifest: &LabManifest,
     settings: &RunSettings,
+    student: Option<RunAs>,
 ) -> (Submission, BuildReport) {
     let started = Instant::now();
     let deadline = started + manifest.build.timeout;
-    let jail = match BuildJail::create(build_dir, manifest, settings) {
+    let jail = match BuildJail::create(build_dir, manifest, settings, student) {
         Ok(jail) => jail,
         Err(e) => return unbuildable(name, build_dir, manifest, started, &e),
     };
@@ -212,6 +214,8 @@ pub async fn build(
             name: name.to_string(),
             dir: build_dir.to_path_buf(),
             programs,
+            student: None,
+            peers: None,
         },
         BuildReport {
             ok,
@@ -263,6 +267,7 @@ impl BuildJail {
         build_dir: &Path,
         manifest: &LabManifest,
         settings: &RunSettings,
+        student: Option<RunAs>,
     ) -> std::io::Result<BuildJail> {
         let mut limits = ProcessLimits::from_manifest(&manifest.limits);
         limits.cpu_secs = manifest.build.timeout.as_secs().max(1);
@@ -278,13 +283,16 @@ impl BuildJail {
             process_limit,
             &[build_dir.to_path_buf()],
         )?;
-        // The build writes into its copy, which is then nobody's alone.
-        let run_as = settings.capabilities.run_as.map(|user| RunAs {
+        // The build writes into its copy, which is then the student's
+        // alone (mode 0700: no other submission's code may look in).
+        let run_as = student.map(|user| RunAs {
             keep_bind_service: false,
             ..user
         });
         if let Some(user) = &run_as {
             user.own_tree(build_dir)?;
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(build_dir, std::fs::Permissions::from_mode(0o700))?;
         }
         Ok(BuildJail {
             sandbox,
@@ -435,5 +443,7 @@ pub fn prebuilt(name: &str, dir: PathBuf) -> Submission {
         name: name.to_string(),
         dir,
         programs: BTreeMap::new(),
+        student: None,
+        peers: None,
     }
 }

@@ -189,7 +189,10 @@ impl Program {
     ) -> io::Result<Program> {
         use socklab_scenario::StdinMode;
         if let Some(user) = run_as {
-            std::os::unix::fs::chown(&launch.cwd, Some(user.uid), Some(user.gid))?;
+            // Its folder is its own: no other identity may look in.
+            use std::os::unix::fs::PermissionsExt;
+            std::os::unix::fs::lchown(&launch.cwd, Some(user.uid), Some(user.gid))?;
+            std::fs::set_permissions(&launch.cwd, std::fs::Permissions::from_mode(0o700))?;
         }
         let cgroups = sandbox.cgroup_procs_fds();
         let mut command = tokio::process::Command::new(&exe);
