@@ -14,6 +14,7 @@ use crate::engine;
 use crate::error::Error;
 use crate::limits::ProcessLimits;
 use crate::plan::{PortTurns, RunSettings, Suite};
+use crate::sandbox::leftovers::{self, RunClaim};
 use crate::sandbox::{self, IsolationRequest, userns::UserNamespace};
 
 /// Loads files into a suite: a manifest brings its scenario files; scenario
@@ -116,6 +117,9 @@ pub struct Session {
     pub work: PathBuf,
     /// Removes the working directory when socklab chose it.
     _temp: Option<tempfile::TempDir>,
+    /// Says what this run made, should it be killed (dropped last: the
+    /// working directory is gone by then).
+    _claim: Option<RunClaim>,
 }
 
 /// How long the runtime's leftover tasks may take to stop when a command
@@ -139,14 +143,32 @@ impl Session {
         let runtime = tokio::runtime::Runtime::new()
             .map_err(|e| Error::internal("cannot start the async runtime", e))?;
         let settings = settings_for(suite, isolation, &userns)?;
+        // What killed runs left behind goes before this run makes anything.
+        let claims = leftovers::claims_folder();
+        let removed = leftovers::remove_leftovers(&claims, settings.capabilities.cgroups.as_ref());
+        if !removed.is_empty() {
+            eprintln!(
+                "socklab: removed what killed socklab runs left behind: {}",
+                removed.join(", ")
+            );
+        }
+        // Without a claim the run works the same; only a kill would leave
+        // its working folder and cgroups for good.
+        let claim = leftovers::RunClaim::take(&claims).ok();
         let (work, _temp) = engine::work_dir(work_dir)
             .map_err(|e| Error::internal("cannot create a working directory", e))?;
+        if let (Some(claim), Some(_)) = (&claim, &_temp) {
+            claim
+                .record_folder(&work)
+                .map_err(|e| Error::internal("cannot record the working directory", e))?;
+        }
         Ok(Session {
             runtime: Some(runtime),
             interrupts,
             settings,
             work,
             _temp,
+            _claim: claim,
         })
     }
 

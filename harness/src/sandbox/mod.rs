@@ -18,6 +18,7 @@
 
 mod cgroup;
 pub mod identity;
+pub mod leftovers;
 mod namespaces;
 pub mod scratch;
 pub mod userns;
