@@ -95,7 +95,7 @@ impl Grading<'_> {
         let suite = self.suite;
         let (score, max_score) =
             score::total(&reports, suite.manifest.as_ref().and_then(|m| m.total));
-        let report = SubmissionReport {
+        let mut report = SubmissionReport {
             submission: name.to_string(),
             lab: suite.lab_name(),
             socklab_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -111,6 +111,7 @@ impl Grading<'_> {
             max_score,
             duration_secs: started.elapsed().as_secs_f64(),
         };
+        report.cap_whole_texts(socklab_report::excerpt::REPORT_WHOLE_LIMIT);
         self.events.emit_with(|| Event::SubmissionFinished {
             report: Arc::new(report.clone()),
             reused: false,

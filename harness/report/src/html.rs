@@ -201,6 +201,9 @@ fn scenario_section(
             text(&transcript.label),
             pre(&transcript.text)
         );
+        if let Some(note) = transcript.excerpt_note() {
+            let _ = writeln!(out, "<p class=\"meta\">({})</p>", text(&note));
+        }
         if transcript.truncated_bytes > 0 {
             let _ = writeln!(
                 out,

@@ -131,6 +131,9 @@ pub(crate) fn scenario_details(scenario: &ScenarioReport) -> String {
             html_escape(&one_line(&transcript.label))
         );
         out.push_str(&code_block(&transcript.text));
+        if let Some(note) = transcript.excerpt_note() {
+            let _ = writeln!(out, "\n({})", md_text(&note));
+        }
         if transcript.truncated_bytes > 0 {
             let _ = writeln!(
                 out,

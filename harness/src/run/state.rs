@@ -394,11 +394,10 @@ impl<'a> ScenarioState<'a> {
         let peers: Vec<_> = self.peers.lock().expect("lock").values().cloned().collect();
         for peer in peers {
             let peer = peer.lock().await;
-            transcripts.push(socklab_report::Transcript {
-                label: format!("connection `{}`", peer.name),
-                text: peer.render(),
-                truncated_bytes: 0,
-            });
+            transcripts.push(socklab_report::Transcript::of_text(
+                format!("connection `{}`", peer.name),
+                peer.render(),
+            ));
         }
         transcripts
     }
@@ -430,11 +429,12 @@ fn program_transcripts(program: &Program, stopped_by_us: bool) -> Vec<socklab_re
         if data.is_empty() && dropped == 0 {
             continue;
         }
-        transcripts.push(socklab_report::Transcript {
-            label: format!("{} `{}` {stream}", program.label, program.name),
-            text: escape_bytes(&data),
-            truncated_bytes: dropped,
-        });
+        transcripts.push(socklab_report::Transcript::of_bytes(
+            format!("{} `{}` {stream}", program.label, program.name),
+            &data,
+            escape_bytes(&data),
+            dropped,
+        ));
     }
     // A program that had ended on its own just before the kill (its end not
     // yet collected) keeps its own exit status.
@@ -449,11 +449,10 @@ fn program_transcripts(program: &Program, stopped_by_us: bool) -> Vec<socklab_re
     if let Some(t) = &program.transcript {
         text.push_str(&t.render());
     }
-    transcripts.push(socklab_report::Transcript {
-        label: format!("{} `{}` end", program.label, program.name),
+    transcripts.push(socklab_report::Transcript::of_text(
+        format!("{} `{}` end", program.label, program.name),
         text,
-        truncated_bytes: 0,
-    });
+    ));
     transcripts
 }
 
