@@ -118,6 +118,19 @@ pub struct ScenarioReport {
     pub tags: Vec<String>,
 }
 
+impl ScenarioReport {
+    /// The transcripts a student's feedback (Markdown, HTML, Gradescope)
+    /// shows: none for a passed scenario (nothing there to act on; they stay
+    /// in `report.json` and `-v`), all of them otherwise.
+    pub fn feedback_transcripts(&self) -> &[Transcript] {
+        if self.status == ScenarioStatus::Passed {
+            &[]
+        } else {
+            &self.transcripts
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum ScenarioStatus {
@@ -256,7 +269,21 @@ impl Transcript {
 impl SubmissionReport {
     /// Keeps at most `limit` bytes of whole transcript texts in all (the
     /// shortest first); the rest keep their excerpt, size and digest.
+    ///
+    /// A passed scenario keeps none: its excerpts, sizes and digests say
+    /// enough, and a full-marks report stays small.
     pub fn cap_whole_texts(&mut self, limit: usize) {
+        for scenario in &mut self.scenarios {
+            if scenario.status == ScenarioStatus::Passed {
+                for whole in scenario
+                    .transcripts
+                    .iter_mut()
+                    .filter_map(|t| t.whole.as_mut())
+                {
+                    whole.text = None;
+                }
+            }
+        }
         cap_whole_texts(
             self.scenarios
                 .iter_mut()
