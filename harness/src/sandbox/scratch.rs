@@ -220,4 +220,61 @@ mod tests {
             .unwrap();
         assert!(deepest <= DEEPEST + 1, "{deepest}");
     }
+
+    /// A program swaps a folder of its `/tmp` with a link to a folder
+    /// outside while the walk runs (`renameat2(RENAME_EXCHANGE)`, as tight
+    /// a race as there is): nothing outside is ever listed.
+    #[test]
+    fn a_folder_swapped_for_a_link_during_the_walk_lists_nothing_outside() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("outside-secret-name"), b"s").unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let root = scratch.path().to_path_buf();
+        std::fs::create_dir(root.join("x")).unwrap();
+        std::fs::write(root.join("x/inside"), b"i").unwrap();
+        symlink(outside.path(), root.join("y")).unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let swapper = {
+            let stop = stop.clone();
+            let x = CString::new(root.join("x").as_os_str().as_bytes()).unwrap();
+            let y = CString::new(root.join("y").as_os_str().as_bytes()).unwrap();
+            std::thread::spawn(move || {
+                let mut swaps = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    // SAFETY: renameat2 with valid C strings.
+                    let done = unsafe {
+                        libc::renameat2(
+                            libc::AT_FDCWD,
+                            x.as_ptr(),
+                            libc::AT_FDCWD,
+                            y.as_ptr(),
+                            libc::RENAME_EXCHANGE,
+                        )
+                    };
+                    assert_eq!(done, 0, "{}", io::Error::last_os_error());
+                    swaps += 1;
+                }
+                swaps
+            })
+        };
+        let (mut walks, mut links, mut entered) = (0, 0, 0);
+        let started = std::time::Instant::now();
+        while started.elapsed() < std::time::Duration::from_millis(1500) {
+            for found in stray_files(&[root.to_str().unwrap()], &[]) {
+                let shown = found.path.display().to_string();
+                assert!(found.path.starts_with(&root), "{shown}");
+                assert!(!shown.contains("outside-secret-name"), "{shown}");
+                match found.kind {
+                    Kind::Link => links += 1,
+                    Kind::File(_) => entered += 1,
+                    _ => {}
+                }
+            }
+            walks += 1;
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let swaps = swapper.join().unwrap();
+        println!("{walks} walks raced {swaps} swaps: {links} links listed, {entered} files inside");
+        assert!(walks > 10 && swaps > 10 && links > 0 && entered > 0);
+    }
 }
