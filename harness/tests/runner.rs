@@ -317,14 +317,19 @@ fn nothing_is_left_after_sigkill_with_namespaces() {
 /// end after the signal.
 fn time_to_end_after(signal: i32) -> Duration {
     let dir = tempfile::tempdir().unwrap();
-    let marker = dir.path().display().to_string();
     script(dir.path(), "fifo-maker", "mkfifo copy");
     script(
         dir.path(),
         "spewer",
-        "while :; do echo 'spewing a line of output, over and over'; done",
+        // Fast enough to keep socklab busy, slow enough to stay under the
+        // output limit (which would end the scenario) for a while.
+        "while :; do echo 'spewing a line of output, over and over'; sleep 0.001; done",
     );
+    let work = tempfile::tempdir().unwrap();
+    // Programs run as uids of their own, which must reach their folders.
+    std::fs::set_permissions(work.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let mut socklab = socklab()
+        .env("TMPDIR", work.path())
         .args(["run", "--submission"])
         .arg(dir.path())
         .arg(repo().join("tests/scenarios/interrupt.yaml"))
@@ -332,9 +337,12 @@ fn time_to_end_after(signal: i32) -> Duration {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let marker = dir.path().display().to_string();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while processes_mentioning(&format!("{marker}/spewer")).is_empty()
-        && processes_mentioning("/spewer").is_empty()
+    // The spewer runs from the submission's folder (scripts are not built).
+    while !processes_mentioning(&marker)
+        .iter()
+        .any(|(_, cmdline)| cmdline.contains("spewer"))
     {
         assert!(Instant::now() < deadline, "the spewer never started");
         assert!(
@@ -378,8 +386,9 @@ fn what_a_killed_socklab_left_is_removed_by_the_next() {
         return;
     }
     let work = tempfile::tempdir().unwrap();
+    // Programs run as uids of their own, which must reach their folders.
+    std::fs::set_permissions(work.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let marker = dir.path().display().to_string();
     script(
         dir.path(),
         "spawner",
@@ -387,7 +396,7 @@ fn what_a_killed_socklab_left_is_removed_by_the_next() {
          echo ready\n\
          exec \"$0\" child",
     );
-    let mut socklab = socklab()
+    let mut killed = socklab()
         .env("TMPDIR", work.path())
         .args(["run", "--isolation", "namespaces", "--submission"])
         .arg(dir.path())
@@ -396,14 +405,22 @@ fn what_a_killed_socklab_left_is_removed_by_the_next() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // The program runs from the submission's folder (scripts are not built).
+    let running = dir.path().display().to_string();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while processes_mentioning(&marker).is_empty() {
-        assert!(Instant::now() < deadline, "the program never started");
+    while !processes_mentioning(&running)
+        .iter()
+        .any(|(_, cmdline)| cmdline.contains("spawner"))
+    {
+        if Instant::now() > deadline {
+            let _ = killed.kill();
+            panic!("the program never started");
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let pid = socklab.id();
+    let pid = killed.id();
     let claims = Path::new("/run/socklab/runs");
-    let claim = std::fs::read_dir(claims)
+    let Some(claim) = std::fs::read_dir(claims)
         .unwrap()
         .map(|e| e.unwrap().path())
         .find(|p| {
@@ -412,7 +429,10 @@ fn what_a_killed_socklab_left_is_removed_by_the_next() {
                 .to_string_lossy()
                 .starts_with(&format!("{pid}."))
         })
-        .expect("a run holds a claim named after its pid");
+    else {
+        let _ = killed.kill();
+        panic!("a run holds a claim named after its pid");
+    };
     let id = claim
         .file_name()
         .unwrap()
@@ -434,7 +454,7 @@ fn what_a_killed_socklab_left_is_removed_by_the_next() {
     unsafe {
         libc::kill(pid as i32, libc::SIGKILL);
     }
-    socklab.wait().unwrap();
+    killed.wait().unwrap();
     assert!(claim.exists() && folders.iter().all(|f| f.exists()));
     println!(
         "killed run {id} left its claim, {} folder(s) and {} cgroup(s)",
