@@ -274,3 +274,51 @@ fn hostile_submissions_do_not_disturb_the_good_one() {
         );
     }
 }
+
+/// A spewer costs its neighbours nothing beyond a correct student's share:
+/// the good submission is graded beside a copy of itself, then beside the
+/// spewer (same `-j`, same machine, one test), and its grading time beside
+/// the spewer stays within 1.5× of beside the copy. The machine is shared
+/// and noisy, so a few seconds of slack are added; the figures are printed.
+#[test]
+fn a_spewer_does_not_slow_its_neighbour() {
+    let graded_beside = |neighbour: &str| -> (f64, serde_json::Value) {
+        let class = tempfile::tempdir().unwrap();
+        let out = tempfile::tempdir().unwrap();
+        copy_dir(&good(), &class.path().join("good"));
+        if neighbour == "twin" {
+            copy_dir(&good(), &class.path().join("twin"));
+        } else {
+            lay_out_fixture(neighbour, class.path());
+        }
+        grade_class(&lab3(), class.path(), out.path(), &["-j", "2"], &[]);
+        let good = student_report(out.path(), "good");
+        assert_eq!(good["score"], good["max_score"], "{}", messages(&good));
+        let other_name = if neighbour == "twin" {
+            "twin"
+        } else {
+            neighbour
+        };
+        (
+            good["duration_secs"].as_f64().unwrap(),
+            student_report(out.path(), other_name),
+        )
+    };
+    let (beside_twin, _) = graded_beside("twin");
+    let (beside_spewer, spewer) = graded_beside("hostile-spewer");
+    let longest_spewer_scenario = spewer["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["duration_secs"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    println!(
+        "good graded beside a copy of itself: {beside_twin:.1} s; beside the spewer: \
+         {beside_spewer:.1} s ({:.2}x); the spewer's longest scenario: {longest_spewer_scenario:.1} s",
+        beside_spewer / beside_twin
+    );
+    assert!(
+        beside_spewer <= 1.5 * beside_twin + 5.0,
+        "beside the spewer {beside_spewer:.1} s, beside a copy {beside_twin:.1} s"
+    );
+}
