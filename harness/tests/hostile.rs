@@ -137,6 +137,22 @@ fn hostile_submissions_do_not_disturb_the_good_one() {
         let seen: String = neighbour[at..].chars().take(80).collect();
         println!("the neighbour reports: {seen}");
     }
+    // Its walks met folders closed to it: the other students' were there.
+    let refused: u64 = neighbour
+        .match_indices("CLOSED ")
+        .filter_map(|(at, _)| {
+            let digits: String = neighbour[at + 7..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse().ok()
+        })
+        .max()
+        .unwrap_or(0);
+    assert!(
+        refused > 0,
+        "the neighbour's walk met no folder of another student"
+    );
     for leak in [VICTIM_MARKER, VICTIM, "STOLEN", "REWROTE"] {
         assert!(
             !neighbour.contains(leak),
