@@ -307,6 +307,17 @@ pub enum Action {
         program: String,
         signal: Option<String>,
     },
+    /// SIGSTOP to the program's own process: signals to it wait until
+    /// `Resume`.
+    Suspend {
+        program: String,
+    },
+    /// SIGCONT to a suspended program, once its children have ended when
+    /// `children_ended`.
+    Resume {
+        program: String,
+        children_ended: bool,
+    },
     Output {
         program: String,
         stream: OutputStream,

@@ -332,6 +332,11 @@ async fn run_action(cx: &StepContext<'_>, action: &Action) -> Result<Judgement, 
             zombies,
         } => children::run(cx, program, count, *zombies).await,
         Action::Stop { program, signal } => stop::run(cx, program, signal.as_deref()).await,
+        Action::Suspend { program } => suspend::suspend(cx, program).await,
+        Action::Resume {
+            program,
+            children_ended,
+        } => suspend::resume(cx, program, *children_ended).await,
         Action::Output {
             program,
             stream,

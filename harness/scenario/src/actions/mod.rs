@@ -43,12 +43,14 @@ pub mod output;
 pub mod proxy;
 pub mod recv;
 pub mod repeat;
+pub mod resume;
 pub mod running;
 pub mod send;
 pub mod shutdown;
 pub mod silence;
 pub mod start;
 pub mod stop;
+pub mod suspend;
 pub mod r#type;
 pub mod wait_listen;
 
@@ -75,6 +77,8 @@ pub static TABLE: Table = &[
     &running::DEFINITION,
     &children::DEFINITION,
     &stop::DEFINITION,
+    &suspend::DEFINITION,
+    &resume::DEFINITION,
     &output::DEFINITION,
     &proxy::DEFINITION,
     &connect::DEFINITION,
@@ -126,6 +130,8 @@ impl Action {
             Action::Running { .. } => &running::DEFINITION,
             Action::Children { .. } => &children::DEFINITION,
             Action::Stop { .. } => &stop::DEFINITION,
+            Action::Suspend { .. } => &suspend::DEFINITION,
+            Action::Resume { .. } => &resume::DEFINITION,
             Action::Output { .. } => &output::DEFINITION,
             Action::Proxy(_) => &proxy::DEFINITION,
             Action::Connect { .. } => &connect::DEFINITION,
@@ -169,6 +175,11 @@ impl Action {
                 program, zombies, ..
             } => children::title(program, *zombies),
             Action::Stop { program, signal } => stop::title(program, signal.as_deref()),
+            Action::Suspend { program } => suspend::title(program),
+            Action::Resume {
+                program,
+                children_ended,
+            } => resume::title(program, *children_ended),
             Action::Output { program, check, .. } => output::title(program, check),
             Action::Proxy(spec) => proxy::title(spec),
             Action::Connect {

@@ -11,6 +11,7 @@
 //! | `running` | [`running`] | [`check::process`](crate::check::process) |
 //! | `children` | [`children`] | [`check::process`](crate::check::process) |
 //! | `stop` | [`stop`] | set-up |
+//! | `suspend`, `resume` | [`suspend`] | set-up |
 //! | `output` | [`output`] | [`check::printed`](crate::check::printed) |
 //! | `proxy` | [`proxy`] | set-up |
 //! | `connect` | [`connect`] | [`check::connection`](crate::check::connection) |
@@ -47,6 +48,7 @@ pub mod shutdown;
 pub mod silence;
 pub mod start;
 pub mod stop;
+pub mod suspend;
 pub mod type_input;
 pub mod wait_listen;
 
