@@ -34,6 +34,7 @@ pub fn score_scenario(
         transcripts: run.transcripts,
         duration_secs: run.duration.as_secs_f64(),
         tags: scenario.tags.clone(),
+        packets: None,
     };
     if let Some(why) = run.harness_error {
         report.status = ScenarioStatus::Error;
@@ -155,6 +156,7 @@ pub fn skipped(scenario: &Scenario, source: SourceRef, reason: String) -> Scenar
         transcripts: Vec::new(),
         duration_secs: 0.0,
         tags: scenario.tags.clone(),
+        packets: None,
     }
 }
 
