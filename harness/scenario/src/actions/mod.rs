@@ -40,6 +40,7 @@ pub mod expect;
 pub mod file;
 pub mod listen;
 pub mod output;
+pub mod packets;
 pub mod proxy;
 pub mod recv;
 pub mod repeat;
@@ -87,6 +88,7 @@ pub static TABLE: Table = &[
     &close::DEFINITION,
     &file::DEFINITION,
     &assert::DEFINITION,
+    &packets::DEFINITION,
     &repeat::DEFINITION,
     &concurrently::DEFINITION,
 ];
@@ -138,6 +140,7 @@ impl Action {
             Action::Close { .. } => &close::DEFINITION,
             Action::File { .. } => &file::DEFINITION,
             Action::Assert { .. } => &assert::DEFINITION,
+            Action::Packets { .. } => &packets::DEFINITION,
             Action::Repeat { .. } => &repeat::DEFINITION,
             Action::Concurrently { .. } => &concurrently::DEFINITION,
         }
@@ -183,6 +186,7 @@ impl Action {
             Action::Close { peer } => close::title(peer),
             Action::File { path, .. } => file::title(path),
             Action::Assert { var, .. } => assert::title(var),
+            Action::Packets { of, checks } => packets::title(of, checks),
             Action::Repeat { times, .. } => repeat::title(*times),
             Action::Concurrently { .. } => concurrently::title(),
         }
@@ -279,7 +283,7 @@ mod tests {
     /// idea (what to send, type or compare; a host; a duration).
     const SHARED: &[&str] = &[
         "text", "line", "fixture", "eof", "regex", "stream", "signal", "for", "count", "port",
-        "host", "hex",
+        "host", "hex", "to",
     ];
 
     #[test]
