@@ -201,7 +201,7 @@ fn scenario_section(
         let _ = writeln!(out, "<p class=\"meta\">{note}.</p>");
     }
     if let Some(packets) = &scenario.packets {
-        packets_section(out, index, packets);
+        packets_section(out, index, packets, verdict == Verdict::Fail);
     }
     for transcript in &scenario.transcripts {
         let _ = writeln!(
@@ -268,10 +268,11 @@ fn check_item(out: &mut String, scenario: &ScenarioReport, check: &CheckReport) 
     out.push_str("</li>\n");
 }
 
-/// The scenario's connections as SVG ladders, folded unless a failed
-/// packet check points at one of their packets (drawn red).
-fn packets_section(out: &mut String, index: usize, packets: &PacketsReport) {
-    let open = if packets.connections.iter().any(Diagram::has_marks) {
+/// The scenario's connections as SVG ladders, folded unless the scenario
+/// failed and a failed packet check points at one of their packets (drawn
+/// red).
+fn packets_section(out: &mut String, index: usize, packets: &PacketsReport, failed: bool) {
+    let open = if failed && packets.connections.iter().any(Diagram::has_marks) {
         " open"
     } else {
         ""

@@ -189,7 +189,9 @@ fn scenario_block_with(
         out.push('\n');
     }
     if let Some(packets) = &scenario.packets {
-        packets_block(&mut out, packets, opts.verbose, paint);
+        // Without -v, only a failed scenario's ladders a failed check marks.
+        let failed = verdict == Verdict::Fail;
+        packets_block(&mut out, packets, opts.verbose, failed, paint);
     }
     if opts.verbose {
         for transcript in &scenario.transcripts {
@@ -249,13 +251,19 @@ fn check_block(out: &mut String, scenario: &ScenarioReport, check: &CheckReport,
 }
 
 /// The compact ladders (no packets that only acknowledge) of a
-/// scenario's connections: all of them with `-v`, else only those a
-/// failed packet check points at.
-fn packets_block(out: &mut String, packets: &PacketsReport, verbose: bool, paint: Paint) {
+/// scenario's connections: all of them with `-v`, else, in a failed
+/// scenario, those a failed packet check points at.
+fn packets_block(
+    out: &mut String,
+    packets: &PacketsReport,
+    verbose: bool,
+    failed: bool,
+    paint: Paint,
+) {
     let shown: Vec<&Diagram> = packets
         .connections
         .iter()
-        .filter(|d| verbose || d.has_marks())
+        .filter(|d| verbose || (failed && d.has_marks()))
         .collect();
     if shown.is_empty() {
         return;

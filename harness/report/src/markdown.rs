@@ -127,7 +127,7 @@ pub(crate) fn scenario_details(scenario: &ScenarioReport) -> String {
         let _ = writeln!(out, "_{note}._\n");
     }
     if let Some(packets) = &scenario.packets {
-        packets_details(&mut out, packets);
+        packets_details(&mut out, packets, verdict == Verdict::Fail);
     }
     for transcript in &scenario.transcripts {
         let _ = writeln!(
@@ -187,9 +187,10 @@ fn check_details(out: &mut String, scenario: &ScenarioReport, check: &CheckRepor
 }
 
 /// The scenario's connections as text ladders in fenced blocks, folded
-/// unless a failed packet check points at one of their packets (`✗`).
-fn packets_details(out: &mut String, packets: &PacketsReport) {
-    let open = if packets.connections.iter().any(Diagram::has_marks) {
+/// unless the scenario failed and a failed packet check points at one of
+/// their packets (`✗`).
+fn packets_details(out: &mut String, packets: &PacketsReport, failed: bool) {
+    let open = if failed && packets.connections.iter().any(Diagram::has_marks) {
         " open"
     } else {
         ""
