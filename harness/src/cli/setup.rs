@@ -94,6 +94,7 @@ pub fn settings_for(
         options,
         references,
         port_turns: PortTurns::default(),
+        capture: true,
     })
 }
 

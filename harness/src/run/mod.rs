@@ -11,6 +11,7 @@
 //! runner never decides points.
 
 pub mod actions;
+pub mod capture;
 pub mod fixtures;
 pub mod output;
 pub mod peer;
@@ -50,9 +51,14 @@ pub struct ScenarioRun {
     pub timed_out: Option<String>,
     pub transcripts: Vec<socklab_report::Transcript>,
     pub duration: Duration,
+    /// The scenario's packets for the report (ladders, the cap, the file's name).
+    pub packets: Option<socklab_report::PacketsReport>,
 }
 
-/// Runs a planned scenario in a fresh sandbox under `dir`.
+/// Runs a planned scenario in a fresh sandbox under `dir`. With
+/// `packets_folder`, its capture is handed to the events' subscribers as
+/// a file of that folder (relative to the report), named after the
+/// scenario.
 pub async fn run_scenario(
     plan: &ScenarioPlan<'_>,
     run: &RunPlan,
@@ -60,6 +66,7 @@ pub async fn run_scenario(
     submission: &Submission,
     dir: &Path,
     events: &ScenarioEvents,
+    packets_folder: Option<&str>,
 ) -> ScenarioRun {
     let scenario = plan.scenario;
     let started = Instant::now();
@@ -69,6 +76,7 @@ pub async fn run_scenario(
         timed_out: None,
         transcripts: Vec::new(),
         duration: started.elapsed(),
+        packets: None,
     };
     let process_limit = settings
         .capabilities
@@ -116,10 +124,23 @@ pub async fn run_scenario(
         observations: Mutex::new(Vec::new()),
         events,
     };
-    let timed_out = tokio::time::timeout(scenario.timeout, steps.run_block(&plan.steps))
-        .await
-        .is_err()
-        .then(|| steps.state.describe_hang());
+    let finished = tokio::time::timeout(scenario.timeout, steps.run_block(&plan.steps)).await;
+    let timed_out = finished.is_err().then(|| steps.state.describe_hang());
+    if finished != Ok(true) {
+        steps.judge_unreached_packets(&plan.steps).await;
+    }
+    // After the last step (before the programs are stopped): the capture
+    // ends where the scenario did.
+    let file_name = format!("{}.pcapng", crate::engine::sanitize(&scenario.name));
+    let captured = steps
+        .state
+        .capture
+        .finish(packets_folder.map(|folder| format!("{folder}/{file_name}")));
+    if let (Some(_), Some(result)) = (packets_folder, &captured)
+        && !result.pcapng.is_empty()
+    {
+        events.captured(&file_name, &result.pcapng);
+    }
     let sandbox = &steps.state.sandbox;
     // Forks refused are counted before the programs are stopped, memory
     // kills and stray files after.
@@ -141,6 +162,7 @@ pub async fn run_scenario(
         timed_out,
         transcripts,
         duration: started.elapsed(),
+        packets: captured.map(|c| c.report),
     }
 }
 
@@ -222,6 +244,8 @@ impl StepLoop<'_> {
             expected: judgement.expected,
             observed: judgement.observed,
             program: judgement.program,
+            hint: judgement.hint,
+            late: false,
             elapsed: started.elapsed(),
         };
         let go_on = state.scenario.observe || check::continues(&observation, &step.meta);
@@ -230,6 +254,60 @@ impl StepLoop<'_> {
             .expect("lock")
             .push((observation, step.meta.clone()));
         go_on
+    }
+
+    /// Judges the packet steps an earlier failure kept from running, on
+    /// what was captured until then (reported, never scored).
+    async fn judge_unreached_packets(&self, block: &[StepTree<'_>]) {
+        let reached: std::collections::BTreeSet<StepPath> = self
+            .observations
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter_map(|(o, _)| o.step.clone())
+            .collect();
+        let unreached: Vec<(StepPath, &Step)> = block
+            .iter()
+            .flat_map(StepTree::flatten)
+            .filter(|(path, step)| {
+                matches!(step.action, Action::Packets { .. }) && !reached.contains(*path)
+            })
+            .map(|(path, step)| (path.clone(), step))
+            .collect();
+        for (path, step) in unreached {
+            let Action::Packets { of, checks } = &step.action else {
+                continue;
+            };
+            let Some(judgement) = actions::packets::judge_late(&self.state, of, checks).await
+            else {
+                continue;
+            };
+            let title = step
+                .meta
+                .title
+                .clone()
+                .unwrap_or_else(|| self.state.fill_in(&check::default_title(&step.action)));
+            let observation = Observation {
+                step: Some(path),
+                line: step.loc.line,
+                keyword: step.action.keyword(),
+                title,
+                is_check: true,
+                outcome: judgement.outcome,
+                message: judgement.message,
+                sent: None,
+                expected: judgement.expected,
+                observed: judgement.observed,
+                program: None,
+                hint: judgement.hint,
+                late: true,
+                elapsed: Duration::ZERO,
+            };
+            self.observations
+                .lock()
+                .expect("lock")
+                .push((observation, step.meta.clone()));
+        }
     }
 
     /// Reports what the sandbox saw beside the steps: weighing nothing,
@@ -251,6 +329,8 @@ impl StepLoop<'_> {
                     expected: judgement.expected,
                     observed: judgement.observed,
                     program: None,
+                    hint: None,
+                    late: false,
                     elapsed: Duration::ZERO,
                 },
                 StepMeta {
@@ -307,6 +387,7 @@ async fn run_action(cx: &StepContext<'_>, action: &Action) -> Result<Judgement, 
         Action::Close { peer } => close::run(cx, peer).await,
         Action::File { path, check } => file::run(cx, path, check),
         Action::Assert { var, spec } => assert::run(cx, var, spec),
+        Action::Packets { of, checks } => packets::run(cx, of, checks).await,
         // The step loop runs what these hold; they are never dispatched.
         Action::Repeat { .. } | Action::Concurrently { .. } => Ok(Judgement::pass("")),
     }
