@@ -28,6 +28,7 @@ pub mod error;
 pub mod events;
 pub mod facts;
 pub mod grade;
+pub mod kernel;
 pub mod limits;
 pub mod plan;
 pub mod run;

@@ -7,6 +7,7 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 
 use common::*;
 
@@ -160,4 +161,147 @@ fn left_out_scenarios_are_not_in_the_grades() {
     assert!(header.contains("echo/long-stream"), "{header}");
     let report = student_report(&out, "sum");
     assert_eq!(report["score"], report["max_score"], "full marks");
+}
+
+/// An iterative file-transfer convention: lab.yaml's three options and the
+/// reference flags of a submission that follows it.
+struct Convention {
+    options: [(&'static str, &'static str); 3],
+    flags: &'static str,
+}
+
+const LEN_0_TERMINATE: Convention = Convention {
+    options: [
+        ("ft_iterative", "one-connection"),
+        ("ft_end_of_file", "len-0"),
+        ("ft_end_of_session", "client-sends TERMINATE CONNECTION"),
+    ],
+    flags: "--iterative one-connection --end-of-file len-0 --end-of-session \"client-sends TERMINATE CONNECTION\"",
+};
+const MARKER: Convention = Convention {
+    options: [
+        ("ft_iterative", "marker"),
+        ("ft_end_of_file", "len-0"),
+        ("ft_end_of_session", "client-closes"),
+    ],
+    flags: "--iterative marker",
+};
+const SHORT_CLOSE: Convention = Convention {
+    options: [
+        ("ft_iterative", "one-connection"),
+        ("ft_end_of_file", "short-segment"),
+        ("ft_end_of_session", "client-closes"),
+    ],
+    flags: "--iterative one-connection --end-of-file short-segment --end-of-session client-closes",
+};
+const SHORT_TERMINATE: Convention = Convention {
+    options: [
+        ("ft_iterative", "one-connection"),
+        ("ft_end_of_file", "short-segment"),
+        ("ft_end_of_session", "client-sends TERMINATE CONNECTION"),
+    ],
+    flags: "--iterative one-connection --end-of-file short-segment --end-of-session \"client-sends TERMINATE CONNECTION\"",
+};
+
+/// The iterative scenarios a pair following `own` must fail in a course
+/// using `course`, whatever the timing: where the files are cut differently
+/// both mixed pairs copy wrong; where only the session's end differs, the
+/// reference server of the pair that expects the text fails when the other
+/// side closes without it (the other mixed pair may or may not fail: a
+/// server that takes the text for a path answers a client that has gone).
+fn must_fail(own: &Convention, course: &Convention) -> BTreeSet<String> {
+    let end_of_file = |c: &Convention| c.options[1].1;
+    let session = |c: &Convention| c.options[2].1;
+    let mut failing = Vec::new();
+    if end_of_file(own) != end_of_file(course) {
+        failing.push(ITERATIVE[1]);
+        failing.push(ITERATIVE[2]);
+    } else if session(own) == "client-closes" {
+        // The student client closes; the course's reference server wanted the text.
+        failing.push(ITERATIVE[1]);
+    } else {
+        // The course's reference client closes; the student server wanted the text.
+        failing.push(ITERATIVE[2]);
+    }
+    set(&failing)
+}
+
+#[test]
+fn each_iterative_convention_passes_under_its_own_options_and_fails_under_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let conventions = [&MARKER, &LEN_0_TERMINATE, &SHORT_CLOSE, &SHORT_TERMINATE];
+    let labs: Vec<PathBuf> = conventions
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let lab_dir = dir.path().join(format!("course{i}"));
+            std::fs::create_dir_all(&lab_dir).unwrap();
+            lab_with(&lab_dir, &c.options)
+        })
+        .collect();
+    let pairs: Vec<PathBuf> = conventions
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let submission = dir.path().join(format!("pair{i}"));
+            let server = format!("ft-server {}", c.flags);
+            let client = format!("ft-client {}", c.flags);
+            reference_submission(
+                &submission,
+                &[("FTServerIter", &server), ("FTClientIter", &client)],
+            );
+            submission
+        })
+        .collect();
+    // Every pair under every course, four at a time: a pair that waits for
+    // a marker that never comes waits for its step's deadline, and more at
+    // once would starve the timing of the other tests running beside this one.
+    let mut runs = Vec::new();
+    for (p, pair) in pairs.iter().enumerate() {
+        for (l, lab) in labs.iter().enumerate() {
+            runs.push((p, l, pair, lab));
+        }
+    }
+    let mut results: Vec<(usize, usize, Option<i32>, serde_json::Value, String)> = Vec::new();
+    for batch in runs.chunks(4) {
+        results.extend(std::thread::scope(|scope| {
+            let handles: Vec<_> = batch
+                .iter()
+                .map(|(p, l, pair, lab)| {
+                    scope.spawn(move || {
+                        let (out, report) =
+                            run_json(&[lab.to_str().unwrap(), "--only", "ft/iterative"], pair);
+                        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+                        (*p, *l, out.status.code(), report, stderr)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .collect::<Vec<_>>()
+        }));
+    }
+    for (p, l, code, report, stderr) in results {
+        let (own, course) = (conventions[p], conventions[l]);
+        if p == l {
+            assert_eq!(
+                scenarios_with(&report, "passed"),
+                ITERATIVE,
+                "the `{}` pair under its own options\n{stderr}",
+                own.flags
+            );
+            assert_eq!(code, Some(0));
+            continue;
+        }
+        let failed: BTreeSet<String> = scenarios_with(&report, "failed").into_iter().collect();
+        let expected = must_fail(own, course);
+        assert!(
+            failed.is_superset(&expected) && !failed.contains(ITERATIVE[0]),
+            "the `{}` pair under {:?}: failed {failed:?}, expected at least {expected:?} (and never the pair with itself)",
+            own.flags,
+            course.options
+        );
+        assert_eq!(code, Some(1));
+    }
 }

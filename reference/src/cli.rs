@@ -158,13 +158,133 @@ pub struct LotteryClientArgs {
     pub byte_order: ByteOrder,
 }
 
-/// The two conventions of the iterative file transfer.
+/// How the iterative file transfer carries several files.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IterativeMode {
     /// A new connection per file; the server loops on accept.
     NewConnection,
-    /// One connection for all files; a segment with len 0 ends each file.
+    /// One connection for all files; a segment with len 0 ends each file and
+    /// the client ends the session by closing (one-connection with the defaults).
     Marker,
+    /// One connection for all files, each ended as --end-of-file says, the
+    /// session as --end-of-session says.
+    OneConnection,
+}
+
+/// What ends each file on a connection that carries several.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EndOfFile {
+    /// A segment with len 0 follows each file's data.
+    #[default]
+    #[value(name = "len-0")]
+    LenZero,
+    /// The file's last segment carries fewer than 256 bytes: a segment with
+    /// len 0 follows when the size is a multiple of 256 (an empty file too).
+    ShortSegment,
+}
+
+impl EndOfFile {
+    /// The name on command lines and in lab.yaml.
+    pub fn name(self) -> &'static str {
+        match self {
+            EndOfFile::LenZero => "len-0",
+            EndOfFile::ShortSegment => "short-segment",
+        }
+    }
+}
+
+/// What ends an iterative session that keeps one connection.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum SessionEnd {
+    /// The client closes the connection (the server reads end of stream).
+    #[default]
+    ClientCloses,
+    /// The client sends this text where a path would go (e.g. `TERMINATE
+    /// CONNECTION`), then closes.
+    ClientSends(String),
+}
+
+impl SessionEnd {
+    /// Parses `client-closes` or `client-sends TEXT`.
+    pub fn parse(text: &str) -> Result<SessionEnd, String> {
+        if text == "client-closes" {
+            return Ok(SessionEnd::ClientCloses);
+        }
+        let Some(sent) = text.strip_prefix("client-sends ") else {
+            return Err(format!(
+                "`{text}` is not an end of session: write `client-closes`, or `client-sends TEXT` (e.g. `client-sends TERMINATE CONNECTION`)"
+            ));
+        };
+        if sent.is_empty() || sent.len() > MAX_SESSION_TEXT {
+            return Err(format!(
+                "the text of `client-sends` must be 1 to {MAX_SESSION_TEXT} bytes (the server reads it with the one read() of a path), not {}",
+                sent.len()
+            ));
+        }
+        Ok(SessionEnd::ClientSends(sent.to_string()))
+    }
+}
+
+impl std::fmt::Display for SessionEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SessionEnd::ClientCloses => f.write_str("client-closes"),
+            SessionEnd::ClientSends(text) => write!(f, "client-sends {text}"),
+        }
+    }
+}
+
+/// The longest end-of-session text: what one read of a path takes.
+pub const MAX_SESSION_TEXT: usize = crate::wire::filetransfer::MAX_PATH;
+
+/// The iterative file-transfer convention a command line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Convention {
+    /// A new connection per file: the server closes after each file, and
+    /// loops on accept until it is stopped.
+    ConnectionPerFile,
+    /// One connection for every file.
+    OneConnection {
+        /// What ends each file.
+        end_of_file: EndOfFile,
+        /// What ends the session.
+        end_of_session: SessionEnd,
+    },
+}
+
+/// The convention of `--iterative MODE --end-of-file … --end-of-session …`;
+/// `Err` says why the flags contradict the mode. `new-connection` and
+/// `marker` fix their own convention and accept only the defaults
+/// (`len-0`, `client-closes`), which lab manifests pass whatever the mode.
+pub fn convention(
+    mode: IterativeMode,
+    end_of_file: Option<EndOfFile>,
+    end_of_session: Option<&SessionEnd>,
+) -> Result<Convention, String> {
+    let end_of_file = end_of_file.unwrap_or_default();
+    let end_of_session = end_of_session.cloned().unwrap_or_default();
+    let defaults = end_of_file == EndOfFile::default() && end_of_session == SessionEnd::default();
+    match mode {
+        IterativeMode::OneConnection => Ok(Convention::OneConnection {
+            end_of_file,
+            end_of_session,
+        }),
+        IterativeMode::Marker if defaults => Ok(Convention::OneConnection {
+            end_of_file,
+            end_of_session,
+        }),
+        IterativeMode::NewConnection if defaults => Ok(Convention::ConnectionPerFile),
+        IterativeMode::Marker => Err(format!(
+            "--iterative marker means --end-of-file len-0 and --end-of-session client-closes; \
+             for --end-of-file {} --end-of-session \"{end_of_session}\" write --iterative one-connection",
+            end_of_file.name()
+        )),
+        IterativeMode::NewConnection => Err(format!(
+            "--iterative new-connection ends each file by closing its connection and has no session to end; \
+             --end-of-file {} --end-of-session \"{end_of_session}\" need --iterative one-connection",
+            end_of_file.name()
+        )),
+    }
 }
 
 /// `ft-server PORT`.
@@ -179,6 +299,13 @@ pub struct FtServerArgs {
     /// Serve many files (the iterative variant) with this convention.
     #[arg(long, value_enum, value_name = "MODE")]
     pub iterative: Option<IterativeMode>,
+    /// With one-connection: what ends each file (default len-0).
+    #[arg(long, value_enum, value_name = "MARK", requires = "iterative")]
+    pub end_of_file: Option<EndOfFile>,
+    /// With one-connection: `client-closes` (default), or `client-sends TEXT`
+    /// (the server exits 0 when it reads TEXT where a path would be).
+    #[arg(long, value_name = "END", value_parser = SessionEnd::parse, requires = "iterative")]
+    pub end_of_session: Option<SessionEnd>,
     /// Byte order of the segments' len field.
     #[arg(long, value_enum, default_value_t = ByteOrder::Host)]
     pub byte_order: ByteOrder,
@@ -187,11 +314,20 @@ pub struct FtServerArgs {
     pub bind: BindArg,
 }
 
+impl FtServerArgs {
+    /// The iterative convention asked for (`None`: one file, then exit).
+    pub fn convention(&self) -> Result<Option<Convention>, String> {
+        self.iterative
+            .map(|mode| convention(mode, self.end_of_file, self.end_of_session.as_ref()))
+            .transpose()
+    }
+}
+
 /// `ft-client IP PORT SRC DST`, or `ft-client IP PORT --iterative MODE`.
 #[derive(Parser, Debug, Clone, PartialEq, Eq)]
 #[command(name = "ft-client", color = ColorChoice::Never)]
 #[command(
-    about = "File-transfer client: asks the server for SRC and stores it as DST (with --iterative: SRC DST lines from stdin)"
+    about = "File-transfer client: asks the server for SRC and stores it as DST (with --iterative: SRC DST lines from stdin, `quit` or end of input ends)"
 )]
 pub struct FtClientArgs {
     /// Server IPv4 or IPv6 address.
@@ -207,9 +343,25 @@ pub struct FtClientArgs {
     /// Transfer many files, read as "SRC DST" lines from stdin, with this convention.
     #[arg(long, value_enum, value_name = "MODE")]
     pub iterative: Option<IterativeMode>,
+    /// With one-connection: what ends each file (default len-0).
+    #[arg(long, value_enum, value_name = "MARK", requires = "iterative")]
+    pub end_of_file: Option<EndOfFile>,
+    /// With one-connection: `client-closes` (default), or `client-sends TEXT`
+    /// (sent where a path would go after the last file, then the client closes).
+    #[arg(long, value_name = "END", value_parser = SessionEnd::parse, requires = "iterative")]
+    pub end_of_session: Option<SessionEnd>,
     /// Byte order of the segments' len field.
     #[arg(long, value_enum, default_value_t = ByteOrder::Host)]
     pub byte_order: ByteOrder,
+}
+
+impl FtClientArgs {
+    /// The iterative convention asked for (`None`: SRC and DST, one file).
+    pub fn convention(&self) -> Result<Option<Convention>, String> {
+        self.iterative
+            .map(|mode| convention(mode, self.end_of_file, self.end_of_session.as_ref()))
+            .transpose()
+    }
 }
 
 /// A parsed command line, ready to run.
@@ -272,30 +424,47 @@ pub fn parse(program: Program, args: Vec<OsString>) -> Result<Invocation, EarlyE
         Program::EchoClient => parse_as(argv).map(Invocation::EchoClient),
         Program::LotteryServer => parse_as(argv).map(Invocation::LotteryServer),
         Program::LotteryClient => parse_as(argv).map(Invocation::LotteryClient),
-        Program::FtServer => parse_as(argv).map(Invocation::FtServer),
-        Program::FtClient => parse_as(argv).map(Invocation::FtClient),
+        Program::FtServer => {
+            let args: FtServerArgs = parse_as(argv)?;
+            checked::<FtServerArgs>(args.convention())?;
+            Ok(Invocation::FtServer(args))
+        }
+        Program::FtClient => {
+            let args: FtClientArgs = parse_as(argv)?;
+            checked::<FtClientArgs>(args.convention())?;
+            Ok(Invocation::FtClient(args))
+        }
     }
 }
 
 fn parse_as<T: Parser>(argv: Vec<OsString>) -> Result<T, EarlyExit> {
-    T::try_parse_from(argv).map_err(|error| {
-        let mut text = error.render().to_string();
-        if error.use_stderr() && !text.contains("Usage: ") {
-            let usage = T::command().render_usage().to_string();
-            let usage = usage.trim_end();
-            text = match text.split_once("\n\nFor more information") {
-                Some((message, hint)) => {
-                    format!("{message}\n\n{usage}\n\nFor more information{hint}")
-                }
-                None => format!("{}\n\n{usage}\n", text.trim_end()),
-            };
-        }
-        EarlyExit {
-            text,
-            to_stderr: error.use_stderr(),
-            code: error.exit_code(),
-        }
+    T::try_parse_from(argv).map_err(early_exit::<T>)
+}
+
+/// A usage error for flags that parse but contradict each other.
+fn checked<T: Parser>(result: Result<impl Sized, String>) -> Result<(), EarlyExit> {
+    result.map(drop).map_err(|message| {
+        early_exit::<T>(T::command().error(clap::error::ErrorKind::ArgumentConflict, message))
     })
+}
+
+fn early_exit<T: Parser>(error: clap::Error) -> EarlyExit {
+    let mut text = error.render().to_string();
+    if error.use_stderr() && !text.contains("Usage: ") {
+        let usage = T::command().render_usage().to_string();
+        let usage = usage.trim_end();
+        text = match text.split_once("\n\nFor more information") {
+            Some((message, hint)) => {
+                format!("{message}\n\n{usage}\n\nFor more information{hint}")
+            }
+            None => format!("{}\n\n{usage}\n", text.trim_end()),
+        };
+    }
+    EarlyExit {
+        text,
+        to_stderr: error.use_stderr(),
+        code: error.exit_code(),
+    }
 }
 
 #[cfg(test)]
@@ -360,6 +529,57 @@ mod tests {
             (ft.iterative, ft.src, ft.dst),
             (Some(IterativeMode::NewConnection), None, None)
         );
+    }
+
+    #[test]
+    fn conventions_from_modes_and_markers() {
+        let sends = SessionEnd::parse("client-sends TERMINATE CONNECTION").unwrap();
+        assert_eq!(
+            sends,
+            SessionEnd::ClientSends("TERMINATE CONNECTION".into())
+        );
+        assert_eq!(sends.to_string(), "client-sends TERMINATE CONNECTION");
+        assert_eq!(
+            convention(IterativeMode::Marker, None, None),
+            Ok(Convention::OneConnection {
+                end_of_file: EndOfFile::LenZero,
+                end_of_session: SessionEnd::ClientCloses
+            })
+        );
+        // What lab.yaml passes with its defaults works for every mode.
+        let closes = SessionEnd::ClientCloses;
+        for mode in [IterativeMode::NewConnection, IterativeMode::Marker] {
+            assert!(convention(mode, Some(EndOfFile::LenZero), Some(&closes)).is_ok());
+            assert!(convention(mode, Some(EndOfFile::ShortSegment), None).is_err());
+            assert!(convention(mode, None, Some(&sends)).is_err());
+        }
+        assert_eq!(
+            convention(
+                IterativeMode::OneConnection,
+                Some(EndOfFile::ShortSegment),
+                Some(&sends)
+            ),
+            Ok(Convention::OneConnection {
+                end_of_file: EndOfFile::ShortSegment,
+                end_of_session: sends.clone()
+            })
+        );
+        assert!(SessionEnd::parse(&format!("client-sends {}", "x".repeat(257))).is_err());
+        let parsed = parse(
+            Program::FtClient,
+            args(&[
+                "127.0.0.1",
+                "9",
+                "--iterative",
+                "one-connection",
+                "--end-of-session",
+                "client-sends TERMINATE CONNECTION",
+            ]),
+        );
+        let Ok(Invocation::FtClient(ft)) = parsed else {
+            panic!("{parsed:?}")
+        };
+        assert_eq!(ft.end_of_session, Some(sends));
     }
 
     #[test]

@@ -387,8 +387,11 @@ impl AsyncRead for Recorded {
         if result.is_ok() {
             let got = &buf.filled()[before..];
             if !got.is_empty() {
-                this.transcript
-                    .record(this.id, EventKind::Received(got.to_vec()));
+                // A transcript that records nothing costs no copy.
+                if this.transcript.is_enabled() {
+                    this.transcript
+                        .record(this.id, EventKind::Received(got.to_vec()));
+                }
             } else if buf.remaining() > 0 && !this.saw_eof {
                 this.saw_eof = true;
                 this.transcript.record(this.id, EventKind::ReadEof);
@@ -412,11 +415,45 @@ impl AsyncWrite for Recorded {
         this.note_error(&result);
         if let Ok(n) = result
             && n > 0
+            && this.transcript.is_enabled()
         {
             this.transcript
                 .record(this.id, EventKind::Sent(buf[..n].to_vec()));
         }
         Poll::Ready(result)
+    }
+
+    /// One `writev`: what was written is recorded as one send, as with `write`.
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let result = match Pin::new(&mut this.stream).poll_write_vectored(cx, bufs) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(result) => result,
+        };
+        this.note_error(&result);
+        if let Ok(n) = result
+            && n > 0
+            && this.transcript.is_enabled()
+        {
+            let mut sent = Vec::with_capacity(n);
+            for slice in bufs {
+                let take = slice.len().min(n - sent.len());
+                sent.extend_from_slice(&slice[..take]);
+                if sent.len() == n {
+                    break;
+                }
+            }
+            this.transcript.record(this.id, EventKind::Sent(sent));
+        }
+        Poll::Ready(result)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -116,27 +116,43 @@ fn file_transfer_pair() {
 
 #[test]
 fn iterative_file_transfer_pairs() {
-    for mode in ["new-connection", "marker"] {
+    let conventions: [&[&str]; 3] = [
+        &["--iterative", "new-connection"],
+        &["--iterative", "marker"],
+        // An argument with a space, as lab.yaml's options render it.
+        &[
+            "--iterative",
+            "one-connection",
+            "--end-of-file",
+            "short-segment",
+            "--end-of-session",
+            "client-sends TERMINATE CONNECTION",
+        ],
+    ];
+    for flags in conventions {
+        let mode = flags[1];
         let dir = tempdir();
         std::fs::write(dir.path().join("one"), binary_content(1234)).unwrap();
         std::fs::write(dir.path().join("two"), binary_content(256)).unwrap();
         let port = support::free_port();
         let mut command = ProcessCommand::new(binary(Program::FtServer));
         command
-            .args([&port.to_string(), "--iterative", mode])
+            .arg(port.to_string())
+            .args(flags)
             .current_dir(dir.path());
         let server = ServerProcess::start(command, port);
         client(Program::FtClient)
             .current_dir(dir.path())
-            .args(["127.0.0.1", &port.to_string(), "--iterative", mode])
+            .args(["127.0.0.1", &port.to_string()])
+            .args(flags)
             .write_stdin("one one.copy\ntwo two.copy\n")
             .assert()
             .success()
             .stdout("File (SRC DST, or quit): ".repeat(3));
-        let server = if mode == "marker" {
-            server.finish()
-        } else {
+        let server = if mode == "new-connection" {
             server.stop()
+        } else {
+            server.finish()
         };
         assert_eq!(server.stdout_text(), "one\ntwo\n", "{mode}");
         assert_eq!(

@@ -52,6 +52,51 @@ fn bad_command_lines_exit_2_with_a_usage_message() {
             Program::FtClient,
             &["127.0.0.1", "9000", "--iterative", "marker", "src", "dst"],
         ),
+        (
+            Program::FtServer,
+            &["9000", "--end-of-file", "short-segment"],
+        ),
+        (
+            Program::FtServer,
+            &[
+                "9000",
+                "--iterative",
+                "one-connection",
+                "--end-of-file",
+                "len0",
+            ],
+        ),
+        (
+            Program::FtServer,
+            &[
+                "9000",
+                "--iterative",
+                "one-connection",
+                "--end-of-session",
+                "bye",
+            ],
+        ),
+        (
+            Program::FtServer,
+            &[
+                "9000",
+                "--iterative",
+                "new-connection",
+                "--end-of-file",
+                "short-segment",
+            ],
+        ),
+        (
+            Program::FtClient,
+            &[
+                "127.0.0.1",
+                "9000",
+                "--iterative",
+                "marker",
+                "--end-of-session",
+                "client-sends BYE",
+            ],
+        ),
     ];
     for (program, args) in cases {
         command(*program)
@@ -64,6 +109,32 @@ fn bad_command_lines_exit_2_with_a_usage_message() {
                 program.name()
             )));
     }
+}
+
+#[test]
+fn conventions_that_contradict_their_mode_say_what_to_write() {
+    command(Program::FtServer)
+        .args(["9000", "--iterative", "marker", "--end-of-file", "short-segment"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--iterative marker means --end-of-file len-0 and --end-of-session client-closes; \
+             for --end-of-file short-segment --end-of-session \"client-closes\" write --iterative one-connection",
+        ));
+    command(Program::FtClient)
+        .args(["127.0.0.1", "9000", "--iterative", "one-connection"])
+        .args(["--end-of-session", "client-sends"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "write `client-closes`, or `client-sends TEXT`",
+        ));
+    // The defaults, which a lab manifest passes whatever the mode, are accepted.
+    command(Program::FtServer)
+        .args(["--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--end-of-session <END>"));
 }
 
 #[test]

@@ -270,6 +270,50 @@ async fn iterative_transfers_in_both_conventions() {
     }
 }
 
+/// Every one-connection convention's pair moves the same files; a 512-byte
+/// file (a multiple of 256) and an empty one test the short-segment rule.
+#[tokio::test]
+async fn iterative_transfers_in_one_connection_conventions() {
+    for convention in [
+        ["len-0", "client-sends TERMINATE CONNECTION"],
+        ["short-segment", "client-closes"],
+        ["short-segment", "client-sends TERMINATE CONNECTION"],
+    ] {
+        let dir = tempdir();
+        std::fs::write(dir.path().join("a"), binary_content(1000)).unwrap();
+        std::fs::write(dir.path().join("b"), b"").unwrap();
+        std::fs::write(dir.path().join("c"), binary_content(512)).unwrap();
+        let flags = [
+            "--iterative",
+            "one-connection",
+            "--end-of-file",
+            convention[0],
+            "--end-of-session",
+            convention[1],
+        ];
+        let (server, addr) = InProcess::server(Program::FtServer, &flags, dir.path()).await;
+        let port = addr.port().to_string();
+        let args: Vec<&str> = ["127.0.0.1", port.as_str()]
+            .into_iter()
+            .chain(flags)
+            .collect();
+        let stdin = b"a a.copy\nb b.copy\nc c.copy\nmissing m.copy\na again\n";
+        let client = InProcess::start(Program::FtClient, &args, stdin, dir.path())
+            .finish()
+            .await;
+        assert_eq!(client.code, 0, "{convention:?}: {}", client.stderr_text());
+        let server = server.finish().await;
+        assert_eq!(server.code, 0, "{convention:?}: {}", server.stderr_text());
+        assert_eq!(server.stdout_text(), "a\nb\nc\nmissing\na\n");
+        let read = |name: &str| std::fs::read(dir.path().join(name)).unwrap();
+        assert_eq!(read("a.copy"), binary_content(1000), "{convention:?}");
+        assert_eq!(read("b.copy"), b"", "{convention:?}");
+        assert_eq!(read("c.copy"), binary_content(512), "{convention:?}");
+        assert_eq!(read("m.copy"), b"", "{convention:?}");
+        assert_eq!(read("again"), binary_content(1000), "{convention:?}");
+    }
+}
+
 #[tokio::test]
 async fn a_destination_that_cannot_be_created_fails_one_transfer_only() {
     let dir = tempdir();
@@ -345,7 +389,8 @@ async fn the_server_transcript_shows_whole_segments() {
             _ => None,
         })
         .collect();
-    assert_eq!(sends, [SEGMENT_SIZE, SEGMENT_SIZE]);
+    // Two whole segments (256 + 44 bytes of data), batched into one write.
+    assert_eq!(sends, [2 * SEGMENT_SIZE]);
 }
 
 #[tokio::test]

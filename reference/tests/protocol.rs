@@ -353,6 +353,75 @@ async fn marker_mode_ends_each_file_with_a_zero_length_segment() {
     );
 }
 
+const TERMINATE: &str = "client-sends TERMINATE CONNECTION";
+
+#[tokio::test]
+async fn short_segment_mode_ends_a_file_with_its_short_segment_or_a_zero_length_one() {
+    let dir = tempdir();
+    std::fs::write(dir.path().join("a"), binary_content(300)).unwrap();
+    std::fs::write(dir.path().join("b512"), binary_content(512)).unwrap();
+    std::fs::write(dir.path().join("empty"), b"").unwrap();
+    let args = [
+        "--iterative",
+        "one-connection",
+        "--end-of-file",
+        "short-segment",
+        "--end-of-session",
+        TERMINATE,
+    ];
+    let (server, addr) = InProcess::server(Program::FtServer, &args, dir.path()).await;
+    let mut stream = connect(addr).await;
+    let marker = Segment::end_marker().encode(ByteOrder::Host).to_vec();
+    for (path, content, ended_by_marker) in [
+        ("a", binary_content(300), false),
+        ("b512", binary_content(512), true),
+        ("empty", vec![], true),
+        ("missing", vec![], true),
+    ] {
+        stream.write_all(path.as_bytes()).await.unwrap();
+        let mut want = encode_file(&content, ByteOrder::Host);
+        if ended_by_marker {
+            want.extend_from_slice(&marker);
+        }
+        let received = read_exactly(&mut stream, want.len()).await;
+        assert_eq!(received, want, "{path}");
+    }
+    // A C client may send the text with its NUL.
+    stream.write_all(b"TERMINATE CONNECTION\0").await.unwrap();
+    assert_closed(&mut stream).await;
+    let server = server.finish().await;
+    assert_eq!(server.code, 0, "{}", server.stderr_text());
+    assert_eq!(server.stdout_text(), "a\nb512\nempty\nmissing\n");
+}
+
+#[tokio::test]
+async fn a_session_closed_without_its_end_text_fails_the_server() {
+    let dir = tempdir();
+    std::fs::write(dir.path().join("a"), b"hello").unwrap();
+    let args = [
+        "--iterative",
+        "one-connection",
+        "--end-of-session",
+        TERMINATE,
+    ];
+    let (server, addr) = InProcess::server(Program::FtServer, &args, dir.path()).await;
+    let mut stream = connect(addr).await;
+    stream.write_all(b"a").await.unwrap();
+    let want = [
+        encode_file(b"hello", ByteOrder::Host),
+        Segment::end_marker().encode(ByteOrder::Host).to_vec(),
+    ]
+    .concat();
+    assert_eq!(read_exactly(&mut stream, want.len()).await, want);
+    drop(stream);
+    let server = server.finish().await;
+    assert_eq!(server.code, 1);
+    assert_eq!(
+        server.stderr_text(),
+        "ft-server: the client closed the connection without sending \"TERMINATE CONNECTION\" to end the session\n"
+    );
+}
+
 #[tokio::test]
 async fn new_connection_mode_keeps_serving_after_a_missing_file() {
     let dir = tempdir();
@@ -488,6 +557,80 @@ async fn marker_client_fails_when_the_server_closes_before_the_marker() {
     assert_eq!(
         client.stderr_text(),
         "ft-client: server closed the connection before the end-of-file marker\n"
+    );
+}
+
+#[tokio::test]
+async fn the_client_ends_a_session_with_its_text_and_reads_short_segments() {
+    let dir = tempdir();
+    let (listener, port) = raw_server().await;
+    let args = [
+        "127.0.0.1",
+        port.as_str(),
+        "--iterative",
+        "one-connection",
+        "--end-of-file",
+        "short-segment",
+        "--end-of-session",
+        TERMINATE,
+    ];
+    let client = InProcess::start(
+        Program::FtClient,
+        &args,
+        b"f one\ng two\nquit\n",
+        dir.path(),
+    );
+    let mut stream = accept(&listener).await;
+    // A 512-byte file: two full segments, then a len-0 one.
+    assert_eq!(read_exactly(&mut stream, 1).await, b"f");
+    let mut wire = encode_file(&binary_content(512), ByteOrder::Host);
+    wire.extend_from_slice(&Segment::end_marker().encode(ByteOrder::Host));
+    stream.write_all(&wire).await.unwrap();
+    // A 10-byte file: its one short segment ends it.
+    assert_eq!(read_exactly(&mut stream, 1).await, b"g");
+    stream
+        .write_all(&encode_file(b"0123456789", ByteOrder::Host))
+        .await
+        .unwrap();
+    // Then the session's end, exactly the text, and the close.
+    assert_eq!(read_to_end(&mut stream).await, b"TERMINATE CONNECTION");
+    let client = client.finish().await;
+    assert_eq!(client.code, 0, "{}", client.stderr_text());
+    assert_eq!(
+        std::fs::read(dir.path().join("one")).unwrap(),
+        binary_content(512)
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("two")).unwrap(),
+        b"0123456789"
+    );
+}
+
+#[tokio::test]
+async fn a_short_segment_client_fails_when_the_server_closes_inside_a_file() {
+    let dir = tempdir();
+    let (listener, port) = raw_server().await;
+    let args = [
+        "127.0.0.1",
+        port.as_str(),
+        "--iterative",
+        "one-connection",
+        "--end-of-file",
+        "short-segment",
+    ];
+    let client = InProcess::start(Program::FtClient, &args, b"f out\n", dir.path());
+    let mut stream = accept(&listener).await;
+    assert_eq!(read_exactly(&mut stream, 1).await, b"f");
+    stream
+        .write_all(&encode_file(&binary_content(256), ByteOrder::Host))
+        .await
+        .unwrap();
+    drop(stream);
+    let client = client.finish().await;
+    assert_eq!(client.code, 1);
+    assert_eq!(
+        client.stderr_text(),
+        "ft-client: server closed the connection before the segment that ends the file (one with fewer than 256 bytes)\n"
     );
 }
 

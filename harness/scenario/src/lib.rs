@@ -33,6 +33,8 @@ pub mod template;
 pub mod model;
 pub mod raw;
 
+pub mod path;
+
 pub mod actions;
 pub mod fixture;
 pub mod manifest;

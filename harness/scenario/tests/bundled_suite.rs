@@ -32,11 +32,25 @@ fn lab3_suite_is_the_same_under_every_course_option() {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/lab3/lab.yaml");
     let (lab, files) = socklab_scenario::load_manifest(&manifest).unwrap();
     let mut suites = Vec::new();
+    // Each iterative file-transfer convention: ft_iterative, ft_end_of_file,
+    // ft_end_of_session (the last changes no scenario, only the reference programs).
+    let conventions = [
+        ("new-connection", "len-0", "client-closes"),
+        ("marker", "len-0", "client-closes"),
+        (
+            "one-connection",
+            "len-0",
+            "client-sends TERMINATE CONNECTION",
+        ),
+        ("one-connection", "short-segment", "client-closes"),
+    ];
     for echo_mode in ["echo", "sum"] {
-        for ft_iterative in ["new-connection", "marker"] {
+        for (ft_iterative, ft_end_of_file, ft_end_of_session) in conventions {
             let mut options = lab.options.clone();
             options.insert("echo_mode".into(), echo_mode.into());
             options.insert("ft_iterative".into(), ft_iterative.into());
+            options.insert("ft_end_of_file".into(), ft_end_of_file.into());
+            options.insert("ft_end_of_session".into(), ft_end_of_session.into());
             let mut names = BTreeMap::new();
             for s in files.iter().flat_map(|f| &f.scenarios) {
                 if s.applies_to(Some(&options)) {

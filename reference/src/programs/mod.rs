@@ -251,6 +251,30 @@ impl Connection {
             .map_err(ProgramError::write_to(self.peer))
     }
 
+    /// Write all of `slices`, in order, with vectored writes (`writev`, at
+    /// most 1024 slices a call, the kernel's `IOV_MAX`).
+    pub async fn send_slices(
+        &mut self,
+        mut slices: &mut [io::IoSlice<'_>],
+    ) -> Result<(), ProgramError> {
+        const IOV_MAX: usize = 1024;
+        while !slices.is_empty() {
+            let count = slices.len().min(IOV_MAX);
+            let n = self
+                .stream
+                .write_vectored(&slices[..count])
+                .await
+                .map_err(ProgramError::write_to(self.peer))?;
+            if n == 0 {
+                return Err(ProgramError::write_to(self.peer)(
+                    io::ErrorKind::WriteZero.into(),
+                ));
+            }
+            io::IoSlice::advance_slices(&mut slices, n);
+        }
+        Ok(())
+    }
+
     /// Shut down the writing half (send FIN) but keep reading.
     pub async fn shutdown_write(&mut self) -> Result<(), ProgramError> {
         self.stream

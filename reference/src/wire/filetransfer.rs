@@ -11,6 +11,7 @@
 //! ends each file ([`Segment::end_marker`]).
 
 use std::fmt;
+use std::io::IoSlice;
 
 use super::ByteOrder;
 
@@ -137,6 +138,63 @@ pub fn encode_file(content: &[u8], order: ByteOrder) -> Vec<u8> {
     stream
 }
 
+/// The bytes that segments add around the file data they carry: the `len`
+/// fields and the zero fill of a short last segment. With
+/// [`SegmentFraming::slices`] a server writes segments straight from its
+/// file buffer with vectored writes, the file bytes never copied into an
+/// encoded buffer; the bytes on the wire are those of [`encode_file`].
+#[derive(Debug, Clone, Copy)]
+pub struct SegmentFraming {
+    /// `len` of a full segment (256).
+    full: [u8; LEN_SIZE],
+    /// `len` of the last segment of the data being framed.
+    last: [u8; LEN_SIZE],
+    /// `len` of the end-of-file marker (0).
+    marker: [u8; LEN_SIZE],
+}
+
+/// The zero fill of short segments and of the end-of-file marker.
+static ZEROS: [u8; DATA_SIZE] = [0; DATA_SIZE];
+
+impl SegmentFraming {
+    /// The framing of `data_len` bytes of file data in `order`.
+    pub fn new(data_len: usize, order: ByteOrder) -> SegmentFraming {
+        let last = match data_len % DATA_SIZE {
+            0 => DATA_SIZE,
+            n => n,
+        };
+        SegmentFraming {
+            full: order.i32_to_bytes(DATA_SIZE as i32),
+            last: order.i32_to_bytes(last as i32),
+            marker: order.i32_to_bytes(0),
+        }
+    }
+
+    /// Appends to `out` the slices that, written in order, are the segments
+    /// carrying `data` (whose length this framing was made for), then the
+    /// end-of-file marker if `marker`.
+    pub fn slices<'a>(&'a self, data: &'a [u8], marker: bool, out: &mut Vec<IoSlice<'a>>) {
+        let chunks = data.len().div_ceil(DATA_SIZE);
+        out.reserve(chunks * 3 + 2);
+        for (i, chunk) in data.chunks(DATA_SIZE).enumerate() {
+            let len = if i + 1 == chunks {
+                &self.last
+            } else {
+                &self.full
+            };
+            out.push(IoSlice::new(len));
+            out.push(IoSlice::new(chunk));
+            if chunk.len() < DATA_SIZE {
+                out.push(IoSlice::new(&ZEROS[chunk.len()..]));
+            }
+        }
+        if marker {
+            out.push(IoSlice::new(&self.marker));
+            out.push(IoSlice::new(&ZEROS));
+        }
+    }
+}
+
 /// Turns the pieces a socket delivers back into whole segments.
 ///
 /// A `read()` returns whatever has arrived: part of a segment, several
@@ -182,6 +240,34 @@ impl SegmentReassembler {
             self.start = 0;
         }
         Some(segment)
+    }
+
+    /// Takes the next piece of the stream without copying the whole segments
+    /// in it: returns the segment that earlier pieces began and this one
+    /// completes (if any), and the range of `bytes` made of whole segments
+    /// that follow it (decode them in place with [`Segment::decode`]); the
+    /// incomplete rest is kept for the next piece.
+    ///
+    /// Take every segment out ([`next_segment`]) before switching from
+    /// [`push`] to `split`.
+    ///
+    /// [`next_segment`]: SegmentReassembler::next_segment
+    /// [`push`]: SegmentReassembler::push
+    pub fn split(&mut self, bytes: &[u8]) -> (Option<Segment>, std::ops::Range<usize>) {
+        debug_assert!(self.partial_len() < SEGMENT_SIZE, "segments left to take");
+        let mut at = 0;
+        let mut head = None;
+        if self.partial_len() > 0 {
+            at = (SEGMENT_SIZE - self.partial_len()).min(bytes.len());
+            self.push(&bytes[..at]);
+            head = self.next_segment();
+            if head.is_none() {
+                return (None, at..at);
+            }
+        }
+        let end = at + (bytes.len() - at) / SEGMENT_SIZE * SEGMENT_SIZE;
+        self.push(&bytes[end..]);
+        (head, at..end)
     }
 
     /// Add a piece and take out every segment it completes.
@@ -238,6 +324,46 @@ mod tests {
         assert!(encode_file(b"", ByteOrder::Host).is_empty());
         assert_eq!(encode_file(&[7; 256], ByteOrder::Host).len(), 260);
         assert_eq!(encode_file(&[7; 257], ByteOrder::Host).len(), 520);
+    }
+
+    #[test]
+    fn split_keeps_segments_in_place_and_the_boundaries_whole() {
+        let content: Vec<u8> = (0..2000u32).map(|i| (i % 251) as u8).collect();
+        let stream = encode_file(&content, ByteOrder::Host);
+        for cut in [1, 259, 260, 261, 700, stream.len() - 1] {
+            let mut reassembler = SegmentReassembler::new(ByteOrder::Host);
+            let mut copy = Vec::new();
+            for piece in [&stream[..cut], &stream[cut..]] {
+                let (head, whole) = reassembler.split(piece);
+                if let Some(head) = head {
+                    copy.extend_from_slice(head.data().unwrap());
+                }
+                for raw in piece[whole].chunks_exact(SEGMENT_SIZE) {
+                    let segment = Segment::decode(raw.try_into().unwrap(), ByteOrder::Host);
+                    copy.extend_from_slice(segment.data().unwrap());
+                }
+            }
+            assert_eq!(copy, content, "cut at {cut}");
+            assert_eq!(reassembler.finish(), Ok(()));
+        }
+    }
+
+    #[test]
+    fn framing_slices_are_the_encoded_segments() {
+        for size in [0, 1, 255, 256, 257, 512, 1000, 70_000] {
+            let content: Vec<u8> = (0..size).map(|i| (i * 5 + 1) as u8).collect();
+            for (order, marker) in [(ByteOrder::Host, false), (ByteOrder::Big, true)] {
+                let framing = SegmentFraming::new(content.len(), order);
+                let mut slices = Vec::new();
+                framing.slices(&content, marker, &mut slices);
+                let written: Vec<u8> = slices.iter().flat_map(|s| s.iter().copied()).collect();
+                let mut want = encode_file(&content, order);
+                if marker {
+                    want.extend_from_slice(&Segment::end_marker().encode(order));
+                }
+                assert_eq!(written, want, "size {size}, marker {marker}");
+            }
+        }
     }
 
     #[test]

@@ -1,0 +1,895 @@
+//! What a process is doing, as the kernel shows it in `/proc`: each
+//! thread's state (R/S/D/Z/T), its wait channel, the system call it is
+//! blocked in with that call's arguments (`/proc/PID/syscall`), and what each
+//! of its file descriptors is (`/proc/PID/fd`).
+//!
+//! [`ProcessView::read`] gathers those facts; [`Call`] says what the blocked
+//! call means ("waits in read() on fd 4", "in poll() on fds 0, 3 without a
+//! timeout", "in nanosleep()"); joined with the sockets of the process's
+//! network namespace ([`super::sock_diag`]) a descriptor reads as "fd 4 is
+//! TCP 10.0.0.1:20000 ↔ 10.0.0.2:41234 ESTABLISHED, 0 bytes queued".
+//!
+//! Reading another user's `/proc/PID/syscall`, `mem` and `fd` needs ptrace
+//! rights over it: socklab has them as root, or as the owner of the user
+//! namespace its programs run in. Processes are named by their pid in
+//! socklab's pid namespace (the one `/proc` shows), whatever pid namespace
+//! they live in.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::sock_diag::{NetnsId, TcpSocket};
+use super::syscalls;
+
+/// One thread's state at one look.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    pub tid: u32,
+    /// `R` running or runnable, `S` asleep, `D` uninterruptible, `Z` zombie,
+    /// `T`/`t` stopped, `X` dead, `I` idle (kernel threads).
+    pub state: char,
+    /// The kernel function it sleeps in (`wait_woken`, `do_wait`,
+    /// `hrtimer_nanosleep`, …), empty when running or hidden.
+    pub wchan: String,
+    /// The system call it is in, as `/proc/PID/task/TID/syscall` says.
+    pub syscall: Syscall,
+    /// What that call waits for, read at the same look (`None`: not blocked in a call).
+    pub call: Option<Call>,
+    /// How many times it has been put on a CPU (`schedstat`): a thread that
+    /// shows the same state twice but a different count woke in between.
+    pub runs: Option<u64>,
+}
+
+/// `/proc/PID/task/TID/syscall`, raw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Syscall {
+    /// On a CPU (or about to be): not blocked.
+    Running,
+    /// Blocked, but not in a system call (a page fault, a stop).
+    NotInSyscall,
+    /// Blocked in system call `nr` with these arguments.
+    In { nr: i64, args: [u64; 6] },
+    /// The file could not be read (no ptrace rights, or the thread ended).
+    Unreadable,
+}
+
+/// What a blocked system call waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Call {
+    /// read/readv/recvfrom/recvmsg on one descriptor.
+    Input { name: &'static str, fd: i32 },
+    /// accept/accept4 on a listening socket.
+    Accept { name: &'static str, fd: i32 },
+    /// write/send… blocked: the other side does not take the bytes.
+    Output { name: &'static str, fd: i32 },
+    /// connect: a handshake under way.
+    Connect { fd: i32 },
+    /// poll/ppoll/select/pselect6/epoll_wait…: any of several descriptors.
+    Multiplex {
+        name: &'static str,
+        /// The descriptors and what is awaited on each; `Err` says why
+        /// they could not be read from the process.
+        fds: Result<Vec<Interest>, String>,
+        timeout: Timeout,
+    },
+    /// wait4/waitid: a child's end.
+    Children { name: &'static str },
+    /// pause/sigsuspend/sigtimedwait: a signal.
+    Signal {
+        name: &'static str,
+        timeout: Timeout,
+    },
+    /// nanosleep/clock_nanosleep/restart_syscall: a timer.
+    Sleep { name: &'static str },
+    /// futex: another thread (with or without a timeout).
+    Futex { timeout: Timeout },
+    /// Anything else.
+    Other { nr: i64, name: Option<&'static str> },
+}
+
+/// One descriptor a multiplexing call waits on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interest {
+    pub fd: i32,
+    /// Waits for it to become readable (POLLIN, a read set, EPOLLIN…).
+    pub input: bool,
+    /// Waits for it to become writable.
+    pub output: bool,
+}
+
+/// The timeout of a blocking call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timeout {
+    /// It waits until something happens, however long.
+    Never,
+    /// It ends by itself after this long (as given to the call).
+    After(Duration),
+    /// It has a timeout whose value could not be read.
+    Unknown,
+}
+
+impl Timeout {
+    fn describe(self) -> String {
+        match self {
+            Timeout::Never => "without a timeout".to_string(),
+            Timeout::After(d) => format!("with a timeout of {}", seconds(d)),
+            Timeout::Unknown => "with a timeout".to_string(),
+        }
+    }
+}
+
+fn seconds(d: Duration) -> String {
+    if d.as_millis() < 1000 {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+impl Call {
+    /// "read() on fd 4", "poll() on fds 0, 3 without a timeout", "nanosleep()".
+    pub fn describe(&self) -> String {
+        match self {
+            Call::Input { name, fd } | Call::Output { name, fd } | Call::Accept { name, fd } => {
+                format!("{name}() on fd {fd}")
+            }
+            Call::Connect { fd } => format!("connect() on fd {fd}"),
+            Call::Multiplex { name, fds, timeout } => {
+                let on = match fds {
+                    Ok(list) if list.is_empty() => "no fd".to_string(),
+                    Ok(list) => {
+                        let shown: Vec<String> = list
+                            .iter()
+                            .map(|i| match (i.input, i.output) {
+                                (_, true) => format!("{} (for writing)", i.fd),
+                                _ => i.fd.to_string(),
+                            })
+                            .collect();
+                        format!(
+                            "fd{} {}",
+                            if list.len() == 1 { "" } else { "s" },
+                            shown.join(", ")
+                        )
+                    }
+                    Err(_) => "fds socklab could not read".to_string(),
+                };
+                format!("{name}() on {on} {}", timeout.describe())
+            }
+            Call::Children { name } | Call::Sleep { name } => format!("{name}()"),
+            Call::Signal { name, timeout } => format!("{name}() {}", timeout.describe()),
+            Call::Futex { timeout } => format!("futex() {}", timeout.describe()),
+            Call::Other { nr, name } => match name {
+                Some(name) => format!("{name}()"),
+                None => format!("system call {nr}"),
+            },
+        }
+    }
+}
+
+/// What a file descriptor refers to (`readlink /proc/PID/fd/N`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FdTarget {
+    /// `socket:[INODE]`: look it up in the namespace's sockets.
+    Socket(u64),
+    Pipe(u64),
+    /// A named pipe.
+    Fifo(PathBuf),
+    /// `/dev/pts/N` and other terminals.
+    Terminal(PathBuf),
+    /// `/dev/ptmx`: the controlling side of a terminal.
+    PtyMaster,
+    /// `/dev/null`, `/dev/zero` and the like: never block.
+    Device(PathBuf),
+    File(PathBuf),
+    Directory(PathBuf),
+    /// `anon_inode:[eventpoll]`, `[timerfd]`, `[eventfd]`, `[signalfd]`, …
+    Anon(String),
+    Other(String),
+}
+
+impl FdTarget {
+    fn from_link(link: &str, stat: Option<&std::fs::Metadata>) -> FdTarget {
+        let inode = |prefix: &str| {
+            link.strip_prefix(prefix)?
+                .strip_suffix(']')?
+                .parse::<u64>()
+                .ok()
+        };
+        if let Some(n) = inode("socket:[") {
+            return FdTarget::Socket(n);
+        }
+        if let Some(n) = inode("pipe:[") {
+            return FdTarget::Pipe(n);
+        }
+        if let Some(kind) = link.strip_prefix("anon_inode:") {
+            return FdTarget::Anon(kind.trim_matches(['[', ']']).to_string());
+        }
+        if !link.starts_with('/') {
+            return FdTarget::Other(link.to_string());
+        }
+        let path = PathBuf::from(link);
+        if link == "/dev/ptmx" || link.starts_with("/dev/pts/ptmx") {
+            return FdTarget::PtyMaster;
+        }
+        // `/dev/tty` and `/dev/console` name whichever terminal the opener
+        // has: reopened by socklab they would be socklab's, so they stay
+        // devices socklab does not judge.
+        let numbered_tty = link
+            .strip_prefix("/dev/tty")
+            .is_some_and(|rest| !rest.is_empty());
+        if link.starts_with("/dev/pts/") || numbered_tty {
+            return FdTarget::Terminal(path);
+        }
+        use std::os::unix::fs::FileTypeExt;
+        match stat.map(|m| m.file_type()) {
+            Some(t) if t.is_fifo() => FdTarget::Fifo(path),
+            Some(t) if t.is_dir() => FdTarget::Directory(path),
+            Some(t) if t.is_char_device() || t.is_block_device() => FdTarget::Device(path),
+            _ => FdTarget::File(path),
+        }
+    }
+
+    /// "a pipe", "terminal /dev/pts/3", "file /tmp/x", "TCP 1.2.3.4:5 ↔ …".
+    pub fn describe(&self, sockets: &BTreeMap<u64, TcpSocket>) -> String {
+        match self {
+            FdTarget::Socket(inode) => match sockets.get(inode) {
+                Some(s) => s.describe(),
+                None => {
+                    format!("socket {inode} (not a TCP socket of this namespace, or not connected)")
+                }
+            },
+            FdTarget::Pipe(_) => "a pipe".to_string(),
+            FdTarget::Fifo(p) => format!("named pipe {}", p.display()),
+            FdTarget::Terminal(p) => format!("terminal {}", p.display()),
+            FdTarget::PtyMaster => "a terminal's controlling side (/dev/ptmx)".to_string(),
+            FdTarget::Device(p) => format!("device {}", p.display()),
+            FdTarget::File(p) => format!("file {}", p.display()),
+            FdTarget::Directory(p) => format!("directory {}", p.display()),
+            FdTarget::Anon(kind) => kind.clone(),
+            FdTarget::Other(text) => text.clone(),
+        }
+    }
+}
+
+/// How a process handles SIGALRM (the signal of `alarm()` and
+/// `setitimer(ITIMER_REAL)`, whose timers `/proc/PID` does not show).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlarmDisposition {
+    /// The default: the process ends when the alarm rings.
+    Default,
+    Ignored,
+    /// A handler runs when it rings.
+    Caught,
+}
+
+/// Everything `/proc` tells about one process at one look.
+#[derive(Debug, Clone)]
+pub struct ProcessView {
+    pub pid: u32,
+    pub comm: String,
+    pub ppid: u32,
+    pub tasks: Vec<Task>,
+    pub fds: BTreeMap<i32, FdTarget>,
+    /// The network namespace its sockets live in.
+    pub netns: Option<NetnsId>,
+    pub alarm: AlarmDisposition,
+    /// POSIX timers made with `timer_create` (`/proc/PID/timers`).
+    pub posix_timers: usize,
+    /// timerfd descriptors that are armed (their `fdinfo` shows a time left).
+    pub armed_timerfds: Vec<i32>,
+}
+
+impl ProcessView {
+    /// The facts about `pid`; `None` when it has gone (or was reaped).
+    pub fn read(pid: u32) -> Option<ProcessView> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let (comm, _, ppid) = parse_stat(&stat)?;
+        let tasks = tasks(pid);
+        let fds = fds(pid);
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let armed_timerfds = fds
+            .iter()
+            .filter(|(_, t)| matches!(t, FdTarget::Anon(k) if k == "timerfd"))
+            .map(|(fd, _)| *fd)
+            .filter(|fd| timerfd_armed(pid, *fd))
+            .collect();
+        Some(ProcessView {
+            pid,
+            comm,
+            ppid,
+            tasks,
+            fds,
+            netns: NetnsId::of_process(pid).ok(),
+            alarm: alarm_disposition(&status),
+            posix_timers: std::fs::read_to_string(format!("/proc/{pid}/timers"))
+                .map(|t| t.lines().filter(|l| l.starts_with("ID:")).count())
+                .unwrap_or(0),
+            armed_timerfds,
+        })
+    }
+
+    /// The main thread's state letter (`Z` once it has exited but was not reaped).
+    pub fn state(&self) -> char {
+        self.tasks
+            .iter()
+            .find(|t| t.tid == self.pid)
+            .or(self.tasks.first())
+            .map_or('X', |t| t.state)
+    }
+
+    /// "sleeping in read() on fd 4 (fd 4 is TCP 10.0.0.1:20000 ↔ …, 0 bytes queued)".
+    pub fn describe(&self, sockets: &BTreeMap<u64, TcpSocket>) -> String {
+        let threads: Vec<String> = self
+            .tasks
+            .iter()
+            .map(|task| {
+                let what = describe_task(task);
+                if self.tasks.len() > 1 {
+                    format!("thread {}: {what}", task.tid)
+                } else {
+                    what
+                }
+            })
+            .collect();
+        let mut text = threads.join("; ");
+        let waited: Vec<i32> = self
+            .tasks
+            .iter()
+            .filter_map(|t| t.call.as_ref())
+            .flat_map(waited_fds)
+            .collect();
+        let mut shown = Vec::new();
+        for fd in waited {
+            if shown.contains(&fd) {
+                continue;
+            }
+            shown.push(fd);
+            if let Some(target) = self.fds.get(&fd) {
+                text.push_str(&format!("; fd {fd} is {}", target.describe(sockets)));
+            }
+        }
+        text
+    }
+}
+
+/// "sleeping in read() on fd 4", "running", "stopped".
+fn describe_task(task: &Task) -> String {
+    let state = match task.state {
+        'R' => return "running".to_string(),
+        'S' => "sleeping",
+        'D' => "in uninterruptible I/O",
+        'Z' => return "exited (not yet collected by its parent)".to_string(),
+        'T' | 't' => return "stopped".to_string(),
+        'X' => return "exited".to_string(),
+        _ => "in an unknown state",
+    };
+    match &task.call {
+        Some(call) => format!("{state} in {}", call.describe()),
+        None if task.wchan.is_empty() => state.to_string(),
+        None => format!("{state} (kernel wait: {})", task.wchan),
+    }
+}
+
+/// The descriptors a call waits on.
+pub fn waited_fds(call: &Call) -> Vec<i32> {
+    match call {
+        Call::Input { fd, .. }
+        | Call::Accept { fd, .. }
+        | Call::Output { fd, .. }
+        | Call::Connect { fd } => vec![*fd],
+        Call::Multiplex { fds: Ok(list), .. } => list.iter().map(|i| i.fd).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `(comm, state, ppid)` from `/proc/PID/stat` (comm may hold spaces and parentheses).
+fn parse_stat(text: &str) -> Option<(String, char, u32)> {
+    let open = text.find('(')?;
+    let close = text.rfind(')')?;
+    let comm = text[open + 1..close].to_string();
+    let mut rest = text[close + 1..].split_whitespace();
+    let state = rest.next()?.chars().next()?;
+    let ppid = rest.next()?.parse().ok()?;
+    Some((comm, state, ppid))
+}
+
+/// The threads of `pid`, each with state, wait channel, call and run count.
+pub fn tasks(pid: u32) -> Vec<Task> {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    let mut tids: Vec<u32> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    tids.sort_unstable();
+    tids.into_iter().filter_map(|tid| task(pid, tid)).collect()
+}
+
+fn task(pid: u32, tid: u32) -> Option<Task> {
+    let base = format!("/proc/{pid}/task/{tid}");
+    let stat = std::fs::read_to_string(format!("{base}/stat")).ok()?;
+    let (_, state, _) = parse_stat(&stat)?;
+    let wchan = std::fs::read_to_string(format!("{base}/wchan"))
+        .map(|w| w.trim().to_string())
+        .unwrap_or_default();
+    let syscall = std::fs::read_to_string(format!("{base}/syscall"))
+        .map(|s| parse_syscall(&s))
+        .unwrap_or(Syscall::Unreadable);
+    let runs = std::fs::read_to_string(format!("{base}/schedstat"))
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(2)?.parse().ok());
+    let call = interpret(pid, &syscall);
+    Some(Task {
+        tid,
+        state,
+        wchan: if wchan == "0" { String::new() } else { wchan },
+        syscall,
+        call,
+        runs,
+    })
+}
+
+/// `NR ARG0 … ARG5 SP PC`, `running`, or `-1 SP PC`.
+fn parse_syscall(text: &str) -> Syscall {
+    let mut words = text.split_whitespace();
+    let Some(first) = words.next() else {
+        return Syscall::Unreadable;
+    };
+    if first == "running" {
+        return Syscall::Running;
+    }
+    let Ok(nr) = first.parse::<i64>() else {
+        return Syscall::Unreadable;
+    };
+    if nr < 0 {
+        return Syscall::NotInSyscall;
+    }
+    let mut args = [0u64; 6];
+    for arg in &mut args {
+        match words
+            .next()
+            .and_then(|w| u64::from_str_radix(w.trim_start_matches("0x"), 16).ok())
+        {
+            Some(value) => *arg = value,
+            None => return Syscall::Unreadable,
+        }
+    }
+    Syscall::In { nr, args }
+}
+
+/// What the call a thread is blocked in waits for; `None` when it is not
+/// blocked in a call. Reads the call's arguments from the process's memory
+/// where they point there (poll's array, select's sets, timeouts) and the
+/// epoll interest list from `/proc/PID/fdinfo`.
+pub fn interpret(pid: u32, syscall: &Syscall) -> Option<Call> {
+    let Syscall::In { nr, args } = syscall else {
+        return None;
+    };
+    let fd = args[0] as i32;
+    let int = |i: usize| args[i] as u32 as i32;
+    let name = syscalls::name(*nr);
+    let Some(name) = name else {
+        return Some(Call::Other { nr: *nr, name });
+    };
+    Some(match name {
+        "read" | "readv" | "pread64" | "preadv" | "recvfrom" | "recvmsg" => {
+            Call::Input { name, fd }
+        }
+        "recvmmsg" if args[4] == 0 => Call::Input { name, fd },
+        "write" | "writev" | "pwrite64" | "sendto" | "sendmsg" | "sendmmsg" => {
+            Call::Output { name, fd }
+        }
+        "sendfile" | "splice" => Call::Output {
+            name,
+            fd: if name == "sendfile" { fd } else { int(2) },
+        },
+        "accept" | "accept4" => Call::Accept { name, fd },
+        "connect" => Call::Connect { fd },
+        "poll" => Call::Multiplex {
+            name,
+            fds: poll_fds(pid, args[0], args[1]),
+            timeout: millis(int(2)),
+        },
+        "ppoll" => Call::Multiplex {
+            name,
+            fds: poll_fds(pid, args[0], args[1]),
+            timeout: timespec_at(pid, args[2]),
+        },
+        "select" => Call::Multiplex {
+            name,
+            fds: select_fds(pid, int(0), [args[1], args[2], args[3]]),
+            timeout: timeval_at(pid, args[4]),
+        },
+        "pselect6" => Call::Multiplex {
+            name,
+            fds: select_fds(pid, int(0), [args[1], args[2], args[3]]),
+            timeout: timespec_at(pid, args[4]),
+        },
+        "epoll_wait" | "epoll_pwait" => Call::Multiplex {
+            name,
+            fds: epoll_fds(pid, fd),
+            timeout: millis(int(3)),
+        },
+        "epoll_pwait2" => Call::Multiplex {
+            name,
+            fds: epoll_fds(pid, fd),
+            timeout: timespec_at(pid, args[3]),
+        },
+        "wait4" | "waitid" => Call::Children { name },
+        "pause" | "sigsuspend" => Call::Signal {
+            name,
+            timeout: Timeout::Never,
+        },
+        "sigtimedwait" => Call::Signal {
+            name,
+            timeout: timespec_at(pid, args[2]),
+        },
+        "nanosleep" | "clock_nanosleep" | "restart_syscall" => Call::Sleep { name },
+        "futex" => {
+            // FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_LOCK_PI(2), FUTEX_WAIT_REQUEUE_PI
+            // take a timeout in the fourth argument; the rest do not block long.
+            let op = int(1) & 127;
+            let timeout = match op {
+                0 | 6 | 9 | 11 | 13 if args[3] == 0 => Timeout::Never,
+                0 | 6 | 9 | 11 | 13 => Timeout::Unknown,
+                _ => Timeout::Unknown,
+            };
+            Call::Futex { timeout }
+        }
+        "futex_waitv" => Call::Futex {
+            timeout: if args[3] == 0 {
+                Timeout::Never
+            } else {
+                Timeout::Unknown
+            },
+        },
+        _ => Call::Other {
+            nr: *nr,
+            name: Some(name),
+        },
+    })
+}
+
+fn millis(ms: i32) -> Timeout {
+    if ms < 0 {
+        Timeout::Never
+    } else {
+        Timeout::After(Duration::from_millis(ms as u64))
+    }
+}
+
+/// Bytes of the process's memory at `addr` (root, or ptrace rights over it).
+fn read_memory(pid: u32, addr: u64, len: usize) -> io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let mem = std::fs::File::open(format!("/proc/{pid}/mem"))?;
+    let mut buf = vec![0u8; len];
+    mem.read_exact_at(&mut buf, addr)?;
+    Ok(buf)
+}
+
+fn timespec_at(pid: u32, addr: u64) -> Timeout {
+    if addr == 0 {
+        return Timeout::Never;
+    }
+    match read_memory(pid, addr, 16) {
+        Ok(b) => {
+            let secs = i64::from_ne_bytes(b[0..8].try_into().expect("8 bytes"));
+            let nanos = i64::from_ne_bytes(b[8..16].try_into().expect("8 bytes"));
+            match (u64::try_from(secs), u32::try_from(nanos)) {
+                (Ok(s), Ok(n)) => Timeout::After(Duration::new(s, n)),
+                _ => Timeout::Unknown,
+            }
+        }
+        Err(_) => Timeout::Unknown,
+    }
+}
+
+fn timeval_at(pid: u32, addr: u64) -> Timeout {
+    if addr == 0 {
+        return Timeout::Never;
+    }
+    match read_memory(pid, addr, 16) {
+        Ok(b) => {
+            let secs = i64::from_ne_bytes(b[0..8].try_into().expect("8 bytes"));
+            let micros = i64::from_ne_bytes(b[8..16].try_into().expect("8 bytes"));
+            match (u64::try_from(secs), u64::try_from(micros)) {
+                (Ok(s), Ok(u)) => Timeout::After(Duration::from_secs(s) + Duration::from_micros(u)),
+                _ => Timeout::Unknown,
+            }
+        }
+        Err(_) => Timeout::Unknown,
+    }
+}
+
+/// The most descriptors read from a poll array or select sets.
+const MOST_FDS: u64 = 4096;
+
+/// `struct pollfd { int fd; short events; short revents; }[nfds]`.
+fn poll_fds(pid: u32, addr: u64, nfds: u64) -> Result<Vec<Interest>, String> {
+    if nfds == 0 {
+        return Ok(Vec::new());
+    }
+    if nfds > MOST_FDS {
+        return Err(format!("{nfds} descriptors"));
+    }
+    let raw = read_memory(pid, addr, nfds as usize * 8).map_err(|e| e.to_string())?;
+    Ok(raw
+        .chunks_exact(8)
+        .filter_map(|entry| {
+            let fd = i32::from_ne_bytes(entry[0..4].try_into().expect("4 bytes"));
+            let events = i16::from_ne_bytes(entry[4..6].try_into().expect("2 bytes"));
+            // A negative fd is skipped by the kernel.
+            (fd >= 0).then_some(Interest {
+                fd,
+                input: events & (libc::POLLIN | libc::POLLPRI | libc::POLLRDHUP) != 0,
+                output: events & (libc::POLLOUT | libc::POLLWRBAND) != 0,
+            })
+        })
+        .collect())
+}
+
+/// The read, write and except sets (bitmaps of `nfds` bits).
+fn select_fds(pid: u32, nfds: i32, sets: [u64; 3]) -> Result<Vec<Interest>, String> {
+    if nfds <= 0 {
+        return Ok(Vec::new());
+    }
+    if nfds as u64 > MOST_FDS {
+        return Err(format!("{nfds} descriptors"));
+    }
+    let bytes = (nfds as usize).div_ceil(64) * 8;
+    let mut bits = Vec::new();
+    for addr in sets {
+        if addr == 0 {
+            bits.push(vec![0u8; bytes]);
+        } else {
+            bits.push(read_memory(pid, addr, bytes).map_err(|e| e.to_string())?);
+        }
+    }
+    let set = |which: usize, fd: usize| bits[which][fd / 8] & (1 << (fd % 8)) != 0;
+    Ok((0..nfds as usize)
+        .filter_map(|fd| {
+            let input = set(0, fd) || set(2, fd);
+            let output = set(1, fd);
+            (input || output).then_some(Interest {
+                fd: fd as i32,
+                input,
+                output,
+            })
+        })
+        .collect())
+}
+
+/// The interest list of epoll descriptor `epfd`, from `/proc/PID/fdinfo/EPFD`
+/// (`tfd: 5 events: 19 data: …`).
+fn epoll_fds(pid: u32, epfd: i32) -> Result<Vec<Interest>, String> {
+    let info =
+        std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{epfd}")).map_err(|e| e.to_string())?;
+    Ok(info
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            if words.next()? != "tfd:" {
+                return None;
+            }
+            let fd = words.next()?.parse().ok()?;
+            if words.next()? != "events:" {
+                return None;
+            }
+            let events = u32::from_str_radix(words.next()?, 16).ok()?;
+            Some(Interest {
+                fd,
+                input: events & (libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLRDHUP) as u32 != 0,
+                output: events & libc::EPOLLOUT as u32 != 0,
+            })
+        })
+        .collect())
+}
+
+fn fds(pid: u32) -> BTreeMap<i32, FdTarget> {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return BTreeMap::new();
+    };
+    dir.filter_map(|entry| {
+        let entry = entry.ok()?;
+        let fd: i32 = entry.file_name().to_str()?.parse().ok()?;
+        let link = std::fs::read_link(entry.path()).ok()?;
+        let link = link.to_string_lossy();
+        let stat = if link.starts_with('/') {
+            std::fs::metadata(entry.path()).ok()
+        } else {
+            None
+        };
+        Some((fd, FdTarget::from_link(&link, stat.as_ref())))
+    })
+    .collect()
+}
+
+/// Bytes waiting to be read from a pipe, named pipe or terminal that `pid`
+/// holds as `fd`, through a read-only, non-blocking descriptor of our own on
+/// the same object (`/proc/PID/fd/N`) and `FIONREAD`. For a terminal in line
+/// mode the kernel counts only whole lines: a half-typed line does not end a
+/// `read()`.
+pub fn readable_bytes(pid: u32, fd: i32) -> io::Result<u32> {
+    let path = std::ffi::CString::new(format!("/proc/{pid}/fd/{fd}")).expect("no NUL");
+    // SAFETY: open(2) with a valid path; O_NOCTTY keeps a terminal from
+    // becoming socklab's controlling terminal.
+    let raw = unsafe {
+        libc::open(
+            path.as_ptr(),
+            libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: raw is a fresh descriptor owned by nobody else.
+    let own = unsafe { OwnedFd::from_raw_fd(raw) };
+    let mut count: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int.
+    if unsafe { libc::ioctl(own.as_raw_fd(), libc::FIONREAD, &mut count) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(count.max(0) as u32)
+}
+
+fn timerfd_armed(pid: u32, fd: i32) -> bool {
+    let Ok(info) = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")) else {
+        return true;
+    };
+    // `it_value: (0, 0)` is a disarmed timer.
+    info.lines()
+        .find_map(|l| l.strip_prefix("it_value:"))
+        .is_none_or(|v| v.trim() != "(0, 0)")
+}
+
+/// From `/proc/PID/status`: SIGALRM (14) is bit 13 of the SigIgn/SigCgt masks.
+fn alarm_disposition(status: &str) -> AlarmDisposition {
+    let mask = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            .unwrap_or(0)
+    };
+    let bit = 1u64 << (libc::SIGALRM - 1);
+    if mask("SigIgn:") & bit != 0 {
+        AlarmDisposition::Ignored
+    } else if mask("SigCgt:") & bit != 0 {
+        AlarmDisposition::Caught
+    } else {
+        AlarmDisposition::Default
+    }
+}
+
+/// `pid` and its descendants (through `/proc/PID/task/TID/children`), each once.
+pub fn tree(roots: &[u32]) -> Vec<u32> {
+    let mut found: Vec<u32> = Vec::new();
+    let mut queue: Vec<u32> = roots.to_vec();
+    while let Some(pid) = queue.pop() {
+        if found.contains(&pid) {
+            continue;
+        }
+        found.push(pid);
+        let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for tid in dir.filter_map(|e| e.ok()?.file_name().to_str().map(str::to_string)) {
+            let children = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/children"))
+                .unwrap_or_default();
+            queue.extend(
+                children
+                    .split_whitespace()
+                    .filter_map(|c| c.parse::<u32>().ok()),
+            );
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syscall_lines() {
+        assert_eq!(parse_syscall("running\n"), Syscall::Running);
+        assert_eq!(parse_syscall("-1 0x7ffd 0x7f00\n"), Syscall::NotInSyscall);
+        assert_eq!(
+            parse_syscall("0 0x4 0x7ffd1000 0x100 0x0 0x0 0x0 0x7ffd 0x7f00\n"),
+            Syscall::In {
+                nr: 0,
+                args: [4, 0x7ffd1000, 0x100, 0, 0, 0]
+            }
+        );
+    }
+
+    #[test]
+    fn descriptor_links() {
+        assert_eq!(
+            FdTarget::from_link("socket:[123]", None),
+            FdTarget::Socket(123)
+        );
+        assert_eq!(FdTarget::from_link("pipe:[9]", None), FdTarget::Pipe(9));
+        assert_eq!(
+            FdTarget::from_link("anon_inode:[eventpoll]", None),
+            FdTarget::Anon("eventpoll".into())
+        );
+        assert_eq!(
+            FdTarget::from_link("/dev/pts/3", None),
+            FdTarget::Terminal("/dev/pts/3".into())
+        );
+        assert_eq!(FdTarget::from_link("/dev/ptmx", None), FdTarget::PtyMaster);
+        assert_eq!(
+            FdTarget::from_link("/dev/tty", None),
+            FdTarget::File("/dev/tty".into()),
+            "not reopened as a terminal: it would be socklab's own"
+        );
+    }
+
+    #[test]
+    fn alarm_bits() {
+        assert_eq!(
+            alarm_disposition("SigIgn:\t0000000000002000\nSigCgt:\t0000000000000000\n"),
+            AlarmDisposition::Ignored
+        );
+        assert_eq!(
+            alarm_disposition("SigIgn:\t0000000000000000\nSigCgt:\t0000000000002000\n"),
+            AlarmDisposition::Caught
+        );
+        assert_eq!(
+            alarm_disposition("SigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\n"),
+            AlarmDisposition::Default
+        );
+    }
+
+    #[test]
+    fn calls_read_as_sentences() {
+        assert_eq!(
+            Call::Input {
+                name: "read",
+                fd: 4
+            }
+            .describe(),
+            "read() on fd 4"
+        );
+        let poll = Call::Multiplex {
+            name: "poll",
+            fds: Ok(vec![
+                Interest {
+                    fd: 0,
+                    input: true,
+                    output: false,
+                },
+                Interest {
+                    fd: 3,
+                    input: true,
+                    output: false,
+                },
+            ]),
+            timeout: Timeout::Never,
+        };
+        assert_eq!(poll.describe(), "poll() on fds 0, 3 without a timeout");
+        assert_eq!(Call::Sleep { name: "nanosleep" }.describe(), "nanosleep()");
+    }
+
+    #[test]
+    fn this_thread_is_seen_running() {
+        let me = std::process::id();
+        let view = ProcessView::read(me).unwrap();
+        assert_eq!(view.pid, me);
+        assert!(!view.tasks.is_empty());
+        assert!(tree(&[me]).contains(&me));
+        // The thread reading its own syscall file is on a CPU.
+        let tid = unsafe { libc::gettid() } as u32;
+        let own = view.tasks.iter().find(|t| t.tid == tid).unwrap();
+        assert_eq!(own.state, 'R');
+        // It is seen inside the read() of its own syscall file.
+        assert!(
+            matches!(own.call, Some(Call::Input { name: "read", .. })),
+            "{own:?}"
+        );
+    }
+}

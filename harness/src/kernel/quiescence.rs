@@ -1,0 +1,779 @@
+//! Quiescence: can anything in a scenario still change without socklab
+//! acting? When the answer is no, a check that waits for output, an exit or
+//! a byte can fail at once instead of at its deadline, and "nothing arrives"
+//! is proven in milliseconds instead of by a silence.
+//!
+//! # The rule
+//!
+//! A scenario is quiet when, looked at twice with the sockets read in
+//! between, every one of its processes has
+//!
+//! - **exited** (gone, or a zombie), or
+//! - every thread is **asleep (`S`) in a call that only input can end**, with
+//!   nothing for it to take:
+//!   - `read`/`readv`/`recv*` on one descriptor, `accept`/`accept4`, or
+//!     `poll`/`ppoll`/`select`/`pselect6`/`epoll_wait`/`epoll_pwait` **with
+//!     no timeout**, waiting only for input (not for writability), on
+//!     descriptors with nothing queued: a TCP socket ESTABLISHED (or
+//!     FIN_WAIT1/2) with an empty receive queue, a listening socket with no
+//!     connection waiting to be accepted, a pipe, named pipe or terminal with
+//!     no bytes to read (a terminal in line mode: no whole line);
+//!   - `wait4`/`waitid` while none of its children is a zombie;
+//!   - `pause`/`sigsuspend`/`sigtimedwait` without a timeout, `futex`
+//!     without a timeout (another thread of the scenario must act);
+//!
+//!   and it has no timer that could wake it: no POSIX timer
+//!   (`/proc/PID/timers`), no armed timerfd, and, unless it ignores SIGALRM,
+//!   no `alarm()`/`setitimer` timer pending anywhere on the machine (see
+//!   below);
+//!
+//! and, in each of the scenario's network namespaces, **nothing is in
+//! flight**: no TCP socket has bytes sent but not yet acknowledged, none is
+//! half-way through a handshake (SYN_SENT, SYN_RECV, a deferred connection)
+//! or through a close that waits for an acknowledgement (FIN_WAIT1,
+//! CLOSING, LAST_ACK).
+//!
+//! Anything else is **not quiet**: running or runnable (`R`), in
+//! uninterruptible I/O (`D`), stopped (`T`), asleep on a timer (`nanosleep`,
+//! `clock_nanosleep`, a poll/select/epoll/futex with a timeout), blocked
+//! writing or connecting, in any other call, asleep outside a call, woken
+//! between the two looks (its state, call or run count changed), or holding
+//! a descriptor socklab cannot judge (a UDP or Unix socket, a device, a
+//! descriptor whose queue it cannot read).
+//!
+//! Data queued on a descriptor the process does *not* wait on does not
+//! count: a server blocked in `read()` on its first client cannot see the
+//! second client waiting in its backlog, so that wait is quiet (this is how
+//! an iterative server's "the second client gets nothing" is decided at once).
+//! Sockets held by socklab itself count only through the namespace's
+//! in-flight check: bytes socklab has not read yet are socklab's to read.
+//!
+//! # Conservative by design
+//!
+//! A wrong "quiet" turns a slow but correct program into a false failure; a
+//! wrong "not quiet" only costs the deadline. So every doubt is "not quiet".
+//!
+//! # Blind spots
+//!
+//! - `alarm()` and `setitimer(ITIMER_REAL)` timers do not appear under
+//!   `/proc/PID`. Where `/proc/timer_list` is readable (root), any such timer
+//!   pending on the machine (`it_real_fn`; the file does not say whose) makes
+//!   every process that does not ignore SIGALRM not quiet. Where it is not
+//!   readable, a process that catches SIGALRM is not quiet, and one that
+//!   leaves SIGALRM at its default (the alarm would end it) cannot be told
+//!   from one with no alarm: that is the one case this rule may call quiet
+//!   wrongly.
+//! - A signal another process outside the scenario may send, or a file
+//!   another process outside it may write, are not seen.
+//! - `ITIMER_VIRTUAL`/`ITIMER_PROF` count CPU time, which a sleeping process
+//!   does not use: they cannot ring while it sleeps.
+
+use std::collections::BTreeMap;
+use std::os::fd::BorrowedFd;
+use std::sync::{Arc, Mutex};
+
+use super::process::{self, AlarmDisposition, Call, FdTarget, ProcessView, Task, Timeout};
+use super::sock_diag::{NetnsId, SockDiag, States, TcpSocket, TcpState};
+
+/// What one look at the scenario found: the facts [`judge`] decides on.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    /// The processes found (the roots and their descendants).
+    pub processes: Vec<ProcessFacts>,
+    /// Roots that had already gone.
+    pub gone: Vec<u32>,
+    /// The TCP sockets of each namespace looked at, or why they could not be read.
+    pub sockets: BTreeMap<NetnsId, Result<Vec<TcpSocket>, String>>,
+    /// `alarm()`/`setitimer` timers pending on the machine (`it_real_fn` in
+    /// `/proc/timer_list`); `None` where that file cannot be read.
+    pub alarms_pending: Option<usize>,
+    /// Processes whose threads changed between the two looks, and how.
+    pub woke: Vec<(u32, String)>,
+}
+
+/// One process and what could be read about the descriptors it waits on.
+#[derive(Debug, Clone)]
+pub struct ProcessFacts {
+    pub view: ProcessView,
+    /// Bytes to read on the pipes and terminals it waits on (`Err`: why unknown).
+    pub readable: BTreeMap<i32, Result<u32, String>>,
+}
+
+/// The answer, with the evidence a failure message can quote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub quiet: bool,
+    /// One entry per process: what it is doing and why that is (not) quiet.
+    pub processes: Vec<Evidence>,
+    /// What keeps the scenario's network from being quiet (data in flight, handshakes).
+    pub network: Vec<String>,
+}
+
+/// Why one process is or is not quiet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    pub pid: u32,
+    pub comm: String,
+    pub quiet: bool,
+    /// "exited", "asleep in read() on fd 4; fd 4 is TCP …, 0 bytes queued",
+    /// "asleep in nanosleep(): a timer will wake it".
+    pub because: String,
+}
+
+impl Verdict {
+    /// Every piece of evidence, one per line, the ones that are not quiet first.
+    pub fn explain(&self) -> String {
+        let mut lines: Vec<String> = self
+            .processes
+            .iter()
+            .filter(|e| !e.quiet)
+            .chain(self.processes.iter().filter(|e| e.quiet))
+            .map(|e| match e.comm.as_str() {
+                "" => format!("pid {}: {}", e.pid, e.because),
+                comm => format!("pid {} ({comm}): {}", e.pid, e.because),
+            })
+            .collect();
+        lines.extend(self.network.iter().cloned());
+        lines.join("\n")
+    }
+}
+
+/// Looks at a scenario's processes and namespaces and judges them. Holds one
+/// [`SockDiag`] per network namespace, opened once and reused.
+#[derive(Default)]
+pub struct QuiescenceProbe {
+    namespaces: Mutex<BTreeMap<NetnsId, Arc<SockDiag>>>,
+    /// The namespaces whose sockets are checked on every probe, whether or
+    /// not a process is found in them (socklab's own peers live there).
+    watched: Mutex<Vec<NetnsId>>,
+}
+
+impl QuiescenceProbe {
+    pub fn new() -> QuiescenceProbe {
+        QuiescenceProbe::default()
+    }
+
+    /// Checks the sockets of this network namespace on every probe.
+    pub fn watch_namespace(&self, netns: BorrowedFd<'_>) -> std::io::Result<()> {
+        self.watch(Arc::new(SockDiag::in_namespace(netns)?));
+        Ok(())
+    }
+
+    /// Checks the sockets `diag` reports on every probe.
+    pub fn watch(&self, diag: Arc<SockDiag>) {
+        let id = diag.netns();
+        self.namespaces
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, diag);
+        let mut watched = self.watched.lock().unwrap_or_else(|e| e.into_inner());
+        if !watched.contains(&id) {
+            watched.push(id);
+        }
+    }
+
+    /// Whether the processes `roots`, their descendants and the watched
+    /// namespaces are quiet (pass a pid namespace's init as a root to cover
+    /// daemonised orphans too).
+    pub fn probe(&self, roots: &[u32]) -> Verdict {
+        judge(&self.gather(roots))
+    }
+
+    /// The facts, looked at twice with the sockets read in between.
+    pub fn gather(&self, roots: &[u32]) -> Facts {
+        let pids = process::tree(roots);
+        let first: Vec<ProcessView> = pids.iter().filter_map(|p| ProcessView::read(*p)).collect();
+        let gone: Vec<u32> = roots
+            .iter()
+            .copied()
+            .filter(|r| !first.iter().any(|v| v.pid == *r))
+            .collect();
+
+        let mut namespaces: Vec<NetnsId> = self
+            .watched
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for view in &first {
+            if let Some(id) = view.netns
+                && !namespaces.contains(&id)
+            {
+                namespaces.push(id);
+            }
+        }
+        let mut sockets = BTreeMap::new();
+        for id in namespaces {
+            let table = self
+                .diag_for(id, &first)
+                .and_then(|d| d.sockets(States::HELD).map_err(|e| e.to_string()));
+            sockets.insert(id, table);
+        }
+
+        let processes: Vec<ProcessFacts> = first
+            .into_iter()
+            .map(|view| {
+                let readable = waited_streams(&view)
+                    .into_iter()
+                    .map(|fd| {
+                        let bytes =
+                            process::readable_bytes(view.pid, fd).map_err(|e| e.to_string());
+                        (fd, bytes)
+                    })
+                    .collect();
+                ProcessFacts { view, readable }
+            })
+            .collect();
+        let alarms_pending = std::fs::read_to_string("/proc/timer_list")
+            .ok()
+            .map(|text| text.matches(", it_real_fn,").count());
+
+        let mut woke = Vec::new();
+        let again = process::tree(roots);
+        for pid in &again {
+            if !pids.contains(pid) {
+                woke.push((*pid, "started while socklab looked".to_string()));
+            }
+        }
+        for facts in &processes {
+            let now = process::tasks(facts.view.pid);
+            if let Some(change) = changed(&facts.view.tasks, &now) {
+                woke.push((facts.view.pid, change));
+            }
+        }
+        Facts {
+            processes,
+            gone,
+            sockets,
+            alarms_pending,
+            woke,
+        }
+    }
+
+    fn diag_for(&self, id: NetnsId, views: &[ProcessView]) -> Result<Arc<SockDiag>, String> {
+        let mut namespaces = self.namespaces.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(diag) = namespaces.get(&id) {
+            return Ok(diag.clone());
+        }
+        let member = views
+            .iter()
+            .find(|v| v.netns == Some(id))
+            .ok_or_else(|| "no process of the scenario is in this namespace".to_string())?;
+        let diag = Arc::new(SockDiag::of_process(member.pid).map_err(|e| {
+            format!(
+                "cannot open a sock_diag socket in the namespace of pid {}: {e}",
+                member.pid
+            )
+        })?);
+        namespaces.insert(id, diag.clone());
+        Ok(diag)
+    }
+}
+
+/// The pipes, named pipes and terminals a process's threads wait to read.
+fn waited_streams(view: &ProcessView) -> Vec<i32> {
+    let mut fds = Vec::new();
+    for task in &view.tasks {
+        for (fd, input) in inputs(task.call.as_ref()) {
+            let stream = matches!(
+                view.fds.get(&fd),
+                Some(FdTarget::Pipe(_) | FdTarget::Fifo(_) | FdTarget::Terminal(_))
+            );
+            if input && stream && !fds.contains(&fd) {
+                fds.push(fd);
+            }
+        }
+    }
+    fds
+}
+
+/// The descriptors a call reads from (with `true`), or writes to.
+fn inputs(call: Option<&Call>) -> Vec<(i32, bool)> {
+    match call {
+        Some(Call::Input { fd, .. } | Call::Accept { fd, .. }) => vec![(*fd, true)],
+        Some(Call::Multiplex { fds: Ok(list), .. }) => {
+            list.iter().map(|i| (i.fd, i.input)).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// How the threads differ between two looks, if they do.
+fn changed(before: &[Task], after: &[Task]) -> Option<String> {
+    if before.len() != after.len() {
+        return Some("its threads changed while socklab looked".to_string());
+    }
+    for (a, b) in before.iter().zip(after) {
+        if a.tid != b.tid {
+            return Some("its threads changed while socklab looked".to_string());
+        }
+        if a.state != b.state || a.syscall != b.syscall || a.runs != b.runs {
+            return Some(format!(
+                "it woke while socklab looked (state {} then {})",
+                a.state, b.state
+            ));
+        }
+    }
+    None
+}
+
+/// Decides from the facts alone (no I/O): quiet or not, and why.
+pub fn judge(facts: &Facts) -> Verdict {
+    let mut processes = Vec::new();
+    for pid in &facts.gone {
+        processes.push(Evidence {
+            pid: *pid,
+            comm: String::new(),
+            quiet: true,
+            because: "exited".to_string(),
+        });
+    }
+    let no_sockets = Ok(Vec::new());
+    for p in &facts.processes {
+        let table = p
+            .view
+            .netns
+            .and_then(|id| facts.sockets.get(&id))
+            .unwrap_or(&no_sockets);
+        let by_inode: BTreeMap<u64, TcpSocket> = match table {
+            Ok(list) => list.iter().map(|s| (s.inode, s.clone())).collect(),
+            Err(_) => BTreeMap::new(),
+        };
+        let sockets_known = table.is_ok();
+        let woke = facts
+            .woke
+            .iter()
+            .find(|(pid, _)| *pid == p.view.pid)
+            .map(|(_, how)| how.clone());
+        let (quiet, because) = match judge_process(p, facts, &by_inode, sockets_known) {
+            (true, _) if woke.is_some() => (false, woke.unwrap_or_default()),
+            judged => judged,
+        };
+        processes.push(Evidence {
+            pid: p.view.pid,
+            comm: p.view.comm.clone(),
+            quiet,
+            because,
+        });
+    }
+    for (pid, how) in &facts.woke {
+        if !facts.processes.iter().any(|p| p.view.pid == *pid) {
+            processes.push(Evidence {
+                pid: *pid,
+                comm: String::new(),
+                quiet: false,
+                because: how.clone(),
+            });
+        }
+    }
+    let owners = socket_owners(facts);
+    let mut network = Vec::new();
+    for table in facts.sockets.values() {
+        match table {
+            Ok(list) => network.extend(list.iter().filter_map(|s| in_flight(s, &owners))),
+            Err(why) => network.push(format!("the sockets of a namespace cannot be read: {why}")),
+        }
+    }
+    let quiet = processes.iter().all(|e| e.quiet) && network.is_empty();
+    Verdict {
+        quiet,
+        processes,
+        network,
+    }
+}
+
+/// Which process holds each socket inode, for messages.
+fn socket_owners(facts: &Facts) -> BTreeMap<u64, String> {
+    let mut owners = BTreeMap::new();
+    for p in &facts.processes {
+        for target in p.view.fds.values() {
+            if let FdTarget::Socket(inode) = target {
+                owners
+                    .entry(*inode)
+                    .or_insert_with(|| format!("pid {} ({})", p.view.pid, p.view.comm));
+            }
+        }
+    }
+    owners
+}
+
+/// Why this socket means something is still moving, if it does.
+fn in_flight(s: &TcpSocket, owners: &BTreeMap<u64, String>) -> Option<String> {
+    let owner = owners
+        .get(&s.inode)
+        .map(|o| format!(" (held by {o})"))
+        .unwrap_or_default();
+    let what = match s.state {
+        TcpState::SynSent | TcpState::SynRecv | TcpState::NewSynRecv => {
+            format!("a connection is being set up: {}", s.describe())
+        }
+        TcpState::FinWait1 | TcpState::Closing | TcpState::LastAck => {
+            format!("a close waits for its acknowledgement: {}", s.describe())
+        }
+        TcpState::Listen | TcpState::TimeWait => return None,
+        _ if s.send_queue > 0 => format!("data is in flight: {}", s.describe()),
+        _ => return None,
+    };
+    Some(format!("{what}{owner}"))
+}
+
+/// Quiet or not for one process that did not change between the looks.
+fn judge_process(
+    p: &ProcessFacts,
+    facts: &Facts,
+    sockets: &BTreeMap<u64, TcpSocket>,
+    sockets_known: bool,
+) -> (bool, String) {
+    let view = &p.view;
+    let description = view.describe(sockets);
+    if view.tasks.iter().all(|t| matches!(t.state, 'Z' | 'X')) {
+        return (true, "exited (not yet collected by its parent)".to_string());
+    }
+    for task in view.tasks.iter().filter(|t| !matches!(t.state, 'Z' | 'X')) {
+        match judge_task(task, p, facts, sockets, sockets_known) {
+            Ok(()) => {}
+            Err(why) if why.is_empty() => return (false, description),
+            Err(why) => return (false, format!("{description}: {why}")),
+        }
+    }
+    if view.posix_timers > 0 {
+        return (
+            false,
+            format!("{description}: it has POSIX timers (timer_create) that may wake it"),
+        );
+    }
+    if let Some(fd) = view.armed_timerfds.first() {
+        return (
+            false,
+            format!("{description}: its timerfd (fd {fd}) is armed"),
+        );
+    }
+    if view.alarm != AlarmDisposition::Ignored {
+        match facts.alarms_pending {
+            Some(n) if n > 0 => {
+                return (
+                    false,
+                    format!(
+                        "{description}: an alarm()/setitimer timer is pending on this machine \
+                         (the kernel does not say whose) and it does not ignore SIGALRM"
+                    ),
+                );
+            }
+            None if view.alarm == AlarmDisposition::Caught => {
+                return (
+                    false,
+                    format!(
+                        "{description}: it catches SIGALRM, and alarm() timers cannot be seen here"
+                    ),
+                );
+            }
+            _ => {}
+        }
+    }
+    (true, description)
+}
+
+/// `Ok` when this thread can only be woken by input that is not there.
+fn judge_task(
+    task: &Task,
+    p: &ProcessFacts,
+    facts: &Facts,
+    sockets: &BTreeMap<u64, TcpSocket>,
+    sockets_known: bool,
+) -> Result<(), String> {
+    match task.state {
+        'S' => {}
+        // The description already says "running" / "in uninterruptible I/O".
+        'R' | 'D' => return Err(String::new()),
+        'T' | 't' => return Err("socklab cannot tell when it goes on".to_string()),
+        other => return Err(format!("it is in state {other}")),
+    }
+    let Some(call) = &task.call else {
+        return Err("it is asleep outside a system call socklab can read".to_string());
+    };
+    match call {
+        Call::Input { fd, .. } | Call::Accept { fd, .. } => {
+            nothing_to_read(*fd, p, sockets, sockets_known)
+        }
+        Call::Multiplex { fds, timeout, .. } => {
+            if *timeout != Timeout::Never {
+                return Err("its timeout will wake it".to_string());
+            }
+            let list = fds
+                .as_ref()
+                .map_err(|why| format!("its descriptors could not be read ({why})"))?;
+            for interest in list {
+                if interest.output {
+                    return Err(format!("it waits to write fd {}", interest.fd));
+                }
+                nothing_to_read(interest.fd, p, sockets, sockets_known)?;
+            }
+            Ok(())
+        }
+        Call::Children { .. } => {
+            let zombie = facts
+                .processes
+                .iter()
+                .find(|c| c.view.ppid == p.view.pid && c.view.state() == 'Z');
+            match zombie {
+                Some(child) => Err(format!(
+                    "its child {} has exited, so the wait returns",
+                    child.view.pid
+                )),
+                None => Ok(()),
+            }
+        }
+        Call::Signal { timeout, .. } | Call::Futex { timeout } => match timeout {
+            Timeout::Never => Ok(()),
+            _ => Err("its timeout will wake it".to_string()),
+        },
+        Call::Sleep { .. } => Err("a timer will wake it".to_string()),
+        Call::Output { fd, .. } => Err(format!(
+            "it is blocked writing fd {fd}: its bytes are still on their way"
+        )),
+        Call::Connect { .. } => Err("its connection is being set up".to_string()),
+        Call::Other { .. } => Err("socklab cannot tell what ends this call".to_string()),
+    }
+}
+
+/// `Ok` when descriptor `fd` of the process has nothing for it to take.
+fn nothing_to_read(
+    fd: i32,
+    p: &ProcessFacts,
+    sockets: &BTreeMap<u64, TcpSocket>,
+    sockets_known: bool,
+) -> Result<(), String> {
+    match p.view.fds.get(&fd) {
+        Some(FdTarget::Socket(inode)) => {
+            if !sockets_known {
+                return Err(format!("the sockets of fd {fd}'s namespace cannot be read"));
+            }
+            let Some(s) = sockets.get(inode) else {
+                return Err(format!(
+                    "fd {fd} is a socket socklab cannot see (not TCP, or not connected)"
+                ));
+            };
+            match s.state {
+                TcpState::Listen
+                | TcpState::Established
+                | TcpState::FinWait1
+                | TcpState::FinWait2
+                    if s.recv_queue == 0 =>
+                {
+                    Ok(())
+                }
+                TcpState::Listen => Err(format!("fd {fd} has a connection waiting to be accepted")),
+                TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2 => Err(format!(
+                    "fd {fd} has {} queued",
+                    plural(s.recv_queue, "byte")
+                )),
+                other => Err(format!(
+                    "fd {fd} is in state {}: a read returns at once",
+                    other.name()
+                )),
+            }
+        }
+        Some(FdTarget::Pipe(_) | FdTarget::Fifo(_) | FdTarget::Terminal(_)) => {
+            match p.readable.get(&fd) {
+                Some(Ok(0)) => Ok(()),
+                Some(Ok(n)) => Err(format!("fd {fd} has {} to read", plural(*n, "byte"))),
+                Some(Err(why)) => Err(format!("fd {fd}'s queue cannot be read ({why})")),
+                None => Err(format!("fd {fd}'s queue was not read")),
+            }
+        }
+        Some(other) => Err(format!(
+            "socklab cannot tell whether fd {fd} ({}) has input",
+            other.describe(sockets)
+        )),
+        None => Err(format!("fd {fd} is no longer open")),
+    }
+}
+
+fn plural(n: u32, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::process::{Interest, Syscall};
+    use std::net::SocketAddr;
+
+    const NS: NetnsId = NetnsId {
+        dev: 4,
+        ino: 4026531840,
+    };
+
+    fn task(state: char, call: Option<Call>) -> Task {
+        Task {
+            tid: 10,
+            state,
+            wchan: String::new(),
+            syscall: Syscall::In {
+                nr: 0,
+                args: [0; 6],
+            },
+            call,
+            runs: Some(3),
+        }
+    }
+
+    fn process(task: Task, fds: &[(i32, FdTarget)]) -> ProcessFacts {
+        ProcessFacts {
+            view: ProcessView {
+                pid: 10,
+                comm: "server".into(),
+                ppid: 1,
+                tasks: vec![task],
+                fds: fds.iter().cloned().collect(),
+                netns: Some(NS),
+                alarm: AlarmDisposition::Default,
+                posix_timers: 0,
+                armed_timerfds: Vec::new(),
+            },
+            readable: BTreeMap::new(),
+        }
+    }
+
+    fn socket(state: TcpState, recv_queue: u32, send_queue: u32, inode: u64) -> TcpSocket {
+        let addr: SocketAddr = "10.0.0.1:20000".parse().unwrap();
+        TcpSocket {
+            local: addr,
+            remote: "10.0.0.2:41234".parse().unwrap(),
+            state,
+            recv_queue,
+            send_queue,
+            inode,
+            uid: 0,
+        }
+    }
+
+    fn facts(p: ProcessFacts, sockets: Vec<TcpSocket>) -> Facts {
+        Facts {
+            processes: vec![p],
+            gone: Vec::new(),
+            sockets: [(NS, Ok(sockets))].into_iter().collect(),
+            alarms_pending: Some(0),
+            woke: Vec::new(),
+        }
+    }
+
+    fn read_on(fd: i32) -> Option<Call> {
+        Some(Call::Input { name: "read", fd })
+    }
+
+    #[test]
+    fn a_read_on_an_empty_socket_is_quiet_and_says_so() {
+        let p = process(task('S', read_on(4)), &[(4, FdTarget::Socket(77))]);
+        let verdict = judge(&facts(p, vec![socket(TcpState::Established, 0, 0, 77)]));
+        assert!(verdict.quiet, "{}", verdict.explain());
+        assert_eq!(
+            verdict.explain(),
+            "pid 10 (server): sleeping in read() on fd 4; fd 4 is TCP 10.0.0.1:20000 ↔ 10.0.0.2:41234 ESTABLISHED, 0 bytes queued"
+        );
+    }
+
+    #[test]
+    fn queued_bytes_in_flight_data_and_handshakes_are_not_quiet() {
+        let p = || process(task('S', read_on(4)), &[(4, FdTarget::Socket(77))]);
+        let queued = judge(&facts(p(), vec![socket(TcpState::Established, 1, 0, 77)]));
+        assert!(!queued.quiet);
+        assert!(
+            queued.explain().contains("fd 4 has 1 byte queued"),
+            "{}",
+            queued.explain()
+        );
+
+        let sending = judge(&facts(
+            p(),
+            vec![
+                socket(TcpState::Established, 0, 0, 77),
+                socket(TcpState::Established, 0, 300, 78),
+            ],
+        ));
+        assert!(!sending.quiet);
+        assert_eq!(sending.network.len(), 1, "{sending:?}");
+        assert!(sending.network[0].starts_with("data is in flight"));
+
+        let handshake = judge(&facts(
+            p(),
+            vec![
+                socket(TcpState::Established, 0, 0, 77),
+                socket(TcpState::SynRecv, 0, 0, 0),
+            ],
+        ));
+        assert!(!handshake.quiet);
+    }
+
+    #[test]
+    fn accept_with_a_waiting_connection_is_not_quiet() {
+        let accept = Some(Call::Accept {
+            name: "accept",
+            fd: 3,
+        });
+        let p = || process(task('S', accept.clone()), &[(3, FdTarget::Socket(5))]);
+        assert!(judge(&facts(p(), vec![socket(TcpState::Listen, 0, 128, 5)])).quiet);
+        let waiting = judge(&facts(p(), vec![socket(TcpState::Listen, 1, 128, 5)]));
+        assert!(!waiting.quiet);
+        assert!(
+            waiting
+                .explain()
+                .contains("a connection waiting to be accepted")
+        );
+    }
+
+    #[test]
+    fn timers_running_and_waking_are_not_quiet() {
+        let sleeping = process(task('S', Some(Call::Sleep { name: "nanosleep" })), &[]);
+        assert!(!judge(&facts(sleeping, vec![])).quiet);
+        let running = process(task('R', None), &[]);
+        assert!(!judge(&facts(running, vec![])).quiet);
+        let polling = process(
+            task(
+                'S',
+                Some(Call::Multiplex {
+                    name: "poll",
+                    fds: Ok(vec![Interest {
+                        fd: 0,
+                        input: true,
+                        output: false,
+                    }]),
+                    timeout: Timeout::After(std::time::Duration::from_millis(300)),
+                }),
+            ),
+            &[(0, FdTarget::Pipe(1))],
+        );
+        assert!(!judge(&facts(polling, vec![])).quiet);
+
+        let p = process(task('S', read_on(4)), &[(4, FdTarget::Socket(77))]);
+        let mut with_alarm = facts(p.clone(), vec![socket(TcpState::Established, 0, 0, 77)]);
+        with_alarm.alarms_pending = Some(1);
+        let verdict = judge(&with_alarm);
+        assert!(!verdict.quiet);
+        assert!(
+            verdict.explain().contains("alarm()"),
+            "{}",
+            verdict.explain()
+        );
+        let mut woke = facts(p, vec![socket(TcpState::Established, 0, 0, 77)]);
+        woke.woke
+            .push((10, "it woke while socklab looked (state S then R)".into()));
+        assert!(!judge(&woke).quiet);
+    }
+
+    #[test]
+    fn an_exited_scenario_is_quiet() {
+        let verdict = judge(&Facts {
+            processes: Vec::new(),
+            gone: vec![42],
+            sockets: BTreeMap::new(),
+            alarms_pending: None,
+            woke: Vec::new(),
+        });
+        assert!(verdict.quiet);
+        assert_eq!(verdict.explain(), "pid 42: exited");
+    }
+}
