@@ -39,7 +39,6 @@ pub mod actions;
 pub mod fixture;
 pub mod manifest;
 pub mod matrix;
-pub mod path;
 
 pub mod validate;
 
