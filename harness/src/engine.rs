@@ -34,6 +34,10 @@ pub struct Grading<'a> {
     /// batch runs at most `-j` scenarios in all.
     pub limit: Option<Arc<tokio::sync::Semaphore>>,
     pub events: Events,
+    /// Where scenario captures are kept, relative to the reports (e.g.
+    /// `packets`): each is emitted as [`Event::ScenarioCaptured`] for a
+    /// subscriber to write, and the report names the file. `None`: not kept.
+    pub packets_folder: Option<String>,
 }
 
 impl Grading<'_> {
@@ -221,7 +225,15 @@ impl Grading<'_> {
             submission: events.submission.clone(),
             scenario: scenario.name.clone(),
         });
-        let report = run_one(scenario, self.settings, submission, dir, events).await;
+        let report = run_one(
+            scenario,
+            self.settings,
+            submission,
+            dir,
+            events,
+            self.packets_folder.as_deref(),
+        )
+        .await;
         for check in &report.checks {
             self.events.emit_with(|| Event::CheckVerdict {
                 submission: events.submission.clone(),
@@ -258,6 +270,16 @@ fn isolation_notes(settings: &RunSettings) -> Vec<String> {
         "output limit per program and stream: {} KiB (a program that prints more is stopped, and its scenario ends there)",
         settings.output_limit >> 10
     ));
+    notes.push(match settings.capabilities.level {
+        _ if !settings.capture => crate::run::capture::TURNED_OFF.to_string(),
+        crate::sandbox::IsolationLevel::Namespaces => format!(
+            "packets: each scenario's TCP traffic is captured on every interface of its hosts ({})",
+            socklab_packets::PayloadCap::default().describe()
+        ),
+        crate::sandbox::IsolationLevel::Loopback => {
+            crate::run::capture::UNAVAILABLE_ON_LOOPBACK.to_string()
+        }
+    });
     notes
 }
 
@@ -267,6 +289,7 @@ async fn run_one(
     submission: &Submission,
     dir: &Path,
     events: &ScenarioEvents,
+    packets_folder: Option<&str>,
 ) -> ScenarioReport {
     let source = plan::source_of(scenario);
     let plan = ScenarioPlan::new(scenario, settings, submission).await;
@@ -281,7 +304,16 @@ async fn run_one(
             format!("cannot create {}: {e}", dir.display()),
         );
     }
-    let outcome = run::run_scenario(&plan, run, settings, submission, dir, events).await;
+    let outcome = run::run_scenario(
+        &plan,
+        run,
+        settings,
+        submission,
+        dir,
+        events,
+        packets_folder,
+    )
+    .await;
     score::score_scenario(&plan, outcome, source)
 }
 

@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use socklab_packets::ladder::Diagram;
+
 /// Everything socklab found about one submission.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SubmissionReport {
@@ -116,6 +118,30 @@ pub struct ScenarioReport {
     pub transcripts: Vec<Transcript>,
     pub duration_secs: f64,
     pub tags: Vec<String>,
+    /// What socklab captured of the scenario's TCP traffic (none where
+    /// capture is unavailable, e.g. the loopback fallback).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packets: Option<PacketsReport>,
+}
+
+/// A scenario's TCP traffic as the feedback shows it: a ladder per
+/// connection and where the capture file is. The packets themselves are
+/// in the file (pcapng, for Wireshark), not in the report.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PacketsReport {
+    /// The capture file, relative to the report's folder (or to the
+    /// current directory for a report on standard output), when it was
+    /// kept: `packets/lottery_session.pcapng`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// What the capture kept and cut, in a sentence or two.
+    pub cap: String,
+    /// The connections drawn: those packet checks looked at first, then
+    /// the others in order.
+    pub connections: Vec<Diagram>,
+    /// Connections captured but not drawn (the file has them).
+    #[serde(default)]
+    pub not_drawn: usize,
 }
 
 impl ScenarioReport {
@@ -181,6 +207,9 @@ pub enum CheckStatus {
     NotReached,
     /// socklab failed, not the submission.
     Error,
+    /// Not carried out here, for the reason in `message` (a packet check
+    /// where nothing can be captured); it weighs nothing.
+    Skipped,
 }
 
 /// Raw material behind the verdicts: what a program printed, what a
@@ -482,6 +511,7 @@ impl CheckStatus {
             CheckStatus::Observed => "observed",
             CheckStatus::NotReached => "not reached",
             CheckStatus::Error => "error",
+            CheckStatus::Skipped => "skipped",
         }
     }
 }

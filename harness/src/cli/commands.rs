@@ -11,10 +11,11 @@ use socklab_scenario::is_manifest;
 
 use super::progress::{ClassBar, ClassLines, ScenarioLines, Warnings};
 use super::setup::{Session, check_lab, default_jobs, load_suite};
-use super::{CheckArgs, GradeArgs, RunArgs};
+use super::{CheckArgs, GradeArgs, PacketsArgs, RunArgs};
 use crate::engine::Grading;
 use crate::error::{EXIT_FAILED, EXIT_PASSED, Error};
 use crate::events::{Events, Subscriber};
+use crate::grade::{CaptureFiles, PACKETS_FOLDER};
 
 pub fn validate(files: &[PathBuf]) -> Result<ExitCode, Error> {
     let suite = load_suite(files)?;
@@ -109,7 +110,8 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Error> {
         help: None,
     })?;
     let jobs = args.jobs.map_or_else(default_jobs, usize::from);
-    let session = Session::start(&suite, args.isolation.into(), args.work_dir.as_deref())?;
+    let mut session = Session::start(&suite, args.isolation.into(), args.work_dir.as_deref())?;
+    session.settings.capture = !args.no_capture;
     let name = submission
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -119,6 +121,9 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Error> {
     if interactive {
         events = events.with(Arc::new(ScenarioLines));
     }
+    if let Some(dir) = &args.packets {
+        events = events.with(Arc::new(CaptureFiles::new(dir)));
+    }
     let grading = Grading {
         suite: &suite,
         settings: &session.settings,
@@ -126,6 +131,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Error> {
         jobs,
         limit: None,
         events,
+        packets_folder: args.packets.as_ref().map(|dir| dir.display().to_string()),
     };
     let report = session.run_until_interrupted(
         grading.grade(&name, &submission),
@@ -153,7 +159,8 @@ pub fn grade(args: GradeArgs) -> Result<ExitCode, Error> {
             "give a directory holding one folder or archive per student",
         ));
     }
-    let session = Session::start(&suite, args.isolation.into(), None)?;
+    let mut session = Session::start(&suite, args.isolation.into(), None)?;
+    session.settings.capture = !args.no_capture;
     let job = crate::grade::GradeJob {
         suite: &suite,
         settings: &session.settings,
@@ -199,13 +206,30 @@ pub fn check(args: CheckArgs) -> Result<ExitCode, Error> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "submission".into());
+    // The captures go beside the report: `packets/` next to `--out`, or
+    // the submission's hidden `.socklab/packets/` (never part of it).
+    let (packets_dir, packets_folder) = match &args.out {
+        Some(out) => (
+            out.parent()
+                .unwrap_or(std::path::Path::new(""))
+                .join(PACKETS_FOLDER),
+            PACKETS_FOLDER.to_string(),
+        ),
+        None => (
+            here.join(".socklab").join(PACKETS_FOLDER),
+            format!(".socklab/{PACKETS_FOLDER}"),
+        ),
+    };
     let grading = Grading {
         suite: &suite,
         settings: &session.settings,
         work: &session.work,
         jobs: default_jobs(),
         limit: None,
-        events: Events::none().with(Arc::new(Warnings)),
+        events: Events::none()
+            .with(Arc::new(Warnings))
+            .with(Arc::new(CaptureFiles::new(&packets_dir))),
+        packets_folder: Some(packets_folder),
     };
     let report = session.run_until_interrupted(
         grading.grade(&name, &here),
@@ -222,4 +246,28 @@ pub fn check(args: CheckArgs) -> Result<ExitCode, Error> {
         None => print!("{text}"),
     }
     Ok(verdict(&report))
+}
+
+/// `socklab packets FILE [--lab PROTOCOL]`: a student's own capture read,
+/// drawn and, with a protocol, judged. Exit 0 when it shows what was asked,
+/// 1 when the session is incomplete, 2 when the file cannot be read.
+pub fn packets(args: PacketsArgs) -> Result<ExitCode, Error> {
+    let report =
+        socklab_packets::judge_capture_file(&args.file, args.lab).map_err(|e| Error::Usage {
+            help: match e.format_error() {
+                // The format error's own words end with the fix.
+                Some(_) => None,
+                None => Some(
+                    "give a capture saved by Wireshark (.pcapng or .pcap) or written by `tcpdump -w FILE`"
+                        .to_string(),
+                ),
+            },
+            message: e.to_string(),
+        })?;
+    print!("{}", socklab_packets::render_text(&report));
+    Ok(ExitCode::from(if report.passed() {
+        EXIT_PASSED
+    } else {
+        EXIT_FAILED
+    }))
 }

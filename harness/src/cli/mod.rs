@@ -67,6 +67,9 @@ enum Command {
     },
     /// Check the submission in the current directory: the feedback a TA sees.
     Check(CheckArgs),
+    /// Read a capture (pcap or pcapng, from Wireshark or tcpdump), draw its
+    /// TCP connections and, with --lab, judge whether it shows a whole session.
+    Packets(PacketsArgs),
     /// Run a reference program: `socklab reference lottery-server 9000`.
     #[command(disable_help_flag = true)]
     Reference {
@@ -104,6 +107,12 @@ pub(crate) struct RunArgs {
     /// Keep working files in this directory (default: a temporary directory, removed).
     #[arg(long)]
     work_dir: Option<PathBuf>,
+    /// Keep each scenario's packet capture (pcapng, for Wireshark) in this directory.
+    #[arg(long, value_name = "DIR", conflicts_with = "no_capture")]
+    packets: Option<PathBuf>,
+    /// Do not capture packets (packet checks are skipped).
+    #[arg(long)]
+    no_capture: bool,
 }
 
 #[derive(clap::Args)]
@@ -127,6 +136,9 @@ pub(crate) struct GradeArgs {
     resume: bool,
     #[arg(long, value_enum, default_value_t = IsolationArg::Auto)]
     isolation: IsolationArg,
+    /// Do not capture packets (packet checks are skipped; no packets/ folders).
+    #[arg(long)]
+    no_capture: bool,
 }
 
 #[derive(clap::Args)]
@@ -137,7 +149,9 @@ pub(crate) struct CheckArgs {
     /// How the report is written.
     #[arg(long, value_parser = format_parser(), default_value = "human")]
     format: Format,
-    /// Write the report here instead of standard output.
+    /// Write the report here instead of standard output (the scenarios'
+    /// packet captures go to `packets/` beside it; without `--out`, to
+    /// `.socklab/packets/`).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Only scenarios whose name contains this text (or with this tag); may be repeated.
@@ -147,6 +161,22 @@ pub(crate) struct CheckArgs {
     verbose: bool,
     #[arg(long, value_enum, default_value_t = IsolationArg::Auto)]
     isolation: IsolationArg,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct PacketsArgs {
+    /// The capture file (`tcpdump -w FILE`, or saved by Wireshark).
+    file: PathBuf,
+    /// Judge it as a session of this Lab 3 protocol: exit 0 when the capture
+    /// shows a whole session, 1 when something is missing.
+    #[arg(long, value_name = "PROTOCOL", value_parser = protocol_parser())]
+    lab: Option<socklab_packets::Protocol>,
+}
+
+/// `--lab`: a Lab 3 protocol's name.
+fn protocol_parser() -> impl TypedValueParser<Value = socklab_packets::Protocol> {
+    PossibleValuesParser::new(socklab_packets::Protocol::ALL.map(|p| p.name()))
+        .try_map(|name| name.parse::<socklab_packets::Protocol>())
 }
 
 /// `--format`: the name of any report format.
@@ -214,6 +244,7 @@ pub fn run() -> Result<ExitCode, Error> {
         Command::Grade(args) => commands::grade(args),
         Command::Merge { inputs, out } => commands::merge(&inputs, &out),
         Command::Check(args) => commands::check(args),
+        Command::Packets(args) => commands::packets(args),
         Command::Reference { .. } => Err(reference(&raw)),
     }
 }

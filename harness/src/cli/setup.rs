@@ -97,6 +97,7 @@ pub fn settings_for(
         options,
         references,
         port_turns: PortTurns::default(),
+        capture: true,
     })
 }
 

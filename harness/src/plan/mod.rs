@@ -144,6 +144,9 @@ pub struct RunSettings {
     pub references: BTreeMap<String, Vec<Template>>,
     /// Turns on fixed ports, shared by every scenario of the run.
     pub port_turns: PortTurns,
+    /// Whether scenarios capture their packets (where namespaces allow);
+    /// `--no-capture` turns it off (packet checks are then skipped).
+    pub capture: bool,
 }
 
 /// Why no reference program can stand in for a program name.

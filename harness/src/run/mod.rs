@@ -11,6 +11,7 @@
 //! runner never decides points.
 
 pub mod actions;
+pub mod capture;
 pub mod fixtures;
 pub mod output;
 pub mod peer;
@@ -51,9 +52,14 @@ pub struct ScenarioRun {
     pub timed_out: Option<String>,
     pub transcripts: Vec<socklab_report::Transcript>,
     pub duration: Duration,
+    /// The scenario's packets for the report (ladders, the cap, the file's name).
+    pub packets: Option<socklab_report::PacketsReport>,
 }
 
-/// Runs a planned scenario in a fresh sandbox under `dir`.
+/// Runs a planned scenario in a fresh sandbox under `dir`. With
+/// `packets_folder`, its capture is handed to the events' subscribers as
+/// a file of that folder (relative to the report), named after the
+/// scenario.
 pub async fn run_scenario(
     plan: &ScenarioPlan<'_>,
     run: &RunPlan,
@@ -61,6 +67,7 @@ pub async fn run_scenario(
     submission: &Submission,
     dir: &Path,
     events: &ScenarioEvents,
+    packets_folder: Option<&str>,
 ) -> ScenarioRun {
     let scenario = plan.scenario;
     let started = Instant::now();
@@ -70,6 +77,7 @@ pub async fn run_scenario(
         timed_out: None,
         transcripts: Vec::new(),
         duration: started.elapsed(),
+        packets: None,
     };
     let process_limit = settings
         .capabilities
@@ -121,18 +129,33 @@ pub async fn run_scenario(
     // ends at once (freeing its `-j` slot) with that failure.
     let decided = async {
         tokio::select! {
-            _ = steps.run_block(&plan.steps) => None,
-            overflow = steps.state.overflow.raised() => Some(overflow),
+            completed = steps.run_block(&plan.steps) => Ok(completed),
+            overflow = steps.state.overflow.raised() => Err(overflow),
         }
     };
-    let timed_out = match tokio::time::timeout(scenario.timeout, decided).await {
-        Ok(Some(overflow)) => {
+    let (timed_out, completed) = match tokio::time::timeout(scenario.timeout, decided).await {
+        Ok(Err(overflow)) => {
             steps.output_limit_exceeded(&overflow);
-            None
+            (None, false)
         }
-        Ok(None) => None,
-        Err(_) => Some(steps.state.describe_hang()),
+        Ok(Ok(completed)) => (None, completed),
+        Err(_) => (Some(steps.state.describe_hang()), false),
     };
+    if !completed {
+        steps.judge_unreached_packets(&plan.steps).await;
+    }
+    // After the last step (before the programs are stopped): the capture
+    // ends where the scenario did.
+    let file_name = format!("{}.pcapng", crate::engine::sanitize(&scenario.name));
+    let captured = steps
+        .state
+        .capture
+        .finish(packets_folder.map(|folder| format!("{folder}/{file_name}")));
+    if let (Some(_), Some(result)) = (packets_folder, &captured)
+        && !result.pcapng.is_empty()
+    {
+        events.captured(&file_name, &result.pcapng);
+    }
     let sandbox = &steps.state.sandbox;
     // Forks refused are counted before the programs are stopped, memory
     // kills and stray files after.
@@ -156,6 +179,7 @@ pub async fn run_scenario(
         timed_out,
         transcripts,
         duration: started.elapsed(),
+        packets: captured.map(|c| c.report),
     }
 }
 
@@ -237,6 +261,8 @@ impl StepLoop<'_> {
             expected: judgement.expected,
             observed: judgement.observed,
             program: judgement.program,
+            hint: judgement.hint,
+            late: false,
             elapsed: started.elapsed(),
         };
         let go_on = state.scenario.observe || check::continues(&observation, &step.meta);
@@ -245,6 +271,60 @@ impl StepLoop<'_> {
             .expect("lock")
             .push((observation, step.meta.clone()));
         go_on
+    }
+
+    /// Judges the packet steps an earlier failure kept from running, on
+    /// what was captured until then (reported, never scored).
+    async fn judge_unreached_packets(&self, block: &[StepTree<'_>]) {
+        let reached: std::collections::BTreeSet<StepPath> = self
+            .observations
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter_map(|(o, _)| o.step.clone())
+            .collect();
+        let unreached: Vec<(StepPath, &Step)> = block
+            .iter()
+            .flat_map(StepTree::flatten)
+            .filter(|(path, step)| {
+                matches!(step.action, Action::Packets { .. }) && !reached.contains(*path)
+            })
+            .map(|(path, step)| (path.clone(), step))
+            .collect();
+        for (path, step) in unreached {
+            let Action::Packets { of, checks } = &step.action else {
+                continue;
+            };
+            let Some(judgement) = actions::packets::judge_late(&self.state, of, checks).await
+            else {
+                continue;
+            };
+            let title = step
+                .meta
+                .title
+                .clone()
+                .unwrap_or_else(|| self.state.fill_in(&check::default_title(&step.action)));
+            let observation = Observation {
+                step: Some(path),
+                line: step.loc.line,
+                keyword: step.action.keyword(),
+                title,
+                is_check: true,
+                outcome: judgement.outcome,
+                message: judgement.message,
+                sent: None,
+                expected: judgement.expected,
+                observed: judgement.observed,
+                program: None,
+                hint: judgement.hint,
+                late: true,
+                elapsed: Duration::ZERO,
+            };
+            self.observations
+                .lock()
+                .expect("lock")
+                .push((observation, step.meta.clone()));
+        }
     }
 
     /// Reports the program that passed its output limit, which ended the
@@ -265,6 +345,8 @@ impl StepLoop<'_> {
                 expected: finding.judgement.expected,
                 observed: finding.judgement.observed,
                 program: None,
+                hint: None,
+                late: false,
                 elapsed: Duration::ZERO,
             },
             StepMeta {
@@ -297,6 +379,8 @@ impl StepLoop<'_> {
                     expected: judgement.expected,
                     observed: judgement.observed,
                     program: None,
+                    hint: None,
+                    late: false,
                     elapsed: Duration::ZERO,
                 },
                 StepMeta {
@@ -358,6 +442,7 @@ async fn run_action(cx: &StepContext<'_>, action: &Action) -> Result<Judgement, 
         Action::Close { peer } => close::run(cx, peer).await,
         Action::File { path, check } => file::run(cx, path, check).await,
         Action::Assert { var, spec } => assert::run(cx, var, spec),
+        Action::Packets { of, checks } => packets::run(cx, of, checks).await,
         // The step loop runs what these hold; they are never dispatched.
         Action::Repeat { .. } | Action::Concurrently { .. } => Ok(Judgement::pass("")),
     }

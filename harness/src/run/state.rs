@@ -17,6 +17,7 @@ use socklab_reference::transcript::escape_bytes;
 use socklab_scenario::path::StepPath;
 use socklab_scenario::{RegexTemplate, Scenario, Template};
 
+use super::capture::ScenarioCapture;
 use super::peer::Peer;
 use super::program::{OverflowAlarm, Program};
 use super::proxy::ProxyHandle;
@@ -77,6 +78,9 @@ pub struct ScenarioState<'a> {
     pub fixture_bytes: BTreeMap<String, Vec<u8>>,
     /// Ends every wait at once when nothing can change any more.
     pub settle: Settle,
+    /// The TCP traffic of the scenario's hosts, for `packets` steps and
+    /// the report.
+    pub capture: ScenarioCapture,
     /// Raised when a program passes its output limit: the scenario's
     /// outcome is decided and it ends at once.
     pub overflow: OverflowAlarm,
@@ -105,7 +109,10 @@ impl<'a> ScenarioState<'a> {
         fixture_paths: BTreeMap<String, PathBuf>,
         fixture_bytes: BTreeMap<String, Vec<u8>>,
     ) -> Self {
+        // Before the first step: every packet of the scenario is seen.
+        let capture = ScenarioCapture::start(&sandbox, settings.capture);
         ScenarioState {
+            capture,
             scenario,
             settings,
             submission,

@@ -404,6 +404,12 @@ impl Host {
     pub fn netns_fd(&self) -> Option<i32> {
         self.netns.as_ref().map(|fd| fd.as_raw_fd())
     }
+    /// A descriptor of its own for the host's network namespace (e.g. for
+    /// a packet capture there), when isolated.
+    pub fn netns(&self) -> Option<io::Result<OwnedFd>> {
+        self.netns.as_ref().map(|fd| fd.try_clone())
+    }
+
     /// Socket factory for in-process peers and reference programs on this host.
     pub fn net(&self) -> Arc<dyn Net> {
         self.net.clone()

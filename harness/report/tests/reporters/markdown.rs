@@ -92,3 +92,30 @@ fn passing_feedback_is_short() {
     assert!(!md.contains("Mon Jan  1 12:00:00 2024"), "{md}");
     assert!(render_markdown(&empty()).contains("No scenario ran."));
 }
+
+#[test]
+fn packets_are_text_ladders_in_fenced_blocks() {
+    let md = render_markdown(&with_packets());
+    assert!(
+        md.contains(
+            "<details open>\n<summary>Packets: 3 TCP connections (ladder diagrams)</summary>\n"
+        ),
+        "{md}"
+    );
+    assert!(md.contains("Capture file (Wireshark): `packets/lottery_session.pcapng`"));
+    assert!(md.contains(
+        "**Connection 1**: client 127.0.0.1:52875 → server 127.0.0.1:1235 (7 packets over 0.000900 s)"
+    ));
+    assert!(
+        md.contains("```text\n             client 127.0.0.1:52875"),
+        "{md}"
+    );
+    assert!(md.contains("✗   0.000300 |"), "{md}");
+    assert!(md.contains("✗ marks a packet a failed check points at"));
+    assert!(md.contains("⋮ 1 packet not drawn ⋮"), "{md}");
+    assert!(md.contains("_2 more not drawn (the capture file has them)._"));
+    // The hostile payload is inside the fence only.
+    for line in prose_lines(&md) {
+        assert!(!line.contains("</svg>"), "{line}");
+    }
+}

@@ -40,6 +40,7 @@ pub mod expect;
 pub mod file;
 pub mod listen;
 pub mod output;
+pub mod packets;
 pub mod proxy;
 pub mod recv;
 pub mod repeat;
@@ -91,6 +92,7 @@ pub static TABLE: Table = &[
     &close::DEFINITION,
     &file::DEFINITION,
     &assert::DEFINITION,
+    &packets::DEFINITION,
     &repeat::DEFINITION,
     &concurrently::DEFINITION,
 ];
@@ -144,6 +146,7 @@ impl Action {
             Action::Close { .. } => &close::DEFINITION,
             Action::File { .. } => &file::DEFINITION,
             Action::Assert { .. } => &assert::DEFINITION,
+            Action::Packets { .. } => &packets::DEFINITION,
             Action::Repeat { .. } => &repeat::DEFINITION,
             Action::Concurrently { .. } => &concurrently::DEFINITION,
         }
@@ -194,6 +197,7 @@ impl Action {
             Action::Close { peer } => close::title(peer),
             Action::File { path, .. } => file::title(path),
             Action::Assert { var, .. } => assert::title(var),
+            Action::Packets { of, checks } => packets::title(of, checks),
             Action::Repeat { times, .. } => repeat::title(*times),
             Action::Concurrently { .. } => concurrently::title(),
         }
@@ -290,7 +294,7 @@ mod tests {
     /// idea (what to send, type or compare; a host; a duration).
     const SHARED: &[&str] = &[
         "text", "line", "fixture", "eof", "regex", "stream", "signal", "for", "count", "port",
-        "host", "hex",
+        "host", "hex", "to",
     ];
 
     #[test]

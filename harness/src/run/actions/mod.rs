@@ -24,6 +24,7 @@
 //! | `close` | [`close`] | set-up |
 //! | `file` | [`file`] | [`check::file`](crate::check::file) |
 //! | `assert` | [`assert`] | [`check::values`](crate::check::values) |
+//! | `packets` | [`packets`] | [`check::packets`](crate::check::packets) |
 //!
 //! Each `run` gathers its fact and returns the check's [`Judgement`]
 //! (`crate::check::Judgement`); a set-up action judges only whether it
@@ -40,6 +41,7 @@ pub mod expect;
 pub mod file;
 pub mod listen;
 pub mod output;
+pub mod packets;
 pub mod proxy;
 pub mod recv;
 pub mod running;
