@@ -7,8 +7,10 @@
 //! order, repeat rounds one after another, concurrent branches at the same
 //! time, stopping at a failure that ends the scenario) and the dispatch of
 //! each step to its action; [`state`] holds what the steps share,
-//! [`actions`] what each action does, [`wait`] the one way they wait. The
-//! runner never decides points.
+//! [`actions`] what each action does, [`wait`] the one way they wait, and
+//! [`settle`] decides, beside the steps, when a wait can end at once because
+//! nothing in the scenario can change any more. The runner never decides
+//! points.
 
 pub mod actions;
 pub mod fixtures;
@@ -18,6 +20,7 @@ pub mod procfs;
 pub mod program;
 pub mod proxy;
 pub mod pty;
+pub mod settle;
 pub mod state;
 pub mod wait;
 
@@ -116,10 +119,18 @@ pub async fn run_scenario(
         observations: Mutex::new(Vec::new()),
         events,
     };
-    let timed_out = tokio::time::timeout(scenario.timeout, steps.run_block(&plan.steps))
-        .await
-        .is_err()
-        .then(|| steps.state.describe_hang());
+    let run = tokio::time::timeout(scenario.timeout, steps.run_block(&plan.steps));
+    let finished = match settle::Decider::new(&steps.state) {
+        Some(decider) => {
+            tokio::select! {
+                biased;
+                finished = run => finished,
+                () = decider.run() => unreachable!("the decider runs as long as the scenario"),
+            }
+        }
+        None => run.await,
+    };
+    let timed_out = finished.is_err().then(|| steps.state.describe_hang());
     let sandbox = &steps.state.sandbox;
     // Forks refused are counted before the programs are stopped, memory
     // kills and stray files after.
@@ -176,7 +187,16 @@ impl StepLoop<'_> {
                 true
             }
             StepTree::Concurrently { branches, .. } => {
-                let runs = branches.iter().map(|branch| self.run_block(branch));
+                let activity = &self.state.activity;
+                let set = activity.branches_started(branches.len());
+                let runs = branches.iter().map(|branch| {
+                    let set = set.clone();
+                    async move {
+                        let ok = self.run_block(branch).await;
+                        activity.branch_finished(&set);
+                        ok
+                    }
+                });
                 futures::future::join_all(runs)
                     .await
                     .into_iter()
@@ -200,14 +220,23 @@ impl StepLoop<'_> {
             format!("step {path} (line {}): {title}", step.loc.line),
         );
         self.events.step_started(path, &title);
+        let waits = settle::decides_early(&step.action);
+        state.activity.step_started(waits, &state.settle);
         let cx = StepContext {
             state,
             path,
             until: Until::deadline(started + step.meta.within).or_settled(&state.settle),
         };
-        let judgement = run_action(&cx, &step.action)
+        let mut judgement = run_action(&cx, &step.action)
             .await
             .unwrap_or_else(Judgement::from);
+        if waits
+            && judgement.outcome == Outcome::Failed
+            && let Some(settled) = state.settle.why()
+        {
+            judgement.message = settle::decided_at_once(&judgement.message, &settled);
+        }
+        state.activity.step_finished(waits);
         state.step_finished(path);
         self.events.step_finished(path, judgement.outcome);
         let observation = Observation {

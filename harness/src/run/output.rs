@@ -70,6 +70,12 @@ impl OutputBuf {
         (inner.data.clone(), inner.eof, inner.dropped)
     }
 
+    /// Every byte pushed so far, kept or dropped.
+    pub fn received(&self) -> u64 {
+        let inner = self.inner.lock().expect("output lock");
+        inner.data.len() as u64 + inner.dropped
+    }
+
     pub fn len(&self) -> usize {
         self.inner.lock().expect("output lock").data.len()
     }
