@@ -30,8 +30,9 @@ pub mod syntax;
 pub mod template;
 
 pub mod model;
-pub mod path;
 pub mod raw;
+
+pub mod path;
 
 pub mod actions;
 pub mod fixture;
