@@ -92,22 +92,24 @@ fn time_run(repo: &Path, submission: &Path, jobs: usize, only: &[&str]) -> (f64,
 }
 
 /// Lays out the class: the correct submission and every fixture, in turn,
-/// until there are `students`; how many of each kind.
-fn lay_out_class(repo: &Path, class: &Path, students: usize) -> (usize, usize, usize) {
+/// until there are `students`; the correct students' names, and how many
+/// are defective and hostile.
+fn lay_out_class(repo: &Path, class: &Path, students: usize) -> (Vec<String>, usize, usize) {
     let set = FixtureSet::of_repo();
     let specs = match set.load_all() {
         Ok(specs) => specs,
         Err(problems) => panic!("the fixtures do not load:\n{problems}"),
     };
-    let (mut correct, mut defective, mut hostile) = (0, 0, 0);
+    let (mut correct, mut defective, mut hostile) = (Vec::new(), 0, 0);
     let kinds = specs.len() + 1;
     for i in 0..students {
-        let dest = class.join(format!("student{i:03}"));
+        let name = format!("student{i:03}");
+        let dest = class.join(&name);
         match i % kinds {
             0 => {
                 fixtures::copy_dir(&repo.join("examples/submissions/good"), &dest)
                     .expect("copy the correct submission");
-                correct += 1;
+                correct.push(name);
             }
             k => {
                 let spec = &specs[k - 1];
@@ -124,8 +126,10 @@ fn lay_out_class(repo: &Path, class: &Path, students: usize) -> (usize, usize, u
     (correct, defective, hostile)
 }
 
-/// Grades the class once; seconds, and the students with a report.
-fn time_grade(repo: &Path, class: &Path, jobs: Option<usize>) -> (f64, usize) {
+/// Grades the class once; seconds, and the students with a report. Says
+/// which scenarios a correct student (`correct` names them) did not pass:
+/// a decision taken too early would show there first.
+fn time_grade(repo: &Path, class: &Path, jobs: Option<usize>, correct: &[String]) -> (f64, usize) {
     let out = tempfile::tempdir().expect("temp dir");
     let mut command = socklab();
     command
@@ -144,12 +148,33 @@ fn time_grade(repo: &Path, class: &Path, jobs: Option<usize>) -> (f64, usize) {
     if !status.success() {
         println!("  (socklab grade exited with {status})");
     }
-    let graded = std::fs::read_dir(out.path().join("students"))
+    let mut graded = 0;
+    for entry in std::fs::read_dir(out.path().join("students"))
         .into_iter()
         .flatten()
         .flatten()
-        .filter(|e| e.path().join("report.json").is_file())
-        .count();
+    {
+        let Ok(text) = std::fs::read_to_string(entry.path().join("report.json")) else {
+            continue;
+        };
+        graded += 1;
+        let Ok(report) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        let name = report["submission"].as_str().unwrap_or("?");
+        if !correct.iter().any(|c| c == name) {
+            continue;
+        }
+        for scenario in report["scenarios"].as_array().into_iter().flatten() {
+            let status = scenario["status"].as_str().unwrap_or("?");
+            if !matches!(status, "passed" | "observed") {
+                println!(
+                    "  WARNING: the correct submission {name}: {} {status}",
+                    scenario["name"].as_str().unwrap_or("?")
+                );
+            }
+        }
+    }
     (wall, graded)
 }
 
@@ -194,18 +219,22 @@ fn main() {
     let class = tempfile::tempdir().expect("temp dir");
     let (correct, defective, hostile) = lay_out_class(&repo, class.path(), students);
     println!(
-        "\nclass: {students} students ({correct} correct, {defective} defective, {hostile} hostile); load average {}",
+        "\nclass: {students} students ({} correct, {defective} defective, {hostile} hostile); load average {}",
+        correct.len(),
         load_average()
     );
-    let (wall, graded) = time_grade(&repo, class.path(), None);
+    let (wall, graded) = time_grade(&repo, class.path(), None, &correct);
     let per_minute = graded as f64 / wall * 60.0;
     println!(
         "  default -j: {graded} graded in {wall:.1} s = {per_minute:.1} students/minute; 300 students ≈ {:.1} min  [target ≥ 60/min]",
         300.0 / per_minute
     );
     if let Ok(list) = std::env::var("BENCH_JOBS") {
-        for jobs in list.split(',').filter_map(|j| j.trim().parse::<usize>().ok()) {
-            let (wall, graded) = time_grade(&repo, class.path(), Some(jobs));
+        for jobs in list
+            .split(',')
+            .filter_map(|j| j.trim().parse::<usize>().ok())
+        {
+            let (wall, graded) = time_grade(&repo, class.path(), Some(jobs), &correct);
             println!(
                 "  -j {jobs}: {graded} graded in {wall:.1} s = {:.1} students/minute (load average {})",
                 graded as f64 / wall * 60.0,

@@ -82,7 +82,10 @@ fn main() {
         "{:<44} {:>15}   {:>15}",
         "part", "set-up ms", "tear-down ms"
     );
-    println!("{:<44} {:>7} {:>7}   {:>7} {:>7}", "", "median", "p90", "median", "p90");
+    println!(
+        "{:<44} {:>7} {:>7}   {:>7} {:>7}",
+        "", "median", "p90", "median", "p90"
+    );
     let memory = Some(512 << 20);
     if let Some(root) = &capabilities.cgroups {
         measure("cgroup (pids, memory, CPU quota)", rounds, || {

@@ -269,10 +269,7 @@ pub enum SilenceFact {
     /// scenario settled (nothing could arrive any more).
     Quiet(Expired),
     /// Bytes arrived (possibly none, when the connection was closed).
-    Broken {
-        arrived: Vec<u8>,
-        closed: bool,
-    },
+    Broken { arrived: Vec<u8>, closed: bool },
 }
 
 /// A connection socklab tried to open.

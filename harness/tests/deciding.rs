@@ -139,10 +139,7 @@ fn checks(report: &serde_json::Value, name: &str) -> Vec<(String, String, String
         .collect()
 }
 
-fn check<'a>(
-    checks: &'a [(String, String, String)],
-    title: &str,
-) -> &'a (String, String, String) {
+fn check<'a>(checks: &'a [(String, String, String)], title: &str) -> &'a (String, String, String) {
     checks
         .iter()
         .find(|(t, _, _)| t == title)
@@ -354,7 +351,10 @@ fn an_in_process_reference_program_waiting_for_input_is_decided_too() {
         );
     }
     let (_, status, message) = check(&checks, "the second client is served once the first leaves");
-    assert_eq!(status, "passed", "after the decision it still works: {message}");
+    assert_eq!(
+        status, "passed",
+        "after the decision it still works: {message}"
+    );
 }
 
 const TWO_BRANCHES: &str = r#"

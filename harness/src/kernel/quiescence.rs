@@ -938,7 +938,10 @@ mod tests {
         });
         assert!(!outside.quiet);
         assert!(outside.explain().contains("outside the scenario"));
-        assert!(!with(LocalSocket { unix: false, ..own }).quiet, "UDP: doubt");
+        assert!(
+            !with(LocalSocket { unix: false, ..own }).quiet,
+            "UDP: doubt"
+        );
     }
 
     #[test]

@@ -136,7 +136,10 @@ impl Suite {
     /// the manifest, or, once narrowed, those its scenarios start from the
     /// submission (`None`: all of them; also when a name cannot be worked
     /// out before the run).
-    pub fn programs_to_build(&self, options: &BTreeMap<String, String>) -> Option<BTreeSet<String>> {
+    pub fn programs_to_build(
+        &self,
+        options: &BTreeMap<String, String>,
+    ) -> Option<BTreeSet<String>> {
         if !self.narrowed {
             return None;
         }

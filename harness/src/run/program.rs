@@ -594,7 +594,10 @@ fn spawn_runtime_thread(
 /// enough for the kernel's 15-character `comm`.
 fn runtime_thread_name() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    format!("sl-ref-{}", NEXT.fetch_add(1, Ordering::Relaxed) % 100_000_000)
+    format!(
+        "sl-ref-{}",
+        NEXT.fetch_add(1, Ordering::Relaxed) % 100_000_000
+    )
 }
 
 /// An output stream of an in-process program that counts what it writes.

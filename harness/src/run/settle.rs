@@ -578,7 +578,11 @@ fn look(
     if let Some(init) = init {
         let children = std::fs::read_to_string(format!("/proc/{init}/task/{init}/children"))
             .unwrap_or_default();
-        roots.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+        roots.extend(
+            children
+                .split_whitespace()
+                .filter_map(|c| c.parse::<u32>().ok()),
+        );
     }
     let me = std::process::id();
     let first: Vec<Option<Task>> = programs

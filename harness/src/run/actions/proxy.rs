@@ -57,7 +57,10 @@ impl Net for Recording {
     fn tcp_socket(&self, v6: bool) -> std::io::Result<tokio::net::TcpSocket> {
         let socket = self.net.tcp_socket(v6)?;
         if let Some(inode) = socket_inode(socket.as_raw_fd()) {
-            self.made.lock().unwrap_or_else(|e| e.into_inner()).push(inode);
+            self.made
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(inode);
         }
         Ok(socket)
     }
