@@ -18,7 +18,7 @@ use socklab_scenario::path::StepPath;
 use socklab_scenario::{RegexTemplate, Scenario, Template};
 
 use super::peer::Peer;
-use super::program::Program;
+use super::program::{OverflowAlarm, Program};
 use super::proxy::ProxyHandle;
 use super::settle::{Activity, OwnSocket, ProxyWatch};
 use super::wait::{Settle, Until};
@@ -84,6 +84,9 @@ pub struct ScenarioState<'a> {
     /// Sockets socklab's peers hold, and socklab's proxies.
     own_sockets: Mutex<Vec<OwnSocket>>,
     proxy_watches: Mutex<Vec<ProxyWatch>>,
+    /// Raised when a program passes its output limit: the scenario's
+    /// outcome is decided and it ends at once.
+    pub overflow: OverflowAlarm,
     programs: Mutex<BTreeMap<String, Arc<Program>>>,
     /// Programs replaced by a later `start` of the same name.
     retired: Mutex<Vec<Arc<Program>>>,
@@ -122,6 +125,7 @@ impl<'a> ScenarioState<'a> {
             activity: Activity::default(),
             own_sockets: Mutex::new(Vec::new()),
             proxy_watches: Mutex::new(Vec::new()),
+            overflow: OverflowAlarm::default(),
             programs: Mutex::new(BTreeMap::new()),
             retired: Mutex::new(Vec::new()),
             peers: Mutex::new(BTreeMap::new()),
@@ -443,11 +447,10 @@ impl<'a> ScenarioState<'a> {
         let peers: Vec<_> = self.peers.lock().expect("lock").values().cloned().collect();
         for peer in peers {
             let peer = peer.lock().await;
-            transcripts.push(socklab_report::Transcript {
-                label: format!("connection `{}`", peer.name),
-                text: peer.render(),
-                truncated_bytes: 0,
-            });
+            transcripts.push(socklab_report::Transcript::of_text(
+                format!("connection `{}`", peer.name),
+                peer.render(),
+            ));
         }
         transcripts
     }
@@ -479,11 +482,12 @@ fn program_transcripts(program: &Program, stopped_by_us: bool) -> Vec<socklab_re
         if data.is_empty() && dropped == 0 {
             continue;
         }
-        transcripts.push(socklab_report::Transcript {
-            label: format!("{} `{}` {stream}", program.label, program.name),
-            text: escape_bytes(&data),
-            truncated_bytes: dropped,
-        });
+        transcripts.push(socklab_report::Transcript::of_bytes(
+            format!("{} `{}` {stream}", program.label, program.name),
+            &data,
+            escape_bytes(&data),
+            dropped,
+        ));
     }
     // A program that had ended on its own just before the kill (its end not
     // yet collected) keeps its own exit status.
@@ -498,11 +502,10 @@ fn program_transcripts(program: &Program, stopped_by_us: bool) -> Vec<socklab_re
     if let Some(t) = &program.transcript {
         text.push_str(&t.render());
     }
-    transcripts.push(socklab_report::Transcript {
-        label: format!("{} `{}` end", program.label, program.name),
+    transcripts.push(socklab_report::Transcript::of_text(
+        format!("{} `{}` end", program.label, program.name),
         text,
-        truncated_bytes: 0,
-    });
+    ));
     transcripts
 }
 
