@@ -185,7 +185,18 @@ impl Grading<'_> {
         });
         let build_dir = self.work.join("build");
         let (submission, report) = match build::copy_submission(dir, &build_dir) {
-            Ok(_) => build::build(name, &build_dir, manifest, self.settings, student).await,
+            Ok(_) => {
+                let needed = self.suite.programs_to_build(&self.settings.options);
+                build::build(
+                    name,
+                    &build_dir,
+                    manifest,
+                    self.settings,
+                    student,
+                    needed.as_ref(),
+                )
+                .await
+            }
             Err(e) => {
                 let mut submission = build::prebuilt(name, build_dir);
                 for program in manifest.programs.keys() {

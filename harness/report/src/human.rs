@@ -101,7 +101,7 @@ fn build_section(out: &mut String, build: &BuildReport, paint: Paint, verbose: b
     let problems: Vec<_> = build
         .programs
         .iter()
-        .filter(|p| p.status != crate::model::BuildStatus::Built)
+        .filter(|p| p.status.is_failure())
         .collect();
     let width = problems
         .iter()

@@ -85,7 +85,7 @@ pub struct ProgramBuild {
 }
 
 /// What building one program gave (in JSON: `built`, `missing`, `failed`,
-/// `timeout`).
+/// `timeout`, `skipped`).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum BuildStatus {
@@ -96,6 +96,8 @@ pub enum BuildStatus {
     Failed,
     /// The build did not finish in time.
     Timeout,
+    /// Not built: none of the scenarios selected to run (`--only`) starts it.
+    Skipped,
 }
 
 /// The outcome of one scenario.
@@ -485,7 +487,16 @@ impl BuildStatus {
             BuildStatus::Missing => "missing",
             BuildStatus::Failed => "failed",
             BuildStatus::Timeout => "timeout",
+            BuildStatus::Skipped => "skipped",
         }
+    }
+
+    /// Whether the program should have been built and was not.
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            BuildStatus::Missing | BuildStatus::Failed | BuildStatus::Timeout
+        )
     }
 }
 

@@ -109,9 +109,11 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Error> {
         ),
         help: None,
     })?;
-    let jobs = args.jobs.map_or_else(default_jobs, usize::from);
     let mut session = Session::start(&suite, args.isolation.into(), args.work_dir.as_deref())?;
     session.settings.capture = !args.no_capture;
+    let jobs = args
+        .jobs
+        .map_or_else(|| default_jobs(&session.settings), usize::from);
     let name = submission
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -166,7 +168,9 @@ pub fn grade(args: GradeArgs) -> Result<ExitCode, Error> {
         settings: &session.settings,
         submissions: &args.submissions,
         out: &args.out,
-        jobs: args.jobs.map_or_else(default_jobs, usize::from),
+        jobs: args
+            .jobs
+            .map_or_else(|| default_jobs(&session.settings), usize::from),
         shard: args.shard,
         resume: args.resume,
         work: &session.work,
@@ -224,7 +228,7 @@ pub fn check(args: CheckArgs) -> Result<ExitCode, Error> {
         suite: &suite,
         settings: &session.settings,
         work: &session.work,
-        jobs: default_jobs(),
+        jobs: default_jobs(&session.settings),
         limit: None,
         events: Events::none()
             .with(Arc::new(Warnings))

@@ -101,11 +101,46 @@ pub fn settings_for(
     })
 }
 
-/// Scenarios run at the same time when `-j` is not given.
-pub fn default_jobs() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
+/// Scenarios run at the same time when `-j` is not given: four per core,
+/// and no more than the memory available holds at the suite's memory limit
+/// per scenario.
+///
+/// A scenario's programs are held to half a core (its cgroup's quota) and
+/// spend most of their time waiting for each other and for socklab, so the
+/// core count leaves the machine idle; two per core would keep it busy only
+/// if every scenario computed all the time. Four per core measured best on
+/// two cores (`cargo bench -p socklab --bench class_speed`, `BENCH_JOBS`);
+/// more only adds contention. Each scenario may use up to its memory limit,
+/// so the memory available (`MemAvailable`) caps the count.
+pub fn default_jobs(settings: &RunSettings) -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let by_memory = settings
+        .limits
+        .as_ref()
+        .map(|l| l.address_space)
+        .filter(|per_scenario| *per_scenario > 0)
+        .zip(memory_available())
+        .map_or(usize::MAX, |(per_scenario, available)| {
+            usize::try_from(available / per_scenario).unwrap_or(usize::MAX)
+        });
+    jobs_for(cores, by_memory)
+}
+
+/// The rule of [`default_jobs`], from the core count and the scenarios the
+/// memory holds.
+fn jobs_for(cores: usize, by_memory: usize) -> usize {
+    cores.saturating_mul(JOBS_PER_CORE).min(by_memory).max(1)
+}
+
+/// Scenarios run at the same time per core by default ([`default_jobs`]).
+const JOBS_PER_CORE: usize = 4;
+
+/// The kernel's estimate of the memory available without swapping, in bytes.
+fn memory_available() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// What every command that runs scenarios sets up: SIGINT/SIGTERM
@@ -226,4 +261,17 @@ pub fn check_lab(flag: Option<PathBuf>) -> Result<PathBuf, Error> {
                 "write `lab: path/to/lab.yaml`",
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::jobs_for;
+
+    #[test]
+    fn four_scenarios_a_core_as_far_as_memory_holds_them() {
+        assert_eq!(jobs_for(2, usize::MAX), 8);
+        assert_eq!(jobs_for(16, 40), 40);
+        assert_eq!(jobs_for(2, 3), 3, "memory for three scenarios");
+        assert_eq!(jobs_for(2, 0), 1, "at least one");
+    }
 }

@@ -12,11 +12,11 @@ pub mod scenario;
 
 pub use scenario::{Disposition, PortTurns, ProgramPlan, RunPlan, ScenarioPlan};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use socklab_reference::Program;
-use socklab_scenario::{LabManifest, Scenario, ScenarioFile, Template};
+use socklab_scenario::{Action, LabManifest, Origin, Scenario, ScenarioFile, Template};
 
 use crate::limits::ProcessLimits;
 use crate::sandbox::Capabilities;
@@ -83,6 +83,9 @@ pub struct Suite {
     /// Scenarios left out because their `when:` does not match the course
     /// options (they are not run, scored or reported).
     pub left_out: Vec<String>,
+    /// Whether the suite was narrowed to some scenarios ([`Suite::filter`]):
+    /// then only the programs they start are built.
+    pub narrowed: bool,
 }
 
 impl Suite {
@@ -104,6 +107,7 @@ impl Suite {
             manifest,
             files,
             left_out,
+            narrowed: false,
         }
     }
 
@@ -121,6 +125,7 @@ impl Suite {
     /// Keeps only scenarios whose name contains one of `patterns` (or has
     /// one of them as a tag).
     pub fn filter(&mut self, patterns: &[String]) {
+        self.narrowed = true;
         for file in &mut self.files {
             file.scenarios.retain(|s| {
                 patterns
@@ -128,6 +133,41 @@ impl Suite {
                     .any(|p| s.name.contains(p.as_str()) || s.tags.contains(p))
             });
         }
+    }
+}
+
+impl Suite {
+    /// The submission's programs the suite needs built: every program of
+    /// the manifest, or, once narrowed, those its scenarios start from the
+    /// submission (`None`: all of them; also when a name cannot be worked
+    /// out before the run).
+    pub fn programs_to_build(
+        &self,
+        options: &BTreeMap<String, String>,
+    ) -> Option<BTreeSet<String>> {
+        if !self.narrowed {
+            return None;
+        }
+        let mut needed = BTreeSet::new();
+        for scenario in self.scenarios() {
+            for (_, step) in socklab_scenario::path::walk(&scenario.steps) {
+                let Action::Start(spec) = &step.action else {
+                    continue;
+                };
+                match spec.origin {
+                    Origin::Reference => continue,
+                    Origin::Submission => {}
+                    Origin::Templated(_) => return None,
+                }
+                let name = spec.program.render(&|namespace, key, _| match namespace {
+                    "options" => options.get(key).cloned(),
+                    "matrix" => scenario.matrix.get(key).cloned(),
+                    _ => None,
+                });
+                needed.insert(name.ok()?);
+            }
+        }
+        Some(needed)
     }
 }
 

@@ -7,8 +7,10 @@
 //! order, repeat rounds one after another, concurrent branches at the same
 //! time, stopping at a failure that ends the scenario) and the dispatch of
 //! each step to its action; [`state`] holds what the steps share,
-//! [`actions`] what each action does, [`wait`] the one way they wait. The
-//! runner never decides points.
+//! [`actions`] what each action does, [`wait`] the one way they wait, and
+//! [`settle`] decides, beside the steps, when a wait can end at once because
+//! nothing in the scenario can change any more. The runner never decides
+//! points.
 
 pub mod actions;
 pub mod capture;
@@ -20,6 +22,7 @@ pub mod program;
 pub mod proxy;
 pub mod pty;
 pub mod search;
+pub mod settle;
 pub mod state;
 pub mod wait;
 
@@ -84,7 +87,7 @@ pub async fn run_scenario(
         .cgroups
         .as_ref()
         .zip(settings.limits.as_ref())
-        .map(|(root, l)| (root, l.processes, Some(l.address_space)));
+        .map(|(root, l)| (root, l.processes, Some(l.address_space), true));
     let mut keep = vec![dir.to_path_buf(), submission.dir.clone()];
     keep.extend(settings.self_exe.parent().map(Path::to_path_buf));
     let sandbox = match Sandbox::create(
@@ -126,11 +129,25 @@ pub async fn run_scenario(
         events,
     };
     // A program that passes its output limit decides the scenario: it
-    // ends at once (freeing its `-j` slot) with that failure.
-    let decided = async {
+    // ends at once (freeing its `-j` slot) with that failure. The
+    // scenario's decider, beside the steps, ends their waits at once when
+    // nothing can change any more (`settle.rs`).
+    let steps_or_overflow = async {
         tokio::select! {
             completed = steps.run_block(&plan.steps) => Ok(completed),
             overflow = steps.state.overflow.raised() => Err(overflow),
+        }
+    };
+    let decided = async {
+        match settle::Decider::new(&steps.state) {
+            Some(decider) => {
+                tokio::select! {
+                    biased;
+                    decided = steps_or_overflow => decided,
+                    () = decider.run() => unreachable!("the decider runs as long as the scenario"),
+                }
+            }
+            None => steps_or_overflow.await,
         }
     };
     let (timed_out, completed) = match tokio::time::timeout(scenario.timeout, decided).await {
@@ -215,7 +232,16 @@ impl StepLoop<'_> {
                 true
             }
             StepTree::Concurrently { branches, .. } => {
-                let runs = branches.iter().map(|branch| self.run_block(branch));
+                let activity = &self.state.activity;
+                let set = activity.branches_started(branches.len());
+                let runs = branches.iter().map(|branch| {
+                    let set = set.clone();
+                    async move {
+                        let ok = self.run_block(branch).await;
+                        activity.branch_finished(&set);
+                        ok
+                    }
+                });
                 futures::future::join_all(runs)
                     .await
                     .into_iter()
@@ -239,14 +265,23 @@ impl StepLoop<'_> {
             format!("step {path} (line {}): {title}", step.loc.line),
         );
         self.events.step_started(path, &title);
+        let waits = settle::decides_early(&step.action);
+        state.activity.step_started(waits, &state.settle);
         let cx = StepContext {
             state,
             path,
             until: Until::deadline(started + step.meta.within).or_settled(&state.settle),
         };
-        let judgement = run_action(&cx, &step.action)
+        let mut judgement = run_action(&cx, &step.action)
             .await
             .unwrap_or_else(Judgement::from);
+        if waits
+            && judgement.outcome == Outcome::Failed
+            && let Some(settled) = state.settle.why()
+        {
+            judgement.message = settle::decided_at_once(&judgement.message, &settled);
+        }
+        state.activity.step_finished(waits);
         state.step_finished(path);
         self.events.step_finished(path, judgement.outcome);
         let observation = Observation {

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use socklab_reference::transcript::escape_bytes;
 
-use super::wait::Until;
+use super::wait::{Expired, Until};
 use crate::facts::{AcceptFact, ReadEnd};
 
 /// One recorded event of a peer.
@@ -105,6 +105,19 @@ impl Peer {
             logged: 0,
             unlogged: 0,
         }
+    }
+
+    /// The inodes of the sockets the peer holds (its connection, its
+    /// listening socket).
+    pub fn socket_inodes(&self) -> Vec<u64> {
+        use std::os::fd::AsRawFd;
+        let stream = self.stream.as_ref().map(|s| s.as_raw_fd());
+        let listener = self.listener.as_ref().map(|l| l.as_raw_fd());
+        [stream, listener]
+            .into_iter()
+            .flatten()
+            .filter_map(super::settle::socket_inode)
+            .collect()
     }
 
     /// Waits for a program to connect.
@@ -231,13 +244,16 @@ impl Peer {
         }
     }
 
-    /// Nothing arrives while `until` lasts: true if silent (data or EOF
-    /// counts as not silent).
-    pub async fn silent(&mut self, until: &Until) -> bool {
+    /// Nothing arrives while `until` lasts: how the wait ended if nothing
+    /// did (data or EOF count as something).
+    pub async fn silent(&mut self, until: &Until) -> Option<Expired> {
         if !self.pending.is_empty() {
-            return false;
+            return None;
         }
-        matches!(self.read_some(until).await, ReadEnd::Expired(_))
+        match self.read_some(until).await {
+            ReadEnd::Expired(why) => Some(why),
+            _ => None,
+        }
     }
 
     pub fn take_pending(&mut self, n: usize) -> Vec<u8> {

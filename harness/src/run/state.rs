@@ -21,9 +21,11 @@ use super::capture::ScenarioCapture;
 use super::peer::Peer;
 use super::program::{OverflowAlarm, Program};
 use super::proxy::ProxyHandle;
+use super::settle::{Activity, OwnSocket, ProxyWatch};
 use super::wait::{Settle, Until};
 use crate::check::{Judgement, tail};
 use crate::facts::{ProgramDetails, ProgramFact};
+use crate::kernel::SockDiag;
 use crate::plan::{RunPlan, RunSettings, Submission};
 use crate::sandbox::Sandbox;
 
@@ -81,6 +83,11 @@ pub struct ScenarioState<'a> {
     /// The TCP traffic of the scenario's hosts, for `packets` steps and
     /// the report.
     pub capture: ScenarioCapture,
+    /// What the step loop is doing, for deciding when it settles.
+    pub activity: Activity,
+    /// Sockets socklab's peers hold, and socklab's proxies.
+    own_sockets: Mutex<Vec<OwnSocket>>,
+    proxy_watches: Mutex<Vec<ProxyWatch>>,
     /// Raised when a program passes its output limit: the scenario's
     /// outcome is decided and it ends at once.
     pub overflow: OverflowAlarm,
@@ -122,6 +129,9 @@ impl<'a> ScenarioState<'a> {
             fixture_paths,
             fixture_bytes,
             settle: Settle::default(),
+            activity: Activity::default(),
+            own_sockets: Mutex::new(Vec::new()),
+            proxy_watches: Mutex::new(Vec::new()),
             overflow: OverflowAlarm::default(),
             programs: Mutex::new(BTreeMap::new()),
             retired: Mutex::new(Vec::new()),
@@ -275,14 +285,45 @@ impl<'a> ScenarioState<'a> {
     }
 
     pub fn add_peer(&self, peer: Peer) {
+        self.note_peer_sockets(&peer);
         self.peers
             .lock()
             .expect("lock")
             .insert(peer.name.clone(), Arc::new(tokio::sync::Mutex::new(peer)));
     }
 
-    pub fn add_proxy(&self, proxy: ProxyHandle) {
+    pub fn add_proxy(&self, proxy: ProxyHandle, watch: ProxyWatch) {
         self.proxies.lock().expect("lock").push(proxy);
+        self.proxy_watches.lock().expect("lock").push(watch);
+    }
+
+    /// Remembers the sockets a peer holds (after it connected, listened or
+    /// accepted), so that bytes waiting in them keep the scenario unsettled.
+    pub fn note_peer_sockets(&self, peer: &Peer) {
+        let mut own = self.own_sockets.lock().expect("lock");
+        for inode in peer.socket_inodes() {
+            if !own.iter().any(|s| s.inode == inode) {
+                own.push(OwnSocket {
+                    what: format!("connection `{}`", peer.name),
+                    inode,
+                });
+            }
+        }
+    }
+
+    pub fn own_sockets(&self) -> Vec<OwnSocket> {
+        self.own_sockets.lock().expect("lock").clone()
+    }
+
+    pub fn proxy_watches(&self) -> Vec<ProxyWatch> {
+        self.proxy_watches.lock().expect("lock").clone()
+    }
+
+    /// Every program started so far, replaced ones included.
+    pub fn all_programs(&self) -> Vec<Arc<Program>> {
+        let mut all = self.retired.lock().expect("lock").clone();
+        all.extend(self.programs.lock().expect("lock").values().cloned());
+        all
     }
 
     /// Records what socklab just sent or typed in the branch `path` runs in.
@@ -324,17 +365,29 @@ impl<'a> ScenarioState<'a> {
             origin: program.origin.clone(),
             exit: program.exit_info(),
             details: details.then(|| ProgramDetails {
-                state: program.describe_state(),
+                state: program.describe_state(self.sockets_of(program)),
                 context: self.program_context(program),
             }),
         }
+    }
+
+    /// The kernel's view of the sockets of the host `program` runs on.
+    fn sockets_of(&self, program: &Program) -> Option<&SockDiag> {
+        self.sandbox
+            .host(program.host.as_deref())
+            .sock_diag()
+            .map(|diag| diag.as_ref())
     }
 
     /// The state of a program plus the tail of its output, for failure messages.
     fn program_context(&self, program: &Program) -> String {
         let (out, _, _) = program.stdout.snapshot();
         let (err, _, _) = program.stderr.snapshot();
-        let mut text = format!("{} {}", program.label, program.describe_state());
+        let mut text = format!(
+            "{} {}",
+            program.label,
+            program.describe_state(self.sockets_of(program))
+        );
         if let Some((max, refused)) = self.sandbox.process_limit().filter(|(_, r)| *r > 0) {
             text.push_str(&format!(
                 "; the programs hit the limit of {max} processes ({refused} forks refused)"
