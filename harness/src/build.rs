@@ -8,13 +8,21 @@
 //! A student's Makefile is student code: the build runs in a sandbox of its
 //! own, like a scenario's programs (its own network and pid namespaces where
 //! the machine allows, so it has no network and nothing it starts outlives
-//! it; the process cgroup; rlimits; as `nobody` when socklab is root).
+//! it; the process cgroup; rlimits; as `nobody` when socklab is root), but
+//! under limits of its own: not a scenario's CPU quota of half a core (the
+//! compilers would take four times as long), its deadline, CPU-time and
+//! address-space rlimits instead. Programs are compiled as many at a time as
+//! the machine has cores (`make -jN`), and only those the selected
+//! scenarios start when the suite was narrowed (`--only`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
+
+use socklab_reference::beneath::Folder;
 use socklab_report::{BuildReport, BuildStatus, ProgramBuild};
 use socklab_scenario::{LabManifest, MakePolicy};
 
@@ -32,25 +40,40 @@ const MAX_BUILD_OUTPUT: usize = 64 * 1024;
 /// starting with `.`: `.git`, `.cargo`, `.socklab`, editor files), at any
 /// depth, are not part of a submission: they are neither copied nor counted
 /// against the size limit.
+///
+/// socklab copies as root, and the build then runs as the student's uid on
+/// the copy: a file the student could not have read must not slip in. A
+/// file with several names (a hard link) may be another name of a file
+/// outside the submission (`/etc/shadow`, another student's source): such
+/// a file is refused, with the whole submission, unless anyone may read it
+/// anyway. Every file is opened beneath the submission's folder without
+/// following links ([`Folder`]), and must be a regular file.
 pub fn copy_submission(source: &Path, dest: &Path) -> std::io::Result<u64> {
+    let folder = Folder::open(source)?;
     let mut total = 0;
-    copy_dir(source, dest, &mut total)?;
+    copy_dir(&folder, Path::new(""), dest, &mut total)?;
     Ok(total)
 }
 
-fn copy_dir(source: &Path, dest: &Path, total: &mut u64) -> std::io::Result<()> {
+fn copy_dir(folder: &Folder, relative: &Path, dest: &Path, total: &mut u64) -> std::io::Result<()> {
     std::fs::create_dir_all(dest)?;
-    for entry in std::fs::read_dir(source)? {
+    for entry in std::fs::read_dir(folder.path().join(relative))? {
         let entry = entry?;
         if entry.file_name().as_encoded_bytes().starts_with(b".") {
             continue;
         }
         let kind = entry.file_type()?;
+        let name = relative.join(entry.file_name());
         let target = dest.join(entry.file_name());
         if kind.is_dir() {
-            copy_dir(&entry.path(), &target, total)?;
+            copy_dir(folder, &name, &target, total)?;
         } else if kind.is_file() {
-            *total += entry.metadata()?.len();
+            let mut file = folder.open_file(&name).map_err(|refusal| {
+                std::io::Error::other(format!("`{}` {refusal}", name.display()))
+            })?;
+            let meta = file.metadata()?;
+            refuse_foreign_link(&name, &meta)?;
+            *total += meta.len();
             if *total > MAX_SUBMISSION_BYTES {
                 return Err(std::io::Error::other(format!(
                     "the submission is larger than {} MiB (reached at `{}`; hidden files and folders such as .git are not counted): remove build outputs, core dumps and data files from it",
@@ -58,22 +81,55 @@ fn copy_dir(source: &Path, dest: &Path, total: &mut u64) -> std::io::Result<()> 
                     entry.path().display()
                 )));
             }
-            std::fs::copy(entry.path(), &target)?;
+            let mut copy = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&target)?;
+            std::io::copy(&mut file, &mut copy)?;
+            use std::os::unix::fs::PermissionsExt;
+            copy.set_permissions(std::fs::Permissions::from_mode(
+                meta.permissions().mode() & 0o755,
+            ))?;
         }
     }
     Ok(())
 }
 
-/// Builds the lab's programs in `build_dir` (a copy of the submission).
+/// Refuses a hard-linked file that not everyone may read: it may be a name
+/// of a file outside the submission that its student could not read.
+fn refuse_foreign_link(name: &Path, meta: &std::fs::Metadata) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    const OTHERS_READ: u32 = 0o004;
+    if meta.nlink() > 1 && meta.mode() & OTHERS_READ == 0 {
+        return Err(std::io::Error::other(format!(
+            "`{}` is a hard link ({} names) to a file not everyone may read (owner uid {}, mode {:o}): it may be a file from outside the submission, so socklab does not copy it; put a copy of the file's content in the submission instead of a link",
+            name.display(),
+            meta.nlink(),
+            meta.uid(),
+            meta.mode() & 0o7777
+        )));
+    }
+    Ok(())
+}
+
+/// Builds the lab's programs in `build_dir` (a copy of the submission), as
+/// `student` (the submission's own uid, when socklab is root):
+/// `make -k -jN` when there is a Makefile (again without `-j` if that left a
+/// program unbuilt, as a Makefile missing a dependency can fail only in
+/// parallel), or the compiler once per program, up to N at a time (N: this
+/// machine's cores). With `needed`, only those programs are compiled (the
+/// ones the selected scenarios start); the others are reported as skipped.
 pub async fn build(
     name: &str,
     build_dir: &Path,
     manifest: &LabManifest,
     settings: &RunSettings,
+    student: Option<RunAs>,
+    needed: Option<&BTreeSet<String>>,
 ) -> (Submission, BuildReport) {
     let started = Instant::now();
     let deadline = started + manifest.build.timeout;
-    let jail = match BuildJail::create(build_dir, manifest, settings) {
+    let jail = match BuildJail::create(build_dir, manifest, settings, student) {
         Ok(jail) => jail,
         Err(e) => return unbuildable(name, build_dir, manifest, started, &e),
     };
@@ -85,20 +141,45 @@ pub async fn build(
         MakePolicy::Never => false,
         MakePolicy::Auto => has_makefile,
     };
+    let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let is_needed = |program: &String| needed.is_none_or(|set| set.contains(program));
     let mut output = String::new();
     let mut programs = BTreeMap::new();
     let mut builds = Vec::new();
     let method;
     if use_make {
         method = "make".to_string();
-        let result = jail
-            .run(build_dir, "make", &["-k".to_string()], deadline)
+        let parallel_flag = format!("-j{parallel}");
+        let mut result = jail
+            .run(
+                build_dir,
+                "make",
+                &["-k".to_string(), parallel_flag],
+                deadline,
+            )
             .await;
+        let unbuilt = |program: &String| is_needed(program) && !build_dir.join(program).is_file();
+        if !result.timed_out && manifest.programs.keys().any(unbuilt) {
+            // One job at a time, as the Makefile's author ran it.
+            let serial = jail
+                .run(build_dir, "make", &["-k".to_string()], deadline)
+                .await;
+            result = ToolResult {
+                success: serial.success,
+                timed_out: serial.timed_out,
+                output: format!(
+                    "{}$ make -k (again, one job at a time)\n{}",
+                    result.output, serial.output
+                ),
+            };
+        }
         output.push_str(&result.output);
         for program in manifest.programs.keys() {
             let exe = build_dir.join(program);
             let (availability, status, detail) = if exe.is_file() {
                 (Availability::Ready(exe), BuildStatus::Built, None)
+            } else if !is_needed(program) {
+                skipped(program)
             } else if result.timed_out {
                 let why = format!(
                     "the build did not finish within {:?}",
@@ -133,85 +214,41 @@ pub async fn build(
             manifest.build.compiler,
             manifest.build.flags.join(" ")
         );
-        for (program, spec) in &manifest.programs {
-            let missing: Vec<&String> = spec
-                .sources
-                .iter()
-                .filter(|s| !build_dir.join(s).is_file())
-                .collect();
-            if !missing.is_empty() {
-                let why = format!(
-                    "missing source file{} {}",
-                    if missing.len() > 1 { "s" } else { "" },
-                    missing
-                        .iter()
-                        .map(|s| format!("`{s}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-                programs.insert(
-                    program.clone(),
-                    Availability::Missing(format!("{program} is missing: {why}")),
-                );
-                builds.push(ProgramBuild {
-                    name: program.clone(),
-                    status: BuildStatus::Missing,
-                    detail: Some(why),
-                });
-                continue;
+        let compiles = manifest.programs.iter().map(|(program, spec)| {
+            let jail = &jail;
+            async move {
+                if !is_needed(program) {
+                    return (program, skipped(program), String::new());
+                }
+                compile(jail, build_dir, manifest, program, spec, deadline).await
             }
-            let mut args = manifest.build.flags.clone();
-            args.push("-o".into());
-            args.push(program.clone());
-            args.extend(spec.sources.iter().cloned());
-            let result = jail
-                .run(build_dir, &manifest.build.compiler, &args, deadline)
-                .await;
-            output.push_str(&format!(
-                "$ {} {}\n{}",
-                manifest.build.compiler,
-                args.join(" "),
-                result.output
-            ));
-            let exe = build_dir.join(program);
-            if result.success && exe.is_file() {
-                programs.insert(program.clone(), Availability::Ready(exe));
-                builds.push(ProgramBuild {
-                    name: program.clone(),
-                    status: BuildStatus::Built,
-                    detail: None,
-                });
-            } else if result.timed_out {
-                let why = format!(
-                    "compiling {program} did not finish within {:?}",
-                    manifest.build.timeout
-                );
-                programs.insert(program.clone(), Availability::BuildFailed(why.clone()));
-                builds.push(ProgramBuild {
-                    name: program.clone(),
-                    status: BuildStatus::Timeout,
-                    detail: Some(why),
-                });
-            } else {
-                let why = format!("{program} did not compile:\n{}", tail(&result.output, 2000));
-                programs.insert(program.clone(), Availability::BuildFailed(why));
-                builds.push(ProgramBuild {
-                    name: program.clone(),
-                    status: BuildStatus::Failed,
-                    detail: Some(first_error(&result.output)),
-                });
-            }
+        });
+        // In the manifest's order, up to `parallel` at once.
+        let compiled: Vec<_> = futures::stream::iter(compiles)
+            .buffered(parallel)
+            .collect()
+            .await;
+        for (program, (availability, status, detail), text) in compiled {
+            output.push_str(&text);
+            programs.insert(program.clone(), availability);
+            builds.push(ProgramBuild {
+                name: program.clone(),
+                status,
+                detail,
+            });
         }
     }
     if output.len() > MAX_BUILD_OUTPUT {
         output = tail(&output, MAX_BUILD_OUTPUT);
     }
-    let ok = builds.iter().all(|b| b.status == BuildStatus::Built);
+    let ok = builds.iter().all(|b| !b.status.is_failure());
     (
         Submission {
             name: name.to_string(),
             dir: build_dir.to_path_buf(),
             programs,
+            student: None,
+            peers: None,
         },
         BuildReport {
             ok,
@@ -221,6 +258,89 @@ pub async fn build(
             duration_secs: started.elapsed().as_secs_f64(),
         },
     )
+}
+
+/// What one program's build gave: whether it can run, its status, and the
+/// detail the report shows.
+type Built = (Availability, BuildStatus, Option<String>);
+
+/// A program the selected scenarios do not start.
+fn skipped(program: &str) -> Built {
+    let why = "not built: no selected scenario starts it";
+    (
+        Availability::Missing(format!("{program} was {why}")),
+        BuildStatus::Skipped,
+        Some(why.to_string()),
+    )
+}
+
+/// Compiles one program from its sources; its result and the compiler's
+/// words, headed by the command line.
+async fn compile<'p>(
+    jail: &BuildJail,
+    build_dir: &Path,
+    manifest: &LabManifest,
+    program: &'p String,
+    spec: &socklab_scenario::ProgramSpec,
+    deadline: Instant,
+) -> (&'p String, Built, String) {
+    let missing: Vec<&String> = spec
+        .sources
+        .iter()
+        .filter(|s| !build_dir.join(s).is_file())
+        .collect();
+    if !missing.is_empty() {
+        let why = format!(
+            "missing source file{} {}",
+            if missing.len() > 1 { "s" } else { "" },
+            missing
+                .iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let availability = Availability::Missing(format!("{program} is missing: {why}"));
+        return (
+            program,
+            (availability, BuildStatus::Missing, Some(why)),
+            String::new(),
+        );
+    }
+    let mut args = manifest.build.flags.clone();
+    args.push("-o".into());
+    args.push(program.clone());
+    args.extend(spec.sources.iter().cloned());
+    let result = jail
+        .run(build_dir, &manifest.build.compiler, &args, deadline)
+        .await;
+    let text = format!(
+        "$ {} {}\n{}",
+        manifest.build.compiler,
+        args.join(" "),
+        result.output
+    );
+    let exe = build_dir.join(program);
+    let built = if result.success && exe.is_file() {
+        (Availability::Ready(exe), BuildStatus::Built, None)
+    } else if result.timed_out {
+        let why = format!(
+            "compiling {program} did not finish within {:?}",
+            manifest.build.timeout
+        );
+        (
+            Availability::BuildFailed(why.clone()),
+            BuildStatus::Timeout,
+            Some(why),
+        )
+    } else {
+        let why = format!("{program} did not compile:\n{}", tail(&result.output, 2000));
+        (
+            Availability::BuildFailed(why),
+            BuildStatus::Failed,
+            Some(first_error(&result.output)),
+        )
+    };
+    (program, built, text)
 }
 
 fn first_error(output: &str) -> String {
@@ -263,6 +383,7 @@ impl BuildJail {
         build_dir: &Path,
         manifest: &LabManifest,
         settings: &RunSettings,
+        student: Option<RunAs>,
     ) -> std::io::Result<BuildJail> {
         let mut limits = ProcessLimits::from_manifest(&manifest.limits);
         limits.cpu_secs = manifest.build.timeout.as_secs().max(1);
@@ -271,20 +392,23 @@ impl BuildJail {
             .capabilities
             .cgroups
             .as_ref()
-            .map(|root| (root, limits.processes, None));
+            .map(|root| (root, limits.processes, None, false));
         let sandbox = Sandbox::create(
             settings.capabilities.level,
             &["build".to_string()],
             process_limit,
             &[build_dir.to_path_buf()],
         )?;
-        // The build writes into its copy, which is then nobody's alone.
-        let run_as = settings.capabilities.run_as.map(|user| RunAs {
+        // The build writes into its copy, which is then the student's
+        // alone (mode 0700: no other submission's code may look in).
+        let run_as = student.map(|user| RunAs {
             keep_bind_service: false,
             ..user
         });
         if let Some(user) = &run_as {
             user.own_tree(build_dir)?;
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(build_dir, std::fs::Permissions::from_mode(0o700))?;
         }
         Ok(BuildJail {
             sandbox,
@@ -435,5 +559,44 @@ pub fn prebuilt(name: &str, dir: PathBuf) -> Submission {
         name: name.to_string(),
         dir,
         programs: BTreeMap::new(),
+        student: None,
+        peers: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_hard_link_to_a_file_not_everyone_may_read_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "TOPSECRET").unwrap();
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let submission = dir.path().join("student");
+        std::fs::create_dir(&submission).unwrap();
+        std::fs::write(submission.join("main.c"), "int main;").unwrap();
+        std::fs::hard_link(&secret, submission.join("notes.h")).unwrap();
+        let refused = copy_submission(&submission, &dir.path().join("copy")).unwrap_err();
+        let text = refused.to_string();
+        assert!(
+            text.contains("`notes.h` is a hard link (2 names)"),
+            "{text}"
+        );
+        assert!(!text.contains("TOPSECRET"));
+
+        // One anyone may read is copied (the student could read it anyway),
+        // and links of the other kind are skipped.
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", submission.join("passwd.h")).unwrap();
+        let copy = dir.path().join("copy2");
+        copy_submission(&submission, &copy).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(copy.join("notes.h")).unwrap(),
+            "TOPSECRET"
+        );
+        assert!(!copy.join("passwd.h").exists());
     }
 }

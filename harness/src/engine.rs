@@ -34,6 +34,10 @@ pub struct Grading<'a> {
     /// batch runs at most `-j` scenarios in all.
     pub limit: Option<Arc<tokio::sync::Semaphore>>,
     pub events: Events,
+    /// Where scenario captures are kept, relative to the reports (e.g.
+    /// `packets`): each is emitted as [`Event::ScenarioCaptured`] for a
+    /// subscriber to write, and the report names the file. `None`: not kept.
+    pub packets_folder: Option<String>,
 }
 
 impl Grading<'_> {
@@ -44,7 +48,21 @@ impl Grading<'_> {
         self.events.emit(Event::SubmissionStarted {
             submission: name.to_string(),
         });
-        let (submission, build) = self.build(name, dir).await;
+        // Its own uids for the time it is graded (given back when dropped).
+        let identity = match &self.settings.capabilities.identities {
+            Some(identities) => match identities.claim() {
+                Ok(identity) => Some(identity),
+                Err(e) => {
+                    return self.unidentified(name, started, &e);
+                }
+            },
+            None => None,
+        };
+        let (mut submission, build) = self
+            .build(name, dir, identity.as_ref().map(|i| i.student))
+            .await;
+        submission.student = identity.as_ref().map(|i| i.student);
+        submission.peers = identity.as_ref().map(|i| i.peers);
         let scenarios: Vec<(usize, &Scenario)> = self.suite.scenarios().enumerate().collect();
         let reports: Vec<ScenarioReport> = futures::stream::iter(scenarios)
             .map(|(index, scenario)| {
@@ -84,7 +102,7 @@ impl Grading<'_> {
             suite.manifest.as_ref().and_then(|m| m.total),
             suite.selection.as_ref().map(|s| s.suite_points),
         );
-        let report = SubmissionReport {
+        let mut report = SubmissionReport {
             submission: name.to_string(),
             lab: suite.lab_name(),
             socklab_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -104,6 +122,7 @@ impl Grading<'_> {
             max_score,
             duration_secs: started.elapsed().as_secs_f64(),
         };
+        report.cap_whole_texts(socklab_report::excerpt::REPORT_WHOLE_LIMIT);
         self.events.emit_with(|| Event::SubmissionFinished {
             report: Arc::new(report.clone()),
             reused: false,
@@ -111,9 +130,62 @@ impl Grading<'_> {
         report
     }
 
-    /// The submission's programs: built from a copy when the suite has a
-    /// lab manifest, used as they are otherwise.
-    async fn build(&self, name: &str, dir: &Path) -> (Submission, Option<BuildReport>) {
+    /// The report of a submission socklab could not give uids of its own
+    /// (every uid of the range in use): nothing of it ran.
+    fn unidentified(
+        &self,
+        name: &str,
+        started: Instant,
+        error: &std::io::Error,
+    ) -> SubmissionReport {
+        let why =
+            format!("not run: socklab could not give the submission a uid of its own: {error}");
+        let scenarios: Vec<ScenarioReport> = self
+            .suite
+            .scenarios()
+            .map(|s| {
+                let mut report = score::skipped(s, plan::source_of(s), why.clone());
+                report.status = socklab_report::ScenarioStatus::Error;
+                report
+            })
+            .collect();
+        let (score, max_score) = score::total(
+            &scenarios,
+            self.suite.manifest.as_ref().and_then(|m| m.total),
+            self.suite.selection.as_ref().map(|s| s.suite_points),
+        );
+        let report = SubmissionReport {
+            submission: name.to_string(),
+            lab: self.suite.lab_name(),
+            socklab_version: env!("CARGO_PKG_VERSION").to_string(),
+            isolation: Isolation {
+                level: self.settings.capabilities.level,
+                notes: isolation_notes(self.settings),
+            },
+            options: self.settings.options.clone(),
+            not_a_submission: None,
+            selection: None,
+            build: None,
+            scenarios,
+            score,
+            max_score,
+            duration_secs: started.elapsed().as_secs_f64(),
+        };
+        self.events.emit_with(|| Event::SubmissionFinished {
+            report: Arc::new(report.clone()),
+            reused: false,
+        });
+        report
+    }
+
+    /// The submission's programs: built from a copy (as `student`) when the
+    /// suite has a lab manifest, used as they are otherwise.
+    async fn build(
+        &self,
+        name: &str,
+        dir: &Path,
+        student: Option<crate::sandbox::RunAs>,
+    ) -> (Submission, Option<BuildReport>) {
         let Some(manifest) = &self.suite.manifest else {
             return (build::prebuilt(name, dir.to_path_buf()), None);
         };
@@ -122,7 +194,18 @@ impl Grading<'_> {
         });
         let build_dir = self.work.join("build");
         let (submission, report) = match build::copy_submission(dir, &build_dir) {
-            Ok(_) => build::build(name, &build_dir, manifest, self.settings).await,
+            Ok(_) => {
+                let needed = self.suite.programs_to_build(&self.settings.options);
+                build::build(
+                    name,
+                    &build_dir,
+                    manifest,
+                    self.settings,
+                    student,
+                    needed.as_ref(),
+                )
+                .await
+            }
             Err(e) => {
                 let mut submission = build::prebuilt(name, build_dir);
                 for program in manifest.programs.keys() {
@@ -162,7 +245,15 @@ impl Grading<'_> {
             submission: events.submission.clone(),
             scenario: scenario.name.clone(),
         });
-        let report = run_one(scenario, self.settings, submission, dir, events).await;
+        let report = run_one(
+            scenario,
+            self.settings,
+            submission,
+            dir,
+            events,
+            self.packets_folder.as_deref(),
+        )
+        .await;
         for check in &report.checks {
             self.events.emit_with(|| Event::CheckVerdict {
                 submission: events.submission.clone(),
@@ -196,9 +287,19 @@ fn isolation_notes(settings: &RunSettings) -> Vec<String> {
         }
     }
     notes.push(format!(
-        "output kept per program and stream: {} KiB (the rest is counted and dropped)",
+        "output limit per program and stream: {} KiB (a program that prints more is stopped, and its scenario ends there)",
         settings.output_limit >> 10
     ));
+    notes.push(match settings.capabilities.level {
+        _ if !settings.capture => crate::run::capture::TURNED_OFF.to_string(),
+        crate::sandbox::IsolationLevel::Namespaces => format!(
+            "packets: each scenario's TCP traffic is captured on every interface of its hosts ({})",
+            socklab_packets::PayloadCap::default().describe()
+        ),
+        crate::sandbox::IsolationLevel::Loopback => {
+            crate::run::capture::UNAVAILABLE_ON_LOOPBACK.to_string()
+        }
+    });
     notes
 }
 
@@ -208,6 +309,7 @@ async fn run_one(
     submission: &Submission,
     dir: &Path,
     events: &ScenarioEvents,
+    packets_folder: Option<&str>,
 ) -> ScenarioReport {
     let source = plan::source_of(scenario);
     let plan = ScenarioPlan::new(scenario, settings, submission).await;
@@ -215,15 +317,33 @@ async fn run_one(
         Disposition::Skip(reason) => return score::skipped(scenario, source, reason.clone()),
         Disposition::Run(run) => run,
     };
-    if let Err(e) = std::fs::create_dir_all(dir) {
+    if let Err(e) = scenario_folder(dir) {
         return score::skipped(
             scenario,
             source,
             format!("cannot create {}: {e}", dir.display()),
         );
     }
-    let outcome = run::run_scenario(&plan, run, settings, submission, dir, events).await;
+    let outcome = run::run_scenario(
+        &plan,
+        run,
+        settings,
+        submission,
+        dir,
+        events,
+        packets_folder,
+    )
+    .await;
     score::score_scenario(&plan, outcome, source)
+}
+
+/// Makes a scenario's folder: root's, mode 0711, so the programs of the
+/// scenario can reach their own folders below it (each 0700, owned by the
+/// uid it runs as) and the fixtures, but no one can list it.
+fn scenario_folder(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711))
 }
 
 /// A file-name-safe version of a scenario or student name.

@@ -34,6 +34,7 @@ pub fn score_scenario(
         transcripts: run.transcripts,
         duration_secs: run.duration.as_secs_f64(),
         tags: scenario.tags.clone(),
+        packets: run.packets,
     };
     if let Some(why) = run.harness_error {
         report.status = ScenarioStatus::Error;
@@ -48,6 +49,7 @@ pub fn score_scenario(
             if scenario.observe {
                 verdict.status = match verdict.status {
                     CheckStatus::Error => CheckStatus::Error,
+                    CheckStatus::Skipped => CheckStatus::Skipped,
                     _ => CheckStatus::Observed,
                 };
                 verdict.weight = 0.0;
@@ -98,7 +100,19 @@ pub fn score_scenario(
         .collect();
     checks.extend(missing);
 
-    let total_weight: f64 = planned.iter().map(|(_, step)| step.meta.weight).sum();
+    // A check skipped here (a packet check without a capture) is not part
+    // of the scenario's points: the others share them.
+    let skipped: std::collections::BTreeSet<&StepPath> = run
+        .observations
+        .iter()
+        .filter(|(o, _)| o.outcome == check::Outcome::Skipped)
+        .filter_map(|(o, _)| o.step.as_ref())
+        .collect();
+    let total_weight: f64 = planned
+        .iter()
+        .filter(|(path, _)| !skipped.contains(path))
+        .map(|(_, step)| step.meta.weight)
+        .sum();
     // `+ 0.0`: an empty f64 sum is -0.0, and with no check passed the
     // scenario's points (and the submission's total) would be -0.
     let passed_weight: f64 = checks
@@ -156,6 +170,7 @@ pub fn skipped(scenario: &Scenario, source: SourceRef, reason: String) -> Scenar
         transcripts: Vec::new(),
         duration_secs: 0.0,
         tags: scenario.tags.clone(),
+        packets: None,
     }
 }
 
@@ -218,6 +233,7 @@ mod tests {
             checks: Vec::new(),
             reason: None,
             transcripts: Vec::new(),
+            packets: None,
             duration_secs: 0.0,
             tags: Vec::new(),
         }

@@ -42,12 +42,15 @@ fn sample(stdout: &str, root: &Path) -> String {
     lines.join("\n") + "\n"
 }
 
-/// Times (`2.14 s`) and the isolation level reached, which differ from
-/// run to run and machine to machine.
+/// Times (`2.14 s`), ephemeral ports and the isolation level reached,
+/// which differ from run to run and machine to machine.
 fn masked(text: &str) -> String {
     let times = regex::Regex::new(r"\d+(\.\d+)? s\b").unwrap();
     let level = regex::Regex::new(r"(?m)^isolation: \w+$").unwrap();
-    let text = times.replace_all(text, "N s");
+    // Ephemeral ports (a client's end of a connection) change every run.
+    let ephemeral = regex::Regex::new(r"(\d+\.\d+\.\d+\.\d+):[1-6]\d{4}\b").unwrap();
+    let text = ephemeral.replace_all(text, "$1:PORT");
+    let text = times.replace_all(&text, "N s");
     level.replace_all(&text, "isolation: LEVEL").into_owned()
 }
 

@@ -9,7 +9,9 @@
 use std::fmt::Write as _;
 
 use crate::escape::{html_escape, one_line, prose_line};
-use crate::model::{BuildReport, CheckReport, CheckStatus, ScenarioReport, SubmissionReport};
+use crate::model::{
+    BuildReport, CheckReport, CheckStatus, Diagram, PacketsReport, ScenarioReport, SubmissionReport,
+};
 use crate::points::{format_points, format_seconds, scaled_earned, scaled_points};
 use crate::verdict::{Verdict, failures, not_reached_note};
 
@@ -40,6 +42,10 @@ dt { font-weight: 600; } dd { margin: 0; }
 .isolation { margin-top: 2rem; color: #57606a; }
 .build-failed { background: #fff8f8; border: 1px solid #cf222e; border-radius: 4px; padding: .5rem 1rem; }
 .banner { background: #fbefff; border: 1px solid #8250df; border-radius: 4px; padding: .5rem 1rem; }
+.packets { margin: .75rem 0; }
+.ladder { margin: .75rem 0; overflow-x: auto; }
+.ladder figcaption { font-weight: 600; margin-bottom: .25rem; }
+.ladder svg { display: block; max-width: 100%; height: auto; border: 1px solid #d0d7de; border-radius: 4px; }
 ";
 
 /// Renders the HTML feedback page of one submission.
@@ -230,13 +236,19 @@ fn scenario_section(
     if let Some(note) = not_reached_note(scenario) {
         let _ = writeln!(out, "<p class=\"meta\">{note}.</p>");
     }
-    for transcript in &scenario.transcripts {
+    if let Some(packets) = &scenario.packets {
+        packets_section(out, index, packets, verdict == Verdict::Fail);
+    }
+    for transcript in scenario.feedback_transcripts() {
         let _ = writeln!(
             out,
             "<details>\n<summary>Transcript: {}</summary>\n{}",
             text(&transcript.label),
             pre(&transcript.text)
         );
+        if let Some(note) = transcript.excerpt_note() {
+            let _ = writeln!(out, "<p class=\"meta\">({})</p>", text(&note));
+        }
         if transcript.truncated_bytes > 0 {
             let _ = writeln!(
                 out,
@@ -256,18 +268,30 @@ fn check_item(out: &mut String, scenario: &ScenarioReport, check: &CheckReport) 
         CheckStatus::Observed => ("ℹ", "observed"),
         CheckStatus::NotReached => ("…", "not_reached"),
         CheckStatus::Error => ("⚠", "error"),
+        CheckStatus::Skipped => ("⏭", "skipped"),
     };
-    let _ = write!(
-        out,
-        "<li class=\"check {class}\">{mark} <strong>{}</strong> <span class=\"step\">(step {} · {} · {})</span>",
-        text(&check.title),
-        text(&check.step),
-        text(&scenario.check_source(check).to_string()),
-        check.status.as_str()
-    );
+    if check.status == CheckStatus::Passed {
+        // A passed check needs no pointer into the scenario file: a
+        // full-marks page lists hundreds of them.
+        let _ = write!(
+            out,
+            "<li class=\"check {class}\">{mark} <strong>{}</strong> <span class=\"step\">(step {})</span>",
+            text(&check.title),
+            text(&check.step),
+        );
+    } else {
+        let _ = write!(
+            out,
+            "<li class=\"check {class}\">{mark} <strong>{}</strong> <span class=\"step\">(step {} · {} · {})</span>",
+            text(&check.title),
+            text(&check.step),
+            text(&scenario.check_source(check).to_string()),
+            check.status.as_str()
+        );
+    }
     let detailed = matches!(
         check.status,
-        CheckStatus::Failed | CheckStatus::Error | CheckStatus::Observed
+        CheckStatus::Failed | CheckStatus::Error | CheckStatus::Observed | CheckStatus::Skipped
     );
     if detailed {
         if !check.message.is_empty() {
@@ -292,6 +316,66 @@ fn check_item(out: &mut String, scenario: &ScenarioReport, check: &CheckReport) 
         }
     }
     out.push_str("</li>\n");
+}
+
+/// The scenario's connections as SVG ladders, folded unless the scenario
+/// failed and a failed packet check points at one of their packets (drawn
+/// red).
+fn packets_section(out: &mut String, index: usize, packets: &PacketsReport, failed: bool) {
+    let open = if failed && packets.connections.iter().any(Diagram::has_marks) {
+        " open"
+    } else {
+        ""
+    };
+    let total = packets.connections.len() + packets.not_drawn;
+    let _ = writeln!(
+        out,
+        "<details class=\"packets\"{open}>\n<summary>Packets: {} (ladder diagrams)</summary>",
+        if total == 1 {
+            "1 TCP connection".to_string()
+        } else {
+            format!("{total} TCP connections")
+        }
+    );
+    let file = packets.file.as_deref().map(|f| {
+        format!(
+            "The capture, for Wireshark: <a href=\"{}\">{}</a>. ",
+            html_escape(f),
+            text(f)
+        )
+    });
+    let _ = writeln!(
+        out,
+        "<p class=\"meta\">{}{}</p>",
+        file.unwrap_or_default(),
+        text(&packets.cap)
+    );
+    for diagram in &packets.connections {
+        let guessed = if diagram.syn_seen {
+            ""
+        } else {
+            " (no SYN captured: client and server are guessed from the ports)"
+        };
+        let _ = writeln!(
+            out,
+            "<figure class=\"ladder\">\n<figcaption>{}{guessed}</figcaption>\n{}</figure>",
+            text(&diagram.heading()),
+            diagram.svg_with_id(&format!("s{index}-c{}", diagram.connection))
+        );
+    }
+    if packets.not_drawn > 0 {
+        let _ = writeln!(
+            out,
+            "<p class=\"meta\">{} more {} not drawn (the capture file has them).</p>",
+            packets.not_drawn,
+            if packets.not_drawn == 1 {
+                "connection"
+            } else {
+                "connections"
+            }
+        );
+    }
+    out.push_str("</details>\n");
 }
 
 fn points(report: &SubmissionReport, scenario: &ScenarioReport) -> String {

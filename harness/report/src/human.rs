@@ -15,7 +15,9 @@
 //! output cannot drive the terminal.
 
 use crate::escape::visible_controls;
-use crate::model::{BuildReport, CheckReport, CheckStatus, ScenarioReport, SubmissionReport};
+use crate::model::{
+    BuildReport, CheckReport, CheckStatus, Diagram, PacketsReport, ScenarioReport, SubmissionReport,
+};
 use crate::points::{format_points, format_seconds, scaled_earned, scaled_points};
 use crate::verdict::{Verdict, failures, not_reached_note, observed_checks, problem_checks};
 
@@ -140,7 +142,7 @@ fn build_section(out: &mut String, build: &BuildReport, paint: Paint, verbose: b
     let problems: Vec<_> = build
         .programs
         .iter()
-        .filter(|p| p.status != crate::model::BuildStatus::Built)
+        .filter(|p| p.status.is_failure())
         .collect();
     let width = problems
         .iter()
@@ -227,6 +229,11 @@ fn scenario_block_with(
         out.push_str(&paint.dim(&note));
         out.push('\n');
     }
+    if let Some(packets) = &scenario.packets {
+        // Without -v, only a failed scenario's ladders a failed check marks.
+        let failed = verdict == Verdict::Fail;
+        packets_block(&mut out, packets, opts.verbose, failed, paint);
+    }
     if opts.verbose {
         for transcript in &scenario.transcripts {
             out.push_str(&format!(
@@ -234,6 +241,9 @@ fn scenario_block_with(
                 clean(&transcript.label)
             ));
             push_quoted(&mut out, FIELD, &transcript.text);
+            if let Some(note) = transcript.excerpt_note() {
+                out.push_str(&format!("{FIELD}({note})\n"));
+            }
             if transcript.truncated_bytes > 0 {
                 out.push_str(&format!(
                     "{FIELD}({} more bytes not kept)\n",
@@ -282,6 +292,59 @@ fn check_block(out: &mut String, scenario: &ScenarioReport, check: &CheckReport,
         &scenario.check_source(check).to_string(),
         &|l| paint.dim(l),
     );
+}
+
+/// The compact ladders (no packets that only acknowledge) of a
+/// scenario's connections: all of them with `-v`, else, in a failed
+/// scenario, those a failed packet check points at.
+fn packets_block(
+    out: &mut String,
+    packets: &PacketsReport,
+    verbose: bool,
+    failed: bool,
+    paint: Paint,
+) {
+    let shown: Vec<&Diagram> = packets
+        .connections
+        .iter()
+        .filter(|d| verbose || (failed && d.has_marks()))
+        .collect();
+    if shown.is_empty() {
+        return;
+    }
+    if verbose {
+        let file = packets
+            .file
+            .as_deref()
+            .map(|f| format!("{} · ", clean(f)))
+            .unwrap_or_default();
+        push_styled_field(
+            out,
+            &format!("{DETAIL}packets:  "),
+            &format!("{DETAIL}          "),
+            &format!("{file}{}", packets.cap),
+            &|l| paint.dim(l),
+        );
+    }
+    for diagram in shown {
+        out.push_str(&format!("{DETAIL}{}\n", clean(&diagram.heading())));
+        let ladder = diagram.without_pure_acks().text();
+        let text = visible_controls(&ladder);
+        for line in text.lines() {
+            let line = if line.starts_with('✗') {
+                paint.red(line)
+            } else {
+                line.to_string()
+            };
+            out.push_str(&format!("{DETAIL}{line}\n"));
+        }
+    }
+    if verbose && packets.not_drawn > 0 {
+        out.push_str(&format!(
+            "{DETAIL}({} more connections not drawn)\n",
+            packets.not_drawn
+        ));
+    }
 }
 
 fn observed_block(out: &mut String, check: &CheckReport) {

@@ -13,7 +13,9 @@
 use std::fmt::Write as _;
 
 use crate::escape::{html_escape, one_line, prose_line, visible_controls};
-use crate::model::{BuildReport, CheckReport, CheckStatus, ScenarioReport, SubmissionReport};
+use crate::model::{
+    BuildReport, CheckReport, CheckStatus, Diagram, PacketsReport, ScenarioReport, SubmissionReport,
+};
 use crate::points::{format_points, format_seconds, scaled_earned, scaled_points};
 use crate::verdict::{Verdict, failures, not_reached_note, observed_checks, problem_checks};
 
@@ -86,7 +88,7 @@ pub fn render_markdown(report: &SubmissionReport) -> String {
 
 /// Whether a scenario gets a section under "Details" (a bare pass does not).
 fn has_details(scenario: &ScenarioReport) -> bool {
-    Verdict::of(scenario) != Verdict::Pass || !scenario.transcripts.is_empty()
+    Verdict::of(scenario) != Verdict::Pass || !scenario.feedback_transcripts().is_empty()
 }
 
 /// "What failed": a bullet per scenario that lost points with its one-line
@@ -179,13 +181,19 @@ pub(crate) fn scenario_details(scenario: &ScenarioReport) -> String {
     if let Some(note) = not_reached_note(scenario) {
         let _ = writeln!(out, "_{note}._\n");
     }
-    for transcript in &scenario.transcripts {
+    if let Some(packets) = &scenario.packets {
+        packets_details(&mut out, packets, verdict == Verdict::Fail);
+    }
+    for transcript in scenario.feedback_transcripts() {
         let _ = writeln!(
             out,
             "<details>\n<summary>Transcript: {}</summary>\n",
             html_escape(&one_line(&transcript.label))
         );
         out.push_str(&code_block(&transcript.text));
+        if let Some(note) = transcript.excerpt_note() {
+            let _ = writeln!(out, "\n({})", md_text(&note));
+        }
         if transcript.truncated_bytes > 0 {
             let _ = writeln!(
                 out,
@@ -234,6 +242,62 @@ fn check_details(out: &mut String, scenario: &ScenarioReport, check: &CheckRepor
     if let Some(hint) = &check.hint {
         let _ = writeln!(out, "**Hint:** {}\n", md_text(hint));
     }
+}
+
+/// The scenario's connections as text ladders in fenced blocks, folded
+/// unless the scenario failed and a failed packet check points at one of
+/// their packets (`✗`).
+fn packets_details(out: &mut String, packets: &PacketsReport, failed: bool) {
+    let open = if failed && packets.connections.iter().any(Diagram::has_marks) {
+        " open"
+    } else {
+        ""
+    };
+    let total = packets.connections.len() + packets.not_drawn;
+    let _ = writeln!(
+        out,
+        "<details{open}>\n<summary>Packets: {total} TCP connection{} (ladder diagrams)</summary>\n",
+        if total == 1 { "" } else { "s" }
+    );
+    if let Some(file) = &packets.file {
+        let _ = write!(
+            out,
+            "Capture file (Wireshark): `{}` · ",
+            file.replace('`', "'")
+        );
+    }
+    let _ = writeln!(out, "{}\n", md_text(&packets.cap));
+    for diagram in &packets.connections {
+        let _ = writeln!(
+            out,
+            "**Connection {}**: client {} → server {} ({} packets over {} s){}\n",
+            diagram.connection,
+            md_line(&diagram.client),
+            md_line(&diagram.server),
+            diagram.packets,
+            format_seconds_exact(diagram.duration_ns),
+            if diagram.syn_seen {
+                ""
+            } else {
+                " (no SYN captured: client and server are guessed from the ports)"
+            }
+        );
+        out.push_str(&code_block(&diagram.text()));
+        out.push('\n');
+    }
+    if packets.not_drawn > 0 {
+        let _ = writeln!(
+            out,
+            "_{} more not drawn (the capture file has them)._\n",
+            packets.not_drawn
+        );
+    }
+    out.push_str("</details>\n\n");
+}
+
+/// Seconds with microseconds, as the ladders show times.
+fn format_seconds_exact(nanos: u64) -> String {
+    format!("{:.6}", nanos as f64 / 1e9)
 }
 
 pub(crate) fn build_section(out: &mut String, build: &BuildReport) {

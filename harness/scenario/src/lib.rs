@@ -16,7 +16,8 @@
 //! Inside, from the bottom up: locations ([`spanned`]) and [`diagnostic`]s;
 //! value syntaxes ([`syntax`]) and [`template`]s; the YAML as written
 //! ([`raw`]) and the checked [`model`]; the [`actions`], one file each, and
-//! their table; scenario [`validate`]ion (with [`fixture`] and [`matrix`]);
+//! their table, and a scenario's steps laid out with their [`path`]s;
+//! scenario [`validate`]ion (with [`fixture`] and [`matrix`]);
 //! the lab [`manifest`]; and what is generated from the table: the JSON
 //! [`schema`] and the [`docs`]' action list. No module uses one after it.
 

@@ -595,3 +595,98 @@ fn yaml_structure_errors_get_a_hint_in_plain_words() {
         "{text}"
     );
 }
+
+#[test]
+fn a_packets_step_names_its_connection_and_what_it_checks() {
+    let good = r#"
+scenarios:
+  - name: p
+    ports: { lottery: auto }
+    steps:
+      - start: srv
+        program: LotteryServer
+      - connect: c
+        to: "127.0.0.1:{{ports.lottery}}"
+      - packets: c
+        handshake: true
+        client_sends: 4
+        no_nul: both
+        first_fin: client
+        no_rst: true
+      - packets: srv
+        to: "127.0.0.1:{{ports.lottery}}"
+        server_records: 260
+"#;
+    let file = parse_scenario_file(Path::new("suite.yaml"), good, None).unwrap();
+    let steps = &file.scenarios[0].steps;
+    let Action::Packets { of, checks } = &steps[2].action else {
+        panic!("{:?}", steps[2].action);
+    };
+    assert_eq!(of, &socklab_scenario::PacketsOf::Peer("c".to_string()));
+    assert!(checks.handshake && checks.no_rst);
+    assert_eq!(checks.client_sends, Some(4));
+    assert_eq!(checks.no_nul.len(), 2);
+    assert_eq!(
+        checks.first_fin,
+        Some(socklab_scenario::ConnectionSide::Client)
+    );
+    assert_eq!(
+        steps[2].action.default_title(),
+        "`c`'s connection: the handshake completes, the client sends 4-byte segments, no NUL from either side, the client closes first, no RST"
+    );
+    let Action::Packets { of, checks } = &steps[3].action else {
+        panic!();
+    };
+    assert!(matches!(of, socklab_scenario::PacketsOf::Program { program, .. } if program == "srv"));
+    assert_eq!(checks.server_records, Some(260));
+    assert!(steps[3].action.is_check());
+
+    let bad = |step: &str| {
+        errors(&format!(
+            "scenarios:\n  - name: p\n    ports: {{ lottery: auto }}\n    steps:\n      - start: srv\n        program: X\n      - connect: c\n        to: \"127.0.0.1:1\"\n{step}"
+        ))
+    };
+    let text = bad("      - packets: c\n        title: nothing\n");
+    assert!(
+        text.contains("this `packets` step checks nothing"),
+        "{text}"
+    );
+    assert!(
+        text.contains("add one or more of: handshake, client_sends"),
+        "{text}"
+    );
+    let text = bad("      - packets: d\n        no_rst: true\n");
+    assert!(
+        text.contains("`d` is neither a peer nor a program in this scenario"),
+        "{text}"
+    );
+    assert!(text.contains("did you mean `c`?"), "{text}");
+    let text = bad("      - packets: srv\n        no_rst: true\n");
+    assert!(
+        text.contains("`packets: srv` names a program: say which of its connections with `to:`"),
+        "{text}"
+    );
+    let text = bad("      - packets: c\n        to: \"127.0.0.1:1\"\n        no_rst: true\n");
+    assert!(text.contains("`c` is socklab's peer"), "{text}");
+    let text = bad("      - packets: c\n        first_fin: both\n");
+    assert!(
+        text.contains("`first_fin: both` is not a side of the connection"),
+        "{text}"
+    );
+    assert!(text.contains("write `client` or `server`"), "{text}");
+    let text = bad("      - packets: c\n        no_nul: srv\n");
+    assert!(
+        text.contains("write `client`, `server` or `both`"),
+        "{text}"
+    );
+    let text = bad("      - packets: c\n        client_sends: 0\n");
+    assert!(
+        text.contains("`client_sends: 0` is not a size a segment can have"),
+        "{text}"
+    );
+    let text = bad("      - packets: c\n        handshake: false\n");
+    assert!(text.contains("`handshake: false` checks nothing"), "{text}");
+    // Every problem has its place.
+    let text = bad("      - packets: c\n        first_fin: cleint\n");
+    assert!(text.contains("suite.yaml:10:20"), "{text}");
+}

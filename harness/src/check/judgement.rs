@@ -21,6 +21,9 @@ pub struct Judgement {
     pub observed: Option<String>,
     /// The program whose behaviour was judged, when the step is about one.
     pub program: Option<ProgramFact>,
+    /// The likely mistake, when the check knows it better than a hint the
+    /// scenario's author could write once (an RST's cause, a packet check).
+    pub hint: Option<String>,
 }
 
 impl Judgement {
@@ -39,6 +42,12 @@ impl Judgement {
         Self::new(Outcome::HarnessError, message)
     }
 
+    /// The check cannot be carried out here, for this reason (no capture
+    /// without a network namespace): it weighs nothing, fails nothing.
+    pub fn skipped(message: impl Into<String>) -> Self {
+        Self::new(Outcome::Skipped, message)
+    }
+
     fn new(outcome: Outcome, message: impl Into<String>) -> Self {
         Judgement {
             outcome,
@@ -46,6 +55,7 @@ impl Judgement {
             expected: None,
             observed: None,
             program: None,
+            hint: None,
         }
     }
 
@@ -56,6 +66,12 @@ impl Judgement {
 
     pub fn observed(mut self, text: impl Into<String>) -> Self {
         self.observed = Some(text.into());
+        self
+    }
+
+    /// The check's own hint, when it has one.
+    pub fn hint_if(mut self, hint: Option<String>) -> Self {
+        self.hint = hint;
         self
     }
 

@@ -14,6 +14,7 @@
 //! | [`connection`] | `connect`, `accept` |
 //! | [`file`] | `file` |
 //! | [`values`] | `assert` on captured values |
+//! | [`packets`] | `packets`: a connection's TCP packets, as captured |
 //! | [`sandbox`] | what the sandbox saw (fork bombs, memory kills, stray files) |
 //!
 //! Then a step that checks behaviour becomes a [`CheckReport`] with its
@@ -27,6 +28,7 @@ pub mod difference;
 pub mod file;
 mod judgement;
 mod observation;
+pub mod packets;
 pub mod printed;
 pub mod process;
 pub mod sandbox;
@@ -39,9 +41,16 @@ pub use observation::{Observation, Outcome};
 use socklab_report::{CheckReport, CheckStatus};
 use socklab_scenario::{Action, StepMeta};
 
+/// A check's field as reports show it: whole when short, else its head
+/// and tail (a megabyte received is not shown as a megabyte).
+fn field(text: &str) -> String {
+    use socklab_report::excerpt::{FIELD_HEAD, FIELD_TAIL, excerpt};
+    excerpt(text, FIELD_HEAD, FIELD_TAIL)
+}
+
 /// Whether the scenario goes on after this observation.
 pub fn continues(observation: &Observation, meta: &StepMeta) -> bool {
-    observation.outcome == Outcome::Ok || meta.observe || meta.soft
+    matches!(observation.outcome, Outcome::Ok | Outcome::Skipped) || meta.observe || meta.soft
 }
 
 /// The verdict on one observation, if it is worth reporting.
@@ -50,31 +59,46 @@ pub fn verdict(observation: &Observation, meta: &StepMeta) -> Option<CheckReport
         return None;
     }
     let status = match (observation.outcome, meta.observe) {
+        (Outcome::Skipped, _) => CheckStatus::Skipped,
         (_, true) => CheckStatus::Observed,
         (Outcome::Ok, false) => CheckStatus::Passed,
         (Outcome::Failed, false) => CheckStatus::Failed,
         (Outcome::HarnessError, false) => CheckStatus::Error,
     };
     let failed = matches!(status, CheckStatus::Failed | CheckStatus::Error);
+    // A packet check judged after the scenario stopped says so, and weighs
+    // nothing: the scenario already lost the points of what it did not reach.
+    let message = if observation.late {
+        format!(
+            "judged on the packets captured until the scenario stopped at an earlier failure: {}",
+            observation.message
+        )
+    } else {
+        observation.message.clone()
+    };
+    let scored = observation.is_check
+        && !meta.observe
+        && !observation.late
+        && status != CheckStatus::Skipped;
     Some(CheckReport {
         title: observation.title.clone(),
         step: observation.step_text(),
         line: observation.line,
         status,
-        weight: if meta.observe || !observation.is_check {
-            0.0
-        } else {
-            meta.weight
-        },
-        message: observation.message.clone(),
+        weight: if scored { meta.weight } else { 0.0 },
+        message,
         sent: if failed {
-            observation.sent.clone()
+            observation.sent.as_deref().map(field)
         } else {
             None
         },
-        expected: observation.expected.clone(),
-        observed: observation.observed.clone(),
-        hint: if failed { meta.hint.clone() } else { None },
+        expected: observation.expected.as_deref().map(field),
+        observed: observation.observed.as_deref().map(field),
+        hint: if failed {
+            meta.hint.clone().or_else(|| observation.hint.clone())
+        } else {
+            None
+        },
         duration_secs: observation.elapsed.as_secs_f64(),
     })
 }

@@ -21,6 +21,8 @@ pub enum Outcome {
     Failed,
     /// socklab could not carry the step out (not the submission's fault).
     HarnessError,
+    /// The check cannot be carried out here (said why); it weighs nothing.
+    Skipped,
 }
 
 /// One step as it ran and was judged.
@@ -45,6 +47,11 @@ pub struct Observation {
     pub observed: Option<String>,
     /// The program whose behaviour was judged, when the step is about one.
     pub program: Option<ProgramFact>,
+    /// The check's own hint (the author's `hint:` comes first).
+    pub hint: Option<String>,
+    /// Judged after the scenario stopped at an earlier failure (a packet
+    /// check, on what was captured): reported, never scored.
+    pub late: bool,
     pub elapsed: Duration,
 }
 

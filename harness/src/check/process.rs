@@ -163,6 +163,7 @@ mod tests {
             code: Some(c),
             signal: None,
             core_dumped: false,
+            output_limit: None,
         }
     }
 
@@ -171,6 +172,7 @@ mod tests {
             code: None,
             signal: Some(sig),
             core_dumped: false,
+            output_limit: None,
         }
     }
 

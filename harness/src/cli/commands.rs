@@ -9,11 +9,12 @@ use std::sync::Arc;
 use socklab_report::HumanOptions;
 
 use super::progress::{ClassBar, ClassLines, ScenarioProgress, Warnings, color_wanted};
-use super::setup::{Session, check_lab, default_jobs, interrupted, lab_manifest, load_suite};
-use super::{CheckArgs, GradeArgs, RunArgs};
+use super::setup::{Session, check_lab, default_jobs, lab_manifest, load_suite};
+use super::{CheckArgs, GradeArgs, PacketsArgs, RunArgs};
 use crate::engine::Grading;
 use crate::error::{EXIT_FAILED, EXIT_PASSED, Error};
 use crate::events::{Events, Subscriber};
+use crate::grade::{CaptureFiles, PACKETS_FOLDER};
 use crate::plan::Suite;
 
 pub fn validate(files: &[PathBuf], lab: Option<&Path>) -> Result<ExitCode, Error> {
@@ -219,15 +220,21 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Error> {
         ),
         help: None,
     })?;
-    let jobs = args.jobs.map_or_else(default_jobs, usize::from);
-    let session = Session::start(&suite, args.isolation.into(), args.work_dir.as_deref())?;
+    let mut session = Session::start(&suite, args.isolation.into(), args.work_dir.as_deref())?;
+    session.settings.capture = !args.no_capture;
+    let jobs = args
+        .jobs
+        .map_or_else(|| default_jobs(&session.settings), usize::from);
     let name = submission
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "submission".to_string());
-    let events = Events::none()
+    let mut events = Events::none()
         .with(Arc::new(Warnings))
         .with(Arc::new(ScenarioProgress::for_stderr(&suite)));
+    if let Some(dir) = &args.packets {
+        events = events.with(Arc::new(CaptureFiles::new(dir)));
+    }
     let grading = Grading {
         suite: &suite,
         settings: &session.settings,
@@ -235,17 +242,12 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Error> {
         jobs,
         limit: None,
         events,
+        packets_folder: args.packets.as_ref().map(|dir| dir.display().to_string()),
     };
-    let report = session.runtime.block_on(async {
-        let graded = grading.grade(&name, &submission);
-        tokio::select! {
-            report = graded => Ok(report),
-            signal = interrupted() => Err(Error::Interrupted {
-                signal,
-                aftermath: "every program it started has been stopped",
-            }),
-        }
-    })?;
+    let report = session.run_until_interrupted(
+        grading.grade(&name, &submission),
+        "every program it started has been stopped",
+    )?;
     let human = HumanOptions {
         verbose: args.verbose,
         color: color_wanted(std::io::stdout().is_terminal()),
@@ -263,13 +265,16 @@ pub fn grade(args: GradeArgs) -> Result<ExitCode, Error> {
             "give a directory holding one folder or archive per student",
         ));
     }
-    let session = Session::start(&suite, args.isolation.into(), None)?;
+    let mut session = Session::start(&suite, args.isolation.into(), None)?;
+    session.settings.capture = !args.no_capture;
     let job = crate::grade::GradeJob {
         suite: &suite,
         settings: &session.settings,
         submissions: &args.submissions,
         out: &args.out,
-        jobs: args.jobs.map_or_else(default_jobs, usize::from),
+        jobs: args
+            .jobs
+            .map_or_else(|| default_jobs(&session.settings), usize::from),
         shard: args.shard,
         resume: args.resume,
         work: &session.work,
@@ -281,17 +286,12 @@ pub fn grade(args: GradeArgs) -> Result<ExitCode, Error> {
         Arc::new(ClassLines::default())
     };
     let events = Events::none().with(Arc::new(Warnings)).with(progress);
-    let summary = session.runtime.block_on(async {
-        tokio::select! {
-            result = crate::grade::grade_class(&job, &events) => {
-                result.map_err(|e| Error::internal("grading the class failed", e))
-            }
-            signal = interrupted() => Err(Error::Interrupted {
-                signal,
-                aftermath: "results written so far are kept (use --resume)",
-            }),
-        }
-    })?;
+    let summary = session
+        .run_until_interrupted(
+            crate::grade::grade_class(&job, &events),
+            "results written so far are kept (use --resume)",
+        )?
+        .map_err(|e| Error::internal("grading the class failed", e))?;
     eprintln!(
         "graded {} submissions ({} unchanged, not re-graded); results in {}",
         summary.graded + summary.reused,
@@ -313,26 +313,36 @@ pub fn check(args: CheckArgs) -> Result<ExitCode, Error> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "submission".into());
+    // The captures go beside the report: `packets/` next to `--out`, or
+    // the submission's hidden `.socklab/packets/` (never part of it).
+    let (packets_dir, packets_folder) = match &args.out {
+        Some(out) => (
+            out.parent()
+                .unwrap_or(std::path::Path::new(""))
+                .join(PACKETS_FOLDER),
+            PACKETS_FOLDER.to_string(),
+        ),
+        None => (
+            here.join(".socklab").join(PACKETS_FOLDER),
+            format!(".socklab/{PACKETS_FOLDER}"),
+        ),
+    };
     let grading = Grading {
         suite: &suite,
         settings: &session.settings,
         work: &session.work,
-        jobs: default_jobs(),
+        jobs: default_jobs(&session.settings),
         limit: None,
         events: Events::none()
             .with(Arc::new(Warnings))
-            .with(Arc::new(ScenarioProgress::for_stderr(&suite))),
+            .with(Arc::new(ScenarioProgress::for_stderr(&suite)))
+            .with(Arc::new(CaptureFiles::new(&packets_dir))),
+        packets_folder: Some(packets_folder),
     };
-    let report = session.runtime.block_on(async {
-        let graded = grading.grade(&name, &here);
-        tokio::select! {
-            report = graded => Ok(report),
-            signal = interrupted() => Err(Error::Interrupted {
-                signal,
-                aftermath: "every program it started has been stopped",
-            }),
-        }
-    })?;
+    let report = session.run_until_interrupted(
+        grading.grade(&name, &here),
+        "every program it started has been stopped",
+    )?;
     let human = HumanOptions {
         verbose: args.verbose,
         color: args.out.is_none() && color_wanted(std::io::stdout().is_terminal()),
@@ -344,4 +354,28 @@ pub fn check(args: CheckArgs) -> Result<ExitCode, Error> {
         None => print!("{text}"),
     }
     Ok(verdict(&report))
+}
+
+/// `socklab packets FILE [--lab PROTOCOL]`: a student's own capture read,
+/// drawn and, with a protocol, judged. Exit 0 when it shows what was asked,
+/// 1 when the session is incomplete, 2 when the file cannot be read.
+pub fn packets(args: PacketsArgs) -> Result<ExitCode, Error> {
+    let report =
+        socklab_packets::judge_capture_file(&args.file, args.lab).map_err(|e| Error::Usage {
+            help: match e.format_error() {
+                // The format error's own words end with the fix.
+                Some(_) => None,
+                None => Some(
+                    "give a capture saved by Wireshark (.pcapng or .pcap) or written by `tcpdump -w FILE`"
+                        .to_string(),
+                ),
+            },
+            message: e.to_string(),
+        })?;
+    print!("{}", socklab_packets::render_text(&report));
+    Ok(ExitCode::from(if report.passed() {
+        EXIT_PASSED
+    } else {
+        EXIT_FAILED
+    }))
 }

@@ -7,6 +7,7 @@
 //! terminated (SIGTERM).
 
 mod commands;
+mod interrupt;
 mod progress;
 mod setup;
 
@@ -85,6 +86,9 @@ enum Command {
     },
     /// Check the submission in the current directory: the feedback a TA sees.
     Check(CheckArgs),
+    /// Read a capture (pcap or pcapng, from Wireshark or tcpdump), draw its
+    /// TCP connections and, with --lab, judge whether it shows a whole session.
+    Packets(PacketsArgs),
     /// Run a reference program: `socklab reference lottery-server 9000`.
     #[command(disable_help_flag = true, long_about = REFERENCE_HELP)]
     Reference {
@@ -134,7 +138,7 @@ pub(crate) struct RunArgs {
     /// Only scenarios whose name contains this text (or with this tag); may be repeated.
     #[arg(long, value_name = "TEXT")]
     only: Vec<String>,
-    /// Scenarios run at the same time (default: number of cores).
+    /// Scenarios run at the same time (default: four per core, as far as memory holds them).
     #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
     /// How the report is written.
@@ -148,6 +152,12 @@ pub(crate) struct RunArgs {
     /// Keep working files in this directory (default: a temporary directory, removed).
     #[arg(long, value_name = "DIR")]
     work_dir: Option<PathBuf>,
+    /// Keep each scenario's packet capture (pcapng, for Wireshark) in this directory.
+    #[arg(long, value_name = "DIR", conflicts_with = "no_capture")]
+    packets: Option<PathBuf>,
+    /// Do not capture packets (packet checks are skipped).
+    #[arg(long)]
+    no_capture: bool,
 }
 
 /// `--isolation`.
@@ -166,7 +176,7 @@ pub(crate) struct GradeArgs {
     /// Where results go (index.html, grades.csv, mistakes.csv, summary.txt, junit.xml, students/NAME/...).
     #[arg(long, default_value = "socklab-out", value_name = "OUT")]
     out: PathBuf,
-    /// Scenarios run at the same time, over all submissions (default: number of cores).
+    /// Scenarios run at the same time, over all submissions (default: four per core, as far as memory holds them).
     #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
     /// Grade only shard K of N (1-based), e.g. `2/4`; a student always lands in the same shard.
@@ -177,6 +187,9 @@ pub(crate) struct GradeArgs {
     resume: bool,
     #[arg(long, value_enum, default_value_t = IsolationArg::Auto, help = ISOLATION_HELP)]
     isolation: IsolationArg,
+    /// Do not capture packets (packet checks are skipped; no packets/ folders).
+    #[arg(long)]
+    no_capture: bool,
 }
 
 #[derive(clap::Args)]
@@ -187,7 +200,9 @@ pub(crate) struct CheckArgs {
     /// How the report is written.
     #[arg(long, value_parser = format_parser(), default_value = "human")]
     format: Format,
-    /// Write the report here instead of standard output.
+    /// Write the report here instead of standard output (the scenarios'
+    /// packet captures go to `packets/` beside it; without `--out`, to
+    /// `.socklab/packets/`).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
     /// Only scenarios whose name contains this text (or with this tag); may be repeated.
@@ -198,6 +213,22 @@ pub(crate) struct CheckArgs {
     verbose: bool,
     #[arg(long, value_enum, default_value_t = IsolationArg::Auto, help = ISOLATION_HELP)]
     isolation: IsolationArg,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct PacketsArgs {
+    /// The capture file (`tcpdump -w FILE`, or saved by Wireshark).
+    file: PathBuf,
+    /// Judge it as a session of this Lab 3 protocol: exit 0 when the capture
+    /// shows a whole session, 1 when something is missing.
+    #[arg(long, value_name = "PROTOCOL", value_parser = protocol_parser())]
+    lab: Option<socklab_packets::Protocol>,
+}
+
+/// `--lab`: a Lab 3 protocol's name.
+fn protocol_parser() -> impl TypedValueParser<Value = socklab_packets::Protocol> {
+    PossibleValuesParser::new(socklab_packets::Protocol::ALL.map(|p| p.name()))
+        .try_map(|name| name.parse::<socklab_packets::Protocol>())
 }
 
 /// `--format`: the name of any report format.
@@ -265,6 +296,7 @@ pub fn run() -> Result<ExitCode, Error> {
         Command::Grade(args) => commands::grade(args),
         Command::Merge { inputs, out } => commands::merge(&inputs, &out),
         Command::Check(args) => commands::check(args),
+        Command::Packets(args) => commands::packets(args),
         Command::Reference { .. } => reference(&raw),
     }
 }

@@ -1,20 +1,23 @@
 //! What the commands that run scenarios set up before they start: the
 //! suite from the files given, the run's settings for this machine (probed
 //! once), the async runtime and a working folder; and how a signal ends a
-//! run.
+//! run (with [`super::interrupt`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use socklab_scenario::{
     Diagnostics, LabManifest, is_manifest, load_manifest, load_scenario_file, manifest_at,
     read_manifest,
 };
 
+use super::interrupt::Interrupts;
 use crate::engine;
-use crate::error::{Error, Interruption};
+use crate::error::Error;
 use crate::limits::ProcessLimits;
 use crate::plan::{PortTurns, RunSettings, Suite};
+use crate::sandbox::leftovers::{self, RunClaim};
 use crate::sandbox::{self, IsolationRequest, userns::UserNamespace};
 
 /// Loads files into a suite. A lab manifest (or a lab's folder holding
@@ -148,40 +151,70 @@ pub fn settings_for(
         options,
         references,
         port_turns: PortTurns::default(),
+        capture: true,
     })
 }
 
-/// Scenarios run at the same time when `-j` is not given.
-pub fn default_jobs() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
+/// Scenarios run at the same time when `-j` is not given: four per core,
+/// and no more than the memory available holds at the suite's memory limit
+/// per scenario.
+///
+/// A scenario's programs are held to half a core (its cgroup's quota) and
+/// spend most of their time waiting for each other and for socklab, so the
+/// core count leaves the machine idle; two per core would keep it busy only
+/// if every scenario computed all the time. Four per core measured best on
+/// two cores (`cargo bench -p socklab --bench class_speed`, `BENCH_JOBS`);
+/// more only adds contention. Each scenario may use up to its memory limit,
+/// so the memory available (`MemAvailable`) caps the count.
+pub fn default_jobs(settings: &RunSettings) -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let by_memory = settings
+        .limits
+        .as_ref()
+        .map(|l| l.address_space)
+        .filter(|per_scenario| *per_scenario > 0)
+        .zip(memory_available())
+        .map_or(usize::MAX, |(per_scenario, available)| {
+            usize::try_from(available / per_scenario).unwrap_or(usize::MAX)
+        });
+    jobs_for(cores, by_memory)
 }
 
-/// Resolves on SIGINT or SIGTERM, with which one came.
-pub async fn interrupted() -> Interruption {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return std::future::pending::<Interruption>().await;
-    };
-    tokio::select! {
-        _ = int.recv() => Interruption::Interrupt,
-        _ = term.recv() => Interruption::Terminate,
-    }
+/// The rule of [`default_jobs`], from the core count and the scenarios the
+/// memory holds.
+fn jobs_for(cores: usize, by_memory: usize) -> usize {
+    cores.saturating_mul(JOBS_PER_CORE).min(by_memory).max(1)
 }
 
-/// What every command that runs scenarios sets up: the async runtime, the
-/// run settings for this machine, and a working directory.
+/// Scenarios run at the same time per core by default ([`default_jobs`]).
+const JOBS_PER_CORE: usize = 4;
+
+/// The kernel's estimate of the memory available without swapping, in bytes.
+fn memory_available() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// What every command that runs scenarios sets up: SIGINT/SIGTERM
+/// handling, the async runtime, the run settings for this machine, and a
+/// working directory.
 pub struct Session {
-    pub runtime: tokio::runtime::Runtime,
+    runtime: Option<tokio::runtime::Runtime>,
+    interrupts: Interrupts,
     pub settings: RunSettings,
     pub work: PathBuf,
     /// Removes the working directory when socklab chose it.
     _temp: Option<tempfile::TempDir>,
+    /// Says what this run made, should it be killed (dropped last: the
+    /// working directory is gone by then).
+    _claim: Option<RunClaim>,
 }
+
+/// How long the runtime's leftover tasks may take to stop when a command
+/// ends (an interrupted one leaves some).
+const RUNTIME_SHUTDOWN: Duration = Duration::from_millis(200);
 
 impl Session {
     pub fn start(
@@ -195,24 +228,70 @@ impl Session {
             IsolationRequest::Loopback => UserNamespace::default(),
             _ => sandbox::userns::enter_if_unprivileged(),
         };
+        let interrupts = Interrupts::install()
+            .map_err(|e| Error::internal("cannot handle SIGINT and SIGTERM", e))?;
         let runtime = tokio::runtime::Runtime::new()
             .map_err(|e| Error::internal("cannot start the async runtime", e))?;
         let settings = settings_for(suite, isolation, &userns)?;
+        // What killed runs left behind goes before this run makes anything.
+        let claims = leftovers::claims_folder();
+        let removed = leftovers::remove_leftovers(&claims, settings.capabilities.cgroups.as_ref());
+        if !removed.is_empty() {
+            eprintln!(
+                "socklab: removed what killed socklab runs left behind: {}",
+                removed.join(", ")
+            );
+        }
+        // Without a claim the run works the same; only a kill would leave
+        // its working folder and cgroups for good.
+        let claim = leftovers::RunClaim::take(&claims).ok();
         let (work, _temp) = engine::work_dir(work_dir)
             .map_err(|e| Error::internal("cannot create a working directory", e))?;
+        if let (Some(claim), Some(_)) = (&claim, &_temp) {
+            claim
+                .record_folder(&work)
+                .map_err(|e| Error::internal("cannot record the working directory", e))?;
+        }
         Ok(Session {
-            runtime,
+            runtime: Some(runtime),
+            interrupts,
             settings,
             work,
             _temp,
+            _claim: claim,
+        })
+    }
+
+    /// Runs `work` on the runtime until it is done or SIGINT/SIGTERM comes;
+    /// then every program it started has been stopped (its future was
+    /// dropped) and the error says which signal, and `aftermath`.
+    pub fn run_until_interrupted<T>(
+        &self,
+        work: impl std::future::Future<Output = T>,
+        aftermath: &'static str,
+    ) -> Result<T, Error> {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .expect("the runtime lives as long as the session");
+        runtime.block_on(async {
+            tokio::select! {
+                done = work => Ok(done),
+                signal = self.interrupts.interrupted() => Err(Error::Interrupted { signal, aftermath }),
+            }
         })
     }
 }
 
 impl Drop for Session {
     /// Processes that escaped a scenario and were re-parented to socklab
-    /// (the loopback fallback makes it their subreaper) end with the run.
+    /// (the loopback fallback makes it their subreaper) end with the run;
+    /// the runtime is not waited for beyond [`RUNTIME_SHUTDOWN`] (a
+    /// blocking read a student's file started may still be under way).
     fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+        }
         sandbox::kill_adopted_orphans();
     }
 }
@@ -240,4 +319,17 @@ pub fn check_lab(flag: Option<PathBuf>) -> Result<PathBuf, Error> {
             )
         })?;
     lab_manifest(&lab)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::jobs_for;
+
+    #[test]
+    fn four_scenarios_a_core_as_far_as_memory_holds_them() {
+        assert_eq!(jobs_for(2, usize::MAX), 8);
+        assert_eq!(jobs_for(16, 40), 40);
+        assert_eq!(jobs_for(2, 3), 3, "memory for three scenarios");
+        assert_eq!(jobs_for(2, 0), 1, "at least one");
+    }
 }

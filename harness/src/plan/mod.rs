@@ -12,11 +12,11 @@ pub mod scenario;
 
 pub use scenario::{Disposition, PortTurns, ProgramPlan, RunPlan, ScenarioPlan};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use socklab_reference::Program;
-use socklab_scenario::{LabManifest, Scenario, ScenarioFile, Template};
+use socklab_scenario::{Action, LabManifest, Origin, Scenario, ScenarioFile, Template};
 
 use crate::limits::ProcessLimits;
 use crate::sandbox::Capabilities;
@@ -39,6 +39,11 @@ pub struct Submission {
     /// submission itself when nothing was built).
     pub dir: PathBuf,
     pub programs: BTreeMap<String, Availability>,
+    /// Who its programs run as (a uid of its own when socklab is root).
+    pub student: Option<crate::sandbox::RunAs>,
+    /// Who socklab's reference programs run as when they run in processes
+    /// beside its programs.
+    pub peers: Option<crate::sandbox::RunAs>,
 }
 
 impl Submission {
@@ -84,6 +89,9 @@ pub struct Suite {
     pub left_out: Vec<Scenario>,
     /// Set when `--only` kept some of the scenarios.
     pub selection: Option<Selection>,
+    /// Whether the suite was narrowed to some scenarios ([`Suite::filter`]):
+    /// then only the programs they start are built.
+    pub narrowed: bool,
 }
 
 /// What `--only` kept of a suite: the score of a selection is out of its
@@ -119,6 +127,7 @@ impl Suite {
             files: kept,
             left_out,
             selection: None,
+            narrowed: false,
         }
     }
 
@@ -169,6 +178,7 @@ impl Suite {
                 .retain(|s| patterns.iter().any(|p| selects(s, p)));
         }
         self.selection = Some(selection);
+        self.narrowed = true;
         Ok(())
     }
 
@@ -204,6 +214,41 @@ pub struct Unmatched {
     pub only_left_out: bool,
 }
 
+impl Suite {
+    /// The submission's programs the suite needs built: every program of
+    /// the manifest, or, once narrowed, those its scenarios start from the
+    /// submission (`None`: all of them; also when a name cannot be worked
+    /// out before the run).
+    pub fn programs_to_build(
+        &self,
+        options: &BTreeMap<String, String>,
+    ) -> Option<BTreeSet<String>> {
+        if !self.narrowed {
+            return None;
+        }
+        let mut needed = BTreeSet::new();
+        for scenario in self.scenarios() {
+            for (_, step) in socklab_scenario::path::walk(&scenario.steps) {
+                let Action::Start(spec) = &step.action else {
+                    continue;
+                };
+                match spec.origin {
+                    Origin::Reference => continue,
+                    Origin::Submission => {}
+                    Origin::Templated(_) => return None,
+                }
+                let name = spec.program.render(&|namespace, key, _| match namespace {
+                    "options" => options.get(key).cloned(),
+                    "matrix" => scenario.matrix.get(key).cloned(),
+                    _ => None,
+                });
+                needed.insert(name.ok()?);
+            }
+        }
+        Some(needed)
+    }
+}
+
 /// Settings shared by every scenario of a run.
 #[derive(Clone)]
 pub struct RunSettings {
@@ -217,6 +262,9 @@ pub struct RunSettings {
     pub references: BTreeMap<String, Vec<Template>>,
     /// Turns on fixed ports, shared by every scenario of the run.
     pub port_turns: PortTurns,
+    /// Whether scenarios capture their packets (where namespaces allow);
+    /// `--no-capture` turns it off (packet checks are then skipped).
+    pub capture: bool,
 }
 
 /// Why no reference program can stand in for a program name.

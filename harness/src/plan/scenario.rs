@@ -269,7 +269,7 @@ mod tests {
                 level,
                 multi_host: level == IsolationLevel::Namespaces,
                 cgroups: None,
-                run_as: None,
+                identities: None,
                 why_single_host: None,
                 really_root,
                 notes: Vec::new(),
@@ -279,6 +279,7 @@ mod tests {
             options: BTreeMap::new(),
             references: BTreeMap::new(),
             port_turns: PortTurns::default(),
+            capture: true,
         }
     }
 

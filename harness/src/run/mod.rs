@@ -7,10 +7,13 @@
 //! order, repeat rounds one after another, concurrent branches at the same
 //! time, stopping at a failure that ends the scenario) and the dispatch of
 //! each step to its action; [`state`] holds what the steps share,
-//! [`actions`] what each action does, [`wait`] the one way they wait. The
-//! runner never decides points.
+//! [`actions`] what each action does, [`wait`] the one way they wait, and
+//! [`settle`] decides, beside the steps, when a wait can end at once because
+//! nothing in the scenario can change any more. The runner never decides
+//! points.
 
 pub mod actions;
+pub mod capture;
 pub mod fixtures;
 pub mod output;
 pub mod peer;
@@ -18,6 +21,8 @@ pub mod procfs;
 pub mod program;
 pub mod proxy;
 pub mod pty;
+pub mod search;
+pub mod settle;
 pub mod state;
 pub mod wait;
 
@@ -34,7 +39,7 @@ use socklab_scenario::{Action, Step, StepMeta};
 
 use crate::check::{self, Judgement, Observation, Outcome};
 use crate::events::ScenarioEvents;
-use crate::facts::SandboxFact;
+use crate::facts::{OutputOverflow, SandboxFact};
 use crate::plan::{RunPlan, RunSettings, ScenarioPlan, Submission};
 use crate::sandbox::Sandbox;
 use state::{ScenarioState, StepContext, StepError};
@@ -55,9 +60,14 @@ pub struct ScenarioRun {
     /// rather than `{{ports.lottery}}`): checks the scenario never reached
     /// are reported under these.
     pub titles: BTreeMap<StepPath, String>,
+    /// The scenario's packets for the report (ladders, the cap, the file's name).
+    pub packets: Option<socklab_report::PacketsReport>,
 }
 
-/// Runs a planned scenario in a fresh sandbox under `dir`.
+/// Runs a planned scenario in a fresh sandbox under `dir`. With
+/// `packets_folder`, its capture is handed to the events' subscribers as
+/// a file of that folder (relative to the report), named after the
+/// scenario.
 pub async fn run_scenario(
     plan: &ScenarioPlan<'_>,
     run: &RunPlan,
@@ -65,6 +75,7 @@ pub async fn run_scenario(
     submission: &Submission,
     dir: &Path,
     events: &ScenarioEvents,
+    packets_folder: Option<&str>,
 ) -> ScenarioRun {
     let scenario = plan.scenario;
     let started = Instant::now();
@@ -75,13 +86,14 @@ pub async fn run_scenario(
         transcripts: Vec::new(),
         duration: started.elapsed(),
         titles: BTreeMap::new(),
+        packets: None,
     };
     let process_limit = settings
         .capabilities
         .cgroups
         .as_ref()
         .zip(settings.limits.as_ref())
-        .map(|(root, l)| (root, l.processes, Some(l.address_space)));
+        .map(|(root, l)| (root, l.processes, Some(l.address_space), true));
     let mut keep = vec![dir.to_path_buf(), submission.dir.clone()];
     keep.extend(settings.self_exe.parent().map(Path::to_path_buf));
     let sandbox = match Sandbox::create(
@@ -122,10 +134,51 @@ pub async fn run_scenario(
         observations: Mutex::new(Vec::new()),
         events,
     };
-    let timed_out = tokio::time::timeout(scenario.timeout, steps.run_block(&plan.steps))
-        .await
-        .is_err()
-        .then(|| steps.state.describe_hang());
+    // A program that passes its output limit decides the scenario: it
+    // ends at once (freeing its `-j` slot) with that failure. The
+    // scenario's decider, beside the steps, ends their waits at once when
+    // nothing can change any more (`settle.rs`).
+    let steps_or_overflow = async {
+        tokio::select! {
+            completed = steps.run_block(&plan.steps) => Ok(completed),
+            overflow = steps.state.overflow.raised() => Err(overflow),
+        }
+    };
+    let decided = async {
+        match settle::Decider::new(&steps.state) {
+            Some(decider) => {
+                tokio::select! {
+                    biased;
+                    decided = steps_or_overflow => decided,
+                    () = decider.run() => unreachable!("the decider runs as long as the scenario"),
+                }
+            }
+            None => steps_or_overflow.await,
+        }
+    };
+    let (timed_out, completed) = match tokio::time::timeout(scenario.timeout, decided).await {
+        Ok(Err(overflow)) => {
+            steps.output_limit_exceeded(&overflow);
+            (None, false)
+        }
+        Ok(Ok(completed)) => (None, completed),
+        Err(_) => (Some(steps.state.describe_hang()), false),
+    };
+    if !completed {
+        steps.judge_unreached_packets(&plan.steps).await;
+    }
+    // After the last step (before the programs are stopped): the capture
+    // ends where the scenario did.
+    let file_name = format!("{}.pcapng", crate::engine::sanitize(&scenario.name));
+    let captured = steps
+        .state
+        .capture
+        .finish(packets_folder.map(|folder| format!("{folder}/{file_name}")));
+    if let (Some(_), Some(result)) = (packets_folder, &captured)
+        && !result.pcapng.is_empty()
+    {
+        events.captured(&file_name, &result.pcapng);
+    }
     let titles = plan
         .scored_checks()
         .into_iter()
@@ -140,14 +193,16 @@ pub async fn run_scenario(
     // kills and stray files after.
     let process_limit = sandbox.process_limit();
     let transcripts = steps.state.finish().await;
+    let stray_files = match sandbox.stray_walk() {
+        Some(walk) => tokio::task::spawn_blocking(walk).await.ok(),
+        None => None,
+    };
     let fact = SandboxFact {
         process_limit,
         memory: sandbox
             .memory_limit()
             .map(|limit| (limit, sandbox.oom_kills())),
-        stray_files: sandbox
-            .stray_files()
-            .map(|files| files.into_iter().map(|f| (f.path, f.bytes)).collect()),
+        stray_files: stray_files.map(|files| files.into_iter().map(|f| (f.path, f.kind)).collect()),
     };
     steps.sandbox_findings(&fact);
     ScenarioRun {
@@ -157,6 +212,7 @@ pub async fn run_scenario(
         transcripts,
         duration: started.elapsed(),
         titles,
+        packets: captured.map(|c| c.report),
     }
 }
 
@@ -192,7 +248,16 @@ impl StepLoop<'_> {
                 true
             }
             StepTree::Concurrently { branches, .. } => {
-                let runs = branches.iter().map(|branch| self.run_block(branch));
+                let activity = &self.state.activity;
+                let set = activity.branches_started(branches.len());
+                let runs = branches.iter().map(|branch| {
+                    let set = set.clone();
+                    async move {
+                        let ok = self.run_block(branch).await;
+                        activity.branch_finished(&set);
+                        ok
+                    }
+                });
                 futures::future::join_all(runs)
                     .await
                     .into_iter()
@@ -216,14 +281,23 @@ impl StepLoop<'_> {
             format!("step {path} (line {}): {title}", step.loc.line),
         );
         self.events.step_started(path, &title);
+        let waits = settle::decides_early(&step.action);
+        state.activity.step_started(waits, &state.settle);
         let cx = StepContext {
             state,
             path,
             until: Until::deadline(started + step.meta.within).or_settled(&state.settle),
         };
-        let judgement = run_action(&cx, &step.action)
+        let mut judgement = run_action(&cx, &step.action)
             .await
             .unwrap_or_else(Judgement::from);
+        if waits
+            && judgement.outcome == Outcome::Failed
+            && let Some(settled) = state.settle.why()
+        {
+            judgement.message = settle::decided_at_once(&judgement.message, &settled);
+        }
+        state.activity.step_finished(waits);
         state.step_finished(path);
         self.events.step_finished(path, judgement.outcome);
         let observation = Observation {
@@ -238,6 +312,8 @@ impl StepLoop<'_> {
             expected: judgement.expected,
             observed: judgement.observed,
             program: judgement.program,
+            hint: judgement.hint,
+            late: false,
             elapsed: started.elapsed(),
         };
         let go_on = state.scenario.observe || check::continues(&observation, &step.meta);
@@ -246,6 +322,93 @@ impl StepLoop<'_> {
             .expect("lock")
             .push((observation, step.meta.clone()));
         go_on
+    }
+
+    /// Judges the packet steps an earlier failure kept from running, on
+    /// what was captured until then (reported, never scored).
+    async fn judge_unreached_packets(&self, block: &[StepTree<'_>]) {
+        let reached: std::collections::BTreeSet<StepPath> = self
+            .observations
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter_map(|(o, _)| o.step.clone())
+            .collect();
+        let unreached: Vec<(StepPath, &Step)> = block
+            .iter()
+            .flat_map(StepTree::flatten)
+            .filter(|(path, step)| {
+                matches!(step.action, Action::Packets { .. }) && !reached.contains(*path)
+            })
+            .map(|(path, step)| (path.clone(), step))
+            .collect();
+        for (path, step) in unreached {
+            let Action::Packets { of, checks } = &step.action else {
+                continue;
+            };
+            let Some(judgement) = actions::packets::judge_late(&self.state, of, checks).await
+            else {
+                continue;
+            };
+            let title = step
+                .meta
+                .title
+                .clone()
+                .unwrap_or_else(|| self.state.fill_in(&check::default_title(&step.action)));
+            let observation = Observation {
+                step: Some(path),
+                line: step.loc.line,
+                keyword: step.action.keyword(),
+                title,
+                is_check: true,
+                outcome: judgement.outcome,
+                message: judgement.message,
+                sent: None,
+                expected: judgement.expected,
+                observed: judgement.observed,
+                program: None,
+                hint: judgement.hint,
+                late: true,
+                elapsed: Duration::ZERO,
+            };
+            self.observations
+                .lock()
+                .expect("lock")
+                .push((observation, step.meta.clone()));
+        }
+    }
+
+    /// Reports the program that passed its output limit, which ended the
+    /// scenario: a failed check of its own, weighing nothing (the checks it
+    /// kept from running are not reached).
+    fn output_limit_exceeded(&self, overflow: &OutputOverflow) {
+        let finding = check::sandbox::output_limit(overflow);
+        self.observations.lock().expect("lock").push((
+            Observation {
+                step: None,
+                line: self.state.scenario.loc.line,
+                keyword: "limits",
+                title: finding.title.to_string(),
+                is_check: true,
+                outcome: Outcome::Failed,
+                message: finding.judgement.message,
+                sent: None,
+                expected: finding.judgement.expected,
+                observed: finding.judgement.observed,
+                program: None,
+                hint: None,
+                late: false,
+                elapsed: Duration::ZERO,
+            },
+            StepMeta {
+                title: None,
+                hint: Some(finding.hint.to_string()),
+                weight: 0.0,
+                observe: false,
+                soft: false,
+                within: Duration::ZERO,
+            },
+        ));
     }
 
     /// Reports what the sandbox saw beside the steps: weighing nothing,
@@ -267,6 +430,8 @@ impl StepLoop<'_> {
                     expected: judgement.expected,
                     observed: judgement.observed,
                     program: None,
+                    hint: None,
+                    late: false,
                     elapsed: Duration::ZERO,
                 },
                 StepMeta {
@@ -302,6 +467,11 @@ async fn run_action(cx: &StepContext<'_>, action: &Action) -> Result<Judgement, 
             zombies,
         } => children::run(cx, program, count, *zombies).await,
         Action::Stop { program, signal } => stop::run(cx, program, signal.as_deref()).await,
+        Action::Suspend { program } => suspend::suspend(cx, program).await,
+        Action::Resume {
+            program,
+            children_ended,
+        } => suspend::resume(cx, program, *children_ended).await,
         Action::Output {
             program,
             stream,
@@ -321,8 +491,9 @@ async fn run_action(cx: &StepContext<'_>, action: &Action) -> Result<Judgement, 
         Action::Silence { peer, hold } => silence::run(cx, peer, *hold).await,
         Action::Shutdown { peer } => shutdown::run(cx, peer).await,
         Action::Close { peer } => close::run(cx, peer).await,
-        Action::File { path, check } => file::run(cx, path, check),
+        Action::File { path, check } => file::run(cx, path, check).await,
         Action::Assert { var, spec } => assert::run(cx, var, spec),
+        Action::Packets { of, checks } => packets::run(cx, of, checks).await,
         // The step loop runs what these hold; they are never dispatched.
         Action::Repeat { .. } | Action::Concurrently { .. } => Ok(Judgement::pass("")),
     }

@@ -17,12 +17,15 @@ use socklab_reference::transcript::escape_bytes;
 use socklab_scenario::path::StepPath;
 use socklab_scenario::{RegexTemplate, Scenario, Template};
 
+use super::capture::ScenarioCapture;
 use super::peer::Peer;
-use super::program::Program;
+use super::program::{OverflowAlarm, Program};
 use super::proxy::ProxyHandle;
+use super::settle::{Activity, OwnSocket, ProxyWatch};
 use super::wait::{Settle, Until};
 use crate::check::{Judgement, tail};
 use crate::facts::{ProgramDetails, ProgramFact};
+use crate::kernel::SockDiag;
 use crate::plan::{RunPlan, RunSettings, Submission};
 use crate::sandbox::Sandbox;
 
@@ -77,6 +80,17 @@ pub struct ScenarioState<'a> {
     pub fixture_bytes: BTreeMap<String, Vec<u8>>,
     /// Ends every wait at once when nothing can change any more.
     pub settle: Settle,
+    /// The TCP traffic of the scenario's hosts, for `packets` steps and
+    /// the report.
+    pub capture: ScenarioCapture,
+    /// What the step loop is doing, for deciding when it settles.
+    pub activity: Activity,
+    /// Sockets socklab's peers hold, and socklab's proxies.
+    own_sockets: Mutex<Vec<OwnSocket>>,
+    proxy_watches: Mutex<Vec<ProxyWatch>>,
+    /// Raised when a program passes its output limit: the scenario's
+    /// outcome is decided and it ends at once.
+    pub overflow: OverflowAlarm,
     programs: Mutex<BTreeMap<String, Arc<Program>>>,
     /// Programs replaced by a later `start` of the same name.
     retired: Mutex<Vec<Arc<Program>>>,
@@ -105,7 +119,10 @@ impl<'a> ScenarioState<'a> {
         fixture_paths: BTreeMap<String, PathBuf>,
         fixture_bytes: BTreeMap<String, Vec<u8>>,
     ) -> Self {
+        // Before the first step: every packet of the scenario is seen.
+        let capture = ScenarioCapture::start(&sandbox, settings.capture);
         ScenarioState {
+            capture,
             scenario,
             settings,
             submission,
@@ -115,6 +132,10 @@ impl<'a> ScenarioState<'a> {
             fixture_paths,
             fixture_bytes,
             settle: Settle::default(),
+            activity: Activity::default(),
+            own_sockets: Mutex::new(Vec::new()),
+            proxy_watches: Mutex::new(Vec::new()),
+            overflow: OverflowAlarm::default(),
             programs: Mutex::new(BTreeMap::new()),
             retired: Mutex::new(Vec::new()),
             peers: Mutex::new(BTreeMap::new()),
@@ -268,6 +289,7 @@ impl<'a> ScenarioState<'a> {
     }
 
     pub fn add_peer(&self, peer: Peer) {
+        self.note_peer_sockets(&peer);
         let name = peer.name.clone();
         let previous = self
             .peers
@@ -288,8 +310,38 @@ impl<'a> ScenarioState<'a> {
         }
     }
 
-    pub fn add_proxy(&self, proxy: ProxyHandle) {
+    pub fn add_proxy(&self, proxy: ProxyHandle, watch: ProxyWatch) {
         self.proxies.lock().expect("lock").push(proxy);
+        self.proxy_watches.lock().expect("lock").push(watch);
+    }
+
+    /// Remembers the sockets a peer holds (after it connected, listened or
+    /// accepted), so that bytes waiting in them keep the scenario unsettled.
+    pub fn note_peer_sockets(&self, peer: &Peer) {
+        let mut own = self.own_sockets.lock().expect("lock");
+        for inode in peer.socket_inodes() {
+            if !own.iter().any(|s| s.inode == inode) {
+                own.push(OwnSocket {
+                    what: format!("connection `{}`", peer.name),
+                    inode,
+                });
+            }
+        }
+    }
+
+    pub fn own_sockets(&self) -> Vec<OwnSocket> {
+        self.own_sockets.lock().expect("lock").clone()
+    }
+
+    pub fn proxy_watches(&self) -> Vec<ProxyWatch> {
+        self.proxy_watches.lock().expect("lock").clone()
+    }
+
+    /// Every program started so far, replaced ones included.
+    pub fn all_programs(&self) -> Vec<Arc<Program>> {
+        let mut all = self.retired.lock().expect("lock").clone();
+        all.extend(self.programs.lock().expect("lock").values().cloned());
+        all
     }
 
     /// Records what socklab just sent or typed in the branch `path` runs in.
@@ -331,17 +383,29 @@ impl<'a> ScenarioState<'a> {
             origin: program.origin.clone(),
             exit: program.exit_info(),
             details: details.then(|| ProgramDetails {
-                state: program.describe_state(),
+                state: program.describe_state(self.sockets_of(program)),
                 context: self.program_context(program),
             }),
         }
+    }
+
+    /// The kernel's view of the sockets of the host `program` runs on.
+    fn sockets_of(&self, program: &Program) -> Option<&SockDiag> {
+        self.sandbox
+            .host(program.host.as_deref())
+            .sock_diag()
+            .map(|diag| diag.as_ref())
     }
 
     /// The state of a program plus the tail of its output, for failure messages.
     fn program_context(&self, program: &Program) -> String {
         let (out, _, _) = program.stdout.snapshot();
         let (err, _, _) = program.stderr.snapshot();
-        let mut text = format!("{} {}", program.label, program.describe_state());
+        let mut text = format!(
+            "{} {}",
+            program.label,
+            program.describe_state(self.sockets_of(program))
+        );
         if let Some((max, refused)) = self.sandbox.process_limit().filter(|(_, r)| *r > 0) {
             text.push_str(&format!(
                 "; the programs hit the limit of {max} processes ({refused} forks refused)"
@@ -466,11 +530,7 @@ fn connection_transcripts(connections: Vec<(String, String)>) -> Vec<socklab_rep
             } else {
                 format!("connection `{name}` ({} of {of})", number + 1)
             };
-            out.push(socklab_report::Transcript {
-                label,
-                text: text.clone(),
-                truncated_bytes: 0,
-            });
+            out.push(socklab_report::Transcript::of_text(label, text.clone()));
         }
     }
     out
@@ -502,11 +562,12 @@ fn program_transcripts(program: &Program, stopped_by_us: bool) -> Vec<socklab_re
         if data.is_empty() && dropped == 0 {
             continue;
         }
-        transcripts.push(socklab_report::Transcript {
-            label: format!("{} `{}` {stream}", program.label, program.name),
-            text: escape_bytes(&data),
-            truncated_bytes: dropped,
-        });
+        transcripts.push(socklab_report::Transcript::of_bytes(
+            format!("{} `{}` {stream}", program.label, program.name),
+            &data,
+            escape_bytes(&data),
+            dropped,
+        ));
     }
     // A program that had ended on its own just before the kill (its end not
     // yet collected) keeps its own exit status.
@@ -521,11 +582,10 @@ fn program_transcripts(program: &Program, stopped_by_us: bool) -> Vec<socklab_re
     if let Some(t) = &program.transcript {
         text.push_str(&t.render());
     }
-    transcripts.push(socklab_report::Transcript {
-        label: format!("{} `{}` end", program.label, program.name),
+    transcripts.push(socklab_report::Transcript::of_text(
+        format!("{} `{}` end", program.label, program.name),
         text,
-        truncated_bytes: 0,
-    });
+    ));
     transcripts
 }
 

@@ -113,13 +113,38 @@ fn hostile_text_stays_text() {
 #[test]
 fn passing_feedback_is_short() {
     let md = render_markdown(&passing());
+    assert!(md.contains("| ✅ PASS | daytime | 12 / 12 |"), "{md}");
+    // A passed scenario gets no details section, transcripts or not (they
+    // stay in report.json).
+    assert!(!md.contains("### ✅ PASS lottery"));
+    assert!(!md.contains("### ✅ PASS daytime"), "{md}");
+    assert!(!md.contains("Mon Jan  1 12:00:00 2024"), "{md}");
+    assert!(render_markdown(&empty()).contains("No scenario ran."));
+}
+
+#[test]
+fn packets_are_text_ladders_in_fenced_blocks() {
+    let md = render_markdown(&with_packets());
     assert!(
-        md.contains("| ✅ PASS | [daytime](#scenario-0) | 12 / 12 |"),
+        md.contains(
+            "<details open>\n<summary>Packets: 3 TCP connections (ladder diagrams)</summary>\n"
+        ),
         "{md}"
     );
-    // A passed scenario without transcripts gets no details section.
-    assert!(!md.contains("### ✅ PASS lottery"));
-    assert!(md.contains("### ✅ PASS daytime"));
-    assert!(md.contains("The check passed."));
-    assert!(render_markdown(&empty()).contains("No scenario ran."));
+    assert!(md.contains("Capture file (Wireshark): `packets/lottery_session.pcapng`"));
+    assert!(md.contains(
+        "**Connection 1**: client 127.0.0.1:52875 → server 127.0.0.1:1235 (7 packets over 0.000900 s)"
+    ));
+    assert!(
+        md.contains("```text\n             client 127.0.0.1:52875"),
+        "{md}"
+    );
+    assert!(md.contains("✗   0.000300 |"), "{md}");
+    assert!(md.contains("✗ marks a packet a failed check points at"));
+    assert!(md.contains("⋮ 1 packet not drawn ⋮"), "{md}");
+    assert!(md.contains("_2 more not drawn (the capture file has them)._"));
+    // The hostile payload is inside the fence only.
+    for line in prose_lines(&md) {
+        assert!(!line.contains("</svg>"), "{line}");
+    }
 }
