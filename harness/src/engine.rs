@@ -97,8 +97,11 @@ impl Grading<'_> {
             .into_values()
             .collect();
         let suite = self.suite;
-        let (score, max_score) =
-            score::total(&reports, suite.manifest.as_ref().and_then(|m| m.total));
+        let (score, max_score) = score::total(
+            &reports,
+            suite.manifest.as_ref().and_then(|m| m.total),
+            suite.selection.as_ref().map(|s| s.suite_points),
+        );
         let mut report = SubmissionReport {
             submission: name.to_string(),
             lab: suite.lab_name(),
@@ -109,6 +112,10 @@ impl Grading<'_> {
             },
             options: self.settings.options.clone(),
             not_a_submission: None,
+            selection: suite.selection.as_ref().map(|s| socklab_report::Selection {
+                only: s.patterns.clone(),
+                of: s.of,
+            }),
             build,
             scenarios: reports,
             score,
@@ -145,6 +152,7 @@ impl Grading<'_> {
         let (score, max_score) = score::total(
             &scenarios,
             self.suite.manifest.as_ref().and_then(|m| m.total),
+            self.suite.selection.as_ref().map(|s| s.suite_points),
         );
         let report = SubmissionReport {
             submission: name.to_string(),
@@ -156,6 +164,7 @@ impl Grading<'_> {
             },
             options: self.settings.options.clone(),
             not_a_submission: None,
+            selection: None,
             build: None,
             scenarios,
             score,

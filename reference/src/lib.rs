@@ -2,8 +2,8 @@
 //!
 //! Correct, byte-exact versions of every program of the lab — daytime, echo
 //! (echo and sum, iterative / fork / async), lottery, and file transfer
-//! (one-shot and iterative) — following the wire formats of the course's
-//! `PROTOCOLS.md`. They serve two purposes:
+//! (one-shot and iterative) — following the wire formats described in the
+//! repository's `docs/lab3.md`. They serve two purposes:
 //!
 //! - **Standalone binaries** (`daytime-server`, `lottery-client`, ...), each a
 //!   one-line `main` calling [`main_with_args`].

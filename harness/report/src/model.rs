@@ -33,6 +33,10 @@ pub struct SubmissionReport {
     /// submission" and class statistics leave it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_a_submission: Option<String>,
+    /// Set when only some of the suite's scenarios ran (`--only`): the
+    /// score is then out of their share of the lab's total.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<Selection>,
     /// The build, when socklab built the submission.
     pub build: Option<BuildReport>,
     pub scenarios: Vec<ScenarioReport>,
@@ -42,6 +46,16 @@ pub struct SubmissionReport {
     pub max_score: f64,
     /// Wall time of the whole submission, in seconds.
     pub duration_secs: f64,
+}
+
+/// Which of the suite's scenarios ran when not all of them did: a score
+/// out of a part of the lab must say so.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Selection {
+    /// The texts given to `--only`.
+    pub only: Vec<String>,
+    /// How many scenarios the whole suite has.
+    pub of: usize,
 }
 
 /// Which isolation level was reached, and what it implies.

@@ -45,7 +45,6 @@ pub mod validate;
 pub mod docs;
 pub mod schema;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
@@ -105,26 +104,27 @@ fn read_source(path: &Path) -> Result<String, Diagnostics> {
     })
 }
 
-/// Loads and validates a scenario file. `options` are the course options
-/// from the lab manifest, when known, so `{{options.NAME}}` is checked too.
+/// Loads and validates a scenario file. `lab` is what the lab manifest
+/// says, when known, so course options (`{{options.NAME}}`, `when:`) and
+/// program names (`program:`) are checked too.
 pub fn load_scenario_file(
     path: &Path,
-    options: Option<&BTreeMap<String, String>>,
+    lab: Option<&LabContext>,
 ) -> Result<ScenarioFile, Diagnostics> {
     let source = read_source(path)?;
-    parse_scenario_file(path, &source, options)
+    parse_scenario_file(path, &source, lab)
 }
 
 /// Parses and validates scenario text (`path` is used in messages).
 pub fn parse_scenario_file(
     path: &Path,
     source: &str,
-    options: Option<&BTreeMap<String, String>>,
+    lab: Option<&LabContext>,
 ) -> Result<ScenarioFile, Diagnostics> {
     let raw: raw::RawScenarioFile = serde_saphyr::from_str(source)
         .map_err(|e| Diagnostics(vec![diagnostic::from_yaml_error(path, source, &e)]))?;
     let mut reporter = diagnostic::Reporter::new(path, source);
-    let scenarios = validate::validate_file(&raw, path, options, &mut reporter);
+    let scenarios = validate::validate_file(&raw, path, lab, &mut reporter);
     if reporter.has_errors() {
         return Err(reporter.finish());
     }
@@ -136,18 +136,12 @@ pub fn parse_scenario_file(
 
 /// Loads and validates a lab manifest and every scenario file it lists.
 pub fn load_manifest(path: &Path) -> Result<(LabManifest, Vec<ScenarioFile>), Diagnostics> {
-    let source = read_source(path)?;
-    let raw: manifest::RawManifest = serde_saphyr::from_str(&source)
-        .map_err(|e| Diagnostics(vec![diagnostic::from_yaml_error(path, &source, &e)]))?;
-    let mut reporter = diagnostic::Reporter::new(path, &source);
-    let manifest = manifest::validate_manifest(&raw, path, &mut reporter);
-    if reporter.has_errors() {
-        return Err(reporter.finish());
-    }
+    let manifest = read_manifest(path)?;
+    let lab = manifest.context();
     let mut all = Diagnostics::default();
     let mut files = Vec::new();
     for file in &manifest.scenario_files {
-        match load_scenario_file(file, Some(&manifest.options)) {
+        match load_scenario_file(file, Some(&lab)) {
             Ok(f) => files.push(f),
             Err(d) => all.0.extend(d.0),
         }
@@ -156,6 +150,31 @@ pub fn load_manifest(path: &Path) -> Result<(LabManifest, Vec<ScenarioFile>), Di
         return Err(all);
     }
     Ok((manifest, files))
+}
+
+/// Loads and validates a lab manifest alone, without the scenario files it
+/// lists (for scenario files of the lab run or validated on their own).
+pub fn read_manifest(path: &Path) -> Result<LabManifest, Diagnostics> {
+    let source = read_source(path)?;
+    let raw: manifest::RawManifest = serde_saphyr::from_str(&source)
+        .map_err(|e| Diagnostics(vec![diagnostic::from_yaml_error(path, &source, &e)]))?;
+    let mut reporter = diagnostic::Reporter::new(path, &source);
+    let manifest = manifest::validate_manifest(&raw, path, &mut reporter);
+    if reporter.has_errors() {
+        return Err(reporter.finish());
+    }
+    Ok(manifest)
+}
+
+/// The lab manifest `path` names: the file itself when it is a manifest,
+/// or the `lab.yaml` in it when it is a lab's folder (`scenarios/lab3`).
+/// `None` when it is neither.
+pub fn manifest_at(path: &Path) -> Option<std::path::PathBuf> {
+    if path.is_dir() {
+        let inside = path.join("lab.yaml");
+        return is_manifest(&inside).then_some(inside);
+    }
+    is_manifest(path).then(|| path.to_path_buf())
 }
 
 /// Whether a YAML file is a lab manifest (has a top-level `lab:` key) rather

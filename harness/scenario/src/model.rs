@@ -6,7 +6,7 @@
 //!
 //! Layer: above [`crate::spanned`] and [`crate::template`]; knows no YAML.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -451,6 +451,38 @@ pub struct LabManifest {
     pub options: BTreeMap<String, String>,
     pub scenario_files: Vec<PathBuf>,
     pub limits: Limits,
+}
+
+impl LabManifest {
+    /// What scenario files of this lab are validated against.
+    pub fn context(&self) -> LabContext {
+        LabContext {
+            options: self.options.clone(),
+            programs: Some(self.programs.keys().cloned().collect()),
+        }
+    }
+}
+
+/// What validation knows about a scenario file's lab when its manifest is
+/// known: the course options (`{{options.NAME}}`, `when:`) and the programs
+/// a submission provides (`program:` of a `start:`). It exists so that a
+/// misspelt option or program is an error at its line, not a zero for every
+/// student at run time.
+#[derive(Debug, Clone, Default)]
+pub struct LabContext {
+    pub options: BTreeMap<String, String>,
+    /// The manifest's program names; `None` leaves `program:` unchecked.
+    pub programs: Option<BTreeSet<String>>,
+}
+
+impl LabContext {
+    /// A lab known only by its course options (`program:` unchecked).
+    pub fn with_options(options: BTreeMap<String, String>) -> LabContext {
+        LabContext {
+            options,
+            programs: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

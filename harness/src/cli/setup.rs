@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use socklab_scenario::{Diagnostics, is_manifest, load_manifest, load_scenario_file};
+use socklab_scenario::{
+    Diagnostics, LabManifest, is_manifest, load_manifest, load_scenario_file, manifest_at,
+    read_manifest,
+};
 
 use super::interrupt::Interrupts;
 use crate::engine;
@@ -17,15 +20,33 @@ use crate::plan::{PortTurns, RunSettings, Suite};
 use crate::sandbox::leftovers::{self, RunClaim};
 use crate::sandbox::{self, IsolationRequest, userns::UserNamespace};
 
-/// Loads files into a suite: a manifest brings its scenario files; scenario
-/// files use a `lab.yaml` beside them when there is one.
-pub fn load_suite(files: &[PathBuf]) -> Result<Suite, Diagnostics> {
-    let mut manifest = None;
+/// Loads files into a suite. A lab manifest (or a lab's folder holding
+/// `lab.yaml`) brings its scenario files; scenario files run with the lab
+/// `lab` names (`--lab`), else with the manifest among `files`, else with
+/// the `lab.yaml` beside them, if any: its programs, build, options and
+/// limits (and validation checks their program and option names).
+pub fn load_suite(files: &[PathBuf], lab: Option<&Path>) -> Result<Suite, Error> {
+    let mut manifest = match lab {
+        Some(lab) => Some(read_manifest(&lab_manifest(lab)?)?),
+        None => None,
+    };
     let mut scenario_files = Vec::new();
     let mut problems = Diagnostics::default();
     for file in files {
-        if is_manifest(file) {
-            match load_manifest(file) {
+        if let Some(path) = manifest_at(file) {
+            if let Some(given) = &manifest
+                && !same_file(&given.path, &path)
+            {
+                return Err(Error::usage(
+                    format!(
+                        "two labs given: `{}` and `{}`",
+                        given.path.display(),
+                        path.display()
+                    ),
+                    "a run has one lab: give its lab.yaml (the whole suite) or scenario files with `--lab`, not both",
+                ));
+            }
+            match load_manifest(&path) {
                 Ok((m, fs)) => {
                     manifest = Some(m);
                     scenario_files.extend(fs);
@@ -34,27 +55,60 @@ pub fn load_suite(files: &[PathBuf]) -> Result<Suite, Diagnostics> {
             }
             continue;
         }
+        if file.is_dir() {
+            return Err(Error::usage(
+                format!("`{}` is a folder without a lab.yaml", file.display()),
+                "give scenario .yaml files, a lab's lab.yaml, or the folder holding it",
+            ));
+        }
         if manifest.is_none() {
             let beside = file.parent().unwrap_or(Path::new(".")).join("lab.yaml");
-            if beside.is_file() && is_manifest(&beside) {
-                match load_manifest(&beside) {
-                    Ok((m, _)) => manifest = Some(m),
+            if is_manifest(&beside) {
+                match read_manifest(&beside) {
+                    Ok(m) => manifest = Some(m),
                     Err(d) => problems.0.extend(d.0),
                 }
             }
         }
-        let options = manifest
-            .as_ref()
-            .map(|m: &socklab_scenario::LabManifest| m.options.clone());
-        match load_scenario_file(file, options.as_ref()) {
+        let context = manifest.as_ref().map(LabManifest::context);
+        match load_scenario_file(file, context.as_ref()) {
             Ok(f) => scenario_files.push(f),
             Err(d) => problems.0.extend(d.0),
         }
     }
     if !problems.is_empty() {
-        return Err(problems);
+        return Err(problems.into());
     }
     Ok(Suite::new(manifest, scenario_files))
+}
+
+/// The manifest a lab argument names (`lab.yaml`, or the folder holding
+/// it), or a usage error saying what was given instead.
+pub fn lab_manifest(lab: &Path) -> Result<PathBuf, Error> {
+    if let Some(path) = manifest_at(lab) {
+        return Ok(path);
+    }
+    let what = if lab.is_dir() {
+        format!("`{}` is a folder without a lab.yaml", lab.display())
+    } else if lab.exists() {
+        format!(
+            "`{}` is not a lab manifest (it has no top-level `lab:` key)",
+            lab.display()
+        )
+    } else {
+        format!("`{}` does not exist", lab.display())
+    };
+    Err(Error::usage(
+        what,
+        "give the lab's lab.yaml or the folder holding it, e.g. scenarios/lab3/lab.yaml or scenarios/lab3",
+    ))
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
 }
 
 /// Settings for a run of `suite` on this machine: its isolation probed
@@ -242,17 +296,20 @@ impl Drop for Session {
     }
 }
 
-/// The lab manifest for `socklab check`: the flag, or `lab:` in `.socklab.yaml`.
+/// The lab manifest for `socklab check`: the flag, or `lab:` in
+/// `.socklab.yaml` (a path relative to that file); either may name the
+/// lab's folder.
 pub fn check_lab(flag: Option<PathBuf>) -> Result<PathBuf, Error> {
     if let Some(lab) = flag {
-        return Ok(lab);
+        return lab_manifest(&lab);
     }
     let config = Path::new(".socklab.yaml");
     let text = std::fs::read_to_string(config).map_err(|_| Error::Usage {
         message: "no lab given: use `--lab path/to/lab.yaml`, or write `lab: path/to/lab.yaml` in .socklab.yaml here".to_string(),
         help: None,
     })?;
-    text.lines()
+    let lab = text
+        .lines()
         .find_map(|l| l.strip_prefix("lab:"))
         .map(|v| PathBuf::from(v.trim().trim_matches('"')))
         .ok_or_else(|| {
@@ -260,7 +317,8 @@ pub fn check_lab(flag: Option<PathBuf>) -> Result<PathBuf, Error> {
                 ".socklab.yaml:1:1: no `lab:` key",
                 "write `lab: path/to/lab.yaml`",
             )
-        })
+        })?;
+    lab_manifest(&lab)
 }
 
 #[cfg(test)]

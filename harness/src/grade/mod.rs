@@ -314,6 +314,7 @@ fn unreadable(job: &GradeJob<'_>, name: &str, why: String) -> SubmissionReport {
     let (_, max_score) = score::total(
         &scenarios,
         job.suite.manifest.as_ref().and_then(|m| m.total),
+        None,
     );
     SubmissionReport {
         submission: name.to_string(),
@@ -325,6 +326,7 @@ fn unreadable(job: &GradeJob<'_>, name: &str, why: String) -> SubmissionReport {
         },
         options: job.settings.options.clone(),
         not_a_submission: None,
+        selection: None,
         build: Some(BuildReport {
             ok: false,
             method: "none".to_string(),

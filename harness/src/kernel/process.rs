@@ -348,7 +348,16 @@ impl ProcessView {
             }
             shown.push(fd);
             if let Some(target) = self.fds.get(&fd) {
-                text.push_str(&format!("; fd {fd} is {}", target.describe(sockets)));
+                let stream = match fd {
+                    0 => " (its standard input)",
+                    1 => " (its standard output)",
+                    2 => " (its standard error)",
+                    _ => "",
+                };
+                text.push_str(&format!(
+                    "; fd {fd}{stream} is {}",
+                    target.describe(sockets)
+                ));
             }
         }
         text

@@ -56,6 +56,10 @@ impl Submission {
         let path = self.dir.join(name);
         if is_executable(&path) {
             Availability::Ready(path)
+        } else if self.dir.join(format!("{name}.c")).is_file() {
+            Availability::Missing(format!(
+                "the submission has no executable `{name}`, only its source {name}.c: socklab builds sources only when it knows the lab (give `--lab path/to/lab.yaml`, or keep the scenario file beside the lab's lab.yaml)"
+            ))
         } else {
             Availability::Missing(format!(
                 "the submission has no executable `{name}` (looked for {})",
@@ -82,31 +86,47 @@ pub struct Suite {
     pub files: Vec<ScenarioFile>,
     /// Scenarios left out because their `when:` does not match the course
     /// options (they are not run, scored or reported).
-    pub left_out: Vec<String>,
+    pub left_out: Vec<Scenario>,
+    /// Set when `--only` kept some of the scenarios.
+    pub selection: Option<Selection>,
     /// Whether the suite was narrowed to some scenarios ([`Suite::filter`]):
     /// then only the programs they start are built.
     pub narrowed: bool,
 }
 
+/// What `--only` kept of a suite: the score of a selection is out of its
+/// scenarios' share of the lab's total, not rescaled to the whole total.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selection {
+    /// The `--only` texts.
+    pub patterns: Vec<String>,
+    /// Scenarios in the suite before the selection.
+    pub of: usize,
+    /// The scored points of the whole suite (as written in the scenario
+    /// files), what the lab's total is a scaling of.
+    pub suite_points: f64,
+}
+
 impl Suite {
     /// The suite of these files under the manifest's course options: a
     /// scenario whose `when:` does not match them is not part of it.
-    pub fn new(manifest: Option<LabManifest>, mut files: Vec<ScenarioFile>) -> Suite {
+    pub fn new(manifest: Option<LabManifest>, files: Vec<ScenarioFile>) -> Suite {
         let options = manifest.as_ref().map(|m| &m.options);
         let mut left_out = Vec::new();
-        for file in &mut files {
-            file.scenarios.retain(|s| {
-                let applies = s.applies_to(options);
-                if !applies {
-                    left_out.push(s.name.clone());
-                }
-                applies
-            });
+        let mut kept = Vec::new();
+        for mut file in files {
+            let (applies, not): (Vec<_>, Vec<_>) = std::mem::take(&mut file.scenarios)
+                .into_iter()
+                .partition(|s| s.applies_to(options));
+            file.scenarios = applies;
+            left_out.extend(not);
+            kept.push(file);
         }
         Suite {
             manifest,
-            files,
+            files: kept,
             left_out,
+            selection: None,
             narrowed: false,
         }
     }
@@ -122,18 +142,76 @@ impl Suite {
             .unwrap_or_else(|| "scenarios".to_string())
     }
 
-    /// Keeps only scenarios whose name contains one of `patterns` (or has
-    /// one of them as a tag).
-    pub fn filter(&mut self, patterns: &[String]) {
-        self.narrowed = true;
-        for file in &mut self.files {
-            file.scenarios.retain(|s| {
-                patterns
-                    .iter()
-                    .any(|p| s.name.contains(p.as_str()) || s.tags.contains(p))
-            });
-        }
+    /// The points of the scored scenarios, as written in the files.
+    pub fn scored_points(&self) -> f64 {
+        self.scenarios()
+            .filter(|s| !s.observe)
+            .map(|s| s.points)
+            .sum::<f64>()
+            + 0.0
     }
+
+    /// Keeps only scenarios whose name contains one of `patterns` (or has
+    /// one of them as a tag). `Err` names the patterns that match nothing,
+    /// each with the name or tag it was probably meant to be; the suite is
+    /// then unchanged.
+    pub fn filter(&mut self, patterns: &[String]) -> Result<(), Vec<Unmatched>> {
+        let unmatched: Vec<Unmatched> = patterns
+            .iter()
+            .filter(|p| !self.scenarios().any(|s| selects(s, p)))
+            .map(|p| Unmatched {
+                pattern: p.clone(),
+                did_you_mean: self.closest_selector(p),
+                only_left_out: self.left_out.iter().any(|s| selects(s, p)),
+            })
+            .collect();
+        if !unmatched.is_empty() {
+            return Err(unmatched);
+        }
+        let selection = Selection {
+            patterns: patterns.to_vec(),
+            of: self.scenarios().count(),
+            suite_points: self.scored_points(),
+        };
+        for file in &mut self.files {
+            file.scenarios
+                .retain(|s| patterns.iter().any(|p| selects(s, p)));
+        }
+        self.selection = Some(selection);
+        self.narrowed = true;
+        Ok(())
+    }
+
+    /// The scenario name, name part (`lottery`, `client-protocol`) or tag
+    /// closest to `pattern`, when close enough to be what was meant.
+    fn closest_selector(&self, pattern: &str) -> Option<String> {
+        let mut candidates: Vec<&str> = Vec::new();
+        for s in self.scenarios() {
+            candidates.push(&s.name);
+            let base = s.name.split('[').next().unwrap_or(&s.name);
+            candidates.push(base);
+            candidates.extend(base.split('/'));
+            candidates.extend(s.tags.iter().map(String::as_str));
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        socklab_scenario::diagnostic::closest(pattern, &candidates).map(str::to_string)
+    }
+}
+
+/// Whether `--only pattern` keeps the scenario.
+fn selects(scenario: &Scenario, pattern: &str) -> bool {
+    scenario.name.contains(pattern) || scenario.tags.iter().any(|t| t == pattern)
+}
+
+/// An `--only` text that matches no scenario of the suite.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unmatched {
+    pub pattern: String,
+    /// The name, name part or tag it was probably meant to be.
+    pub did_you_mean: Option<String>,
+    /// It matches scenarios the course options leave out.
+    pub only_left_out: bool,
 }
 
 impl Suite {

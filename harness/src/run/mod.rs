@@ -55,6 +55,11 @@ pub struct ScenarioRun {
     pub timed_out: Option<String>,
     pub transcripts: Vec<socklab_report::Transcript>,
     pub duration: Duration,
+    /// The generated titles of the scored checks, placeholders filled in
+    /// with this run's ports, hosts and options (`connect to 127.0.0.1:20000`
+    /// rather than `{{ports.lottery}}`): checks the scenario never reached
+    /// are reported under these.
+    pub titles: BTreeMap<StepPath, String>,
     /// The scenario's packets for the report (ladders, the cap, the file's name).
     pub packets: Option<socklab_report::PacketsReport>,
 }
@@ -80,6 +85,7 @@ pub async fn run_scenario(
         timed_out: None,
         transcripts: Vec::new(),
         duration: started.elapsed(),
+        titles: BTreeMap::new(),
         packets: None,
     };
     let process_limit = settings
@@ -173,6 +179,15 @@ pub async fn run_scenario(
     {
         events.captured(&file_name, &result.pcapng);
     }
+    let titles = plan
+        .scored_checks()
+        .into_iter()
+        .filter(|(_, step)| step.meta.title.is_none())
+        .map(|(path, step)| {
+            let title = steps.state.fill_in(&check::default_title(&step.action));
+            (path.clone(), title)
+        })
+        .collect();
     let sandbox = &steps.state.sandbox;
     // Forks refused are counted before the programs are stopped, memory
     // kills and stray files after.
@@ -196,6 +211,7 @@ pub async fn run_scenario(
         timed_out,
         transcripts,
         duration: started.elapsed(),
+        titles,
         packets: captured.map(|c| c.report),
     }
 }

@@ -95,6 +95,9 @@ pub struct ScenarioState<'a> {
     /// Programs replaced by a later `start` of the same name.
     retired: Mutex<Vec<Arc<Program>>>,
     peers: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<Peer>>>>,
+    /// Connections replaced by a later one of the same name (a peer that
+    /// reconnects), in order: `-v` shows every one, numbered.
+    replaced_peers: Mutex<Vec<ReplacedPeer>>,
     proxies: Mutex<Vec<ProxyHandle>>,
     vars: Mutex<BTreeMap<String, Vec<String>>>,
     /// What socklab last sent or typed, per concurrent branch (the root
@@ -136,6 +139,7 @@ impl<'a> ScenarioState<'a> {
             programs: Mutex::new(BTreeMap::new()),
             retired: Mutex::new(Vec::new()),
             peers: Mutex::new(BTreeMap::new()),
+            replaced_peers: Mutex::new(Vec::new()),
             proxies: Mutex::new(Vec::new()),
             vars: Mutex::new(BTreeMap::new()),
             last_input: Mutex::new(BTreeMap::new()),
@@ -286,10 +290,24 @@ impl<'a> ScenarioState<'a> {
 
     pub fn add_peer(&self, peer: Peer) {
         self.note_peer_sockets(&peer);
-        self.peers
+        let name = peer.name.clone();
+        let previous = self
+            .peers
             .lock()
             .expect("lock")
-            .insert(peer.name.clone(), Arc::new(tokio::sync::Mutex::new(peer)));
+            .insert(name.clone(), Arc::new(tokio::sync::Mutex::new(peer)));
+        if let Some(old) = previous {
+            // Its transcript is kept; its socket closes now, as before,
+            // unless a concurrent step still holds it.
+            let replaced = match old.try_lock() {
+                Ok(peer) => ReplacedPeer::Ended {
+                    name,
+                    transcript: peer.render(),
+                },
+                Err(_) => ReplacedPeer::InUse(old.clone()),
+            };
+            self.replaced_peers.lock().expect("lock").push(replaced);
+        }
     }
 
     pub fn add_proxy(&self, proxy: ProxyHandle, watch: ProxyWatch) {
@@ -451,16 +469,71 @@ impl<'a> ScenarioState<'a> {
                 stopped_by_us.contains(&program.name),
             ));
         }
-        let peers: Vec<_> = self.peers.lock().expect("lock").values().cloned().collect();
-        for peer in peers {
-            let peer = peer.lock().await;
-            transcripts.push(socklab_report::Transcript::of_text(
-                format!("connection `{}`", peer.name),
-                peer.render(),
-            ));
+        // Every connection, the replaced ones first (they came first), each
+        // numbered when several shared a name.
+        let replaced: Vec<ReplacedPeer> = self
+            .replaced_peers
+            .lock()
+            .expect("lock")
+            .drain(..)
+            .collect();
+        let current: Vec<_> = self.peers.lock().expect("lock").values().cloned().collect();
+        let mut connections: Vec<(String, String)> = Vec::new();
+        for peer in replaced {
+            connections.push(match peer {
+                ReplacedPeer::Ended { name, transcript } => (name, transcript),
+                ReplacedPeer::InUse(peer) => {
+                    let peer = peer.lock().await;
+                    (peer.name.clone(), peer.render())
+                }
+            });
         }
+        for peer in current {
+            let peer = peer.lock().await;
+            connections.push((peer.name.clone(), peer.render()));
+        }
+        transcripts.extend(connection_transcripts(connections));
         transcripts
     }
+}
+
+/// A connection a later one of the same name replaced.
+enum ReplacedPeer {
+    /// Its transcript, taken when it was replaced.
+    Ended { name: String, transcript: String },
+    /// Still held by a concurrent step when replaced: rendered at the end.
+    InUse(Arc<tokio::sync::Mutex<Peer>>),
+}
+
+/// The transcripts of socklab's connections (name, transcript) in the
+/// order they were made: "connection `a`", or "connection `a` (2 of 3)"
+/// when several shared the name, so none hides another.
+fn connection_transcripts(connections: Vec<(String, String)>) -> Vec<socklab_report::Transcript> {
+    let mut total: BTreeMap<String, usize> = BTreeMap::new();
+    for (name, _) in &connections {
+        *total.entry(name.clone()).or_default() += 1;
+    }
+    // Grouped by name (in order of each name's first connection), numbered.
+    let mut order: Vec<String> = Vec::new();
+    for (name, _) in &connections {
+        if !order.contains(name) {
+            order.push(name.clone());
+        }
+    }
+    let mut out = Vec::new();
+    for name in order {
+        let of = total[&name];
+        let same = connections.iter().filter(|(n, _)| *n == name);
+        for (number, (_, text)) in same.enumerate() {
+            let label = if of == 1 {
+                format!("connection `{name}`")
+            } else {
+                format!("connection `{name}` ({} of {of})", number + 1)
+            };
+            out.push(socklab_report::Transcript::of_text(label, text.clone()));
+        }
+    }
+    out
 }
 
 /// The values of the named groups of a match (name, value), in order.
@@ -519,5 +592,37 @@ fn program_transcripts(program: &Program, stopped_by_us: bool) -> Vec<socklab_re
 impl Drop for ScenarioState<'_> {
     fn drop(&mut self) {
         self.sandbox.teardown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_sharing_a_name_are_all_shown_numbered() {
+        let connections = vec![
+            ("c".to_string(), "-- first\n".to_string()),
+            ("d".to_string(), "-- other\n".to_string()),
+            ("c".to_string(), "-- second\n".to_string()),
+        ];
+        let labels: Vec<(String, String)> = connection_transcripts(connections)
+            .into_iter()
+            .map(|t| (t.label, t.text))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                (
+                    "connection `c` (1 of 2)".to_string(),
+                    "-- first\n".to_string()
+                ),
+                (
+                    "connection `c` (2 of 2)".to_string(),
+                    "-- second\n".to_string()
+                ),
+                ("connection `d`".to_string(), "-- other\n".to_string()),
+            ]
+        );
     }
 }

@@ -84,7 +84,8 @@ fn page_is_self_contained_and_balanced() {
                     "path",
                     "rect",
                     "text",
-                    "line"
+                    "line",
+                    "footer",
                 ]
                 .contains(&name),
                 "unexpected tag <{tag}> for {}",

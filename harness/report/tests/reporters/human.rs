@@ -7,8 +7,12 @@ const PLAIN: HumanOptions = HumanOptions {
     color: false,
 };
 
+/// The first line with `needle` in the scenario table (after the "What
+/// failed" list, which names scenarios too).
 fn line_with<'a>(text: &'a str, needle: &str) -> &'a str {
-    text.lines()
+    let table = text.find("\nScenarios\n").map_or(text, |at| &text[at..]);
+    table
+        .lines()
         .find(|l| l.contains(needle))
         .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{text}"))
 }
