@@ -339,7 +339,7 @@ mod tests {
             }
         }
         // Every action but those on a bare subject takes parameters.
-        let bare = ["accept", "shutdown", "close", "concurrently"];
+        let bare = ["accept", "shutdown", "close", "concurrently", "suspend"];
         for d in TABLE {
             assert_eq!(
                 d.params.is_empty(),
