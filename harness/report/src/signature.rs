@@ -12,6 +12,8 @@
 //! |---|---|---|
 //! | the program's origin | dropped | `tcpcli (submission)'s output` → `tcpcli's output` |
 //! | socket tables (ephemeral ports) | dropped | `…; its TCP sockets: 127.0.0.1:45678 → …` |
+//! | whether a read waited out its deadline or saw that no program could send more | `nothing more arrived` | `…: nothing more arrived in time` → `…: nothing more arrived` |
+//! | how a wait ended early (the kernel's view of each program) | dropped | `…; socklab decided at once, as nothing could change any more: tcpserv: sleeping in accept() …` |
 //! | IP addresses, with their port | `ADDR` | `could not connect to 10.0.0.2:9877` → `… to ADDR` |
 //! | a port number | `port N` | `listens on port 41234` → `listens on port N` |
 //! | absolute paths (temporary folders) | `PATH` | `/tmp/socklab-x1/…` → `PATH` |
@@ -152,6 +154,18 @@ pub fn normalize_message(message: &str) -> String {
         LazyLock::new(|| Regex::new(r"[;,]?\s*its TCP sockets:.*$").expect("valid"));
     let text = first_line(message);
     let text = SOCKETS.replace(text, "");
+    // Whether socklab waited out a deadline or saw at once that nothing
+    // could change, the mistake is the same (run/settle.rs words it).
+    static DECIDED: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r";\s*socklab decided at once.*$").expect("valid"));
+    let text = DECIDED.replace(&text, "");
+    // bytes.rs words a read's end by how socklab knew nothing would come.
+    let text = text
+        .replace(
+            "nothing more arrived, and no program could send any more",
+            "nothing more arrived",
+        )
+        .replace("nothing more arrived in time", "nothing more arrived");
     let text = without_origins(&text);
     let text = quoted_text(&text);
     let text = numbers(&hex(&addresses(&paths(&typographic_quotes(&text)))));
@@ -376,8 +390,17 @@ mod tests {
             "tcpserv (submission): 15 children, 15 of them zombies (exited but never waited for)",
             Some("15 children, 15 of them zombies (exited but never waited for)"),
         );
+        // Decided at once or after the deadline: the same mistake.
+        let decided = failed(
+            title,
+            "tcpserv (submission): 5 children, 5 of them zombies (exited but never waited for); \
+             socklab decided at once, as nothing could change any more: tcpserv: sleeping in \
+             accept() on fd 3; fd 3 is TCP listening on 127.0.0.1:40123",
+            Some("5 children, 5 of them zombies (exited but never waited for)"),
+        );
         let a = signature("echo/children-are-reaped", &three);
         assert_eq!(a, signature("echo/children-are-reaped", &fifteen));
+        assert_eq!(a, signature("echo/children-are-reaped", &decided));
         assert_eq!(
             a.evidence,
             "tcpserv: N children, N of them zombies (exited but never waited for)"
@@ -537,11 +560,18 @@ mod tests {
         assert_eq!(s(&text), s(&other_text));
         assert_eq!(
             s(&text).evidence,
-            "received N of N expected bytes: nothing more arrived in time — got text"
+            "received N of N expected bytes: nothing more arrived — got text"
         );
+        // Decided at once, the same mistake.
+        let settled = failed(
+            title,
+            "received 2 of 4 expected bytes: nothing more arrived, and no program could send any more",
+            Some("30 0a (0\\n)"),
+        );
+        assert_eq!(s(&settled), s(&text));
         assert_eq!(
             s(&nothing).evidence,
-            "received 0 of N expected bytes: nothing more arrived in time — got nothing"
+            "received 0 of N expected bytes: nothing more arrived — got nothing"
         );
         assert_eq!(s(&binary).evidence, "received different bytes — got binary");
         assert_eq!(
