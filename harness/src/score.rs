@@ -5,9 +5,11 @@
 //! earlier failure kept from running count as not earned. A submission's
 //! total is scaled to the lab manifest's `total`.
 
-use socklab_report::{CheckReport, CheckStatus, ScenarioReport, ScenarioStatus, SourceRef};
-use socklab_scenario::Scenario;
-use socklab_scenario::path::StepPath;
+use socklab_report::{
+    CheckReport, CheckStatus, PacketsReport, ScenarioReport, ScenarioStatus, SourceRef,
+};
+use socklab_scenario::path::{StepPath, walk};
+use socklab_scenario::{Action, Scenario};
 
 use crate::check;
 use crate::plan::ScenarioPlan;
@@ -148,6 +150,22 @@ pub fn score_scenario(
         ScenarioStatus::Passed
     };
     report.checks = checks;
+    if report.status == ScenarioStatus::Passed {
+        // A passed scenario's feedback stays small: the capture file keeps
+        // every packet, and only scenarios about the packets draw some.
+        let examines_packets = walk(&scenario.steps)
+            .iter()
+            .any(|(_, step)| matches!(step.action, Action::Packets { .. }));
+        let ladders = if examines_packets {
+            PacketsReport::PASSED_LADDERS
+        } else {
+            0
+        };
+        report.packets = report
+            .packets
+            .take()
+            .map(|packets| packets.abridged(ladders, PacketsReport::PASSED_ROWS));
+    }
     report
 }
 

@@ -11,7 +11,7 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use common::*;
 
@@ -26,29 +26,43 @@ fn messages(report: &serde_json::Value) -> String {
     all
 }
 
+/// Every file under `dir` (its subfolders too, e.g. `packets/`), by its
+/// path relative to `dir`, with its size.
+fn files_under(dir: &Path) -> Vec<(String, PathBuf, u64)> {
+    let mut files = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let entry = entry.unwrap();
+            let kind = entry.file_type().unwrap();
+            if kind.is_dir() {
+                folders.push(entry.path());
+            } else {
+                let relative = entry.path().strip_prefix(dir).unwrap().to_path_buf();
+                let len = entry.metadata().unwrap().len();
+                files.push((relative.to_string_lossy().into_owned(), entry.path(), len));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
 /// Bytes of every file in a student's results folder, and the folder's total.
 fn folder_sizes(out: &Path, name: &str) -> (Vec<(String, u64)>, u64) {
-    let mut files: Vec<(String, u64)> = std::fs::read_dir(out.join("students").join(name))
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                e.metadata().unwrap().len(),
-            )
-        })
+    let files: Vec<(String, u64)> = files_under(&out.join("students").join(name))
+        .into_iter()
+        .map(|(relative, _, len)| (relative, len))
         .collect();
-    files.sort();
     let total = files.iter().map(|(_, n)| n).sum();
     (files, total)
 }
 
-/// Every file of a student's results folder, as text.
+/// Every file of a student's results folder (packet captures too), as text.
 fn everything_reported(out: &Path, name: &str) -> String {
     let mut all = String::new();
-    for entry in std::fs::read_dir(out.join("students").join(name)).unwrap() {
-        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
-        all.push_str(&String::from_utf8_lossy(&bytes));
+    for (_, path, _) in files_under(&out.join("students").join(name)) {
+        all.push_str(&String::from_utf8_lossy(&std::fs::read(path).unwrap()));
     }
     all
 }
@@ -211,13 +225,27 @@ fn hostile_submissions_do_not_disturb_the_good_one() {
     }
 
     // Size targets: a full-marks student's folder, a spewer's, any
-    // gradescope.json.
-    for (name, most) in [("good", 300_000), ("hostile-spewer", 2_000_000)] {
-        let (files, total) = folder_sizes(out.path(), name);
-        println!("{name}: {total} bytes in all: {files:?}");
+    // gradescope.json. The reports (the folder without packets/) were held
+    // to 300 KB before the packet supplement; its ladders (one per passed
+    // scenario that examines packets, all of a failed one's) take them to
+    // about 530 KB, and the capture files are capped on their own.
+    for (name, most_reports, most_captures) in [
+        ("good", 600_000, 1_500_000),
+        ("hostile-spewer", 2_000_000, 1_500_000),
+    ] {
+        let (files, _) = folder_sizes(out.path(), name);
+        let (captures, reports): (Vec<_>, Vec<_>) =
+            files.iter().partition(|(f, _)| f.starts_with("packets/"));
+        let reports: u64 = reports.iter().map(|(_, n)| n).sum();
+        let captures: u64 = captures.iter().map(|(_, n)| n).sum();
+        println!("{name}: reports {reports} bytes, captures {captures} bytes: {files:?}");
         assert!(
-            total <= most,
-            "{name}'s results folder is {total} bytes, over {most}"
+            reports <= most_reports,
+            "{name}'s reports are {reports} bytes, over {most_reports}"
+        );
+        assert!(
+            captures <= most_captures,
+            "{name}'s packet captures are {captures} bytes, over {most_captures}"
         );
     }
     for name in hostile.iter().chain(&["good", VICTIM]) {

@@ -233,6 +233,44 @@ impl Arrow {
 }
 
 impl Diagram {
+    /// The same picture with at most `rows` packets drawn: the first two
+    /// thirds and the last third of those drawn, the marked ones always, the
+    /// rest counted in gaps (a drawing already shorter is kept as it is).
+    pub fn at_most(self, rows: usize) -> Diagram {
+        let max = rows.max(3);
+        let drawn = self.arrows().count();
+        if drawn <= max {
+            return self;
+        }
+        let head = max * 2 / 3;
+        let tail = max - head;
+        let mut kept = Vec::new();
+        let mut gap = 0;
+        let mut nth = 0;
+        for row in self.rows {
+            match row {
+                Row::Gap { packets } => gap += packets,
+                Row::Packet(arrow) => {
+                    let keep = nth < head || nth >= drawn - tail || arrow.marked;
+                    nth += 1;
+                    if !keep {
+                        gap += 1;
+                        continue;
+                    }
+                    if gap > 0 {
+                        kept.push(Row::Gap { packets: gap });
+                        gap = 0;
+                    }
+                    kept.push(Row::Packet(arrow));
+                }
+            }
+        }
+        if gap > 0 {
+            kept.push(Row::Gap { packets: gap });
+        }
+        Diagram { rows: kept, ..self }
+    }
+
     fn arrows(&self) -> impl Iterator<Item = &Arrow> {
         self.rows.iter().filter_map(|r| match r {
             Row::Packet(a) => Some(a),

@@ -171,3 +171,45 @@ fn a_long_connection_is_drawn_head_and_tail_with_marked_packets_and_a_gap() {
             .contains("not drawn (the capture file has every packet)")
     );
 }
+
+#[test]
+fn a_drawn_diagram_shortens_again_keeping_head_tail_and_marks() {
+    let mut script = Script::new("127.0.0.1:52875", "127.0.0.1:12345");
+    script.handshake();
+    for i in 0..40u8 {
+        script.send(From::Client, &[i; 4]);
+    }
+    script.close(From::Client);
+    let conversation = script.conversation();
+    let c = &conversation.connections[0];
+    let middle = c
+        .events
+        .iter()
+        .find(|e| e.len == 4 && e.payload[0] == 20)
+        .unwrap()
+        .index;
+    let long = Ladder::new(c).mark([middle]).at_most(30).diagram();
+    let short = long.clone().at_most(9);
+    let arrows: Vec<_> = short
+        .rows
+        .iter()
+        .filter_map(|r| match r {
+            socklab_packets::ladder::Row::Packet(a) => Some(a),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(arrows.len(), 10, "6 first, 3 last and the marked one");
+    assert_eq!(arrows.len() + short.gap_packets(), c.events.len());
+    assert!(arrows.iter().any(|a| a.marked));
+    assert_eq!(arrows[0].label, "SYN");
+    // Gaps never follow one another.
+    assert!(short.rows.windows(2).all(|w| !matches!(
+        w,
+        [
+            socklab_packets::ladder::Row::Gap { .. },
+            socklab_packets::ladder::Row::Gap { .. }
+        ]
+    )));
+    // Already short enough: unchanged.
+    assert_eq!(short.clone().at_most(40), short);
+}

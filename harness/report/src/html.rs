@@ -363,17 +363,8 @@ fn packets_section(out: &mut String, index: usize, packets: &PacketsReport, fail
             diagram.svg_with_id(&format!("s{index}-c{}", diagram.connection))
         );
     }
-    if packets.not_drawn > 0 {
-        let _ = writeln!(
-            out,
-            "<p class=\"meta\">{} more {} not drawn (the capture file has them).</p>",
-            packets.not_drawn,
-            if packets.not_drawn == 1 {
-                "connection"
-            } else {
-                "connections"
-            }
-        );
+    if let Some(note) = packets.not_drawn_note() {
+        let _ = writeln!(out, "<p class=\"meta\">{}</p>", text(&note));
     }
     out.push_str("</details>\n");
 }

@@ -339,11 +339,8 @@ fn packets_block(
             out.push_str(&format!("{DETAIL}{line}\n"));
         }
     }
-    if verbose && packets.not_drawn > 0 {
-        out.push_str(&format!(
-            "{DETAIL}({} more connections not drawn)\n",
-            packets.not_drawn
-        ));
+    if verbose && let Some(note) = packets.not_drawn_note() {
+        out.push_str(&format!("{DETAIL}{note}\n"));
     }
 }
 

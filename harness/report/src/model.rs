@@ -160,6 +160,54 @@ pub struct PacketsReport {
     pub not_drawn: usize,
 }
 
+impl PacketsReport {
+    /// Ladders a passed scenario with packet checks draws (the capture
+    /// file has every connection): the first connections they looked at. A
+    /// passed scenario without packet checks draws none.
+    pub const PASSED_LADDERS: usize = 1;
+    /// Packets drawn per connection of a passed scenario (head and tail).
+    pub const PASSED_ROWS: usize = 12;
+
+    /// The shorter drawing a passed scenario keeps: a student who passed
+    /// still sees the handshake, the first data and the close, while a
+    /// full-marks report stays small. Connections no longer drawn are
+    /// counted in `not_drawn`.
+    pub fn abridged(mut self, ladders: usize, rows: usize) -> PacketsReport {
+        if self.connections.len() > ladders {
+            self.not_drawn += self.connections.len() - ladders;
+            self.connections.truncate(ladders);
+        }
+        self.connections = self
+            .connections
+            .into_iter()
+            .map(|diagram| diagram.at_most(rows))
+            .collect();
+        self
+    }
+
+    /// The sentence every rendering ends the drawings with when some
+    /// connections are not drawn, e.g. "2 more connections not drawn (the
+    /// capture file has them)."
+    pub fn not_drawn_note(&self) -> Option<String> {
+        let n = self.not_drawn;
+        if n == 0 {
+            return None;
+        }
+        let connections = if n == 1 { "connection" } else { "connections" };
+        Some(if self.connections.is_empty() {
+            let draw = match &self.file {
+                Some(file) => {
+                    format!("`socklab packets {file}` draws them, or open it in Wireshark")
+                }
+                None => "the capture file has them".to_string(),
+            };
+            format!("{n} {connections} not drawn, as the scenario passed: {draw}.")
+        } else {
+            format!("{n} more {connections} not drawn (the capture file has them).")
+        })
+    }
+}
+
 impl ScenarioReport {
     /// The transcripts a student's feedback (Markdown, HTML, Gradescope)
     /// shows: none for a passed scenario (nothing there to act on; they stay
