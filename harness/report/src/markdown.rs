@@ -285,12 +285,8 @@ fn packets_details(out: &mut String, packets: &PacketsReport, failed: bool) {
         out.push_str(&code_block(&diagram.text()));
         out.push('\n');
     }
-    if packets.not_drawn > 0 {
-        let _ = writeln!(
-            out,
-            "_{} more not drawn (the capture file has them)._\n",
-            packets.not_drawn
-        );
+    if let Some(note) = packets.not_drawn_note() {
+        let _ = writeln!(out, "_{}_\n", prose_line(&note));
     }
     out.push_str("</details>\n\n");
 }
@@ -392,8 +388,38 @@ pub(crate) fn md_line(text: &str) -> String {
 /// text renders as written; line breaks are kept as hard breaks. Characters
 /// that only mean something at the start of a line (`-`, `+`, `=`, `1.`)
 /// are escaped there only, to keep the raw file readable.
+///
+/// A line's paired backticks stay code spans (socklab and scenario authors
+/// write `` `waitpid` `` and `` `srv` `` in hints and messages): what is
+/// between them is shown as written, never as markup, so a code span is
+/// as safe as escaping. An unpaired backtick is escaped.
 pub(crate) fn md_text(text: &str) -> String {
-    escape(text, true)
+    let text = visible_controls(text);
+    let mut out = String::with_capacity(text.len() + 16);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push_str("\\\n");
+        }
+        let parts: Vec<&str> = line.split('`').collect();
+        if parts.len() % 2 == 0 {
+            // An unpaired backtick: no spans on this line.
+            out.push_str(&escape(line, true));
+            continue;
+        }
+        for (j, part) in parts.iter().enumerate() {
+            if j % 2 == 0 {
+                out.push_str(&escape(part, j == 0));
+            } else if part.trim().is_empty() {
+                let _ = write!(out, "\\`{}\\`", escape(part, false));
+            } else if part.starts_with(' ') || part.ends_with(' ') {
+                // CommonMark trims one space off each edge when both have one.
+                let _ = write!(out, "` {part} `");
+            } else {
+                let _ = write!(out, "`{part}`");
+            }
+        }
+    }
+    out
 }
 
 fn escape(text: &str, at_line_start: bool) -> String {
@@ -440,6 +466,16 @@ mod tests {
         assert_eq!(md_text("1. item\n# h"), "1\\. item\\\n\\# h");
         assert_eq!(md_text("  - a-b\n+ c 2. d"), "  \\- a-b\\\n\\+ c 2. d");
         assert_eq!(md_text("==="), "\\===");
+        // Paired backticks stay code spans, their content as written.
+        assert_eq!(
+            md_text("call `waitpid(-1, &s, WNOHANG)` in a <loop>"),
+            "call `waitpid(-1, &s, WNOHANG)` in a \\<loop\\>"
+        );
+        assert_eq!(md_text("`<b>` and `x`"), "`<b>` and `x`");
+        // An unpaired or empty pair is escaped.
+        assert_eq!(md_text("a ` b"), "a \\` b");
+        assert_eq!(md_text("a `` b"), "a \\`\\` b");
+        assert_eq!(md_text("` x`"), "`  x `");
         assert_eq!(md_line("a|b\nc"), "a\\|b\\\\nc");
         assert_eq!(md_line("0.1.0 - x"), "0.1.0 - x");
     }
