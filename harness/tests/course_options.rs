@@ -7,6 +7,7 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 
 use common::*;
 
