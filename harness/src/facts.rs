@@ -149,6 +149,11 @@ impl ProgramFact {
 pub struct ListenFact {
     pub program: ProgramFact,
     pub port: u16,
+    /// The course option the port is (`daytime_port`), when it is one:
+    /// a program that listens elsewhere may follow another course's value.
+    pub option: Option<String>,
+    /// Where the program does listen, when not (only) on `port`.
+    pub elsewhere: Vec<SocketAddr>,
     pub outcome: ListenOutcome,
 }
 
@@ -210,6 +215,28 @@ pub struct ExitFact {
     pub program: ProgramFact,
     /// `None`: it had not ended when the wait gave up.
     pub exit: Option<ExitInfo>,
+}
+
+/// Whether a program (with the processes it forked) came to rest: every
+/// process ended, or asleep and not woken between two looks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdleFact {
+    pub program: ProgramFact,
+    /// How long socklab looked.
+    pub waited: Duration,
+    /// `None`: it came to rest. Otherwise what kept it busy at the last look.
+    pub busy: Option<Vec<ProcessActivity>>,
+}
+
+/// One process of a program, as the kernel showed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessActivity {
+    pub pid: u32,
+    pub comm: String,
+    /// "running", "sleeping in read() on fd 4", "exited".
+    pub doing: String,
+    /// CPU time it used while socklab looked.
+    pub cpu: Duration,
 }
 
 /// A program's child processes, as `/proc` lists them.

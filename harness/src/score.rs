@@ -158,6 +158,15 @@ pub fn skipped(scenario: &Scenario, source: SourceRef, reason: String) -> Scenar
     }
 }
 
+/// A scenario socklab could not run as it should (not the submission's
+/// fault): reported as an error with why, earning nothing.
+pub fn harness_error(scenario: &Scenario, source: SourceRef, why: String) -> ScenarioReport {
+    ScenarioReport {
+        status: ScenarioStatus::Error,
+        ..skipped(scenario, source, why)
+    }
+}
+
 /// The submission's score and maximum, scaled to `total` when given.
 pub fn total(scenarios: &[ScenarioReport], total: Option<f64>) -> (f64, f64) {
     let raw_max: f64 = scenarios

@@ -30,8 +30,9 @@ pub mod syntax;
 pub mod template;
 
 pub mod model;
-pub mod path;
 pub mod raw;
+
+pub mod path;
 
 pub mod actions;
 pub mod fixture;
@@ -134,11 +135,21 @@ pub fn parse_scenario_file(
 
 /// Loads and validates a lab manifest and every scenario file it lists.
 pub fn load_manifest(path: &Path) -> Result<(LabManifest, Vec<ScenarioFile>), Diagnostics> {
+    load_manifest_with(path, &BTreeMap::new())
+}
+
+/// Loads a lab manifest with some course options set to other values than
+/// the file's (`--option NAME=VALUE`), and every scenario file it lists
+/// under those values.
+pub fn load_manifest_with(
+    path: &Path,
+    overrides: &BTreeMap<String, String>,
+) -> Result<(LabManifest, Vec<ScenarioFile>), Diagnostics> {
     let source = read_source(path)?;
     let raw: manifest::RawManifest = serde_saphyr::from_str(&source)
         .map_err(|e| Diagnostics(vec![diagnostic::from_yaml_error(path, &source, &e)]))?;
     let mut reporter = diagnostic::Reporter::new(path, &source);
-    let manifest = manifest::validate_manifest(&raw, path, &mut reporter);
+    let manifest = manifest::validate_manifest(&raw, path, overrides, &mut reporter);
     if reporter.has_errors() {
         return Err(reporter.finish());
     }

@@ -21,6 +21,10 @@ pub struct Judgement {
     pub observed: Option<String>,
     /// The program whose behaviour was judged, when the step is about one.
     pub program: Option<ProgramFact>,
+    /// A hint from the facts, in place of the step's own (which was
+    /// written for the step's program, not for the one found at fault, or
+    /// does not know the cause the facts show: a SIGPIPE, a busy loop).
+    pub hint: Option<String>,
 }
 
 impl Judgement {
@@ -46,6 +50,7 @@ impl Judgement {
             expected: None,
             observed: None,
             program: None,
+            hint: None,
         }
     }
 
@@ -56,6 +61,12 @@ impl Judgement {
 
     pub fn observed(mut self, text: impl Into<String>) -> Self {
         self.observed = Some(text.into());
+        self
+    }
+
+    /// A hint the facts call for, shown instead of the step's.
+    pub fn hint(mut self, text: impl Into<String>) -> Self {
+        self.hint = Some(text.into());
         self
     }
 

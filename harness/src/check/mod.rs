@@ -74,7 +74,11 @@ pub fn verdict(observation: &Observation, meta: &StepMeta) -> Option<CheckReport
         },
         expected: observation.expected.clone(),
         observed: observation.observed.clone(),
-        hint: if failed { meta.hint.clone() } else { None },
+        hint: if failed {
+            observation.hint.clone().or_else(|| meta.hint.clone())
+        } else {
+            None
+        },
         duration_secs: observation.elapsed.as_secs_f64(),
     })
 }

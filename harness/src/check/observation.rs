@@ -45,6 +45,8 @@ pub struct Observation {
     pub observed: Option<String>,
     /// The program whose behaviour was judged, when the step is about one.
     pub program: Option<ProgramFact>,
+    /// A hint from the facts, shown instead of the step's own.
+    pub hint: Option<String>,
     pub elapsed: Duration,
 }
 

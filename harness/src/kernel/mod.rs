@@ -27,4 +27,4 @@ mod syscalls;
 
 pub use process::{Call, FdTarget, ProcessView};
 pub use quiescence::{Evidence, QuiescenceProbe, Verdict};
-pub use sock_diag::{NetnsId, SockDiag, States, TcpSocket, TcpState};
+pub use sock_diag::{NetnsId, SockDiag, States, TcpSocket, TcpState, Traffic};

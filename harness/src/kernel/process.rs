@@ -356,7 +356,7 @@ impl ProcessView {
 }
 
 /// "sleeping in read() on fd 4", "running", "stopped".
-fn describe_task(task: &Task) -> String {
+pub fn describe_task(task: &Task) -> String {
     let state = match task.state {
         'R' => return "running".to_string(),
         'S' => "sleeping",
@@ -686,6 +686,38 @@ fn epoll_fds(pid: u32, epfd: i32) -> Result<Vec<Interest>, String> {
             })
         })
         .collect())
+}
+
+/// The inodes of the sockets `pid` holds (`/proc/PID/fd/N` → `socket:[INODE]`):
+/// which sockets of its namespace are its own.
+pub fn socket_inodes(pid: u32) -> std::collections::BTreeSet<u64> {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Default::default();
+    };
+    dir.filter_map(|entry| {
+        let link = std::fs::read_link(entry.ok()?.path()).ok()?;
+        link.to_str()?
+            .strip_prefix("socket:[")?
+            .strip_suffix(']')?
+            .parse()
+            .ok()
+    })
+    .collect()
+}
+
+/// CPU time `pid` has used (user + system, its own threads, not its
+/// children's), from `/proc/PID/stat`.
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    // Fields after comm: state is field 3; utime and stime are 14 and 15.
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let ticks = u64::try_from(ticks).ok().filter(|t| *t > 0)?;
+    Some(Duration::from_millis((utime + stime) * 1000 / ticks))
 }
 
 fn fds(pid: u32) -> BTreeMap<i32, FdTarget> {

@@ -13,11 +13,13 @@
 pub mod actions;
 pub mod fixtures;
 pub mod output;
+pub mod pacing;
 pub mod peer;
 pub mod procfs;
 pub mod program;
 pub mod proxy;
 pub mod pty;
+pub mod sockets;
 pub mod state;
 pub mod wait;
 
@@ -222,6 +224,7 @@ impl StepLoop<'_> {
             expected: judgement.expected,
             observed: judgement.observed,
             program: judgement.program,
+            hint: judgement.hint,
             elapsed: started.elapsed(),
         };
         let go_on = state.scenario.observe || check::continues(&observation, &step.meta);
@@ -251,6 +254,7 @@ impl StepLoop<'_> {
                     expected: judgement.expected,
                     observed: judgement.observed,
                     program: None,
+                    hint: None,
                     elapsed: Duration::ZERO,
                 },
                 StepMeta {
@@ -280,6 +284,7 @@ async fn run_action(cx: &StepContext<'_>, action: &Action) -> Result<Judgement, 
         } => expect::run(cx, program, *stream, pattern).await,
         Action::Exit { program, expect } => exit::run(cx, program, expect).await,
         Action::Running { program, hold } => running::run(cx, program, *hold).await,
+        Action::Idle { program } => idle::run(cx, program).await,
         Action::Children {
             program,
             count,
@@ -300,7 +305,7 @@ async fn run_action(cx: &StepContext<'_>, action: &Action) -> Result<Judgement, 
         } => connect::run(cx, peer, to, host.as_deref(), *refused).await,
         Action::Listen { peer, port, host } => listen::run(cx, peer, port, host.as_deref()).await,
         Action::Accept { peer } => accept::run(cx, peer).await,
-        Action::Send { peer, data } => send::run(cx, peer, data).await,
+        Action::Send { peer, data, pieces } => send::run(cx, peer, data, pieces).await,
         Action::Recv { peer, spec } => recv::run(cx, peer, spec).await,
         Action::Silence { peer, hold } => silence::run(cx, peer, *hold).await,
         Action::Shutdown { peer } => shutdown::run(cx, peer).await,

@@ -14,8 +14,14 @@ use tokio::time::Instant;
 
 use socklab_reference::transcript::escape_bytes;
 
+use std::sync::Arc;
+
+use super::pacing::{self, Reader};
+use super::proxy::reset_on_close;
+use super::sockets;
 use super::wait::Until;
 use crate::facts::{AcceptFact, ReadEnd};
+use crate::kernel::SockDiag;
 
 /// One recorded event of a peer.
 #[derive(Debug, Clone)]
@@ -46,6 +52,8 @@ pub struct Peer {
     /// Data bytes in `log`, and bytes exchanged beyond [`LOG_LIMIT`].
     logged: usize,
     unlogged: u64,
+    /// Bytes written on the current connection (what its reader must take).
+    written: u64,
 }
 
 impl Peer {
@@ -63,6 +71,7 @@ impl Peer {
             log: vec![PeerEvent::Connected(desc)],
             logged: 0,
             unlogged: 0,
+            written: 0,
         }
     }
 
@@ -80,6 +89,7 @@ impl Peer {
             log: vec![PeerEvent::Note(desc)],
             logged: 0,
             unlogged: 0,
+            written: 0,
         }
     }
 
@@ -97,6 +107,7 @@ impl Peer {
                 self.stream = Some(stream);
                 self.pending.clear();
                 self.eof = false;
+                self.written = 0;
                 AcceptFact::Accepted { from }
             }
             Ok(Err(e)) => AcceptFact::Missing { why: e.to_string() },
@@ -112,10 +123,68 @@ impl Peer {
         })
     }
 
-    pub async fn send(&mut self, bytes: &[u8], until: &Until) -> io::Result<()> {
+    /// The program reading what this peer sends, found on `hosts`.
+    pub fn reader(&self, hosts: Arc<Vec<Arc<SockDiag>>>) -> Option<Reader> {
+        Reader::of(self.stream.as_ref()?, hosts)
+    }
+
+    /// Sends `bytes` as one message: in one write, once the reader has room
+    /// for it (`run/pacing.rs`), so it arrives whole.
+    pub async fn send(
+        &mut self,
+        bytes: &[u8],
+        reader: Option<&Reader>,
+        until: &Until,
+    ) -> io::Result<()> {
+        let written = self.written;
+        let stream = self.stream()?;
+        let _ = until
+            .wait(pacing::room_for(
+                &*stream,
+                reader,
+                written,
+                bytes.len() as u64,
+            ))
+            .await;
+        self.write(bytes, until).await
+    }
+
+    /// Sends `bytes` in pieces of the sizes given (the rest in a last
+    /// piece), each once the reader has taken everything before it, so
+    /// that each `read()` of the reader sees at most one piece. A reader
+    /// that does not take a piece before `until` ends gets the next
+    /// anyway; the transcript says so.
+    pub async fn send_in_pieces(
+        &mut self,
+        bytes: &[u8],
+        sizes: &[usize],
+        reader: Option<&Reader>,
+        until: &Until,
+    ) -> io::Result<()> {
+        let mut rest = bytes;
+        let mut sizes = sizes.iter();
+        while !rest.is_empty() {
+            let size = sizes.next().copied().unwrap_or(rest.len()).min(rest.len());
+            if until
+                .wait(pacing::taken(reader, self.written))
+                .await
+                .is_err()
+            {
+                self.log.push(PeerEvent::Note(
+                    "the reader had not read the piece before; sending the next one anyway".into(),
+                ));
+            }
+            self.write(&rest[..size], until).await?;
+            rest = &rest[size..];
+        }
+        Ok(())
+    }
+
+    async fn write(&mut self, bytes: &[u8], until: &Until) -> io::Result<()> {
         let stream = self.stream()?;
         match until.wait(stream.write_all(bytes)).await {
             Ok(Ok(())) => {
+                self.written += bytes.len() as u64;
                 self.record(bytes, PeerEvent::Sent);
                 Ok(())
             }
@@ -224,9 +293,21 @@ impl Peer {
         Ok(())
     }
 
-    pub fn close(&mut self) {
-        if self.stream.take().is_some() {
-            self.log.push(PeerEvent::Closed);
+    /// Closes the connection (and stops listening). When the other side
+    /// closed first (its FIN was read, and its program no longer holds the
+    /// socket), the close is abortive (a RST): a graceful one would leave
+    /// the other side in TIME_WAIT on its port, where a server started
+    /// again would fail to bind.
+    pub fn close(&mut self, hosts: &[Arc<SockDiag>]) {
+        if let Some(stream) = self.stream.take() {
+            if self.eof && sockets::other_end_closed(hosts, &stream) {
+                reset_on_close(&stream);
+                self.log.push(PeerEvent::Note(
+                    "closed with a reset (the other side had closed first)".into(),
+                ));
+            } else {
+                self.log.push(PeerEvent::Closed);
+            }
         }
         self.listener = None;
     }

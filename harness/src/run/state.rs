@@ -20,6 +20,7 @@ use socklab_scenario::{RegexTemplate, Scenario, Template};
 use super::peer::Peer;
 use super::program::Program;
 use super::proxy::ProxyHandle;
+use super::sockets::HostSockets;
 use super::wait::{Settle, Until};
 use crate::check::{Judgement, tail};
 use crate::facts::{ProgramDetails, ProgramFact};
@@ -77,6 +78,8 @@ pub struct ScenarioState<'a> {
     pub fixture_bytes: BTreeMap<String, Vec<u8>>,
     /// Ends every wait at once when nothing can change any more.
     pub settle: Settle,
+    /// The TCP sockets of the scenario's hosts, as the kernel reports them.
+    pub sockets: HostSockets,
     programs: Mutex<BTreeMap<String, Arc<Program>>>,
     /// Programs replaced by a later `start` of the same name.
     retired: Mutex<Vec<Arc<Program>>>,
@@ -112,6 +115,7 @@ impl<'a> ScenarioState<'a> {
             fixture_paths,
             fixture_bytes,
             settle: Settle::default(),
+            sockets: HostSockets::default(),
             programs: Mutex::new(BTreeMap::new()),
             retired: Mutex::new(Vec::new()),
             peers: Mutex::new(BTreeMap::new()),
@@ -365,6 +369,14 @@ impl<'a> ScenarioState<'a> {
 
     /// Stops everything and gathers the transcripts.
     pub async fn finish(&self) -> Vec<socklab_report::Transcript> {
+        // socklab's connections close before the programs are stopped, so
+        // that a server killed with a connection open does not close first
+        // and wait in TIME_WAIT on its port.
+        let peers: Vec<_> = self.peers.lock().expect("lock").values().cloned().collect();
+        let hosts = self.sockets.all(&self.sandbox);
+        for peer in &peers {
+            peer.lock().await.close(&hosts);
+        }
         for handle in self.proxies.lock().expect("lock").drain(..) {
             handle.stop();
         }
@@ -387,7 +399,6 @@ impl<'a> ScenarioState<'a> {
                 stopped_by_us.contains(&program.name),
             ));
         }
-        let peers: Vec<_> = self.peers.lock().expect("lock").values().cloned().collect();
         for peer in peers {
             let peer = peer.lock().await;
             transcripts.push(socklab_report::Transcript {

@@ -38,6 +38,7 @@ pub mod connect;
 pub mod exit;
 pub mod expect;
 pub mod file;
+pub mod idle;
 pub mod listen;
 pub mod output;
 pub mod proxy;
@@ -73,6 +74,7 @@ pub static TABLE: Table = &[
     &expect::DEFINITION,
     &exit::DEFINITION,
     &running::DEFINITION,
+    &idle::DEFINITION,
     &children::DEFINITION,
     &stop::DEFINITION,
     &output::DEFINITION,
@@ -124,6 +126,7 @@ impl Action {
             Action::Expect { .. } => &expect::DEFINITION,
             Action::Exit { .. } => &exit::DEFINITION,
             Action::Running { .. } => &running::DEFINITION,
+            Action::Idle { .. } => &idle::DEFINITION,
             Action::Children { .. } => &children::DEFINITION,
             Action::Stop { .. } => &stop::DEFINITION,
             Action::Output { .. } => &output::DEFINITION,
@@ -165,6 +168,7 @@ impl Action {
             } => expect::title(program, pattern),
             Action::Exit { program, expect } => exit::title(program, expect),
             Action::Running { program, .. } => running::title(program),
+            Action::Idle { program } => idle::title(program),
             Action::Children {
                 program, zombies, ..
             } => children::title(program, *zombies),
@@ -176,7 +180,7 @@ impl Action {
             } => connect::title(peer, to, *refused),
             Action::Listen { peer, port, .. } => listen::title(peer, port),
             Action::Accept { peer } => accept::title(peer),
-            Action::Send { peer, data } => send::title(peer, data),
+            Action::Send { peer, data, .. } => send::title(peer, data),
             Action::Recv { peer, spec } => recv::title(peer, spec),
             Action::Silence { peer, hold } => silence::title(peer, *hold),
             Action::Shutdown { peer } => shutdown::title(peer),
@@ -324,7 +328,7 @@ mod tests {
             }
         }
         // Every action but those on a bare subject takes parameters.
-        let bare = ["accept", "shutdown", "close", "concurrently"];
+        let bare = ["accept", "shutdown", "close", "concurrently", "idle"];
         for d in TABLE {
             assert_eq!(
                 d.params.is_empty(),

@@ -1,5 +1,6 @@
-//! `proxy`: starts socklab's fault-injecting proxy on a port of a host,
-//! forwarding to an upstream address.
+//! `proxy`: starts socklab's proxy on a port of a host, forwarding to an
+//! upstream address (from the same host or `dial_from:` another), whole
+//! messages at the reader's pace or with the scenario's faults.
 
 use socklab_scenario::ProxySpec;
 
@@ -19,7 +20,18 @@ pub async fn run(cx: &StepContext<'_>, spec: &ProxySpec) -> Result<Judgement, St
             spec.name
         ))
     })?;
-    state.add_proxy(proxy::start(listener, net, upstream, spec.faults.clone()));
+    let dial = state
+        .sandbox
+        .host(spec.dial_from.as_deref().or(spec.host.as_deref()))
+        .net();
+    let hosts = state.sockets.all(&state.sandbox);
+    state.add_proxy(proxy::start(
+        listener,
+        dial,
+        upstream,
+        spec.faults.clone(),
+        hosts,
+    ));
     Ok(Judgement::pass(format!(
         "proxy `{}` on port {port} → {upstream}",
         spec.name
