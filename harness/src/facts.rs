@@ -144,6 +144,29 @@ impl ProgramFact {
     }
 }
 
+/// What a student's program did, gathered when a check failed, so that the
+/// failure names the program whose behaviour caused it and says what it
+/// did (`check::blame`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conduct {
+    /// The program, and how it ended if it did.
+    pub program: ProgramFact,
+    /// What the kernel shows it doing while it runs: "is asleep in
+    /// accept() on fd 3".
+    pub doing: Option<String>,
+    /// CPU it used during a short look, and how long the look was.
+    pub busy: Option<(Duration, Duration)>,
+    /// It still holds an open TCP connection.
+    pub holds_connection: bool,
+    /// Bytes it sent on its connections (acknowledged by the other side).
+    pub sent: Option<u64>,
+    /// What the last bytes it sent look like, when that tells something.
+    pub sent_kind: Option<String>,
+    /// Bytes of output kept, and bytes beyond the output limit.
+    pub printed: u64,
+    pub printed_dropped: u64,
+}
+
 /// A wait for a program to listen on a port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListenFact {

@@ -46,6 +46,9 @@ pub fn score_scenario(
         .filter_map(|(o, meta)| {
             let mut verdict = check::verdict(o, meta)?;
             if scenario.observe {
+                if verdict.held.is_none() && verdict.status != CheckStatus::Error {
+                    verdict.held = Some(verdict.status == CheckStatus::Passed);
+                }
                 verdict.status = match verdict.status {
                     CheckStatus::Error => CheckStatus::Error,
                     _ => CheckStatus::Observed,
@@ -75,6 +78,7 @@ pub fn score_scenario(
             observed: (!when.is_empty()).then(|| when.clone()),
             hint: None,
             duration_secs: scenario.timeout.as_secs_f64(),
+            held: scenario.observe.then_some(false),
         });
     }
     let planned = plan.scored_checks();

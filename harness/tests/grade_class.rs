@@ -613,7 +613,7 @@ fn class_files_are_written_after_each_student() {
     for name in ["alice", "bob", "carol"] {
         write(&class.join(name).join("hello.c"), HELLO);
     }
-    let suite = socklab::cli::load_suite(&[minilab()]).unwrap();
+    let suite = socklab::cli::load_suite(&[minilab()], &[]).unwrap();
     let settings = socklab::cli::settings_for(
         &suite,
         socklab::sandbox::IsolationRequest::Loopback,
@@ -701,7 +701,7 @@ fn grading_tells_subscribers_each_build_scenario_step_and_verdict() {
     write(&student.join("hello.c"), HELLO);
     let work = root.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
-    let suite = socklab::cli::load_suite(&[minilab()]).unwrap();
+    let suite = socklab::cli::load_suite(&[minilab()], &[]).unwrap();
     let settings = socklab::cli::settings_for(
         &suite,
         socklab::sandbox::IsolationRequest::Loopback,

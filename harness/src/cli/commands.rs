@@ -16,8 +16,8 @@ use crate::engine::Grading;
 use crate::error::{EXIT_FAILED, EXIT_PASSED, Error};
 use crate::events::{Events, Subscriber};
 
-pub fn validate(files: &[PathBuf]) -> Result<ExitCode, Error> {
-    let suite = load_suite(files)?;
+pub fn validate(files: &[PathBuf], options: &[(String, String)]) -> Result<ExitCode, Error> {
+    let suite = load_suite(files, options)?;
     let count = suite.scenarios().count();
     println!("ok: {count} scenarios in {} file(s)", suite.files.len());
     if !suite.left_out.is_empty() {
@@ -30,8 +30,8 @@ pub fn validate(files: &[PathBuf]) -> Result<ExitCode, Error> {
     Ok(ExitCode::from(EXIT_PASSED))
 }
 
-pub fn list(files: &[PathBuf]) -> Result<ExitCode, Error> {
-    let suite = load_suite(files)?;
+pub fn list(files: &[PathBuf], options: &[(String, String)]) -> Result<ExitCode, Error> {
+    let suite = load_suite(files, options)?;
     let mut total = 0.0;
     for scenario in suite.scenarios() {
         let kind = if scenario.observe {
@@ -63,6 +63,28 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<ExitCode, Error> {
     Ok(ExitCode::from(EXIT_PASSED))
 }
 
+/// Keeps only the scenarios `--only` asks for; none matching is a usage error.
+fn only(suite: &mut crate::plan::Suite, patterns: &[String]) -> Result<(), Error> {
+    if patterns.is_empty() {
+        return Ok(());
+    }
+    suite.filter(patterns);
+    if suite.scenarios().next().is_none() {
+        return Err(Error::usage(
+            format!(
+                "no scenario matches {}",
+                patterns
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
+            "`socklab list FILE` shows the scenario names",
+        ));
+    }
+    Ok(())
+}
+
 /// The exit code of a graded submission.
 fn verdict(report: &socklab_report::SubmissionReport) -> ExitCode {
     ExitCode::from(if report.passed() {
@@ -73,23 +95,8 @@ fn verdict(report: &socklab_report::SubmissionReport) -> ExitCode {
 }
 
 pub fn run(args: RunArgs) -> Result<ExitCode, Error> {
-    let mut suite = load_suite(&args.files)?;
-    if !args.only.is_empty() {
-        suite.filter(&args.only);
-        if suite.scenarios().next().is_none() {
-            return Err(Error::usage(
-                format!(
-                    "no scenario matches {}",
-                    args.only
-                        .iter()
-                        .map(|p| format!("`{p}`"))
-                        .collect::<Vec<_>>()
-                        .join(" or ")
-                ),
-                "`socklab list FILE` shows the scenario names",
-            ));
-        }
-    }
+    let mut suite = load_suite(&args.files, &args.options)?;
+    only(&mut suite, &args.only)?;
     if !args.submission.is_dir() {
         return Err(Error::usage(
             format!(
@@ -152,7 +159,8 @@ pub fn grade(args: GradeArgs) -> Result<ExitCode, Error> {
             "give the lab's lab.yaml, e.g. scenarios/lab3/lab.yaml",
         ));
     }
-    let suite = load_suite(std::slice::from_ref(&args.lab))?;
+    let mut suite = load_suite(std::slice::from_ref(&args.lab), &args.options)?;
+    only(&mut suite, &args.only)?;
     if !args.submissions.is_dir() {
         return Err(Error::usage(
             format!("`{}` is not a directory", args.submissions.display()),
@@ -199,10 +207,8 @@ pub fn grade(args: GradeArgs) -> Result<ExitCode, Error> {
 
 pub fn check(args: CheckArgs) -> Result<ExitCode, Error> {
     let lab = check_lab(args.lab)?;
-    let mut suite = load_suite(std::slice::from_ref(&lab))?;
-    if !args.only.is_empty() {
-        suite.filter(&args.only);
-    }
+    let mut suite = load_suite(std::slice::from_ref(&lab), &args.options)?;
+    only(&mut suite, &args.only)?;
     let here = std::env::current_dir()
         .map_err(|e| Error::internal("cannot find the current directory", e))?;
     let session = Session::start(&suite, args.isolation.into(), None)?;

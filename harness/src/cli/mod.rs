@@ -42,11 +42,17 @@ enum Command {
         /// Scenario files or a lab manifest (lab.yaml).
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Set a course option of lab.yaml, e.g. `--option daytime_port=12345`; may be repeated.
+        #[arg(long = "option", value_name = "NAME=VALUE", value_parser = parse_option)]
+        options: Vec<(String, String)>,
     },
     /// List the scenarios of files or a lab manifest, with points.
     List {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Set a course option of lab.yaml, e.g. `--option echo_mode=sum`; may be repeated.
+        #[arg(long = "option", value_name = "NAME=VALUE", value_parser = parse_option)]
+        options: Vec<(String, String)>,
     },
     /// Print the JSON Schema of scenario files (or of lab manifests).
     Schema {
@@ -103,6 +109,9 @@ pub(crate) struct RunArgs {
     /// Keep working files in this directory (default: a temporary directory, removed).
     #[arg(long)]
     work_dir: Option<PathBuf>,
+    /// Set a course option of lab.yaml, e.g. `--option daytime_port=12345`; may be repeated.
+    #[arg(long = "option", value_name = "NAME=VALUE", value_parser = parse_option)]
+    options: Vec<(String, String)>,
 }
 
 #[derive(clap::Args)]
@@ -126,6 +135,12 @@ pub(crate) struct GradeArgs {
     resume: bool,
     #[arg(long, value_enum, default_value_t = IsolationArg::Auto)]
     isolation: IsolationArg,
+    /// Only scenarios whose name contains this text (or with this tag); may be repeated.
+    #[arg(long)]
+    only: Vec<String>,
+    /// Set a course option of lab.yaml for this class, e.g. `--option daytime_port=12345`; may be repeated.
+    #[arg(long = "option", value_name = "NAME=VALUE", value_parser = parse_option)]
+    options: Vec<(String, String)>,
 }
 
 #[derive(clap::Args)]
@@ -146,6 +161,21 @@ pub(crate) struct CheckArgs {
     verbose: bool,
     #[arg(long, value_enum, default_value_t = IsolationArg::Auto)]
     isolation: IsolationArg,
+    /// Set a course option of lab.yaml, e.g. `--option daytime_port=12345`; may be repeated.
+    #[arg(long = "option", value_name = "NAME=VALUE", value_parser = parse_option)]
+    options: Vec<(String, String)>,
+}
+
+/// `--option NAME=VALUE`.
+fn parse_option(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not NAME=VALUE (e.g. daytime_port=12345)"))?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(format!("`{text}` names no option (NAME=VALUE)"));
+    }
+    Ok((name.to_string(), value.trim().to_string()))
 }
 
 /// `--format`: the name of any report format.
@@ -199,8 +229,8 @@ pub fn run() -> Result<ExitCode, Error> {
     }
     let cli = Cli::parse();
     match cli.command {
-        Command::Validate { files } => commands::validate(&files),
-        Command::List { files } => commands::list(&files),
+        Command::Validate { files, options } => commands::validate(&files, &options),
+        Command::List { files, options } => commands::list(&files, &options),
         Command::Schema { manifest } => {
             if manifest {
                 print!("{}", socklab_scenario::schema::manifest_schema());

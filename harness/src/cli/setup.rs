@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use socklab_scenario::{Diagnostics, is_manifest, load_manifest, load_scenario_file};
+use socklab_scenario::{Diagnostics, is_manifest, load_manifest_with, load_scenario_file};
 
 use crate::engine;
 use crate::error::{Error, Interruption};
@@ -15,14 +15,31 @@ use crate::plan::{PortTurns, RunSettings, Suite};
 use crate::sandbox::{self, IsolationRequest, userns::UserNamespace};
 
 /// Loads files into a suite: a manifest brings its scenario files; scenario
-/// files use a `lab.yaml` beside them when there is one.
-pub fn load_suite(files: &[PathBuf]) -> Result<Suite, Diagnostics> {
+/// files use a `lab.yaml` beside them when there is one. `options` set
+/// course options of the manifest (`--option NAME=VALUE`), which must have
+/// them.
+pub fn load_suite(files: &[PathBuf], options: &[(String, String)]) -> Result<Suite, Error> {
+    let overrides: BTreeMap<String, String> = options.iter().cloned().collect();
+    let suite = load_suite_with(files, &overrides)?;
+    if !overrides.is_empty() && suite.manifest.is_none() {
+        return Err(Error::usage(
+            "`--option` sets course options of a lab manifest, and none is loaded",
+            "give the lab's lab.yaml (or put the scenario files beside it)",
+        ));
+    }
+    Ok(suite)
+}
+
+fn load_suite_with(
+    files: &[PathBuf],
+    overrides: &BTreeMap<String, String>,
+) -> Result<Suite, Diagnostics> {
     let mut manifest = None;
     let mut scenario_files = Vec::new();
     let mut problems = Diagnostics::default();
     for file in files {
         if is_manifest(file) {
-            match load_manifest(file) {
+            match load_manifest_with(file, overrides) {
                 Ok((m, fs)) => {
                     manifest = Some(m);
                     scenario_files.extend(fs);
@@ -34,7 +51,7 @@ pub fn load_suite(files: &[PathBuf]) -> Result<Suite, Diagnostics> {
         if manifest.is_none() {
             let beside = file.parent().unwrap_or(Path::new(".")).join("lab.yaml");
             if beside.is_file() && is_manifest(&beside) {
-                match load_manifest(&beside) {
+                match load_manifest_with(&beside, overrides) {
                     Ok((m, _)) => manifest = Some(m),
                     Err(d) => problems.0.extend(d.0),
                 }

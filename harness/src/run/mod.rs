@@ -11,6 +11,7 @@
 //! runner never decides points.
 
 pub mod actions;
+pub mod blame;
 pub mod fixtures;
 pub mod output;
 pub mod pacing;
@@ -210,6 +211,7 @@ impl StepLoop<'_> {
         let judgement = run_action(&cx, &step.action)
             .await
             .unwrap_or_else(Judgement::from);
+        let judgement = state.blame(judgement, &step.action).await;
         state.step_finished(path);
         self.events.step_finished(path, judgement.outcome);
         let observation = Observation {

@@ -7,6 +7,7 @@
 //! [`Until`]; how a read ended is a [`ReadEnd`] fact.
 
 use std::io;
+use std::net::SocketAddr;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -54,6 +55,10 @@ pub struct Peer {
     unlogged: u64,
     /// Bytes written on the current connection (what its reader must take).
     written: u64,
+    /// The scenario's name for the program at the other end, when socklab
+    /// could tell (the one listening where it connected, or the one whose
+    /// socket it accepted): a failure on this peer names that program.
+    pub counterpart: Option<String>,
 }
 
 impl Peer {
@@ -72,6 +77,7 @@ impl Peer {
             logged: 0,
             unlogged: 0,
             written: 0,
+            counterpart: None,
         }
     }
 
@@ -90,6 +96,7 @@ impl Peer {
             logged: 0,
             unlogged: 0,
             written: 0,
+            counterpart: None,
         }
     }
 
@@ -121,6 +128,12 @@ impl Peer {
         self.stream.as_mut().ok_or_else(|| {
             io::Error::new(io::ErrorKind::NotConnected, "this peer has no connection")
         })
+    }
+
+    /// This end's address and the other end's, while connected.
+    pub fn addresses(&self) -> Option<(SocketAddr, SocketAddr)> {
+        let stream = self.stream.as_ref()?;
+        Some((stream.local_addr().ok()?, stream.peer_addr().ok()?))
     }
 
     /// The program reading what this peer sends, found on `hosts`.

@@ -254,6 +254,19 @@ impl<'a> ScenarioState<'a> {
         }
     }
 
+    /// The programs the scenario's names refer to now (not those replaced).
+    pub fn current_programs(&self) -> Vec<Arc<Program>> {
+        self.programs.lock().expect("lock").values().cloned().collect()
+    }
+
+    /// The student's program started last, if any.
+    pub fn latest_student(&self) -> Option<Arc<Program>> {
+        self.current_programs()
+            .into_iter()
+            .filter(|p| p.origin == crate::facts::ProgramOrigin::Submission)
+            .max_by_key(|p| p.started)
+    }
+
     pub fn peer(&self, name: &str) -> Result<Arc<tokio::sync::Mutex<Peer>>, StepError> {
         self.peers
             .lock()
