@@ -152,7 +152,8 @@ pub struct Conduct {
     /// The program, and how it ended if it did.
     pub program: ProgramFact,
     /// What the kernel shows it doing while it runs: "is asleep in
-    /// accept() on fd 3".
+    /// accept() on fd 3", or for the child that holds its connection "has
+    /// a child (pid 42) that is running".
     pub doing: Option<String>,
     /// CPU it used during a short look, and how long the look was.
     pub busy: Option<(Duration, Duration)>,

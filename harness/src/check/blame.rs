@@ -131,8 +131,14 @@ pub fn kind_of(bytes: &[u8]) -> Option<String> {
     (!bytes.is_empty() && bytes.iter().all(|b| *b == 0)).then(|| "NUL bytes".to_string())
 }
 
+/// "1.2 s", or "40 ms" under a second (a short look at a program's CPU use
+/// is a tenth of a second).
 fn seconds(d: Duration) -> String {
-    format!("{:.1} s", d.as_secs_f64())
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
 }
 
 /// "3.1 MB", "40 KB", "120 bytes".
@@ -214,7 +220,7 @@ mod tests {
         let (did, hint) = culprit(&busy);
         assert_eq!(
             did,
-            "keeps running flat out (0.2 s of CPU in 0.2 s), printed 3.0 MB without end (more than the output limit), sent 3.1 MB of NUL bytes"
+            "keeps running flat out (190 ms of CPU in 200 ms), printed 3.0 MB without end (more than the output limit), sent 3.1 MB of NUL bytes"
         );
         assert_eq!(hint, Some(FLOOD_HINT));
     }

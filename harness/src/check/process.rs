@@ -192,11 +192,27 @@ pub fn children(
     if let Some(n) = zombies {
         expected.push(format!("at most {n} zombie children"));
     }
-    Judgement::fail(format!("{}: {seen}", program.label))
+    let judgement = Judgement::fail(format!("{}: {seen}", program.label))
         .expected(expected.join(", "))
-        .observed(seen)
-        .about(program)
+        .observed(seen.clone())
+        .about(program);
+    // Too many children, none of them a zombie beyond the allowance: they
+    // are alive, so they never ended (reaping is not the defect).
+    let living = fact.total - fact.zombies;
+    let too_many = count.exact.is_some_and(|n| fact.total > n) || count.max.is_some_and(|n| fact.total > n);
+    if too_many && zombies.is_none_or(|n| fact.zombies <= n) && living > 0 {
+        let mut judgement = judgement.hint(CHILD_NEVER_ENDS_HINT);
+        judgement.message = format!(
+            "{}: {living} of its children are still running after their clients left ({seen})",
+            program.label
+        );
+        return judgement;
+    }
+    judgement
 }
+
+/// What a forking server whose children outlive their clients does wrong.
+pub const CHILD_NEVER_ENDS_HINT: &str = "A child should end once its client has left: when read() returns 0 (end of stream) or -1, leave the echo loop, close the connected socket and exit(0).";
 
 #[cfg(test)]
 mod tests {
@@ -374,6 +390,37 @@ mod tests {
             ended.message
         );
         assert_eq!(ended.expected.as_deref(), Some("the program keeps running"));
+    }
+
+    #[test]
+    fn children_alive_after_their_clients_left_are_not_a_reaping_defect() {
+        let none_left = CountSpec {
+            exact: Some(0),
+            ..CountSpec::default()
+        };
+        let fact = ChildrenFact {
+            total: 15,
+            zombies: 0,
+        };
+        let j = children(&none_left, Some(0), &server(None), &fact);
+        assert!(!j.passed());
+        assert_eq!(
+            j.message,
+            "tcpserv (submission): 15 of its children are still running after their clients left \
+             (15 children, 0 of them zombies (exited but never waited for))"
+        );
+        assert_eq!(j.hint.as_deref(), Some(CHILD_NEVER_ENDS_HINT));
+        // Zombies over the limit stay a reaping defect.
+        let reaping = children(
+            &none_left,
+            Some(0),
+            &server(None),
+            &ChildrenFact {
+                total: 3,
+                zombies: 3,
+            },
+        );
+        assert!(reaping.hint.is_none(), "{:?}", reaping.hint);
     }
 
     #[test]

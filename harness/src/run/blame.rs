@@ -142,10 +142,11 @@ impl ScenarioState<'_> {
             .into_iter()
             .map(|s| (s.inode, s))
             .collect();
-        if let Some(view) = ProcessView::read(pid) {
-            conduct.doing = Some(format!("is {}", view.describe(&by_inode)));
-        }
         let mut sent = 0;
+        // The process of the program that holds a connection (a forking
+        // server's child) is the one to describe: the parent only waits in
+        // accept().
+        let mut holder = None;
         for pid in &pids {
             for inode in kernel::process::socket_inodes(*pid) {
                 let Some(socket) = by_inode.get(&inode) else {
@@ -153,6 +154,7 @@ impl ScenarioState<'_> {
                 };
                 if matches!(socket.state, TcpState::Established | TcpState::CloseWait) {
                     conduct.holds_connection = true;
+                    holder.get_or_insert(*pid);
                     if let Ok(Some((_, Some(traffic)))) = diag.find(socket.local, socket.remote) {
                         // tcp_info counts the SYN among the bytes acknowledged.
                         sent += traffic.bytes_acked.saturating_sub(1);
@@ -161,6 +163,15 @@ impl ScenarioState<'_> {
             }
         }
         conduct.sent = Some(sent);
+        let described = holder.unwrap_or(pid);
+        if let Some(view) = ProcessView::read(described) {
+            let whose = if described == pid {
+                "is".to_string()
+            } else {
+                format!("has a child (pid {described}) that is")
+            };
+            conduct.doing = Some(format!("{whose} {}", view.describe(&by_inode)));
+        }
         conduct
     }
 
