@@ -1,5 +1,5 @@
-//! The class report of a real class: the fixture submissions (each a copy of
-//! the good example with one known defect, see
+//! The class report of a real class: the fixture submissions (each laid out
+//! over the good example with one known defect, see
 //! `tests/fixtures/submissions/README.md`), the good example and a stray
 //! file, graded with the Lab 3 suite in two shards.
 //!
@@ -23,13 +23,9 @@ use common::*;
 /// the fixtures are and how they are laid out.
 fn fixture_class(class: &Path) -> Vec<String> {
     let mut names = Vec::new();
-    let fixtures = repo().join("tests/fixtures/submissions");
-    for entry in std::fs::read_dir(&fixtures).unwrap().flatten() {
-        if entry.file_type().unwrap().is_dir() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            copy_dir(&entry.path(), &class.join(&name));
-            names.push(name);
-        }
+    for spec in fixture_specs() {
+        lay_out(&spec, class);
+        names.push(spec.name.clone());
     }
     copy_dir(&good(), &class.join("good"));
     names.push("good".to_string());

@@ -244,6 +244,55 @@ fn shards_merge_into_the_same_results_and_resume_skips_unchanged() {
         "the same student folders, each with the same report"
     );
 
+    // A shard graded again after one of its students left the class keeps
+    // that student's old folder; the merge leaves it out.
+    let gone = totals(&csv(&shards[0]))
+        .into_iter()
+        .map(|(name, _)| name)
+        .find(|name| class.join(name).is_dir())
+        .expect("shard 1 has a student folder");
+    let reduced = root.path().join("reduced");
+    common::fixtures::copy_dir(&class, &reduced).unwrap();
+    std::fs::remove_dir_all(reduced.join(&gone)).unwrap();
+    assert!(
+        grade(&["--shard", "1/3"], &reduced, &shards[0])
+            .status
+            .success()
+    );
+    assert!(shards[0].join("students").join(&gone).join("key").is_file());
+    let remerged = root.path().join("remerged");
+    let out = socklab()
+        .arg("merge")
+        .args(&shards)
+        .arg("--out")
+        .arg(&remerged)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let remerged_totals = totals(&csv(&remerged));
+    assert_eq!(remerged_totals.len(), 8, "{remerged_totals:?}");
+    assert!(
+        remerged_totals.iter().all(|(name, _)| *name != gone),
+        "{gone} left the class"
+    );
+    assert!(!remerged.join("students").join(&gone).exists());
+
+    // Shards that overlap are refused, saying which student and where.
+    let out = socklab()
+        .arg("merge")
+        .args([&shards[1], &shards[1]])
+        .arg("--out")
+        .arg(root.path().join("overlap"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("is graded in both"), "{said}");
+
     // Nothing changed: nothing is graded again.
     let again = grade(&["--resume"], &class, &whole);
     let said = String::from_utf8_lossy(&again.stderr);

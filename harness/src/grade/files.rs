@@ -7,7 +7,7 @@
 //! batch never leaves a half-written result; a student's `key` is written
 //! last, so a folder with a key has all of its files.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -106,7 +106,44 @@ fn write_class_files(
     let mut reports: Vec<SubmissionReport> = finished.values().cloned().collect();
     reports.sort_by(|a, b| a.submission.cmp(&b.submission));
     write_aggregates(out, &reports)?;
+    write_run_list(out, finished.keys())?;
     crate::class_page::write(out, finished.iter().map(|(f, r)| (f.as_str(), r)))
+}
+
+/// The file in an output folder that lists, one folder name a line, the
+/// students whose results make up its class files: a folder under
+/// `students/` that is not listed was left by an earlier run (another
+/// shard's, or a student since removed) and [`merge`] leaves it out.
+pub const RUN_LIST: &str = "students.txt";
+
+fn write_run_list<'a>(
+    out: &Path,
+    folders: impl Iterator<Item = &'a String>,
+) -> std::io::Result<()> {
+    let mut text = String::new();
+    for folder in folders {
+        text.push_str(folder);
+        text.push('\n');
+    }
+    write_atomic(&out.join(RUN_LIST), text.as_bytes())
+}
+
+/// The folders `input`'s last run graded, or `None` for an output written
+/// before socklab kept the list (then every complete folder is taken).
+fn read_run_list(input: &Path) -> std::io::Result<Option<BTreeSet<String>>> {
+    match std::fs::read_to_string(input.join(RUN_LIST)) {
+        Ok(text) => Ok(Some(
+            text.lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect(),
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(std::io::Error::new(
+            e.kind(),
+            format!("{}: {e}", input.join(RUN_LIST).display()),
+        )),
+    }
 }
 
 /// Writes `contents` to `path` atomically (temporary file, then rename).
@@ -161,11 +198,16 @@ pub fn write_aggregates(out: &Path, reports: &[SubmissionReport]) -> std::io::Re
     )
 }
 
-/// Combines shard outputs into `out`, as if one run had graded everyone.
+/// Combines shard outputs into `out`, as if one run had graded everyone:
+/// from each input, the students its last run graded (its [`RUN_LIST`]);
+/// folders an earlier run left there are not taken. A student graded in
+/// two inputs is an error (shards must not overlap).
 pub fn merge(inputs: &[PathBuf], out: &Path) -> std::io::Result<usize> {
     let students_out = out.join("students");
     std::fs::create_dir_all(&students_out)?;
+    let mut taken: BTreeMap<std::ffi::OsString, PathBuf> = BTreeMap::new();
     for input in inputs {
+        let listed = read_run_list(input)?;
         let students = input.join("students");
         let entries = std::fs::read_dir(&students).map_err(|e| {
             std::io::Error::new(
@@ -178,6 +220,22 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> std::io::Result<usize> {
             let from = entry.path();
             if !from.join("key").is_file() {
                 continue;
+            }
+            if let Some(listed) = &listed
+                && !listed.contains(entry.file_name().to_string_lossy().as_ref())
+            {
+                continue;
+            }
+            if let Some(first) = taken.insert(entry.file_name(), input.clone()) {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!(
+                        "student folder {} is graded in both {} and {}: merge shards of one class, each student in one shard (e.g. the outputs of --shard 1/N .. N/N)",
+                        entry.file_name().to_string_lossy(),
+                        first.display(),
+                        input.display()
+                    ),
+                ));
             }
             let to = students_out.join(entry.file_name());
             if to.canonicalize().ok() == from.canonicalize().ok() {
@@ -193,8 +251,17 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> std::io::Result<usize> {
             std::fs::copy(from.join("key"), to.join("key"))?;
         }
     }
-    let (folders, all) = crate::class_page::read_students(&students_out);
+    // Only the folders taken now: `out` may hold an earlier merge's.
+    let (folders, all): (Vec<String>, Vec<SubmissionReport>) = {
+        let (folders, all) = crate::class_page::read_students(&students_out);
+        folders
+            .into_iter()
+            .zip(all)
+            .filter(|(folder, _)| taken.contains_key(std::ffi::OsStr::new(folder)))
+            .unzip()
+    };
     write_aggregates(out, &all)?;
+    write_run_list(out, folders.iter())?;
     crate::class_page::write(out, folders.iter().map(String::as_str).zip(&all))?;
     Ok(all.len())
 }
