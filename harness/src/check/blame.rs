@@ -88,20 +88,26 @@ pub fn culprit(conduct: &Conduct) -> (String, Option<&'static str>) {
 
 /// A failed judgement about `judged` (a reference program, socklab's peer,
 /// a file) with the student program at fault named and what it did, and
-/// the hint for that program in place of the step's.
-pub fn blame(mut judgement: Judgement, conduct: &Conduct) -> Judgement {
+/// the hint for that program: the one its conduct calls for, else the
+/// judgement's, else for a check on socklab's side the step's own
+/// (`step_hint`), else which program to look at.
+pub fn blame(mut judgement: Judgement, conduct: &Conduct, step_hint: Option<&str>) -> Judgement {
     let (did, hint) = culprit(conduct);
-    judgement.message = format!(
-        "{}: {} {did}",
-        judgement.message, conduct.program.label
-    );
-    judgement.hint = hint.map(str::to_string).or(judgement.hint);
-    if judgement.program.as_ref().is_none_or(|p| !p.is_submission()) {
-        judgement.hint = Some(
-            judgement
-                .hint
-                .unwrap_or_else(|| look_at(&conduct.program)),
-        );
+    judgement.message = format!("{}: {} {did}", judgement.message, conduct.program.label);
+    // The step's hint fits a check on socklab's own side (a peer, a file);
+    // on a reference program it was written for the student's program that
+    // a matrix may put there instead.
+    let step_hint = step_hint.filter(|_| judgement.program.is_none());
+    judgement.hint = hint
+        .map(str::to_string)
+        .or(judgement.hint)
+        .or(step_hint.map(str::to_string));
+    if judgement
+        .program
+        .as_ref()
+        .is_none_or(|p| !p.is_submission())
+    {
+        judgement.hint = Some(judgement.hint.unwrap_or_else(|| look_at(&conduct.program)));
     }
     judgement
 }
@@ -119,7 +125,7 @@ fn look_at(program: &ProgramFact) -> String {
 /// result sent as a length), or NUL bytes only.
 pub fn kind_of(bytes: &[u8]) -> Option<String> {
     const SEGMENT: usize = 260;
-    if bytes.len() >= SEGMENT && bytes.len() % SEGMENT == 0 {
+    if bytes.len() >= SEGMENT && bytes.len().is_multiple_of(SEGMENT) {
         let negative = bytes
             .chunks(SEGMENT)
             .filter(|s| i32::from_ne_bytes([s[0], s[1], s[2], s[3]]) < 0)
@@ -186,7 +192,7 @@ mod tests {
         );
         assert_eq!(hint, Some(CLOSE_HINT));
         let failed = Judgement::fail("daytime-client (reference) did not exit in time");
-        let blamed = blame(failed, &conduct);
+        let blamed = blame(failed, &conduct, Some("the step's hint"));
         assert_eq!(
             blamed.message,
             "daytime-client (reference) did not exit in time: daytimetcpsrv (submission) kept its connection open: it is asleep in accept() on fd 3"
@@ -242,12 +248,18 @@ mod tests {
         let mut asleep = student(None);
         asleep.holds_connection = false;
         let failed = Judgement::fail("ft-client (reference) exited with code 1");
-        let blamed = blame(failed, &asleep);
+        let blamed = blame(failed.clone(), &asleep, None);
         assert!(
             blamed
                 .hint
                 .unwrap()
                 .ends_with("that of daytimetcpsrv (submission).")
+        );
+        // A hint the step wrote for this check says more than "look at".
+        let blamed = blame(failed, &asleep, Some("Read all 4 bytes of a command."));
+        assert_eq!(
+            blamed.hint.as_deref(),
+            Some("Read all 4 bytes of a command.")
         );
     }
 }

@@ -15,9 +15,11 @@ pub fn sha256_hex(data: &[u8]) -> String {
 /// does not look like that, or `expected` has no NUL inside a chunk.
 pub fn cut_at_nul(expected: &[u8], actual: &[u8]) -> Option<String> {
     const CHUNK: usize = 256;
-    let nul_inside = expected
-        .chunks(CHUNK)
-        .any(|c| c.iter().position(|b| *b == 0).is_some_and(|i| c[i..].iter().any(|b| *b != 0)));
+    let nul_inside = expected.chunks(CHUNK).any(|c| {
+        c.iter()
+            .position(|b| *b == 0)
+            .is_some_and(|i| c[i..].iter().any(|b| *b != 0))
+    });
     if !nul_inside {
         return None;
     }

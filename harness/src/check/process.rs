@@ -199,7 +199,8 @@ pub fn children(
     // Too many children, none of them a zombie beyond the allowance: they
     // are alive, so they never ended (reaping is not the defect).
     let living = fact.total - fact.zombies;
-    let too_many = count.exact.is_some_and(|n| fact.total > n) || count.max.is_some_and(|n| fact.total > n);
+    let too_many =
+        count.exact.is_some_and(|n| fact.total > n) || count.max.is_some_and(|n| fact.total > n);
     if too_many && zombies.is_none_or(|n| fact.zombies <= n) && living > 0 {
         let mut judgement = judgement.hint(CHILD_NEVER_ENDS_HINT);
         judgement.message = format!(

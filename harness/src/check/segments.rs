@@ -68,7 +68,9 @@ pub fn carry(want: &[u8], got: &[u8], fixture: &str) -> Judgement {
     match cut_at_nul(want, &content) {
         Some(why) => {
             let mut judgement = judgement.hint(why);
-            judgement.message.push_str(": their data is cut at NUL bytes");
+            judgement
+                .message
+                .push_str(": their data is cut at NUL bytes");
             judgement
         }
         None => judgement,

@@ -29,8 +29,14 @@ const BUSY_LOOK: Duration = Duration::from_millis(100);
 
 impl ScenarioState<'_> {
     /// `judgement` (a failed one) with the student program whose behaviour
-    /// made it fail named, what it did, and the hint for it.
-    pub async fn blame(&self, judgement: Judgement, action: &Action) -> Judgement {
+    /// made it fail named, what it did, and the hint for it (the step's
+    /// own hint, `step_hint`, when the facts call for none more precise).
+    pub async fn blame(
+        &self,
+        judgement: Judgement,
+        action: &Action,
+        step_hint: Option<&str>,
+    ) -> Judgement {
         if judgement.outcome != Outcome::Failed {
             return judgement;
         }
@@ -47,8 +53,13 @@ impl ScenarioState<'_> {
         let Some(culprit) = self.culprit(action, judged.as_deref()).await else {
             return judgement;
         };
-        let conduct = self.conduct(&culprit, judged.as_deref()).await;
-        blame::blame(judgement, &conduct)
+        let mut conduct = self.conduct(&culprit, judged.as_deref()).await;
+        if matches!(action, Action::Silence { .. }) {
+            // Bytes arrived where none should: the program spoke, which an
+            // open connection does not explain (silence needs one).
+            conduct.holds_connection = false;
+        }
+        blame::blame(judgement, &conduct, step_hint)
     }
 
     /// A failure judged on the student's own program: a SIGPIPE is
@@ -61,6 +72,11 @@ impl ScenarioState<'_> {
             None => hint.is_some() && hint != Some(blame::CLOSE_HINT),
         };
         if telling {
+            // "killed by SIGPIPE (broken pipe)" is already said: add why.
+            let did = match did.split_once("SIGPIPE: ") {
+                Some((_, why)) if judgement.message.contains("SIGPIPE") => why.to_string(),
+                _ => did,
+            };
             judgement.message = format!("{}; it {did}", judgement.message);
             judgement.hint = hint.map(str::to_string);
         }

@@ -211,7 +211,9 @@ impl StepLoop<'_> {
         let judgement = run_action(&cx, &step.action)
             .await
             .unwrap_or_else(Judgement::from);
-        let judgement = state.blame(judgement, &step.action).await;
+        let judgement = state
+            .blame(judgement, &step.action, step.meta.hint.as_deref())
+            .await;
         state.step_finished(path);
         self.events.step_finished(path, judgement.outcome);
         let observation = Observation {

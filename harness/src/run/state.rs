@@ -256,7 +256,12 @@ impl<'a> ScenarioState<'a> {
 
     /// The programs the scenario's names refer to now (not those replaced).
     pub fn current_programs(&self) -> Vec<Arc<Program>> {
-        self.programs.lock().expect("lock").values().cloned().collect()
+        self.programs
+            .lock()
+            .expect("lock")
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// The student's program started last, if any.
