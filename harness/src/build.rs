@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use socklab_reference::beneath::Folder;
 use socklab_report::{BuildReport, BuildStatus, ProgramBuild};
 use socklab_scenario::{LabManifest, MakePolicy};
 
@@ -32,25 +33,40 @@ const MAX_BUILD_OUTPUT: usize = 64 * 1024;
 /// starting with `.`: `.git`, `.cargo`, `.socklab`, editor files), at any
 /// depth, are not part of a submission: they are neither copied nor counted
 /// against the size limit.
+///
+/// socklab copies as root, and the build then runs as the student's uid on
+/// the copy: a file the student could not have read must not slip in. A
+/// file with several names (a hard link) may be another name of a file
+/// outside the submission (`/etc/shadow`, another student's source): such
+/// a file is refused, with the whole submission, unless anyone may read it
+/// anyway. Every file is opened beneath the submission's folder without
+/// following links ([`Folder`]), and must be a regular file.
 pub fn copy_submission(source: &Path, dest: &Path) -> std::io::Result<u64> {
+    let folder = Folder::open(source)?;
     let mut total = 0;
-    copy_dir(source, dest, &mut total)?;
+    copy_dir(&folder, Path::new(""), dest, &mut total)?;
     Ok(total)
 }
 
-fn copy_dir(source: &Path, dest: &Path, total: &mut u64) -> std::io::Result<()> {
+fn copy_dir(folder: &Folder, relative: &Path, dest: &Path, total: &mut u64) -> std::io::Result<()> {
     std::fs::create_dir_all(dest)?;
-    for entry in std::fs::read_dir(source)? {
+    for entry in std::fs::read_dir(folder.path().join(relative))? {
         let entry = entry?;
         if entry.file_name().as_encoded_bytes().starts_with(b".") {
             continue;
         }
         let kind = entry.file_type()?;
+        let name = relative.join(entry.file_name());
         let target = dest.join(entry.file_name());
         if kind.is_dir() {
-            copy_dir(&entry.path(), &target, total)?;
+            copy_dir(folder, &name, &target, total)?;
         } else if kind.is_file() {
-            *total += entry.metadata()?.len();
+            let mut file = folder.open_file(&name).map_err(|refusal| {
+                std::io::Error::other(format!("`{}` {refusal}", name.display()))
+            })?;
+            let meta = file.metadata()?;
+            refuse_foreign_link(&name, &meta)?;
+            *total += meta.len();
             if *total > MAX_SUBMISSION_BYTES {
                 return Err(std::io::Error::other(format!(
                     "the submission is larger than {} MiB (reached at `{}`; hidden files and folders such as .git are not counted): remove build outputs, core dumps and data files from it",
@@ -58,22 +74,49 @@ fn copy_dir(source: &Path, dest: &Path, total: &mut u64) -> std::io::Result<()> 
                     entry.path().display()
                 )));
             }
-            std::fs::copy(entry.path(), &target)?;
+            let mut copy = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&target)?;
+            std::io::copy(&mut file, &mut copy)?;
+            use std::os::unix::fs::PermissionsExt;
+            copy.set_permissions(std::fs::Permissions::from_mode(
+                meta.permissions().mode() & 0o755,
+            ))?;
         }
     }
     Ok(())
 }
 
-/// Builds the lab's programs in `build_dir` (a copy of the submission).
+/// Refuses a hard-linked file that not everyone may read: it may be a name
+/// of a file outside the submission that its student could not read.
+fn refuse_foreign_link(name: &Path, meta: &std::fs::Metadata) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    const OTHERS_READ: u32 = 0o004;
+    if meta.nlink() > 1 && meta.mode() & OTHERS_READ == 0 {
+        return Err(std::io::Error::other(format!(
+            "`{}` is a hard link ({} names) to a file not everyone may read (owner uid {}, mode {:o}): it may be a file from outside the submission, so socklab does not copy it; put a copy of the file's content in the submission instead of a link",
+            name.display(),
+            meta.nlink(),
+            meta.uid(),
+            meta.mode() & 0o7777
+        )));
+    }
+    Ok(())
+}
+
+/// Builds the lab's programs in `build_dir` (a copy of the submission), as
+/// `student` (the submission's own uid, when socklab is root).
 pub async fn build(
     name: &str,
     build_dir: &Path,
     manifest: &LabManifest,
     settings: &RunSettings,
+    student: Option<RunAs>,
 ) -> (Submission, BuildReport) {
     let started = Instant::now();
     let deadline = started + manifest.build.timeout;
-    let jail = match BuildJail::create(build_dir, manifest, settings) {
+    let jail = match BuildJail::create(build_dir, manifest, settings, student) {
         Ok(jail) => jail,
         Err(e) => return unbuildable(name, build_dir, manifest, started, &e),
     };
@@ -212,6 +255,8 @@ pub async fn build(
             name: name.to_string(),
             dir: build_dir.to_path_buf(),
             programs,
+            student: None,
+            peers: None,
         },
         BuildReport {
             ok,
@@ -263,6 +308,7 @@ impl BuildJail {
         build_dir: &Path,
         manifest: &LabManifest,
         settings: &RunSettings,
+        student: Option<RunAs>,
     ) -> std::io::Result<BuildJail> {
         let mut limits = ProcessLimits::from_manifest(&manifest.limits);
         limits.cpu_secs = manifest.build.timeout.as_secs().max(1);
@@ -278,13 +324,16 @@ impl BuildJail {
             process_limit,
             &[build_dir.to_path_buf()],
         )?;
-        // The build writes into its copy, which is then nobody's alone.
-        let run_as = settings.capabilities.run_as.map(|user| RunAs {
+        // The build writes into its copy, which is then the student's
+        // alone (mode 0700: no other submission's code may look in).
+        let run_as = student.map(|user| RunAs {
             keep_bind_service: false,
             ..user
         });
         if let Some(user) = &run_as {
             user.own_tree(build_dir)?;
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(build_dir, std::fs::Permissions::from_mode(0o700))?;
         }
         Ok(BuildJail {
             sandbox,
@@ -435,5 +484,44 @@ pub fn prebuilt(name: &str, dir: PathBuf) -> Submission {
         name: name.to_string(),
         dir,
         programs: BTreeMap::new(),
+        student: None,
+        peers: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_hard_link_to_a_file_not_everyone_may_read_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "TOPSECRET").unwrap();
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let submission = dir.path().join("student");
+        std::fs::create_dir(&submission).unwrap();
+        std::fs::write(submission.join("main.c"), "int main;").unwrap();
+        std::fs::hard_link(&secret, submission.join("notes.h")).unwrap();
+        let refused = copy_submission(&submission, &dir.path().join("copy")).unwrap_err();
+        let text = refused.to_string();
+        assert!(
+            text.contains("`notes.h` is a hard link (2 names)"),
+            "{text}"
+        );
+        assert!(!text.contains("TOPSECRET"));
+
+        // One anyone may read is copied (the student could read it anyway),
+        // and links of the other kind are skipped.
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", submission.join("passwd.h")).unwrap();
+        let copy = dir.path().join("copy2");
+        copy_submission(&submission, &copy).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(copy.join("notes.h")).unwrap(),
+            "TOPSECRET"
+        );
+        assert!(!copy.join("passwd.h").exists());
     }
 }

@@ -44,7 +44,21 @@ impl Grading<'_> {
         self.events.emit(Event::SubmissionStarted {
             submission: name.to_string(),
         });
-        let (submission, build) = self.build(name, dir).await;
+        // Its own uids for the time it is graded (given back when dropped).
+        let identity = match &self.settings.capabilities.identities {
+            Some(identities) => match identities.claim() {
+                Ok(identity) => Some(identity),
+                Err(e) => {
+                    return self.unidentified(name, started, &e);
+                }
+            },
+            None => None,
+        };
+        let (mut submission, build) = self
+            .build(name, dir, identity.as_ref().map(|i| i.student))
+            .await;
+        submission.student = identity.as_ref().map(|i| i.student);
+        submission.peers = identity.as_ref().map(|i| i.peers);
         let scenarios: Vec<(usize, &Scenario)> = self.suite.scenarios().enumerate().collect();
         let reports: Vec<ScenarioReport> = futures::stream::iter(scenarios)
             .map(|(index, scenario)| {
@@ -81,7 +95,7 @@ impl Grading<'_> {
         let suite = self.suite;
         let (score, max_score) =
             score::total(&reports, suite.manifest.as_ref().and_then(|m| m.total));
-        let report = SubmissionReport {
+        let mut report = SubmissionReport {
             submission: name.to_string(),
             lab: suite.lab_name(),
             socklab_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -97,6 +111,7 @@ impl Grading<'_> {
             max_score,
             duration_secs: started.elapsed().as_secs_f64(),
         };
+        report.cap_whole_texts(socklab_report::excerpt::REPORT_WHOLE_LIMIT);
         self.events.emit_with(|| Event::SubmissionFinished {
             report: Arc::new(report.clone()),
             reused: false,
@@ -104,9 +119,60 @@ impl Grading<'_> {
         report
     }
 
-    /// The submission's programs: built from a copy when the suite has a
-    /// lab manifest, used as they are otherwise.
-    async fn build(&self, name: &str, dir: &Path) -> (Submission, Option<BuildReport>) {
+    /// The report of a submission socklab could not give uids of its own
+    /// (every uid of the range in use): nothing of it ran.
+    fn unidentified(
+        &self,
+        name: &str,
+        started: Instant,
+        error: &std::io::Error,
+    ) -> SubmissionReport {
+        let why =
+            format!("not run: socklab could not give the submission a uid of its own: {error}");
+        let scenarios: Vec<ScenarioReport> = self
+            .suite
+            .scenarios()
+            .map(|s| {
+                let mut report = score::skipped(s, plan::source_of(s), why.clone());
+                report.status = socklab_report::ScenarioStatus::Error;
+                report
+            })
+            .collect();
+        let (score, max_score) = score::total(
+            &scenarios,
+            self.suite.manifest.as_ref().and_then(|m| m.total),
+        );
+        let report = SubmissionReport {
+            submission: name.to_string(),
+            lab: self.suite.lab_name(),
+            socklab_version: env!("CARGO_PKG_VERSION").to_string(),
+            isolation: Isolation {
+                level: self.settings.capabilities.level,
+                notes: isolation_notes(self.settings),
+            },
+            options: self.settings.options.clone(),
+            not_a_submission: None,
+            build: None,
+            scenarios,
+            score,
+            max_score,
+            duration_secs: started.elapsed().as_secs_f64(),
+        };
+        self.events.emit_with(|| Event::SubmissionFinished {
+            report: Arc::new(report.clone()),
+            reused: false,
+        });
+        report
+    }
+
+    /// The submission's programs: built from a copy (as `student`) when the
+    /// suite has a lab manifest, used as they are otherwise.
+    async fn build(
+        &self,
+        name: &str,
+        dir: &Path,
+        student: Option<crate::sandbox::RunAs>,
+    ) -> (Submission, Option<BuildReport>) {
         let Some(manifest) = &self.suite.manifest else {
             return (build::prebuilt(name, dir.to_path_buf()), None);
         };
@@ -115,7 +181,7 @@ impl Grading<'_> {
         });
         let build_dir = self.work.join("build");
         let (submission, report) = match build::copy_submission(dir, &build_dir) {
-            Ok(_) => build::build(name, &build_dir, manifest, self.settings).await,
+            Ok(_) => build::build(name, &build_dir, manifest, self.settings, student).await,
             Err(e) => {
                 let mut submission = build::prebuilt(name, build_dir);
                 for program in manifest.programs.keys() {
@@ -189,7 +255,7 @@ fn isolation_notes(settings: &RunSettings) -> Vec<String> {
         }
     }
     notes.push(format!(
-        "output kept per program and stream: {} KiB (the rest is counted and dropped)",
+        "output limit per program and stream: {} KiB (a program that prints more is stopped, and its scenario ends there)",
         settings.output_limit >> 10
     ));
     notes
@@ -209,7 +275,7 @@ async fn run_one(
         Disposition::Error(why) => return score::harness_error(scenario, source, why.clone()),
         Disposition::Run(run) => run,
     };
-    if let Err(e) = std::fs::create_dir_all(dir) {
+    if let Err(e) = scenario_folder(dir) {
         return score::skipped(
             scenario,
             source,
@@ -218,6 +284,15 @@ async fn run_one(
     }
     let outcome = run::run_scenario(&plan, run, settings, submission, dir, events).await;
     score::score_scenario(&plan, outcome, source)
+}
+
+/// Makes a scenario's folder: root's, mode 0711, so the programs of the
+/// scenario can reach their own folders below it (each 0700, owned by the
+/// uid it runs as) and the fixtures, but no one can list it.
+fn scenario_folder(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711))
 }
 
 /// A file-name-safe version of a scenario or student name.

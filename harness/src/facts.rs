@@ -34,11 +34,18 @@ pub struct ExitInfo {
     pub code: Option<i32>,
     pub signal: Option<i32>,
     pub core_dumped: bool,
+    /// Set when socklab stopped the program (SIGKILL) because it printed
+    /// more than this many bytes on one stream.
+    pub output_limit: Option<u64>,
 }
 
 impl ExitInfo {
-    /// "exited with code 1", "killed by SIGSEGV (segmentation fault), core dumped".
+    /// "exited with code 1", "killed by SIGSEGV (segmentation fault), core
+    /// dumped", "stopped by socklab: output limit exceeded (1048576 bytes)".
     pub fn describe(&self) -> String {
+        if let Some(limit) = self.output_limit {
+            return format!("stopped by socklab: output limit exceeded ({limit} bytes)");
+        }
         match (self.code, self.signal) {
             (Some(code), _) => format!("exited with code {code}"),
             (None, Some(sig)) => {
@@ -364,23 +371,40 @@ pub struct FileFact {
     pub content: FileContent,
 }
 
-/// What was found at a file's place.
+/// What was found at a file's place, looked at without following links
+/// (see `run/actions/file.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileContent {
-    /// Nothing, or not a file that could be read (with the system's words).
-    Unreadable(String),
-    /// Its bytes.
+    /// Its bytes (a regular file, read for `matches`).
     Bytes(Vec<u8>),
-    /// Something exists there (only existence was asked).
+    /// A regular file is there (only existence was asked).
     Present,
-    /// Nothing exists there (only existence was asked).
+    /// Nothing is there.
     Absent,
+    /// Something is there that socklab does not read on a program's
+    /// behalf, in words: "a FIFO (named pipe)", "a link to outside the
+    /// program's folder", "larger than 67108864 bytes".
+    Refused(String),
+    /// A regular file that could not be read (the system's words).
+    Unreadable(String),
 }
 
 impl FileContent {
+    /// Whether anything is at the file's place.
     pub fn exists(&self) -> bool {
-        matches!(self, FileContent::Bytes(_) | FileContent::Present)
+        !matches!(self, FileContent::Absent)
     }
+}
+
+/// A program that passed its output limit: which, on which stream, and the
+/// limit. socklab stopped it at once, and its scenario ended with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputOverflow {
+    /// `LotteryServer (submission)`.
+    pub label: String,
+    /// `stdout` or `stderr`.
+    pub stream: &'static str,
+    pub limit: u64,
 }
 
 /// What the sandbox saw beside the steps, when the scenario ended.
@@ -390,7 +414,7 @@ pub struct SandboxFact {
     pub process_limit: Option<(u64, u64)>,
     /// The memory limit (bytes) and how many programs the kernel killed for it.
     pub memory: Option<(u64, u64)>,
-    /// Files written outside the programs' folders (path, bytes), where the
-    /// sandbox can tell.
-    pub stray_files: Option<Vec<(PathBuf, u64)>>,
+    /// What the programs left outside their folders (path, and what it
+    /// is), where the sandbox can tell.
+    pub stray_files: Option<Vec<(PathBuf, socklab_reference::beneath::Kind)>>,
 }

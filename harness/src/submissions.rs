@@ -177,8 +177,12 @@ pub enum UnpackError {
 }
 
 /// Makes the submission available as a directory under `work`; returns it.
+/// The folder of a student's working folder that an archive is unpacked
+/// into.
+pub const UNPACKED: &str = "unpacked";
+
 pub fn materialize(entry: &Entry, work: &Path) -> Result<PathBuf, UnpackError> {
-    let target = work.join("unpacked");
+    let target = work.join(UNPACKED);
     match entry.kind {
         EntryKind::Directory => Ok(entry.path.clone()),
         EntryKind::Other => Err(UnpackError::NotASubmission(entry.path.clone())),

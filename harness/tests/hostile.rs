@@ -1,12 +1,17 @@
 //! Hostile student code is graded, never obeyed: a fork bomb, an output
-//! spewer, a memory hog and a spinning hang are graded in one batch with the
-//! good submission, whose full marks must not change, and each is reported
+//! spewer, a memory hog, a spinning hang, a client that leaves traps where
+//! its copies should be (a FIFO, links to /etc/shadow and /dev/zero) and a
+//! neighbour that attacks the other students of its run are graded in one
+//! batch with the good submission and a victim (the good one with a marker
+//! in its sources), whose full marks must not change, and each is reported
 //! for what it is. The fixtures are laid out over their base; their specs
-//! (`must_hold`) say in words what the assertions here check.
+//! (`must_hold`) say in words what the assertions here check. The same run
+//! measures the students' results folders against their size targets.
 
 mod common;
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use common::*;
 
@@ -21,6 +26,40 @@ fn messages(report: &serde_json::Value) -> String {
     all
 }
 
+/// Bytes of every file in a student's results folder, and the folder's total.
+fn folder_sizes(out: &Path, name: &str) -> (Vec<(String, u64)>, u64) {
+    let mut files: Vec<(String, u64)> = std::fs::read_dir(out.join("students").join(name))
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                e.metadata().unwrap().len(),
+            )
+        })
+        .collect();
+    files.sort();
+    let total = files.iter().map(|(_, n)| n).sum();
+    (files, total)
+}
+
+/// Every file of a student's results folder, as text.
+fn everything_reported(out: &Path, name: &str) -> String {
+    let mut all = String::new();
+    for entry in std::fs::read_dir(out.join("students").join(name)).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        all.push_str(&String::from_utf8_lossy(&bytes));
+    }
+    all
+}
+
+/// Written into every source of the victim: seen anywhere in another
+/// student's report, the victim was read.
+const VICTIM_MARKER: &str = "VICTIM-SECRET-7f3a9c";
+const VICTIM: &str = "victim-kim";
+/// The file the neighbour leaves in /run/lock.
+const LOCK_FILE: &str = "/run/lock/hostile-neighbour.lock";
+
 #[test]
 fn hostile_submissions_do_not_disturb_the_good_one() {
     let class = tempfile::tempdir().unwrap();
@@ -31,6 +70,8 @@ fn hostile_submissions_do_not_disturb_the_good_one() {
         "hostile-spewer",
         "hostile-memhog",
         "hostile-hang",
+        "hostile-destinations",
+        "hostile-neighbour",
     ];
     let specified: BTreeSet<String> = fixture_specs()
         .into_iter()
@@ -45,6 +86,18 @@ fn hostile_submissions_do_not_disturb_the_good_one() {
     for name in hostile {
         lay_out_fixture(name, class.path());
     }
+    let victim = class.path().join(VICTIM);
+    copy_dir(&good(), &victim);
+    for entry in std::fs::read_dir(&victim).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "c") {
+            let mut source = std::fs::read_to_string(&path).unwrap();
+            source.push_str(&format!("/* {VICTIM_MARKER} */\n"));
+            std::fs::write(&path, source).unwrap();
+        }
+    }
+    // A leftover of an earlier, unprotected run would hide a leak.
+    let _ = std::fs::remove_file(LOCK_FILE);
     // socklab's working files go here, so the leftover check below looks
     // only at this run's programs (other runs may share the machine).
     let work = tempfile::tempdir().unwrap();
@@ -67,6 +120,111 @@ fn hostile_submissions_do_not_disturb_the_good_one() {
         "the good submission keeps full marks:\n{}",
         messages(&good)
     );
+
+    let victim = report(VICTIM);
+    assert_eq!(
+        victim["score"],
+        victim["max_score"],
+        "the attacked victim keeps full marks:\n{}",
+        messages(&victim)
+    );
+    let neighbour = everything_reported(out.path(), "hostile-neighbour");
+    assert!(
+        neighbour.contains("SEEN "),
+        "the neighbour's attack ran and its output is in its report"
+    );
+    if let Some(at) = neighbour.find("SEEN ") {
+        let seen: String = neighbour[at..].chars().take(80).collect();
+        println!("the neighbour reports: {seen}");
+    }
+    // Its walks met folders closed to it: the other students' were there.
+    let refused: u64 = neighbour
+        .match_indices("CLOSED ")
+        .filter_map(|(at, _)| {
+            let digits: String = neighbour[at + 7..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse().ok()
+        })
+        .max()
+        .unwrap_or(0);
+    assert!(
+        refused > 0,
+        "the neighbour's walk met no folder of another student"
+    );
+    for leak in [VICTIM_MARKER, VICTIM, "STOLEN", "REWROTE"] {
+        assert!(
+            !neighbour.contains(leak),
+            "the neighbour's report shows nothing of the others ({leak:?} found)"
+        );
+    }
+    assert!(
+        !Path::new(LOCK_FILE).exists(),
+        "a program's /run/lock is its own, never the machine's"
+    );
+    let neighbour_report = report("hostile-neighbour");
+    let observed: String = neighbour_report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["checks"].as_array().unwrap())
+        .filter_map(|c| c["observed"].as_str())
+        .collect();
+    assert!(
+        observed.contains("/run/lock/hostile-neighbour.lock"),
+        "what a program left in its /run/lock is reported: {observed}"
+    );
+
+    let traps = report("hostile-destinations");
+    let trapped = messages(&traps);
+    assert!(trapped.contains("a FIFO (named pipe)"), "{trapped}");
+    assert!(
+        trapped
+            .matches("a link to outside the program's folder")
+            .count()
+            >= 2,
+        "{trapped}"
+    );
+    for scenario in traps["scenarios"].as_array().unwrap() {
+        assert!(
+            scenario["duration_secs"].as_f64().unwrap() < 60.0,
+            "a trap costs no more than the scenario's deadline: {scenario}"
+        );
+    }
+    let shown = everything_reported(out.path(), "hostile-destinations");
+    if let Ok(shadow) = std::fs::read("/etc/shadow") {
+        use sha2::Digest;
+        let digest: String = sha2::Sha256::digest(&shadow)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert!(
+            !shown.contains(&digest[..16]),
+            "nothing of /etc/shadow is in the report"
+        );
+        assert!(
+            !shown.contains(&format!("{} bytes", shadow.len())),
+            "not even its size"
+        );
+        assert!(!shown.contains("root:"), "nor its lines");
+    }
+
+    // Size targets: a full-marks student's folder, a spewer's, any
+    // gradescope.json.
+    for (name, most) in [("good", 300_000), ("hostile-spewer", 2_000_000)] {
+        let (files, total) = folder_sizes(out.path(), name);
+        println!("{name}: {total} bytes in all: {files:?}");
+        assert!(
+            total <= most,
+            "{name}'s results folder is {total} bytes, over {most}"
+        );
+    }
+    for name in hostile.iter().chain(&["good", VICTIM]) {
+        let (files, _) = folder_sizes(out.path(), name);
+        let gradescope = files.iter().find(|(f, _)| f == "gradescope.json").unwrap();
+        assert!(gradescope.1 <= 1_000_000, "{name}: {gradescope:?}");
+    }
 
     let limited = good["isolation"]["notes"]
         .to_string()
@@ -131,4 +289,52 @@ fn hostile_submissions_do_not_disturb_the_good_one() {
             "nothing of the students' is left: {left:?}"
         );
     }
+}
+
+/// A spewer costs its neighbours nothing beyond a correct student's share:
+/// the good submission is graded beside a copy of itself, then beside the
+/// spewer (same `-j`, same machine, one test), and its grading time beside
+/// the spewer stays within 1.5× of beside the copy. The machine is shared
+/// and noisy, so a few seconds of slack are added; the figures are printed.
+#[test]
+fn a_spewer_does_not_slow_its_neighbour() {
+    let graded_beside = |neighbour: &str| -> (f64, serde_json::Value) {
+        let class = tempfile::tempdir().unwrap();
+        let out = tempfile::tempdir().unwrap();
+        copy_dir(&good(), &class.path().join("good"));
+        if neighbour == "twin" {
+            copy_dir(&good(), &class.path().join("twin"));
+        } else {
+            lay_out_fixture(neighbour, class.path());
+        }
+        grade_class(&lab3(), class.path(), out.path(), &["-j", "2"], &[]);
+        let good = student_report(out.path(), "good");
+        assert_eq!(good["score"], good["max_score"], "{}", messages(&good));
+        let other_name = if neighbour == "twin" {
+            "twin"
+        } else {
+            neighbour
+        };
+        (
+            good["duration_secs"].as_f64().unwrap(),
+            student_report(out.path(), other_name),
+        )
+    };
+    let (beside_twin, _) = graded_beside("twin");
+    let (beside_spewer, spewer) = graded_beside("hostile-spewer");
+    let longest_spewer_scenario = spewer["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["duration_secs"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    println!(
+        "good graded beside a copy of itself: {beside_twin:.1} s; beside the spewer: \
+         {beside_spewer:.1} s ({:.2}x); the spewer's longest scenario: {longest_spewer_scenario:.1} s",
+        beside_spewer / beside_twin
+    );
+    assert!(
+        beside_spewer <= 1.5 * beside_twin + 5.0,
+        "beside the spewer {beside_spewer:.1} s, beside a copy {beside_twin:.1} s"
+    );
 }

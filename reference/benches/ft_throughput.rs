@@ -114,6 +114,7 @@ fn in_process(runtime: &tokio::runtime::Runtime, dir: &Path, original: &[u8], re
             Transcript::disabled()
         },
         cwd: dir.to_path_buf(),
+        files: socklab_reference::Files::Anywhere,
     };
     let server_env = env();
     let transcript = Transcript::new();

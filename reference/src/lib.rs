@@ -20,6 +20,7 @@
 
 #![warn(missing_docs)]
 
+pub mod beneath;
 pub mod cli;
 pub mod error;
 pub mod net;
@@ -160,6 +161,25 @@ pub struct Env {
     pub transcript: Transcript,
     /// Relative file paths (ft-server's requested files, ft-client's DST) resolve against this.
     pub cwd: PathBuf,
+    /// Which files the program may open on request.
+    pub files: Files,
+}
+
+/// Where a program may open the files it is asked for (ft-server's SRC,
+/// ft-client's DST).
+///
+/// A standalone binary opens any path its user may (`Anywhere`). Inside the
+/// grader, a reference program serves a student's program, which chooses
+/// the path: there it opens regular files only, beneath the scenario's
+/// folder, following no link ([`beneath::Folder`]), so a student's client
+/// cannot make it read `/etc/shadow`, another student's files, or a FIFO.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Files {
+    /// Any path the process may open.
+    #[default]
+    Anywhere,
+    /// Regular files beneath this folder only, no links followed.
+    Beneath(PathBuf),
 }
 
 impl Env {
@@ -169,6 +189,7 @@ impl Env {
             net: Arc::new(HostNet),
             transcript: Transcript::new(),
             cwd,
+            files: Files::Anywhere,
         }
     }
 }
@@ -285,6 +306,7 @@ pub fn main_with_args(program: Program, args: Vec<OsString>) -> ! {
         net: Arc::new(HostNet),
         transcript: Transcript::disabled(),
         cwd,
+        files: Files::Anywhere,
     };
     let code = runtime.block_on(execute_invocation(invocation, Stdio::inherit(), env));
     std::process::exit(code)

@@ -83,6 +83,7 @@ fn reference_lottery(input: &'static str) -> u16 {
             net: Arc::new(HostNet),
             transcript,
             cwd: cwd.clone(),
+            files: socklab_reference::Files::Anywhere,
         };
         let server_transcript = Transcript::new();
         let server = tokio::spawn(socklab_reference::run(

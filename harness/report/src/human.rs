@@ -193,6 +193,9 @@ fn scenario_block_with(
                 clean(&transcript.label)
             ));
             push_quoted(&mut out, FIELD, &transcript.text);
+            if let Some(note) = transcript.excerpt_note() {
+                out.push_str(&format!("{FIELD}({note})\n"));
+            }
             if transcript.truncated_bytes > 0 {
                 out.push_str(&format!(
                     "{FIELD}({} more bytes not kept)\n",

@@ -131,6 +131,9 @@ fn transcripts(scenario: &ScenarioReport) -> String {
             "== {} ==\n{}\n",
             transcript.label, transcript.text
         ));
+        if let Some(note) = transcript.excerpt_note() {
+            text.push_str(&format!("({note})\n"));
+        }
         if transcript.truncated_bytes > 0 {
             text.push_str(&format!(
                 "({} more bytes not kept)\n",

@@ -32,6 +32,7 @@ pub mod class_page;
 pub mod classroom;
 pub mod csv;
 pub mod escape;
+pub mod excerpt;
 pub mod format;
 pub mod gradescope;
 pub mod html;

@@ -66,7 +66,7 @@ pub fn render_markdown(report: &SubmissionReport) -> String {
     out.push_str("\n## Details\n");
     for scenario in &report.scenarios {
         let verdict = Verdict::of(scenario);
-        if verdict == Verdict::Pass && scenario.transcripts.is_empty() {
+        if verdict == Verdict::Pass && scenario.feedback_transcripts().is_empty() {
             continue;
         }
         let _ = writeln!(
@@ -124,13 +124,16 @@ pub(crate) fn scenario_details(scenario: &ScenarioReport) -> String {
     if let Some(note) = not_reached_note(scenario) {
         let _ = writeln!(out, "_{note}._\n");
     }
-    for transcript in &scenario.transcripts {
+    for transcript in scenario.feedback_transcripts() {
         let _ = writeln!(
             out,
             "<details>\n<summary>Transcript: {}</summary>\n",
             html_escape(&one_line(&transcript.label))
         );
         out.push_str(&code_block(&transcript.text));
+        if let Some(note) = transcript.excerpt_note() {
+            let _ = writeln!(out, "\n({})", md_text(&note));
+        }
         if transcript.truncated_bytes > 0 {
             let _ = writeln!(
                 out,

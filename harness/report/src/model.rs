@@ -118,6 +118,19 @@ pub struct ScenarioReport {
     pub tags: Vec<String>,
 }
 
+impl ScenarioReport {
+    /// The transcripts a student's feedback (Markdown, HTML, Gradescope)
+    /// shows: none for a passed scenario (nothing there to act on; they stay
+    /// in `report.json` and `-v`), all of them otherwise.
+    pub fn feedback_transcripts(&self) -> &[Transcript] {
+        if self.status == ScenarioStatus::Passed {
+            &[]
+        } else {
+            &self.transcripts
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum ScenarioStatus {
@@ -175,18 +188,115 @@ pub enum CheckStatus {
     Error,
 }
 
-/// Raw material behind the verdicts.
+/// Raw material behind the verdicts: what a program printed, what a
+/// connection carried, how a program ended.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Transcript {
     /// e.g. `program cli (LotteryClient, submission) stdout` or `peer p`.
     pub label: String,
-    /// The text, bytes escaped where not printable.
+    /// What every report shows, bytes escaped where not printable: the
+    /// whole text when it is short, else an excerpt (its head and tail,
+    /// see [`crate::excerpt`]) and then `whole` says what it was cut from.
     pub text: String,
     /// Bytes that were produced but not kept (output limit).
     pub truncated_bytes: u64,
+    /// When `text` is an excerpt: the whole it was cut from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whole: Option<Whole>,
+}
+
+/// What an excerpt was cut from: its size and digest, and (in
+/// `report.json` only, under a cap) the whole text.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Whole {
+    /// Bytes of the whole (the raw bytes for a program's output, the text
+    /// otherwise).
+    pub bytes: u64,
+    /// Their SHA-256, in hex.
+    pub sha256: String,
+    /// The whole text, escaped like `text`, when it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+impl Transcript {
+    /// A transcript of raw bytes (a program's stdout), `escaped` for a
+    /// person: shown as an excerpt when long, with the bytes' size and
+    /// digest.
+    pub fn of_bytes(
+        label: String,
+        bytes: &[u8],
+        escaped: String,
+        truncated_bytes: u64,
+    ) -> Transcript {
+        let excerpt = crate::excerpt::excerpt(&escaped, crate::excerpt::HEAD, crate::excerpt::TAIL);
+        let whole = (excerpt.len() < escaped.len()).then(|| Whole {
+            bytes: bytes.len() as u64,
+            sha256: crate::excerpt::sha256_hex(bytes),
+            text: (escaped.len() <= crate::excerpt::WHOLE_TEXT_LIMIT).then_some(escaped),
+        });
+        Transcript {
+            label,
+            text: excerpt,
+            truncated_bytes,
+            whole,
+        }
+    }
+
+    /// A transcript of a text (a connection's log, a program's end).
+    pub fn of_text(label: String, text: String) -> Transcript {
+        let excerpt = crate::excerpt::excerpt(&text, crate::excerpt::HEAD, crate::excerpt::TAIL);
+        let whole = (excerpt.len() < text.len()).then(|| Whole {
+            bytes: text.len() as u64,
+            sha256: crate::excerpt::sha256_hex(text.as_bytes()),
+            text: (text.len() <= crate::excerpt::WHOLE_TEXT_LIMIT).then_some(text),
+        });
+        Transcript {
+            label,
+            text: excerpt,
+            truncated_bytes: 0,
+            whole,
+        }
+    }
+
+    /// "(excerpt of 1048576 bytes, sha256 ab12…)", for a report under the
+    /// excerpt; `None` when `text` is whole.
+    pub fn excerpt_note(&self) -> Option<String> {
+        self.whole.as_ref().map(|whole| {
+            format!(
+                "excerpt: its head and tail; the whole is {} bytes, sha256 {}",
+                whole.bytes, whole.sha256
+            )
+        })
+    }
 }
 
 impl SubmissionReport {
+    /// Keeps at most `limit` bytes of whole transcript texts in all (the
+    /// shortest first); the rest keep their excerpt, size and digest.
+    ///
+    /// A passed scenario keeps none: its excerpts, sizes and digests say
+    /// enough, and a full-marks report stays small.
+    pub fn cap_whole_texts(&mut self, limit: usize) {
+        for scenario in &mut self.scenarios {
+            if scenario.status == ScenarioStatus::Passed {
+                for whole in scenario
+                    .transcripts
+                    .iter_mut()
+                    .filter_map(|t| t.whole.as_mut())
+                {
+                    whole.text = None;
+                }
+            }
+        }
+        cap_whole_texts(
+            self.scenarios
+                .iter_mut()
+                .flat_map(|s| s.transcripts.iter_mut()),
+            limit,
+        );
+    }
+
     /// Scored checks that failed, across scenarios.
     pub fn failed_checks(&self) -> impl Iterator<Item = (&ScenarioReport, &CheckReport)> {
         self.scenarios.iter().flat_map(|s| {
@@ -381,6 +491,25 @@ impl CheckStatus {
     }
 }
 
+/// Keeps at most `limit` bytes of the `transcripts`' whole texts, the
+/// shortest first.
+fn cap_whole_texts<'a>(transcripts: impl Iterator<Item = &'a mut Transcript>, limit: usize) {
+    let mut wholes: Vec<&mut Whole> = transcripts
+        .filter_map(|t| t.whole.as_mut())
+        .filter(|w| w.text.is_some())
+        .collect();
+    wholes.sort_by_key(|w| w.text.as_ref().map_or(0, String::len));
+    let mut kept = 0;
+    for whole in wholes {
+        let len = whole.text.as_ref().map_or(0, String::len);
+        if kept + len > limit {
+            whole.text = None;
+        } else {
+            kept += len;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,5 +538,40 @@ mod tests {
         let program: ProgramBuild =
             serde_json::from_str(r#"{"name":"a","status":"missing","detail":null}"#).unwrap();
         assert_eq!(program.status, BuildStatus::Missing);
+    }
+
+    #[test]
+    fn a_long_transcript_is_an_excerpt_with_its_size_and_digest() {
+        let bytes = vec![b'x'; 100_000];
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        let t = Transcript::of_bytes("out".into(), &bytes, text.clone(), 7);
+        assert!(t.text.len() < 2_000, "{}", t.text.len());
+        let whole = t
+            .whole
+            .as_ref()
+            .expect("an excerpt says what it was cut from");
+        assert_eq!(whole.bytes, 100_000);
+        assert_eq!(whole.sha256, crate::excerpt::sha256_hex(&bytes));
+        // Longer than one transcript may keep whole in report.json.
+        assert_eq!(whole.text, None);
+        assert!(t.excerpt_note().unwrap().contains("100000 bytes"));
+        let short = Transcript::of_text("end".into(), "exit 0".into());
+        assert_eq!((short.text.as_str(), short.whole), ("exit 0", None));
+    }
+
+    #[test]
+    fn whole_texts_are_capped_per_report_shortest_first() {
+        let of = |n: usize| Transcript::of_text("t".into(), "y".repeat(n));
+        let kept = |ts: &[Transcript]| -> Vec<bool> {
+            ts.iter()
+                .map(|t| t.whole.as_ref().unwrap().text.is_some())
+                .collect()
+        };
+        let mut transcripts = vec![of(5_000), of(12_000), of(3_000)];
+        assert_eq!(kept(&transcripts), [true, true, true]);
+        cap_whole_texts(transcripts.iter_mut(), 10_000);
+        assert_eq!(kept(&transcripts), [true, false, true]);
+        // Size and digest stay when the whole text goes.
+        assert_eq!(transcripts[1].whole.as_ref().unwrap().bytes, 12_000);
     }
 }

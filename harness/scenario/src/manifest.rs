@@ -81,7 +81,8 @@ pub struct RawLimits {
     pub open_files: Option<u64>,
     /// Largest file the program may write, e.g. `64MiB`.
     pub file_size: Option<S<Text>>,
-    /// Bytes of stdout and of stderr kept; the rest is counted and dropped.
+    /// Bytes a program may print on stdout and on stderr (all are kept); one
+    /// that prints more is stopped at once and its scenario fails.
     pub output: Option<S<Text>>,
 }
 

@@ -206,6 +206,7 @@ mod tests {
             code: None,
             signal: Some(libc::SIGPIPE),
             core_dumped: false,
+            output_limit: None,
         }));
         let (did, hint) = culprit(&killed);
         assert_eq!(

@@ -5,20 +5,33 @@ use super::Judgement;
 use super::difference::{cut_at_nul, describe_difference, sha256_hex};
 use crate::facts::{FileContent, FileFact};
 
-/// `file: { exists: … }`.
+/// `file: { exists: … }`: a regular file is there (or nothing is). What
+/// is not a regular file (a FIFO, a link, a directory) is said as such and
+/// never counts as the file.
 pub fn exists(want: bool, fact: &FileFact) -> Judgement {
     let shown = &fact.shown;
-    let exists = fact.content.exists();
-    let is = format!(
-        "{shown} {}",
-        if exists { "exists" } else { "does not exist" }
-    );
-    if exists == want {
+    let is = match &fact.content {
+        FileContent::Absent => format!("{shown} does not exist"),
+        FileContent::Refused(what) => format!("{shown} is {what}, not a regular file"),
+        FileContent::Unreadable(e) => format!("{shown} cannot be looked at: {e}"),
+        FileContent::Present | FileContent::Bytes(_) => format!("{shown} exists"),
+    };
+    let holds = match &fact.content {
+        FileContent::Present | FileContent::Bytes(_) => want,
+        FileContent::Absent => !want,
+        // Something is there, but not a file the program wrote as asked.
+        FileContent::Refused(_) | FileContent::Unreadable(_) => false,
+    };
+    if holds {
         Judgement::pass(is)
     } else {
         Judgement::fail(is).expected(format!(
             "{shown} {}",
-            if want { "to exist" } else { "not to exist" }
+            if want {
+                "to exist (a regular file)"
+            } else {
+                "not to exist"
+            }
         ))
     }
 }
@@ -26,15 +39,22 @@ pub fn exists(want: bool, fact: &FileFact) -> Judgement {
 /// `file: { matches: FIXTURE }`: the file holds exactly the fixture's bytes.
 pub fn matches(fixture: &str, want: &[u8], fact: &FileFact) -> Judgement {
     let shown = &fact.shown;
+    let expected = || format!("a copy of fixture `{fixture}` ({} bytes)", want.len());
     let got = match &fact.content {
         FileContent::Bytes(got) => got,
-        FileContent::Unreadable(e) => {
-            return Judgement::fail(format!("{shown} cannot be read: {e}")).expected(format!(
-                "a copy of fixture `{fixture}` ({} bytes)",
-                want.len()
-            ));
+        FileContent::Absent => {
+            return Judgement::fail(format!("{shown} does not exist")).expected(expected());
         }
-        FileContent::Present | FileContent::Absent => {
+        FileContent::Refused(what) => {
+            return Judgement::fail(format!(
+                "{shown} is {what}: socklab reads only regular files inside the program's folder"
+            ))
+            .expected(expected());
+        }
+        FileContent::Unreadable(e) => {
+            return Judgement::fail(format!("{shown} cannot be read: {e}")).expected(expected());
+        }
+        FileContent::Present => {
             return Judgement::harness(format!("{shown}: socklab did not read the file"));
         }
     };
@@ -96,20 +116,34 @@ mod tests {
             "programs/cli/copy.bin is not a byte-exact copy of fixture `src`"
         );
         assert!(short.observed.unwrap().contains("stops 1 bytes early"));
-        let missing = matches(
-            "src",
-            b"abc",
-            &fact(FileContent::Unreadable(
-                "No such file or directory (os error 2)".into(),
-            )),
-        );
-        assert_eq!(
-            missing.message,
-            "programs/cli/copy.bin cannot be read: No such file or directory (os error 2)"
-        );
+        let missing = matches("src", b"abc", &fact(FileContent::Absent));
+        assert_eq!(missing.message, "programs/cli/copy.bin does not exist");
         assert_eq!(
             missing.expected.as_deref(),
             Some("a copy of fixture `src` (3 bytes)")
         );
+    }
+
+    #[test]
+    fn what_is_not_a_regular_file_is_named_and_never_passes() {
+        let fifo = || fact(FileContent::Refused("a FIFO (named pipe)".into()));
+        let j = matches("src", b"abc", &fifo());
+        assert!(!j.passed());
+        assert_eq!(
+            j.message,
+            "programs/cli/copy.bin is a FIFO (named pipe): socklab reads only regular files inside the program's folder"
+        );
+        assert!(j.observed.is_none(), "nothing of it is shown");
+        let link = fact(FileContent::Refused(
+            "a link to outside the program's folder".into(),
+        ));
+        assert!(!exists(true, &link).passed());
+        assert!(!exists(false, &link).passed(), "a link is something");
+        assert_eq!(
+            exists(true, &link).message,
+            "programs/cli/copy.bin is a link to outside the program's folder, not a regular file"
+        );
+        assert!(exists(false, &fact(FileContent::Absent)).passed());
+        assert!(!exists(true, &fact(FileContent::Absent)).passed());
     }
 }

@@ -41,6 +41,13 @@ pub use observation::{Observation, Outcome};
 use socklab_report::{CheckReport, CheckStatus};
 use socklab_scenario::{Action, StepMeta};
 
+/// A check's field as reports show it: whole when short, else its head
+/// and tail (a megabyte received is not shown as a megabyte).
+fn field(text: &str) -> String {
+    use socklab_report::excerpt::{FIELD_HEAD, FIELD_TAIL, excerpt};
+    excerpt(text, FIELD_HEAD, FIELD_TAIL)
+}
+
 /// Whether the scenario goes on after this observation.
 pub fn continues(observation: &Observation, meta: &StepMeta) -> bool {
     observation.outcome == Outcome::Ok || meta.observe || meta.soft
@@ -70,12 +77,12 @@ pub fn verdict(observation: &Observation, meta: &StepMeta) -> Option<CheckReport
         },
         message: observation.message.clone(),
         sent: if failed {
-            observation.sent.clone()
+            observation.sent.as_deref().map(field)
         } else {
             None
         },
-        expected: observation.expected.clone(),
-        observed: observation.observed.clone(),
+        expected: observation.expected.as_deref().map(field),
+        observed: observation.observed.as_deref().map(field),
         hint: if failed {
             observation.hint.clone().or_else(|| meta.hint.clone())
         } else {

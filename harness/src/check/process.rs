@@ -241,6 +241,7 @@ mod tests {
             code: Some(c),
             signal: None,
             core_dumped: false,
+            output_limit: None,
         }
     }
 
@@ -249,6 +250,7 @@ mod tests {
             code: None,
             signal: Some(sig),
             core_dumped: false,
+            output_limit: None,
         }
     }
 

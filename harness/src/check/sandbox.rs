@@ -5,8 +5,10 @@
 //! They are reported with the scenario, weigh nothing and stop nothing; the
 //! stray-files one is only observed.
 
+use socklab_reference::beneath::Kind;
+
 use super::Judgement;
-use crate::facts::SandboxFact;
+use crate::facts::{OutputOverflow, SandboxFact};
 
 /// One thing the sandbox saw that a student should hear about.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,7 +54,12 @@ pub fn findings(fact: &SandboxFact) -> Vec<SandboxFinding> {
     if let Some(stray) = fact.stray_files.as_ref().filter(|f| !f.is_empty()) {
         let listed: Vec<String> = stray
             .iter()
-            .map(|(path, bytes)| format!("{} ({bytes} bytes)", path.display()))
+            .map(|(path, kind)| match kind {
+                Kind::File(bytes) => format!("{} ({bytes} bytes)", path.display()),
+                Kind::Directory => format!("{} (an empty folder)", path.display()),
+                Kind::Link => format!("{} (a symbolic link, not followed)", path.display()),
+                other => format!("{} ({})", path.display(), other.describe()),
+            })
             .collect();
         found.push(SandboxFinding {
             keyword: "files",
@@ -69,6 +76,25 @@ pub fn findings(fact: &SandboxFact) -> Vec<SandboxFinding> {
         });
     }
     found
+}
+
+/// A program printed more than the output limit: socklab stopped it, and
+/// the scenario ended there (a failure, weighing nothing itself).
+pub fn output_limit(overflow: &OutputOverflow) -> SandboxFinding {
+    SandboxFinding {
+        keyword: "limits",
+        title: "the programs stay within the output limit",
+        judgement: Judgement::fail(format!(
+            "{} printed too much on {}: output limit exceeded ({} bytes); socklab stopped it",
+            overflow.label, overflow.stream, overflow.limit
+        ))
+        .expected(format!(
+            "at most {} bytes on {}",
+            overflow.limit, overflow.stream
+        )),
+        hint: "Print only what the lab asks for: no debug output in a loop, and never print in a loop that does not wait for input or a connection.",
+        observe: false,
+    }
 }
 
 #[cfg(test)]
@@ -90,7 +116,11 @@ mod tests {
         let fact = SandboxFact {
             process_limit: Some((64, 1200)),
             memory: Some((512 << 20, 1)),
-            stray_files: Some(vec![("/tmp/x".into(), 3), ("/tmp/y".into(), 0)]),
+            stray_files: Some(vec![
+                ("/tmp/x".into(), Kind::File(3)),
+                ("/tmp/y".into(), Kind::Directory),
+                ("/tmp/z".into(), Kind::Link),
+            ]),
         };
         let found = findings(&fact);
         let messages: Vec<&str> = found.iter().map(|f| f.judgement.message.as_str()).collect();
@@ -99,13 +129,29 @@ mod tests {
             [
                 "a fork bomb was contained: the programs tried to run more than 64 processes (1200 forks refused)",
                 "the kernel killed 1 program for using more than the memory limit of 512 MiB (killed by SIGKILL)",
-                "a program wrote outside its working directory (2 entries)",
+                "a program wrote outside its working directory (3 entries)",
             ]
         );
         assert_eq!(
             found[2].judgement.observed.as_deref(),
-            Some("/tmp/x (3 bytes)\n/tmp/y (0 bytes)")
+            Some(
+                "/tmp/x (3 bytes)\n/tmp/y (an empty folder)\n/tmp/z (a symbolic link, not followed)"
+            )
         );
         assert!(found[2].observe && !found[0].observe);
+    }
+
+    #[test]
+    fn an_output_flood_names_the_program_and_the_limit() {
+        let finding = output_limit(&OutputOverflow {
+            label: "LotteryServer (submission)".into(),
+            stream: "stdout",
+            limit: 1 << 20,
+        });
+        assert_eq!(
+            finding.judgement.message,
+            "LotteryServer (submission) printed too much on stdout: output limit exceeded (1048576 bytes); socklab stopped it"
+        );
+        assert!(!finding.observe);
     }
 }

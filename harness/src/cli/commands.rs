@@ -10,7 +10,7 @@ use socklab_report::{Format, HumanOptions};
 use socklab_scenario::is_manifest;
 
 use super::progress::{ClassBar, ClassLines, ScenarioLines, Warnings};
-use super::setup::{Session, check_lab, default_jobs, interrupted, load_suite};
+use super::setup::{Session, check_lab, default_jobs, load_suite};
 use super::{CheckArgs, GradeArgs, RunArgs};
 use crate::engine::Grading;
 use crate::error::{EXIT_FAILED, EXIT_PASSED, Error};
@@ -134,16 +134,10 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Error> {
         limit: None,
         events,
     };
-    let report = session.runtime.block_on(async {
-        let graded = grading.grade(&name, &submission);
-        tokio::select! {
-            report = graded => Ok(report),
-            signal = interrupted() => Err(Error::Interrupted {
-                signal,
-                aftermath: "every program it started has been stopped",
-            }),
-        }
-    })?;
+    let report = session.run_until_interrupted(
+        grading.grade(&name, &submission),
+        "every program it started has been stopped",
+    )?;
     let human = HumanOptions {
         verbose: args.verbose,
         color: std::io::stdout().is_terminal(),
@@ -184,17 +178,12 @@ pub fn grade(args: GradeArgs) -> Result<ExitCode, Error> {
         Arc::new(ClassLines::default())
     };
     let events = Events::none().with(Arc::new(Warnings)).with(progress);
-    let summary = session.runtime.block_on(async {
-        tokio::select! {
-            result = crate::grade::grade_class(&job, &events) => {
-                result.map_err(|e| Error::internal("grading the class failed", e))
-            }
-            signal = interrupted() => Err(Error::Interrupted {
-                signal,
-                aftermath: "results written so far are kept (use --resume)",
-            }),
-        }
-    })?;
+    let summary = session
+        .run_until_interrupted(
+            crate::grade::grade_class(&job, &events),
+            "results written so far are kept (use --resume)",
+        )?
+        .map_err(|e| Error::internal("grading the class failed", e))?;
     eprintln!(
         "graded {} submissions ({} unchanged, not re-graded); results in {}",
         summary.graded + summary.reused,
@@ -224,16 +213,10 @@ pub fn check(args: CheckArgs) -> Result<ExitCode, Error> {
         limit: None,
         events: Events::none().with(Arc::new(Warnings)),
     };
-    let report = session.runtime.block_on(async {
-        let graded = grading.grade(&name, &here);
-        tokio::select! {
-            report = graded => Ok(report),
-            signal = interrupted() => Err(Error::Interrupted {
-                signal,
-                aftermath: "every program it started has been stopped",
-            }),
-        }
-    })?;
+    let report = session.run_until_interrupted(
+        grading.grade(&name, &here),
+        "every program it started has been stopped",
+    )?;
     let human = HumanOptions {
         verbose: args.verbose,
         color: args.out.is_none() && std::io::stdout().is_terminal(),

@@ -7,6 +7,7 @@
 //! terminated (SIGTERM).
 
 mod commands;
+mod interrupt;
 mod progress;
 mod setup;
 

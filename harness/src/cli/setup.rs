@@ -1,17 +1,20 @@
 //! What the commands that run scenarios set up before they start: the
 //! suite from the files given, the run's settings for this machine (probed
 //! once), the async runtime and a working folder; and how a signal ends a
-//! run.
+//! run (with [`super::interrupt`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use socklab_scenario::{Diagnostics, is_manifest, load_manifest_with, load_scenario_file};
 
+use super::interrupt::Interrupts;
 use crate::engine;
-use crate::error::{Error, Interruption};
+use crate::error::Error;
 use crate::limits::ProcessLimits;
 use crate::plan::{PortTurns, RunSettings, Suite};
+use crate::sandbox::leftovers::{self, RunClaim};
 use crate::sandbox::{self, IsolationRequest, userns::UserNamespace};
 
 /// Loads files into a suite: a manifest brings its scenario files; scenario
@@ -121,30 +124,24 @@ pub fn default_jobs() -> usize {
         .unwrap_or(2)
 }
 
-/// Resolves on SIGINT or SIGTERM, with which one came.
-pub async fn interrupted() -> Interruption {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return std::future::pending::<Interruption>().await;
-    };
-    tokio::select! {
-        _ = int.recv() => Interruption::Interrupt,
-        _ = term.recv() => Interruption::Terminate,
-    }
-}
-
-/// What every command that runs scenarios sets up: the async runtime, the
-/// run settings for this machine, and a working directory.
+/// What every command that runs scenarios sets up: SIGINT/SIGTERM
+/// handling, the async runtime, the run settings for this machine, and a
+/// working directory.
 pub struct Session {
-    pub runtime: tokio::runtime::Runtime,
+    runtime: Option<tokio::runtime::Runtime>,
+    interrupts: Interrupts,
     pub settings: RunSettings,
     pub work: PathBuf,
     /// Removes the working directory when socklab chose it.
     _temp: Option<tempfile::TempDir>,
+    /// Says what this run made, should it be killed (dropped last: the
+    /// working directory is gone by then).
+    _claim: Option<RunClaim>,
 }
+
+/// How long the runtime's leftover tasks may take to stop when a command
+/// ends (an interrupted one leaves some).
+const RUNTIME_SHUTDOWN: Duration = Duration::from_millis(200);
 
 impl Session {
     pub fn start(
@@ -158,24 +155,70 @@ impl Session {
             IsolationRequest::Loopback => UserNamespace::default(),
             _ => sandbox::userns::enter_if_unprivileged(),
         };
+        let interrupts = Interrupts::install()
+            .map_err(|e| Error::internal("cannot handle SIGINT and SIGTERM", e))?;
         let runtime = tokio::runtime::Runtime::new()
             .map_err(|e| Error::internal("cannot start the async runtime", e))?;
         let settings = settings_for(suite, isolation, &userns)?;
+        // What killed runs left behind goes before this run makes anything.
+        let claims = leftovers::claims_folder();
+        let removed = leftovers::remove_leftovers(&claims, settings.capabilities.cgroups.as_ref());
+        if !removed.is_empty() {
+            eprintln!(
+                "socklab: removed what killed socklab runs left behind: {}",
+                removed.join(", ")
+            );
+        }
+        // Without a claim the run works the same; only a kill would leave
+        // its working folder and cgroups for good.
+        let claim = leftovers::RunClaim::take(&claims).ok();
         let (work, _temp) = engine::work_dir(work_dir)
             .map_err(|e| Error::internal("cannot create a working directory", e))?;
+        if let (Some(claim), Some(_)) = (&claim, &_temp) {
+            claim
+                .record_folder(&work)
+                .map_err(|e| Error::internal("cannot record the working directory", e))?;
+        }
         Ok(Session {
-            runtime,
+            runtime: Some(runtime),
+            interrupts,
             settings,
             work,
             _temp,
+            _claim: claim,
+        })
+    }
+
+    /// Runs `work` on the runtime until it is done or SIGINT/SIGTERM comes;
+    /// then every program it started has been stopped (its future was
+    /// dropped) and the error says which signal, and `aftermath`.
+    pub fn run_until_interrupted<T>(
+        &self,
+        work: impl std::future::Future<Output = T>,
+        aftermath: &'static str,
+    ) -> Result<T, Error> {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .expect("the runtime lives as long as the session");
+        runtime.block_on(async {
+            tokio::select! {
+                done = work => Ok(done),
+                signal = self.interrupts.interrupted() => Err(Error::Interrupted { signal, aftermath }),
+            }
         })
     }
 }
 
 impl Drop for Session {
     /// Processes that escaped a scenario and were re-parented to socklab
-    /// (the loopback fallback makes it their subreaper) end with the run.
+    /// (the loopback fallback makes it their subreaper) end with the run;
+    /// the runtime is not waited for beyond [`RUNTIME_SHUTDOWN`] (a
+    /// blocking read a student's file started may still be under way).
     fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+        }
         sandbox::kill_adopted_orphans();
     }
 }

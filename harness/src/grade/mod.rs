@@ -194,13 +194,13 @@ fn others_note(students_dir: &Path, entries: &[Entry]) -> Option<String> {
 pub fn settings_key(settings: &RunSettings) -> String {
     let caps = &settings.capabilities;
     format!(
-        "isolation={};multi_host={};cgroups={};memory_cgroup={};run_as={:?};limits={:?};output_limit={};options={:?};references={:?}",
+        "isolation={};multi_host={};cgroups={};memory_cgroup={};identities={:?};limits={:?};output_limit={};options={:?};references={:?}",
         caps.level.as_str(),
         caps.multi_host,
         caps.cgroups.is_some(),
         // A memory hog is killed by the cgroup, or crashes under RLIMIT_AS.
         caps.cgroups.as_ref().is_some_and(|c| c.has_memory()),
-        caps.run_as,
+        caps.identities,
         settings.limits,
         settings.output_limit,
         settings.options,
@@ -238,7 +238,7 @@ async fn grade_one(job: &GradeJob<'_>, grading: &Grading<'_>, entry: &Entry) -> 
         });
         report
     };
-    if let Err(e) = std::fs::create_dir_all(&work) {
+    if let Err(e) = student_folders(&work) {
         return unreadable(format!("cannot create a working directory: {e}"));
     }
     let dir = match submissions::materialize(entry, &work) {
@@ -260,6 +260,19 @@ async fn grade_one(job: &GradeJob<'_>, grading: &Grading<'_>, entry: &Entry) -> 
     let report = student.grade(&entry.name, &dir).await;
     let _ = std::fs::remove_dir_all(&work);
     report
+}
+
+/// A student's working folder (root's, mode 0711: the student's programs
+/// reach their folders below it, nobody lists it) and, in it, the folder
+/// an archive is unpacked into (root's alone, mode 0700: no program of any
+/// student reads a submission's sources there).
+fn student_folders(work: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::create_dir_all(work)?;
+    std::fs::set_permissions(work, std::fs::Permissions::from_mode(0o711))?;
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(work.join(submissions::UNPACKED))
 }
 
 /// The report of an entry that is neither a folder nor an archive (a stray
@@ -343,7 +356,7 @@ mod tests {
                 level,
                 multi_host: true,
                 cgroups: None,
-                run_as: None,
+                identities: None,
                 why_single_host: None,
                 really_root: true,
                 notes: Vec::new(),
@@ -388,10 +401,12 @@ mod tests {
         let mut options = base.clone();
         options.options.insert("seed".into(), "7".into());
         let mut as_nobody = base.clone();
-        as_nobody.capabilities.run_as = Some(crate::sandbox::RunAs {
-            uid: 65534,
-            gid: 65534,
+        as_nobody.capabilities.identities = Some(crate::sandbox::Identities {
+            first_uid: crate::sandbox::identity::FIRST_UID,
+            slots: crate::sandbox::identity::SLOTS,
+            claims: None,
             keep_bind_service: false,
+            separate_peers: true,
         });
         let keys: BTreeSet<String> = [
             &base, &loopback, &one_host, &limited, &output, &options, &as_nobody,

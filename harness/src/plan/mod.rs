@@ -39,6 +39,11 @@ pub struct Submission {
     /// submission itself when nothing was built).
     pub dir: PathBuf,
     pub programs: BTreeMap<String, Availability>,
+    /// Who its programs run as (a uid of its own when socklab is root).
+    pub student: Option<crate::sandbox::RunAs>,
+    /// Who socklab's reference programs run as when they run in processes
+    /// beside its programs.
+    pub peers: Option<crate::sandbox::RunAs>,
 }
 
 impl Submission {

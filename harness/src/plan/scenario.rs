@@ -368,7 +368,7 @@ mod tests {
                 level,
                 multi_host: level == IsolationLevel::Namespaces,
                 cgroups: None,
-                run_as: None,
+                identities: None,
                 why_single_host: None,
                 really_root,
                 notes: Vec::new(),

@@ -20,6 +20,7 @@ pub mod procfs;
 pub mod program;
 pub mod proxy;
 pub mod pty;
+pub mod search;
 pub mod sockets;
 pub mod state;
 pub mod wait;
@@ -37,7 +38,7 @@ use socklab_scenario::{Action, Step, StepMeta};
 
 use crate::check::{self, Judgement, Observation, Outcome};
 use crate::events::ScenarioEvents;
-use crate::facts::SandboxFact;
+use crate::facts::{OutputOverflow, SandboxFact};
 use crate::plan::{RunPlan, RunSettings, ScenarioPlan, Submission};
 use crate::sandbox::Sandbox;
 use state::{ScenarioState, StepContext, StepError};
@@ -119,23 +120,37 @@ pub async fn run_scenario(
         observations: Mutex::new(Vec::new()),
         events,
     };
-    let timed_out = tokio::time::timeout(scenario.timeout, steps.run_block(&plan.steps))
-        .await
-        .is_err()
-        .then(|| steps.state.describe_hang());
+    // A program that passes its output limit decides the scenario: it
+    // ends at once (freeing its `-j` slot) with that failure.
+    let decided = async {
+        tokio::select! {
+            _ = steps.run_block(&plan.steps) => None,
+            overflow = steps.state.overflow.raised() => Some(overflow),
+        }
+    };
+    let timed_out = match tokio::time::timeout(scenario.timeout, decided).await {
+        Ok(Some(overflow)) => {
+            steps.output_limit_exceeded(&overflow);
+            None
+        }
+        Ok(None) => None,
+        Err(_) => Some(steps.state.describe_hang()),
+    };
     let sandbox = &steps.state.sandbox;
     // Forks refused are counted before the programs are stopped, memory
     // kills and stray files after.
     let process_limit = sandbox.process_limit();
     let transcripts = steps.state.finish().await;
+    let stray_files = match sandbox.stray_walk() {
+        Some(walk) => tokio::task::spawn_blocking(walk).await.ok(),
+        None => None,
+    };
     let fact = SandboxFact {
         process_limit,
         memory: sandbox
             .memory_limit()
             .map(|limit| (limit, sandbox.oom_kills())),
-        stray_files: sandbox
-            .stray_files()
-            .map(|files| files.into_iter().map(|f| (f.path, f.bytes)).collect()),
+        stray_files: stray_files.map(|files| files.into_iter().map(|f| (f.path, f.kind)).collect()),
     };
     steps.sandbox_findings(&fact);
     ScenarioRun {
@@ -239,6 +254,38 @@ impl StepLoop<'_> {
         go_on
     }
 
+    /// Reports the program that passed its output limit, which ended the
+    /// scenario: a failed check of its own, weighing nothing (the checks it
+    /// kept from running are not reached).
+    fn output_limit_exceeded(&self, overflow: &OutputOverflow) {
+        let finding = check::sandbox::output_limit(overflow);
+        self.observations.lock().expect("lock").push((
+            Observation {
+                step: None,
+                line: self.state.scenario.loc.line,
+                keyword: "limits",
+                title: finding.title.to_string(),
+                is_check: true,
+                outcome: Outcome::Failed,
+                message: finding.judgement.message,
+                sent: None,
+                expected: finding.judgement.expected,
+                observed: finding.judgement.observed,
+                program: None,
+                hint: Some(finding.hint.to_string()),
+                elapsed: Duration::ZERO,
+            },
+            StepMeta {
+                title: None,
+                hint: Some(finding.hint.to_string()),
+                weight: 0.0,
+                observe: false,
+                soft: false,
+                within: Duration::ZERO,
+            },
+        ));
+    }
+
     /// Reports what the sandbox saw beside the steps: weighing nothing,
     /// stopping nothing.
     fn sandbox_findings(&self, fact: &SandboxFact) {
@@ -314,7 +361,7 @@ async fn run_action(cx: &StepContext<'_>, action: &Action) -> Result<Judgement, 
         Action::Silence { peer, hold } => silence::run(cx, peer, *hold).await,
         Action::Shutdown { peer } => shutdown::run(cx, peer).await,
         Action::Close { peer } => close::run(cx, peer).await,
-        Action::File { path, check } => file::run(cx, path, check),
+        Action::File { path, check } => file::run(cx, path, check).await,
         Action::Assert { var, spec } => assert::run(cx, var, spec),
         // The step loop runs what these hold; they are never dispatched.
         Action::Repeat { .. } | Action::Concurrently { .. } => Ok(Judgement::pass("")),

@@ -20,10 +20,10 @@ use tokio::time::Instant;
 
 use socklab_reference::transcript::Transcript;
 
-use super::output::OutputBuf;
+use super::output::{OutputBuf, Pushed};
 use super::pty;
 use super::wait::Until;
-use crate::facts::{ExitInfo, ProgramOrigin};
+use crate::facts::{ExitInfo, OutputOverflow, ProgramOrigin};
 use crate::limits::ProcessLimits;
 use crate::sandbox::Sandbox;
 
@@ -42,12 +42,81 @@ pub struct Launch {
     pub label: String,
     pub origin: ProgramOrigin,
     pub cwd: PathBuf,
+    /// The scenario's folder: a reference program run inside socklab opens
+    /// the files a student's program asks for only beneath it, regular
+    /// files only, following no link (it runs with socklab's rights).
+    pub scenario_dir: PathBuf,
     pub host: Option<String>,
     pub stdin: socklab_scenario::StdinMode,
     /// With `StdinMode::Fixture`: the fixture's file.
     pub stdin_file: Option<PathBuf>,
     pub output_limit: usize,
+    /// Raised when the program passes its output limit (it is stopped).
+    pub overflow: OverflowAlarm,
     pub kind: LaunchKind,
+}
+
+/// Where a scenario hears that one of its programs passed its output
+/// limit (the first one is kept).
+#[derive(Clone, Default)]
+pub struct OverflowAlarm(Arc<watch::Sender<Option<OutputOverflow>>>);
+
+impl OverflowAlarm {
+    fn raise(&self, overflow: OutputOverflow) {
+        self.0.send_if_modified(|first| {
+            let new = first.is_none();
+            if new {
+                *first = Some(overflow);
+            }
+            new
+        });
+    }
+
+    /// Resolves with the first overflow, once there is one.
+    pub async fn raised(&self) -> OutputOverflow {
+        let mut rx = self.0.subscribe();
+        loop {
+            if let Some(overflow) = rx.borrow_and_update().clone() {
+                return overflow;
+            }
+            // The sender lives in `self`: changed() cannot fail while we wait.
+            if rx.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+        }
+    }
+}
+
+/// What a process's output readers do when a stream passes its limit:
+/// stop the process (its whole process group) at once, remember why for
+/// its exit status, and tell the scenario.
+#[derive(Clone)]
+struct OutputLimit {
+    pid: Option<u32>,
+    label: String,
+    limit: u64,
+    exceeded: Arc<std::sync::OnceLock<u64>>,
+    alarm: OverflowAlarm,
+}
+
+impl OutputLimit {
+    fn exceeded(&self, stream: &'static str) {
+        if self.exceeded.set(self.limit).is_err() {
+            return;
+        }
+        if let Some(pid) = self.pid {
+            // SAFETY: signalling the process group this program leads.
+            unsafe {
+                libc::kill(-(pid as i32), libc::SIGKILL);
+                libc::kill(pid as i32, libc::SIGKILL);
+            }
+        }
+        self.alarm.raise(OutputOverflow {
+            label: self.label.clone(),
+            stream,
+            limit: self.limit,
+        });
+    }
 }
 
 pub enum LaunchKind {
@@ -120,7 +189,10 @@ impl Program {
     ) -> io::Result<Program> {
         use socklab_scenario::StdinMode;
         if let Some(user) = run_as {
-            std::os::unix::fs::chown(&launch.cwd, Some(user.uid), Some(user.gid))?;
+            // Its folder is its own: no other identity may look in.
+            use std::os::unix::fs::PermissionsExt;
+            std::os::unix::fs::lchown(&launch.cwd, Some(user.uid), Some(user.gid))?;
+            std::fs::set_permissions(&launch.cwd, std::fs::Permissions::from_mode(0o700))?;
         }
         let cgroups = sandbox.cgroup_procs_fds();
         let mut command = tokio::process::Command::new(&exe);
@@ -176,18 +248,27 @@ impl Program {
         let pid = child.id();
         let stdout = Arc::new(OutputBuf::new(launch.output_limit));
         let stderr = Arc::new(OutputBuf::new(launch.output_limit));
+        let limit = OutputLimit {
+            pid,
+            label: launch.label.clone(),
+            limit: launch.output_limit as u64,
+            exceeded: Arc::default(),
+            alarm: launch.overflow.clone(),
+        };
+        let exceeded = limit.exceeded.clone();
         let input = match pty {
             Some(pty) => {
                 drop(pty.slave); // the child holds it; EIO on the master means it is gone
                 // SAFETY: the master descriptor is owned by the AsyncFd from here on
                 // and is neither replaced nor closed while registered.
                 let master = Arc::new(unsafe { AsyncFd::register(pty.master)? });
-                tokio::spawn(read_pty(master.clone(), stdout.clone()));
+                tokio::spawn(read_pty(master.clone(), stdout.clone(), limit.clone()));
                 Input::Pty(master)
             }
             None => {
                 if let Some(out) = child.stdout.take() {
-                    tokio::spawn(read_into(out, stdout.clone()));
+                    let limit = Some((limit.clone(), "stdout"));
+                    tokio::spawn(read_into(out, stdout.clone(), limit));
                 } else {
                     stdout.close();
                 }
@@ -195,7 +276,7 @@ impl Program {
             }
         };
         if let Some(err) = child.stderr.take() {
-            tokio::spawn(read_into(err, stderr.clone()));
+            tokio::spawn(read_into(err, stderr.clone(), Some((limit, "stderr"))));
         } else {
             stderr.close();
         }
@@ -206,11 +287,13 @@ impl Program {
                     code: status.code(),
                     signal: status.signal(),
                     core_dumped: status.core_dumped(),
+                    output_limit: exceeded.get().copied(),
                 },
                 Err(_) => ExitInfo {
                     code: None,
                     signal: None,
                     core_dumped: false,
+                    output_limit: None,
                 },
             };
             let _ = tx.send(Some(info));
@@ -245,13 +328,15 @@ impl Program {
         let (stderr_theirs, stderr_ours) = tokio::io::duplex(64 * 1024);
         let stdout = Arc::new(OutputBuf::new(launch.output_limit));
         let stderr = Arc::new(OutputBuf::new(launch.output_limit));
-        tokio::spawn(read_into(stdout_ours, stdout.clone()));
-        tokio::spawn(read_into(stderr_ours, stderr.clone()));
+        // socklab's own programs: kept up to the limit, never stopped for it.
+        tokio::spawn(read_into(stdout_ours, stdout.clone(), None));
+        tokio::spawn(read_into(stderr_ours, stderr.clone(), None));
         let transcript = Transcript::default();
         let env = socklab_reference::Env {
             net: sandbox.host(launch.host.as_deref()).net(),
             transcript: transcript.clone(),
             cwd: launch.cwd.clone(),
+            files: socklab_reference::Files::Beneath(launch.scenario_dir.clone()),
         };
         let stdio = socklab_reference::Stdio {
             stdin: Box::new(stdin_theirs),
@@ -281,6 +366,7 @@ impl Program {
                     code: Some(code),
                     signal: None,
                     core_dumped: false,
+                    output_limit: None,
                 },
             );
         });
@@ -381,6 +467,7 @@ impl Program {
                         code: None,
                         signal: Some(sig),
                         core_dumped: false,
+                        output_limit: None,
                     };
                     record_exit(tx, info);
                 }
@@ -469,18 +556,31 @@ fn stream_index(stream: socklab_scenario::Stream) -> usize {
     }
 }
 
-async fn read_into(mut reader: impl tokio::io::AsyncRead + Unpin, buf: Arc<OutputBuf>) {
+/// Reads a stream into its buffer until it ends; a stream that passes its
+/// limit stops the program (`limit`, for a process), and the rest is read,
+/// counted and dropped.
+async fn read_into(
+    mut reader: impl tokio::io::AsyncRead + Unpin,
+    buf: Arc<OutputBuf>,
+    limit: Option<(OutputLimit, &'static str)>,
+) {
     let mut chunk = vec![0u8; 16 * 1024];
     loop {
         match reader.read(&mut chunk).await {
             Ok(0) | Err(_) => break,
-            Ok(n) => buf.push(&chunk[..n]),
+            Ok(n) => {
+                if buf.push(&chunk[..n]) == Pushed::OverLimit
+                    && let Some((limit, stream)) = &limit
+                {
+                    limit.exceeded(stream);
+                }
+            }
         }
     }
     buf.close();
 }
 
-async fn read_pty(master: Arc<AsyncFd<OwnedFd>>, buf: Arc<OutputBuf>) {
+async fn read_pty(master: Arc<AsyncFd<OwnedFd>>, buf: Arc<OutputBuf>, limit: OutputLimit) {
     let mut chunk = vec![0u8; 16 * 1024];
     loop {
         let Ok(mut guard) = master.readable().await else {
@@ -497,7 +597,11 @@ async fn read_pty(master: Arc<AsyncFd<OwnedFd>>, buf: Arc<OutputBuf>) {
         });
         match result {
             Ok(Ok(0)) => break,
-            Ok(Ok(n)) => buf.push(&chunk[..n]),
+            Ok(Ok(n)) => {
+                if buf.push(&chunk[..n]) == Pushed::OverLimit {
+                    limit.exceeded("stdout");
+                }
+            }
             Ok(Err(_)) => break, // EIO: every slave is closed, the program is gone
             Err(_would_block) => continue,
         }

@@ -18,7 +18,7 @@ use socklab_scenario::path::StepPath;
 use socklab_scenario::{RegexTemplate, Scenario, Template};
 
 use super::peer::Peer;
-use super::program::Program;
+use super::program::{OverflowAlarm, Program};
 use super::proxy::ProxyHandle;
 use super::sockets::HostSockets;
 use super::wait::{Settle, Until};
@@ -80,6 +80,9 @@ pub struct ScenarioState<'a> {
     pub settle: Settle,
     /// The TCP sockets of the scenario's hosts, as the kernel reports them.
     pub sockets: HostSockets,
+    /// Raised when a program passes its output limit: the scenario's
+    /// outcome is decided and it ends at once.
+    pub overflow: OverflowAlarm,
     programs: Mutex<BTreeMap<String, Arc<Program>>>,
     /// Programs replaced by a later `start` of the same name.
     retired: Mutex<Vec<Arc<Program>>>,
@@ -116,6 +119,7 @@ impl<'a> ScenarioState<'a> {
             fixture_bytes,
             settle: Settle::default(),
             sockets: HostSockets::default(),
+            overflow: OverflowAlarm::default(),
             programs: Mutex::new(BTreeMap::new()),
             retired: Mutex::new(Vec::new()),
             peers: Mutex::new(BTreeMap::new()),
@@ -419,11 +423,10 @@ impl<'a> ScenarioState<'a> {
         }
         for peer in peers {
             let peer = peer.lock().await;
-            transcripts.push(socklab_report::Transcript {
-                label: format!("connection `{}`", peer.name),
-                text: peer.render(),
-                truncated_bytes: 0,
-            });
+            transcripts.push(socklab_report::Transcript::of_text(
+                format!("connection `{}`", peer.name),
+                peer.render(),
+            ));
         }
         transcripts
     }
@@ -455,11 +458,12 @@ fn program_transcripts(program: &Program, stopped_by_us: bool) -> Vec<socklab_re
         if data.is_empty() && dropped == 0 {
             continue;
         }
-        transcripts.push(socklab_report::Transcript {
-            label: format!("{} `{}` {stream}", program.label, program.name),
-            text: escape_bytes(&data),
-            truncated_bytes: dropped,
-        });
+        transcripts.push(socklab_report::Transcript::of_bytes(
+            format!("{} `{}` {stream}", program.label, program.name),
+            &data,
+            escape_bytes(&data),
+            dropped,
+        ));
     }
     // A program that had ended on its own just before the kill (its end not
     // yet collected) keeps its own exit status.
@@ -474,11 +478,10 @@ fn program_transcripts(program: &Program, stopped_by_us: bool) -> Vec<socklab_re
     if let Some(t) = &program.transcript {
         text.push_str(&t.render());
     }
-    transcripts.push(socklab_report::Transcript {
-        label: format!("{} `{}` end", program.label, program.name),
+    transcripts.push(socklab_report::Transcript::of_text(
+        format!("{} `{}` end", program.label, program.name),
         text,
-        truncated_bytes: 0,
-    });
+    ));
     transcripts
 }
 

@@ -33,6 +33,9 @@ pub struct CgroupRoot {
     /// itself, when the memory controller is enabled there.
     memory_base: Option<PathBuf>,
     pub version: u8,
+    /// The run's id (`leftovers::run_id`): its cgroups are `sID-N`, so
+    /// the next socklab can tell whose they are if this one is killed.
+    run: String,
 }
 
 /// CPU quota per scenario: this many microseconds per 100 ms period.
@@ -75,6 +78,7 @@ impl CgroupRoot {
                 cpu_base,
                 memory_base,
                 version,
+                run: super::leftovers::run_id(),
             };
             match ProcessLimit::create(&root, 8, None) {
                 Ok(probe) => {
@@ -101,6 +105,55 @@ impl CgroupRoot {
     pub fn has_memory(&self) -> bool {
         self.memory_base.is_some()
     }
+
+    /// Removes the scenario cgroups whose names `pick` chooses, in every
+    /// hierarchy socklab uses, killing what is left in them first; returns
+    /// how many were removed (a cgroup whose processes are not gone yet is
+    /// left for the next start-up).
+    pub fn remove_where(&self, pick: impl Fn(&str) -> bool) -> usize {
+        let bases = [
+            Some(&self.base),
+            self.cpu_base.as_ref(),
+            self.memory_base.as_ref(),
+        ];
+        let mut seen = std::collections::BTreeSet::new();
+        let mut removed = 0;
+        for base in bases.into_iter().flatten() {
+            if !seen.insert(base.clone()) {
+                continue;
+            }
+            let Ok(entries) = std::fs::read_dir(base) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let Some(name) = name.to_str() else { continue };
+                if !pick(name) || !entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    continue;
+                }
+                let dir = entry.path();
+                for pid in members(&dir) {
+                    // SAFETY: signalling a process left in a dead run's cgroup.
+                    unsafe {
+                        libc::kill(pid, libc::SIGKILL);
+                    }
+                }
+                if std::fs::remove_dir(&dir).is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+        removed
+    }
+}
+
+/// The processes in the cgroup folder `dir`.
+fn members(dir: &Path) -> Vec<i32> {
+    std::fs::read_to_string(dir.join("cgroup.procs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
 }
 
 /// One scenario's cgroup.
@@ -122,7 +175,7 @@ impl ProcessLimit {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let dir = root.base.join(format!(
             "s{}-{}",
-            std::process::id(),
+            root.run,
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::create_dir_all(&dir)?;
@@ -243,11 +296,7 @@ impl ProcessLimit {
     }
 
     fn members(&self) -> Vec<i32> {
-        std::fs::read_to_string(self.dir.join("cgroup.procs"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| l.trim().parse().ok())
-            .collect()
+        members(&self.dir)
     }
 
     /// Kills every process in the cgroup (cgroup.kill where the kernel has it).
@@ -281,10 +330,14 @@ pub fn join_in_child(fd: RawFd) -> io::Result<()> {
 }
 
 impl Drop for ProcessLimit {
+    /// Kills what is left in the cgroup and removes its folders. A folder
+    /// can be removed only once its processes are gone (reaped, or zombies
+    /// whose parent is gone), which may take a moment after the kill: what
+    /// cannot be removed at once is retried on a thread of its own, so a
+    /// scenario's end never waits for it (and what a killed socklab could
+    /// not remove, the next one's start-up does: `sandbox::leftovers`).
     fn drop(&mut self) {
         self.kill_all();
-        // The directory can be removed once its processes are gone (reaped
-        // or zombies whose parent is gone); try a few times.
         let mut dirs = vec![self.dir.clone()];
         if let Some((cpu_dir, _)) = &self.cpu {
             dirs.push(cpu_dir.clone());
@@ -292,12 +345,23 @@ impl Drop for ProcessLimit {
         if let Some((mem_dir, Some(_), _)) = &self.memory {
             dirs.push(mem_dir.clone());
         }
-        for _ in 0..50 {
-            dirs.retain(|dir| std::fs::remove_dir(dir).is_err() && dir.exists());
-            if dirs.is_empty() {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
+        dirs.retain(|dir| std::fs::remove_dir(dir).is_err() && dir.exists());
+        if dirs.is_empty() {
+            return;
         }
+        let _ = std::thread::Builder::new()
+            .name("socklab-cgroup-removal".into())
+            .spawn(move || remove_when_empty(dirs));
+    }
+}
+
+/// Removes cgroup folders as their killed processes go, for at most half a
+/// second (cgroup v1 tells no event for a cgroup becoming empty, so this
+/// looks every 10 ms).
+fn remove_when_empty(mut dirs: Vec<PathBuf>) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+    while !dirs.is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        dirs.retain(|dir| std::fs::remove_dir(dir).is_err() && dir.exists());
     }
 }

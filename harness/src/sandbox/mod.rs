@@ -17,10 +17,14 @@
 //! in every report.
 
 mod cgroup;
+pub mod identity;
+pub mod leftovers;
 mod namespaces;
+pub mod scratch;
 pub mod userns;
 
 pub use cgroup::{CgroupRoot, ProcessLimit, join_in_child};
+pub use identity::{Identities, NOBODY, SubmissionIdentity};
 
 use std::collections::BTreeMap;
 use std::io;
@@ -30,7 +34,8 @@ use std::sync::Arc;
 
 use socklab_reference::net::{HostNet, Net};
 
-pub use namespaces::{NamespaceNet, StrayFile, read_proc_net_in};
+pub use namespaces::{NamespaceNet, read_proc_net_in};
+pub use scratch::StrayFile;
 
 /// How isolated a scenario's programs are: the report's own type, so the
 /// level reached is recorded as it was.
@@ -44,9 +49,10 @@ pub struct Capabilities {
     pub multi_host: bool,
     /// Where per-scenario process limits (pids cgroups) can be made.
     pub cgroups: Option<CgroupRoot>,
-    /// Who student programs (and their builds) run as: root drops to
-    /// `nobody`; `None` when socklab is not root (it cannot switch).
-    pub run_as: Option<RunAs>,
+    /// Where student programs (and their builds) get the uids they run
+    /// as: a pair of their own per submission, from a reserved range
+    /// ([`identity`]); `None` when socklab is not root (it cannot switch).
+    pub identities: Option<Identities>,
     /// Why scenarios with several hosts cannot run here, when they cannot.
     pub why_single_host: Option<String>,
     /// Whether socklab is really root (not root of a user namespace of
@@ -108,19 +114,8 @@ pub fn capabilities(request: IsolationRequest, userns: &userns::UserNamespace) -
     }
     if level == IsolationLevel::Loopback {
         namespaces::become_subreaper();
-        notes.push(
-            "writes outside the working directories are not detected (that needs a mount namespace)"
-                .to_string(),
-        );
-    } else {
-        let scratch = namespaces::MountNamespace::create(&[])
-            .map(drop)
-            .map_err(|e| e.to_string());
-        notes.push(match scratch {
-            Ok(()) => "programs get private /tmp, /var/tmp and /dev/shm; what they leave there is reported".to_string(),
-            Err(why) => format!("writes outside the working directories are not detected (no mount namespace: {why})"),
-        });
     }
+    notes.extend(private_mounts_note(level));
     let cgroups = match CgroupRoot::probe() {
         Ok(root) => {
             notes.push(format!(
@@ -153,37 +148,79 @@ pub fn capabilities(request: IsolationRequest, userns: &userns::UserNamespace) -
                 .to_string(),
         );
     }
-    let run_as = root.then_some(RunAs {
-        uid: NOBODY,
-        gid: NOBODY,
+    let identities = root.then(|| {
+        let exe = std::env::current_exe().unwrap_or_default();
         // Without a network namespace of its own, binding a fixed port below
         // 1024 (daytime's 13) needs this one capability.
-        keep_bind_service: level == IsolationLevel::Loopback,
+        let (identities, trouble) =
+            Identities::reserved(level == IsolationLevel::Loopback, &exe);
+        notes.push(match (&trouble, identities.separate_peers) {
+            (Some(why), _) => format!(
+                "student programs and builds run as uid {NOBODY} (nobody), shared by all submissions: {why}"
+            ),
+            (None, true) => format!(
+                "each submission's build and programs run as a uid of its own (from {} up), its reference peers as another; their folders are theirs alone (mode 0700)",
+                identity::FIRST_UID
+            ),
+            (None, false) => format!(
+                "each submission's build, programs and reference peers run as a uid of its own (from {} up; socklab's binary is not reachable by other users, so the peers share the student's uid); its folders are its alone (mode 0700)",
+                identity::FIRST_UID
+            ),
+        });
+        if identities.keep_bind_service {
+            notes.push(
+                "programs keep one capability, to bind ports below 1024 on the shared loopback"
+                    .to_string(),
+            );
+        }
+        identities
     });
-    match run_as {
-        Some(RunAs {
-            keep_bind_service: true,
-            ..
-        }) => notes.push(format!(
-            "student programs and builds run as uid {NOBODY} (nobody), with only the capability to bind ports below 1024"
-        )),
-        Some(_) => notes.push(format!(
-            "student programs and builds run as uid {NOBODY} (nobody), not as root"
-        )),
-        None if userns.entered => {}
-        None => notes.push(
+    if identities.is_none() && !userns.entered {
+        notes.push(
             "student programs run as the user running socklab (only root can switch to an unprivileged user)"
                 .to_string(),
-        ),
+        );
     }
     Capabilities {
         level,
         multi_host,
         cgroups,
-        run_as,
+        identities,
         why_single_host,
         really_root: root,
         notes,
+    }
+}
+
+/// What the scenarios' mount namespaces give, tried once with throwaway
+/// namespaces: private scratch folders, and a `/proc` (and `/sys`) of
+/// their own; or why there are none.
+fn private_mounts_note(level: IsolationLevel) -> Vec<String> {
+    let made = match level {
+        IsolationLevel::Namespaces => namespaces::PidNamespace::create().and_then(|pid| {
+            let net = namespaces::new_netns()?;
+            let made =
+                namespaces::MountNamespace::create(&[], Some(pid.ns_fd()), Some(net.as_raw_fd()));
+            pid.kill();
+            made
+        }),
+        IsolationLevel::Loopback => namespaces::MountNamespace::create(&[], None, None),
+    };
+    match made {
+        Ok((_, None)) => vec![
+            "programs get private /tmp, /var/tmp, /dev/shm and /run/lock; what they leave there is reported".to_string(),
+            match level {
+                IsolationLevel::Namespaces => "programs get a /proc of their own (their scenario's processes only) and a /sys showing only their host's network".to_string(),
+                IsolationLevel::Loopback => "programs get a /proc mounted with hidepid (each sees its own uid's processes only)".to_string(),
+            },
+        ],
+        Ok((_, Some(why))) => vec![
+            "programs get private /tmp, /var/tmp, /dev/shm and /run/lock; what they leave there is reported".to_string(),
+            why,
+        ],
+        Err(why) => vec![format!(
+            "writes outside the working directories are not detected, and programs see the machine's /proc (no mount namespace: {why})"
+        )],
     }
 }
 
@@ -229,9 +266,6 @@ fn started_by(pid: u32, marker: &str) -> bool {
         .map(|env| env.split(|b| *b == 0).any(|var| var == wanted.as_bytes()))
         .unwrap_or(false)
 }
-
-/// The uid/gid of `nobody`, which student programs run as when socklab is root.
-pub const NOBODY: u32 = 65534;
 
 /// Confines a student's process between fork and exec, in this order:
 /// joins the scenario's cgroups, starts a session of its own (taking stdin
@@ -383,8 +417,10 @@ pub struct Sandbox {
     first_host: String,
     pid_namespace: Option<namespaces::PidNamespace>,
     process_limit: Option<ProcessLimit>,
-    /// Private scratch directories (namespaces level, where mounts work).
+    /// Private scratch directories and `/proc` (where mounts work).
     mount_namespace: Option<namespaces::MountNamespace>,
+    /// Its own System V and POSIX IPC objects (where it can be made).
+    ipc_namespace: Option<OwnedFd>,
     /// Put in the environment of every process this sandbox starts.
     marker: String,
     /// Keeps the switch namespace (bridge) of a multi-host scenario alive.
@@ -436,7 +472,12 @@ impl Sandbox {
                     first_host,
                     pid_namespace: None,
                     process_limit,
-                    mount_namespace: None,
+                    // Where root may make one: private scratch folders and a
+                    // hidepid /proc even on the shared loopback.
+                    mount_namespace: namespaces::MountNamespace::create(keep, None, None)
+                        .ok()
+                        .map(|(ns, _)| ns),
+                    ipc_namespace: namespaces::new_ipcns().ok(),
                     marker,
                     _switch: None,
                 })
@@ -469,14 +510,23 @@ impl Sandbox {
                 } else {
                     None
                 };
+                // Without it programs still run; stray writes go unseen and
+                // the machine's /proc is theirs (the report says so).
+                let mount_namespace = namespaces::MountNamespace::create(
+                    keep,
+                    Some(pid_namespace.ns_fd()),
+                    fds.first().map(|fd| fd.as_raw_fd()),
+                )
+                .ok()
+                .map(|(ns, _)| ns);
                 Ok(Sandbox {
                     level,
                     hosts,
                     first_host,
                     pid_namespace: Some(pid_namespace),
                     process_limit,
-                    // Without it programs still run; only stray writes go unseen.
-                    mount_namespace: namespaces::MountNamespace::create(keep).ok(),
+                    mount_namespace,
+                    ipc_namespace: Some(namespaces::new_ipcns()?),
                     marker,
                     _switch: switch,
                 })
@@ -503,19 +553,22 @@ impl Sandbox {
         host: Option<&str>,
         command: &mut tokio::process::Command,
     ) -> io::Result<tokio::process::Child> {
-        let netns = self.host(host).netns_fd();
-        let pidns = self.pid_namespace.as_ref().map(|p| p.ns_fd());
-        let mntns = self.mount_namespace.as_ref().map(|m| m.ns_fd());
+        let joined = namespaces::Joined {
+            netns: self.host(host).netns_fd(),
+            pidns: self.pid_namespace.as_ref().map(|p| p.ns_fd()),
+            mntns: self.mount_namespace.as_ref().map(|m| m.ns_fd()),
+            ipcns: self.ipc_namespace.as_ref().map(|fd| fd.as_raw_fd()),
+        };
         command.env(SANDBOX_ENV, &self.marker);
-        namespaces::spawn_in(netns, pidns, mntns, command)
+        namespaces::spawn_in(joined, command)
     }
 
-    /// What the programs wrote outside socklab's directories, where the
-    /// sandbox can tell (`None`: it cannot, no private scratch directories).
-    pub fn stray_files(&self) -> Option<Vec<StrayFile>> {
-        self.mount_namespace
-            .as_ref()
-            .map(namespaces::MountNamespace::stray_files)
+    /// A walk of what the programs wrote outside socklab's directories,
+    /// where the sandbox can tell (`None`: it cannot, no private scratch
+    /// directories), to run off the async runtime (it reads folders the
+    /// programs may still be changing; see [`scratch`]).
+    pub fn stray_walk(&self) -> Option<impl FnOnce() -> Vec<StrayFile> + Send + 'static> {
+        self.mount_namespace.as_ref()?.stray_walk().ok()
     }
 
     /// The cgroup.procs descriptors programs join between fork and exec.

@@ -20,16 +20,36 @@ fn on_thread_in<T: Send>(
     pidns: Option<RawFd>,
     f: impl FnOnce() -> io::Result<T> + Send,
 ) -> io::Result<T> {
-    on_thread_in_all(netns, pidns, None, f)
+    on_thread_in_all(
+        Joined {
+            netns,
+            pidns,
+            ..Joined::default()
+        },
+        f,
+    )
 }
 
-/// As [`on_thread_in`], joining a mount namespace too.
+/// The namespaces a thread joins before it acts (`None`: socklab's own).
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Joined {
+    pub netns: Option<RawFd>,
+    pub pidns: Option<RawFd>,
+    pub mntns: Option<RawFd>,
+    pub ipcns: Option<RawFd>,
+}
+
+/// As [`on_thread_in`], joining a mount and an IPC namespace too.
 fn on_thread_in_all<T: Send>(
-    netns: Option<RawFd>,
-    pidns: Option<RawFd>,
-    mntns: Option<RawFd>,
+    joined: Joined,
     f: impl FnOnce() -> io::Result<T> + Send,
 ) -> io::Result<T> {
+    let Joined {
+        netns,
+        pidns,
+        mntns,
+        ipcns,
+    } = joined;
     std::thread::scope(|scope| {
         scope
             .spawn(|| {
@@ -38,6 +58,9 @@ fn on_thread_in_all<T: Send>(
                     // gets its own before it changes mount namespace.
                     unshare(libc::CLONE_FS)?;
                     setns(fd, libc::CLONE_NEWNS)?;
+                }
+                if let Some(fd) = ipcns {
+                    setns(fd, libc::CLONE_NEWIPC)?;
                 }
                 if let Some(fd) = netns {
                     setns(fd, libc::CLONE_NEWNET)?;
@@ -113,6 +136,17 @@ pub(super) fn new_netns() -> io::Result<OwnedFd> {
         // daytime) without root; this sysctl is per network namespace.
         let _ = std::fs::write("/proc/sys/net/ipv4/ip_unprivileged_port_start", "0");
         open_ns("/proc/thread-self/ns/net")
+    })
+}
+
+/// A new IPC namespace (System V shared memory, semaphores and message
+/// queues, POSIX message queues), held by a descriptor: a scenario's
+/// programs share nothing of the kind with other scenarios, students or
+/// the host.
+pub(super) fn new_ipcns() -> io::Result<OwnedFd> {
+    on_thread_in(None, None, || {
+        unshare(libc::CLONE_NEWIPC)?;
+        open_ns("/proc/thread-self/ns/ipc")
     })
 }
 
@@ -245,13 +279,11 @@ fn init_main(lifeline: RawFd) -> ! {
 
 /// Spawns `command` on a thread that joined the given namespaces.
 pub(super) fn spawn_in(
-    netns: Option<RawFd>,
-    pidns: Option<RawFd>,
-    mntns: Option<RawFd>,
+    joined: Joined,
     command: &mut tokio::process::Command,
 ) -> io::Result<tokio::process::Child> {
     let runtime = tokio::runtime::Handle::current();
-    on_thread_in_all(netns, pidns, mntns, || {
+    on_thread_in_all(joined, || {
         let _entered = runtime.enter();
         command.spawn()
     })
@@ -370,23 +402,101 @@ pub fn read_proc_net_in(netns: Option<RawFd>) -> io::Result<String> {
 
 /// The shared places where any user may write. In a sandbox's mount
 /// namespace each is a fresh, empty tmpfs, so whatever is found there
-/// afterwards was written by the sandbox's programs.
-const SCRATCH_DIRS: [&str; 3] = ["/tmp", "/var/tmp", "/dev/shm"];
+/// afterwards was written by the sandbox's programs (and nothing a
+/// program leaves there reaches another scenario, student or the host).
+pub(super) const SCRATCH_DIRS: [&str; 4] = ["/tmp", "/var/tmp", "/dev/shm", "/run/lock"];
 /// Size of each private scratch tmpfs.
 const SCRATCH_SIZE: &str = "size=64m";
+
+/// Mounts a `/proc` of its own and, with `netns`, a `/sys` of that network
+/// namespace, over the machine's, in the calling thread's mount namespace.
+///
+/// A proc filesystem shows the processes of the pid namespace of whoever
+/// mounts it, so the mount is made by a child forked into the scenario's
+/// pid namespace (the calling thread joined it for its children); without
+/// one (`in_pid_namespace` false) it shows the machine's processes, so it
+/// is mounted with `hidepid=invisible` (`hidepid=2` on kernels before
+/// 5.8): each program sees only its own uid's processes. sysfs shows the
+/// network interfaces of the network namespace of whoever mounts it: the
+/// child joins `netns` first, so a program sees its host's interfaces,
+/// not the machine's. The child makes system calls only, then `_exit`s.
+fn fresh_proc_and_sys(in_pid_namespace: bool, netns: Option<RawFd>) -> Result<(), String> {
+    let cstr = |s: &str| std::ffi::CString::new(s).expect("no NUL");
+    let (proc_fs, proc_dir, sys_fs, sys_dir) =
+        (cstr("proc"), cstr("/proc"), cstr("sysfs"), cstr("/sys"));
+    let hide = [cstr("hidepid=invisible"), cstr("hidepid=2")];
+    let flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+    // SAFETY: the child only makes system calls on data prepared above.
+    let pid = unsafe { libc::fork() };
+    if pid == -1 {
+        return Err(format!("fork: {}", io::Error::last_os_error()));
+    }
+    if pid == 0 {
+        // SAFETY: async-signal-safe system calls in the forked child only.
+        unsafe {
+            if let Some(fd) = netns
+                && libc::setns(fd, libc::CLONE_NEWNET) == -1
+            {
+                libc::_exit(1);
+            }
+            let mounted = hide.iter().any(|option| {
+                libc::mount(
+                    proc_fs.as_ptr(),
+                    proc_dir.as_ptr(),
+                    proc_fs.as_ptr(),
+                    flags,
+                    option.as_ptr().cast(),
+                ) == 0
+            });
+            if !mounted {
+                libc::_exit(2);
+            }
+            if netns.is_some()
+                && libc::mount(
+                    sys_fs.as_ptr(),
+                    sys_dir.as_ptr(),
+                    sys_fs.as_ptr(),
+                    flags | libc::MS_RDONLY,
+                    std::ptr::null(),
+                ) == -1
+            {
+                libc::_exit(3);
+            }
+            libc::_exit(0);
+        }
+    }
+    let mut status = 0;
+    // SAFETY: reaping the child forked above.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    let which = if in_pid_namespace {
+        "the pid namespace's"
+    } else {
+        "a hidepid"
+    };
+    match code {
+        0 => Ok(()),
+        1 => Err("could not join the host's network namespace to mount /sys".into()),
+        2 => Err(format!(
+            "could not mount {which} /proc (programs see the machine's /proc)"
+        )),
+        3 => Err(
+            "could not mount a /sys of the scenario's network (programs see the machine's /sys)"
+                .into(),
+        ),
+        _ => Err("the /proc mount helper failed".into()),
+    }
+}
 
 /// A mount namespace whose scratch directories ([`SCRATCH_DIRS`]) are
 /// private, with socklab's own directories (`keep`) mounted back in place.
 pub(super) struct MountNamespace {
     ns: OwnedFd,
     keep: Vec<std::path::PathBuf>,
-}
-
-/// A file a sandbox's programs wrote outside their own directories.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StrayFile {
-    pub path: std::path::PathBuf,
-    pub bytes: u64,
 }
 
 fn cstring(path: &std::path::Path) -> io::Result<std::ffi::CString> {
@@ -404,13 +514,24 @@ fn check(ret: libc::c_long) -> io::Result<libc::c_long> {
 }
 
 impl MountNamespace {
-    pub(super) fn create(keep: &[std::path::PathBuf]) -> io::Result<MountNamespace> {
+    /// Makes the namespace: private scratch folders with `keep` mounted
+    /// back, and a `/proc` of its own ([`fresh_proc_and_sys`]): the pid
+    /// namespace's (`pidns`) where there is one, else the machine's with
+    /// `hidepid` (each program sees its own uid's processes only), and
+    /// where `netns` is given a `/sys` showing that network namespace.
+    /// `Err` when the namespace cannot be made; the second value says why
+    /// `/proc` is the machine's as it is, if it is.
+    pub(super) fn create(
+        keep: &[std::path::PathBuf],
+        pidns: Option<RawFd>,
+        netns: Option<RawFd>,
+    ) -> io::Result<(MountNamespace, Option<String>)> {
         const OPEN_TREE_CLONE: libc::c_ulong = 1;
         const AT_RECURSIVE: libc::c_ulong = 0x8000;
         const MOVE_MOUNT_F_EMPTY_PATH: libc::c_ulong = 4;
         let keep: Vec<std::path::PathBuf> =
             keep.iter().filter_map(|p| p.canonicalize().ok()).collect();
-        let ns = on_thread_in(None, None, || {
+        let made = on_thread_in(None, pidns, || {
             // A thread may take a mount namespace of its own (with its own
             // root and working directory); the process keeps its own.
             unshare(libc::CLONE_NEWNS)?;
@@ -478,58 +599,37 @@ impl MountNamespace {
                     })?;
                 }
             }
-            open_ns("/proc/thread-self/ns/mnt")
+            // Before /proc is replaced: this thread is no process of the
+            // new /proc's pid namespace, so `thread-self` will not resolve.
+            let ns = open_ns("/proc/thread-self/ns/mnt")?;
+            let proc_note = fresh_proc_and_sys(pidns.is_some(), netns).err();
+            Ok((ns, proc_note))
         })?;
-        Ok(MountNamespace { ns, keep })
+        let (ns, proc_note) = made;
+        Ok((MountNamespace { ns, keep }, proc_note))
     }
 
     pub(super) fn ns_fd(&self) -> RawFd {
         self.ns.as_raw_fd()
     }
 
-    /// Files the programs left in the private scratch directories, except
-    /// socklab's own directories mounted back into them.
-    pub(super) fn stray_files(&self) -> Vec<StrayFile> {
-        let ns = self.ns.as_raw_fd();
-        let found = on_thread_in_all(None, None, Some(ns), || {
-            let mut found = Vec::new();
-            for dir in SCRATCH_DIRS {
-                walk(std::path::Path::new(dir), &self.keep, &mut found);
-            }
-            Ok(found)
-        });
-        found.unwrap_or_default()
-    }
-}
-
-/// Collects files below `dir`, skipping kept directories (and listing the
-/// directories made only to hold them as nothing).
-fn walk(dir: &std::path::Path, keep: &[std::path::PathBuf], found: &mut Vec<StrayFile>) {
-    const MOST: usize = 20;
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        if found.len() >= MOST {
-            return;
-        }
-        let path = entry.path();
-        if keep.iter().any(|k| k == &path) {
-            continue;
-        }
-        let Ok(meta) = entry.metadata() else { continue };
-        let leads_to_kept = keep.iter().any(|k| k.starts_with(&path));
-        if meta.is_dir() {
-            let before = found.len();
-            walk(&path, keep, found);
-            if found.len() == before && !leads_to_kept {
-                found.push(StrayFile { path, bytes: 0 });
-            }
-        } else {
-            found.push(StrayFile {
-                path,
-                bytes: meta.len(),
-            });
-        }
+    /// A walk of what the programs left in the private scratch
+    /// directories (except socklab's own directories mounted back into
+    /// them), to run on a blocking thread.
+    pub(super) fn stray_walk(
+        &self,
+    ) -> io::Result<impl FnOnce() -> Vec<super::scratch::StrayFile> + Send + 'static> {
+        let ns = self.ns.try_clone()?;
+        let keep = self.keep.clone();
+        Ok(move || {
+            let joined = Joined {
+                mntns: Some(ns.as_raw_fd()),
+                ..Joined::default()
+            };
+            on_thread_in_all(joined, || {
+                Ok(super::scratch::stray_files(&SCRATCH_DIRS, &keep))
+            })
+            .unwrap_or_default()
+        })
     }
 }

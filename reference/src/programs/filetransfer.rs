@@ -42,13 +42,14 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use super::{Connection, Console, Diagnostics, connect, listen};
-use crate::Env;
+use crate::beneath::Folder;
 use crate::cli::{Convention, EndOfFile, FtClientArgs, FtServerArgs, SessionEnd};
 use crate::error::ProgramError;
 use crate::wire::ByteOrder;
 use crate::wire::filetransfer::{
     DATA_SIZE, LEN_SIZE, MAX_PATH, SEGMENT_SIZE, Segment, SegmentFraming, SegmentReassembler,
 };
+use crate::{Env, Files};
 
 /// The client's prompt in iterative mode.
 pub const PROMPT: &str = "File (SRC DST, or quit): ";
@@ -75,7 +76,7 @@ pub async fn server(
                 ProgramError::Protocol("client closed the connection before sending a path".into())
             })?;
             console.print(&path_line(&path)).await?;
-            send_file(&mut connection, &env.cwd, &path, order, End::Close)
+            send_file(&mut connection, env, &path, order, End::Close)
                 .await
                 .map(drop)
         }
@@ -89,7 +90,7 @@ pub async fn server(
                     ));
                 };
                 console.print(&path_line(&path)).await?;
-                send_file(&mut connection, &env.cwd, &path, order, End::Close)
+                send_file(&mut connection, env, &path, order, End::Close)
                     .await
                     .map(drop)
             };
@@ -119,7 +120,7 @@ pub async fn server(
                     return Ok(());
                 }
                 console.print(&path_line(&path)).await?;
-                match send_file(&mut connection, &env.cwd, &path, order, end).await {
+                match send_file(&mut connection, env, &path, order, end).await {
                     Ok(_) => {}
                     Err(error @ ProgramError::File { .. }) => {
                         diagnostics.report(error).await;
@@ -159,7 +160,7 @@ fn path_line(path: &OsStr) -> Vec<u8> {
     line
 }
 
-/// Send the file at `path` (relative to `cwd`) as segments, then the
+/// Send the file at `path` (relative to the working directory) as segments, then the
 /// end-of-file marker if `end` asks for one; returns the file's size.
 ///
 /// The segments are those of one 260-byte write per chunk, batched: the file
@@ -172,13 +173,13 @@ fn path_line(path: &OsStr) -> Vec<u8> {
 /// has been sent when opening fails.
 async fn send_file(
     connection: &mut Connection,
-    cwd: &Path,
+    env: &Env,
     path: &OsStr,
     order: ByteOrder,
     end: End,
 ) -> Result<u64, ProgramError> {
     let shown = PathBuf::from(path);
-    let mut file = file_io(|| std::fs::File::open(cwd.join(path)))
+    let mut file = file_io(|| open_file(env, Path::new(path), Access::Read))
         .map_err(ProgramError::file("open", &shown))?;
     let mut data = vec![0u8; BATCH];
     let mut size = 0u64;
@@ -262,7 +263,7 @@ pub async fn client(args: &FtClientArgs, console: Console, env: &Env) -> Result<
     match (convention, &args.src, &args.dst) {
         (None, Some(src), Some(dst)) => {
             let mut connection = connect(env, server).await?;
-            let mut destination = create(&env.cwd, dst)?;
+            let mut destination = create(env, dst)?;
             connection.send(src.as_bytes()).await?;
             receive_file(&mut connection, &mut destination, order, End::Close).await?;
             Ok(())
@@ -326,14 +327,42 @@ impl End {
     }
 }
 
-/// Open `dst` (relative to `cwd`) for writing, created or truncated.
-fn create(cwd: &Path, dst: &Path) -> Result<Destination, ProgramError> {
-    let file = file_io(|| std::fs::File::create(cwd.join(dst)))
+/// Open `dst` (relative to the working directory) for writing, created or
+/// truncated.
+fn create(env: &Env, dst: &Path) -> Result<Destination, ProgramError> {
+    let file = file_io(|| open_file(env, dst, Access::Create))
         .map_err(ProgramError::file("create", dst))?;
     Ok(Destination {
         file,
         shown: dst.to_path_buf(),
     })
+}
+
+/// What [`open_file`] opens a file for.
+#[derive(Clone, Copy)]
+enum Access {
+    Read,
+    Create,
+}
+
+/// Opens `path` (relative to `env.cwd`) as `env.files` allows: anywhere, or
+/// only a regular file beneath a folder, following no link and never
+/// blocking on a FIFO ([`Folder`]).
+fn open_file(env: &Env, path: &Path, access: Access) -> std::io::Result<std::fs::File> {
+    let full = env.cwd.join(path);
+    match &env.files {
+        Files::Anywhere => match access {
+            Access::Read => std::fs::File::open(full),
+            Access::Create => std::fs::File::create(full),
+        },
+        Files::Beneath(folder) => {
+            let beneath = Folder::open(folder)?;
+            match access {
+                Access::Read => Ok(beneath.open_file(&full)?),
+                Access::Create => Ok(beneath.create(&full)?),
+            }
+        }
+    }
 }
 
 /// Receive segments into `destination` until the end of the file; returns the data length.
@@ -545,7 +574,7 @@ async fn transfer_on_new_connection(
     env: &Env,
 ) -> Result<u64, ProgramError> {
     let mut connection = connect(env, server).await?;
-    let mut destination = create(&env.cwd, dst)?;
+    let mut destination = create(env, dst)?;
     connection.send(src.as_bytes()).await?;
     receive_file(&mut connection, &mut destination, order, End::Close).await
 }
@@ -559,7 +588,7 @@ async fn transfer_in_session(
     env: &Env,
 ) -> Result<u64, ProgramError> {
     // Create first: if that fails nothing was asked of the server and the session stays in step.
-    let mut destination = create(&env.cwd, dst)?;
+    let mut destination = create(env, dst)?;
     connection.send(src.as_bytes()).await?;
     receive_file(connection, &mut destination, order, end).await
 }

@@ -80,6 +80,7 @@ impl InProcess {
             net: Arc::new(HostNet),
             transcript: transcript.clone(),
             cwd: cwd.to_path_buf(),
+            files: socklab_reference::Files::Anywhere,
         };
         let stdio = Stdio {
             stdin: Box::new(stdin_reader),

@@ -51,6 +51,7 @@ pub fn transcript(label: &str, text: &str) -> Transcript {
         label: label.to_string(),
         text: text.to_string(),
         truncated_bytes: 0,
+        whole: None,
     }
 }
 

@@ -7,7 +7,8 @@ use crate::check::Judgement;
 use crate::check::printed::{self, Needle};
 use crate::facts::{PrintedFact, PrintedOutcome};
 use crate::run::output::Wait;
-use crate::run::state::{StepContext, StepError, named_values};
+use crate::run::search::{Found, StreamSearch};
+use crate::run::state::{StepContext, StepError};
 
 pub async fn run(
     cx: &StepContext<'_>,
@@ -23,30 +24,12 @@ pub async fn run(
     };
     let from = program.cursor(stream);
     let buf = program.output(stream).clone();
-    // The match's end, and for a regex the values of its named groups.
-    let waited = match &needle {
-        Needle::Text(text) => {
-            buf.wait_for(from, &cx.until, |hay| {
-                hay.windows(text.len().max(1))
-                    .position(|w| w == text.as_slice())
-                    .map(|at| (at + text.len(), Vec::new()))
-            })
-            .await
-        }
-        Needle::Regex(re) => {
-            buf.wait_for(from, &cx.until, |hay| {
-                re.captures(hay).map(|caps| {
-                    let end = caps.get(0).map_or(0, |m| m.end());
-                    (end, named_values(re, &caps))
-                })
-            })
-            .await
-        }
-    };
-    let (data, _, _) = buf.snapshot();
-    let seen = data[from.min(data.len())..].to_vec();
+    let waited = buf
+        .wait_for(from, &cx.until, StreamSearch::new(&needle))
+        .await;
+    let seen = buf.since(from);
     let outcome = match waited {
-        Wait::Found((end, values)) => {
+        Wait::Found(Found { end, values }) => {
             program.advance(stream, from + end);
             state.keep_values(values);
             PrintedOutcome::Found { end }

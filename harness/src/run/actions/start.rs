@@ -40,7 +40,7 @@ pub async fn run(cx: &StepContext<'_>, spec: &StartSpec) -> Result<Judgement, St
                     exe: exe.clone(),
                     args,
                     limits,
-                    run_as: state.settings.capabilities.run_as,
+                    run_as: state.submission.student,
                 },
             )
         }
@@ -75,7 +75,7 @@ pub async fn run(cx: &StepContext<'_>, spec: &StartSpec) -> Result<Judgement, St
                         exe: state.settings.self_exe.clone(),
                         args: full,
                         limits: None,
-                        run_as: None,
+                        run_as: state.submission.peers,
                     },
                 )
             }
@@ -100,10 +100,12 @@ pub async fn run(cx: &StepContext<'_>, spec: &StartSpec) -> Result<Judgement, St
         label: label.clone(),
         origin,
         cwd,
+        scenario_dir: state.dir.clone(),
         host: spec.host.clone(),
         stdin: spec.stdin.clone(),
         stdin_file,
         output_limit: state.settings.output_limit,
+        overflow: state.overflow.clone(),
         kind,
     };
     match Program::start(&state.sandbox, launch) {
