@@ -54,9 +54,15 @@ impl ScenarioState<'_> {
             return judgement;
         };
         let mut conduct = self.conduct(&culprit, judged.as_deref()).await;
-        if matches!(action, Action::Silence { .. }) {
-            // Bytes arrived where none should: the program spoke, which an
-            // open connection does not explain (silence needs one).
+        // An open connection explains a wait for a close (an `eof`, an exit),
+        // not bytes that did not come (a server busy with another client)
+        // or came where none should (`silence`).
+        let waits_for_close = match action {
+            Action::Recv { spec, .. } => matches!(spec, socklab_scenario::RecvSpec::Eof(_)),
+            Action::Silence { .. } => false,
+            _ => true,
+        };
+        if !waits_for_close {
             conduct.holds_connection = false;
         }
         blame::blame(judgement, &conduct, step_hint)
