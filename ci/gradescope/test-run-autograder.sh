@@ -10,8 +10,18 @@
 # (SOCKLAB_SUBMISSION, default examples/submissions/good) with the real lab
 # (LAB_DIR, default scenarios/lab3) and checks the results are valid.
 #
-# Needs bash, python3 and coreutils. Exits non-zero on any problem.
+# Needs bash, python3, zip, unzip and coreutils. Exits non-zero on any
+# problem (2 when a tool it needs is missing).
 set -euo pipefail
+
+missing=()
+for tool in python3 zip unzip; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "test-run-autograder.sh needs ${missing[*]}, not found on PATH (Debian/Ubuntu: apt-get install ${missing[*]})" >&2
+  exit 2
+fi
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"

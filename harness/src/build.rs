@@ -8,12 +8,19 @@
 //! A student's Makefile is student code: the build runs in a sandbox of its
 //! own, like a scenario's programs (its own network and pid namespaces where
 //! the machine allows, so it has no network and nothing it starts outlives
-//! it; the process cgroup; rlimits; as `nobody` when socklab is root).
+//! it; the process cgroup; rlimits; as `nobody` when socklab is root), but
+//! under limits of its own: not a scenario's CPU quota of half a core (the
+//! compilers would take four times as long), its deadline, CPU-time and
+//! address-space rlimits instead. Programs are compiled as many at a time as
+//! the machine has cores (`make -jN`), and only those the selected
+//! scenarios start when the suite was narrowed (`--only`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
+
+use futures::StreamExt;
 
 use socklab_reference::beneath::Folder;
 use socklab_report::{BuildReport, BuildStatus, ProgramBuild};
@@ -106,13 +113,19 @@ fn refuse_foreign_link(name: &Path, meta: &std::fs::Metadata) -> std::io::Result
 }
 
 /// Builds the lab's programs in `build_dir` (a copy of the submission), as
-/// `student` (the submission's own uid, when socklab is root).
+/// `student` (the submission's own uid, when socklab is root):
+/// `make -k -jN` when there is a Makefile (again without `-j` if that left a
+/// program unbuilt, as a Makefile missing a dependency can fail only in
+/// parallel), or the compiler once per program, up to N at a time (N: this
+/// machine's cores). With `needed`, only those programs are compiled (the
+/// ones the selected scenarios start); the others are reported as skipped.
 pub async fn build(
     name: &str,
     build_dir: &Path,
     manifest: &LabManifest,
     settings: &RunSettings,
     student: Option<RunAs>,
+    needed: Option<&BTreeSet<String>>,
 ) -> (Submission, BuildReport) {
     let started = Instant::now();
     let deadline = started + manifest.build.timeout;
@@ -128,20 +141,45 @@ pub async fn build(
         MakePolicy::Never => false,
         MakePolicy::Auto => has_makefile,
     };
+    let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let is_needed = |program: &String| needed.is_none_or(|set| set.contains(program));
     let mut output = String::new();
     let mut programs = BTreeMap::new();
     let mut builds = Vec::new();
     let method;
     if use_make {
         method = "make".to_string();
-        let result = jail
-            .run(build_dir, "make", &["-k".to_string()], deadline)
+        let parallel_flag = format!("-j{parallel}");
+        let mut result = jail
+            .run(
+                build_dir,
+                "make",
+                &["-k".to_string(), parallel_flag],
+                deadline,
+            )
             .await;
+        let unbuilt = |program: &String| is_needed(program) && !build_dir.join(program).is_file();
+        if !result.timed_out && manifest.programs.keys().any(unbuilt) {
+            // One job at a time, as the Makefile's author ran it.
+            let serial = jail
+                .run(build_dir, "make", &["-k".to_string()], deadline)
+                .await;
+            result = ToolResult {
+                success: serial.success,
+                timed_out: serial.timed_out,
+                output: format!(
+                    "{}$ make -k (again, one job at a time)\n{}",
+                    result.output, serial.output
+                ),
+            };
+        }
         output.push_str(&result.output);
         for program in manifest.programs.keys() {
             let exe = build_dir.join(program);
             let (availability, status, detail) = if exe.is_file() {
                 (Availability::Ready(exe), BuildStatus::Built, None)
+            } else if !is_needed(program) {
+                skipped(program)
             } else if result.timed_out {
                 let why = format!(
                     "the build did not finish within {:?}",
@@ -176,80 +214,34 @@ pub async fn build(
             manifest.build.compiler,
             manifest.build.flags.join(" ")
         );
-        for (program, spec) in &manifest.programs {
-            let missing: Vec<&String> = spec
-                .sources
-                .iter()
-                .filter(|s| !build_dir.join(s).is_file())
-                .collect();
-            if !missing.is_empty() {
-                let why = format!(
-                    "missing source file{} {}",
-                    if missing.len() > 1 { "s" } else { "" },
-                    missing
-                        .iter()
-                        .map(|s| format!("`{s}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-                programs.insert(
-                    program.clone(),
-                    Availability::Missing(format!("{program} is missing: {why}")),
-                );
-                builds.push(ProgramBuild {
-                    name: program.clone(),
-                    status: BuildStatus::Missing,
-                    detail: Some(why),
-                });
-                continue;
+        let compiles = manifest.programs.iter().map(|(program, spec)| {
+            let jail = &jail;
+            async move {
+                if !is_needed(program) {
+                    return (program, skipped(program), String::new());
+                }
+                compile(jail, build_dir, manifest, program, spec, deadline).await
             }
-            let mut args = manifest.build.flags.clone();
-            args.push("-o".into());
-            args.push(program.clone());
-            args.extend(spec.sources.iter().cloned());
-            let result = jail
-                .run(build_dir, &manifest.build.compiler, &args, deadline)
-                .await;
-            output.push_str(&format!(
-                "$ {} {}\n{}",
-                manifest.build.compiler,
-                args.join(" "),
-                result.output
-            ));
-            let exe = build_dir.join(program);
-            if result.success && exe.is_file() {
-                programs.insert(program.clone(), Availability::Ready(exe));
-                builds.push(ProgramBuild {
-                    name: program.clone(),
-                    status: BuildStatus::Built,
-                    detail: None,
-                });
-            } else if result.timed_out {
-                let why = format!(
-                    "compiling {program} did not finish within {:?}",
-                    manifest.build.timeout
-                );
-                programs.insert(program.clone(), Availability::BuildFailed(why.clone()));
-                builds.push(ProgramBuild {
-                    name: program.clone(),
-                    status: BuildStatus::Timeout,
-                    detail: Some(why),
-                });
-            } else {
-                let why = format!("{program} did not compile:\n{}", tail(&result.output, 2000));
-                programs.insert(program.clone(), Availability::BuildFailed(why));
-                builds.push(ProgramBuild {
-                    name: program.clone(),
-                    status: BuildStatus::Failed,
-                    detail: Some(first_error(&result.output)),
-                });
-            }
+        });
+        // In the manifest's order, up to `parallel` at once.
+        let compiled: Vec<_> = futures::stream::iter(compiles)
+            .buffered(parallel)
+            .collect()
+            .await;
+        for (program, (availability, status, detail), text) in compiled {
+            output.push_str(&text);
+            programs.insert(program.clone(), availability);
+            builds.push(ProgramBuild {
+                name: program.clone(),
+                status,
+                detail,
+            });
         }
     }
     if output.len() > MAX_BUILD_OUTPUT {
         output = tail(&output, MAX_BUILD_OUTPUT);
     }
-    let ok = builds.iter().all(|b| b.status == BuildStatus::Built);
+    let ok = builds.iter().all(|b| !b.status.is_failure());
     (
         Submission {
             name: name.to_string(),
@@ -266,6 +258,89 @@ pub async fn build(
             duration_secs: started.elapsed().as_secs_f64(),
         },
     )
+}
+
+/// What one program's build gave: whether it can run, its status, and the
+/// detail the report shows.
+type Built = (Availability, BuildStatus, Option<String>);
+
+/// A program the selected scenarios do not start.
+fn skipped(program: &str) -> Built {
+    let why = "not built: no selected scenario starts it";
+    (
+        Availability::Missing(format!("{program} was {why}")),
+        BuildStatus::Skipped,
+        Some(why.to_string()),
+    )
+}
+
+/// Compiles one program from its sources; its result and the compiler's
+/// words, headed by the command line.
+async fn compile<'p>(
+    jail: &BuildJail,
+    build_dir: &Path,
+    manifest: &LabManifest,
+    program: &'p String,
+    spec: &socklab_scenario::ProgramSpec,
+    deadline: Instant,
+) -> (&'p String, Built, String) {
+    let missing: Vec<&String> = spec
+        .sources
+        .iter()
+        .filter(|s| !build_dir.join(s).is_file())
+        .collect();
+    if !missing.is_empty() {
+        let why = format!(
+            "missing source file{} {}",
+            if missing.len() > 1 { "s" } else { "" },
+            missing
+                .iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let availability = Availability::Missing(format!("{program} is missing: {why}"));
+        return (
+            program,
+            (availability, BuildStatus::Missing, Some(why)),
+            String::new(),
+        );
+    }
+    let mut args = manifest.build.flags.clone();
+    args.push("-o".into());
+    args.push(program.clone());
+    args.extend(spec.sources.iter().cloned());
+    let result = jail
+        .run(build_dir, &manifest.build.compiler, &args, deadline)
+        .await;
+    let text = format!(
+        "$ {} {}\n{}",
+        manifest.build.compiler,
+        args.join(" "),
+        result.output
+    );
+    let exe = build_dir.join(program);
+    let built = if result.success && exe.is_file() {
+        (Availability::Ready(exe), BuildStatus::Built, None)
+    } else if result.timed_out {
+        let why = format!(
+            "compiling {program} did not finish within {:?}",
+            manifest.build.timeout
+        );
+        (
+            Availability::BuildFailed(why.clone()),
+            BuildStatus::Timeout,
+            Some(why),
+        )
+    } else {
+        let why = format!("{program} did not compile:\n{}", tail(&result.output, 2000));
+        (
+            Availability::BuildFailed(why),
+            BuildStatus::Failed,
+            Some(first_error(&result.output)),
+        )
+    };
+    (program, built, text)
 }
 
 fn first_error(output: &str) -> String {
@@ -317,7 +392,7 @@ impl BuildJail {
             .capabilities
             .cgroups
             .as_ref()
-            .map(|root| (root, limits.processes, None));
+            .map(|root| (root, limits.processes, None, false));
         let sandbox = Sandbox::create(
             settings.capabilities.level,
             &["build".to_string()],

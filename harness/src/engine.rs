@@ -34,6 +34,10 @@ pub struct Grading<'a> {
     /// batch runs at most `-j` scenarios in all.
     pub limit: Option<Arc<tokio::sync::Semaphore>>,
     pub events: Events,
+    /// Where scenario captures are kept, relative to the reports (e.g.
+    /// `packets`): each is emitted as [`Event::ScenarioCaptured`] for a
+    /// subscriber to write, and the report names the file. `None`: not kept.
+    pub packets_folder: Option<String>,
 }
 
 impl Grading<'_> {
@@ -93,8 +97,11 @@ impl Grading<'_> {
             .into_values()
             .collect();
         let suite = self.suite;
-        let (score, max_score) =
-            score::total(&reports, suite.manifest.as_ref().and_then(|m| m.total));
+        let (score, max_score) = score::total(
+            &reports,
+            suite.manifest.as_ref().and_then(|m| m.total),
+            suite.selection.as_ref().map(|s| s.suite_points),
+        );
         let mut report = SubmissionReport {
             submission: name.to_string(),
             lab: suite.lab_name(),
@@ -105,6 +112,10 @@ impl Grading<'_> {
             },
             options: self.settings.options.clone(),
             not_a_submission: None,
+            selection: suite.selection.as_ref().map(|s| socklab_report::Selection {
+                only: s.patterns.clone(),
+                of: s.of,
+            }),
             build,
             scenarios: reports,
             score,
@@ -141,6 +152,7 @@ impl Grading<'_> {
         let (score, max_score) = score::total(
             &scenarios,
             self.suite.manifest.as_ref().and_then(|m| m.total),
+            self.suite.selection.as_ref().map(|s| s.suite_points),
         );
         let report = SubmissionReport {
             submission: name.to_string(),
@@ -152,6 +164,7 @@ impl Grading<'_> {
             },
             options: self.settings.options.clone(),
             not_a_submission: None,
+            selection: None,
             build: None,
             scenarios,
             score,
@@ -181,7 +194,18 @@ impl Grading<'_> {
         });
         let build_dir = self.work.join("build");
         let (submission, report) = match build::copy_submission(dir, &build_dir) {
-            Ok(_) => build::build(name, &build_dir, manifest, self.settings, student).await,
+            Ok(_) => {
+                let needed = self.suite.programs_to_build(&self.settings.options);
+                build::build(
+                    name,
+                    &build_dir,
+                    manifest,
+                    self.settings,
+                    student,
+                    needed.as_ref(),
+                )
+                .await
+            }
             Err(e) => {
                 let mut submission = build::prebuilt(name, build_dir);
                 for program in manifest.programs.keys() {
@@ -221,7 +245,15 @@ impl Grading<'_> {
             submission: events.submission.clone(),
             scenario: scenario.name.clone(),
         });
-        let report = run_one(scenario, self.settings, submission, dir, events).await;
+        let report = run_one(
+            scenario,
+            self.settings,
+            submission,
+            dir,
+            events,
+            self.packets_folder.as_deref(),
+        )
+        .await;
         for check in &report.checks {
             self.events.emit_with(|| Event::CheckVerdict {
                 submission: events.submission.clone(),
@@ -258,6 +290,16 @@ fn isolation_notes(settings: &RunSettings) -> Vec<String> {
         "output limit per program and stream: {} KiB (a program that prints more is stopped, and its scenario ends there)",
         settings.output_limit >> 10
     ));
+    notes.push(match settings.capabilities.level {
+        _ if !settings.capture => crate::run::capture::TURNED_OFF.to_string(),
+        crate::sandbox::IsolationLevel::Namespaces => format!(
+            "packets: each scenario's TCP traffic is captured on every interface of its hosts ({})",
+            socklab_packets::PayloadCap::default().describe()
+        ),
+        crate::sandbox::IsolationLevel::Loopback => {
+            crate::run::capture::UNAVAILABLE_ON_LOOPBACK.to_string()
+        }
+    });
     notes
 }
 
@@ -267,6 +309,7 @@ async fn run_one(
     submission: &Submission,
     dir: &Path,
     events: &ScenarioEvents,
+    packets_folder: Option<&str>,
 ) -> ScenarioReport {
     let source = plan::source_of(scenario);
     let plan = ScenarioPlan::new(scenario, settings, submission).await;
@@ -282,7 +325,16 @@ async fn run_one(
             format!("cannot create {}: {e}", dir.display()),
         );
     }
-    let outcome = run::run_scenario(&plan, run, settings, submission, dir, events).await;
+    let outcome = run::run_scenario(
+        &plan,
+        run,
+        settings,
+        submission,
+        dir,
+        events,
+        packets_folder,
+    )
+    .await;
     score::score_scenario(&plan, outcome, source)
 }
 

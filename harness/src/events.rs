@@ -59,6 +59,14 @@ pub enum Event {
         submission: String,
         report: Box<ScenarioReport>,
     },
+    /// A scenario's packet capture, to be kept as `file` (a pcapng file
+    /// name) in the run's packets folder.
+    ScenarioCaptured {
+        submission: String,
+        scenario: String,
+        file: String,
+        pcapng: Arc<Vec<u8>>,
+    },
     /// Something the person running socklab should know (results that could
     /// not be written, results of students not in this run).
     Warning {
@@ -162,6 +170,16 @@ impl ScenarioEvents {
             scenario: self.scenario.clone(),
             step: step.clone(),
             title: title.to_string(),
+        });
+    }
+
+    /// The scenario's capture is complete (see [`Event::ScenarioCaptured`]).
+    pub fn captured(&self, file: &str, pcapng: &[u8]) {
+        self.events.emit_with(|| Event::ScenarioCaptured {
+            submission: self.submission.clone(),
+            scenario: self.scenario.clone(),
+            file: file.to_string(),
+            pcapng: Arc::new(pcapng.to_vec()),
         });
     }
 

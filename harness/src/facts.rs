@@ -323,12 +323,11 @@ pub struct MessageFact {
 /// A wait during which nothing should arrive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SilenceFact {
-    Quiet,
+    /// Nothing arrived until the wait ended: at its deadline, or when the
+    /// scenario settled (nothing could arrive any more).
+    Quiet(Expired),
     /// Bytes arrived (possibly none, when the connection was closed).
-    Broken {
-        arrived: Vec<u8>,
-        closed: bool,
-    },
+    Broken { arrived: Vec<u8>, closed: bool },
 }
 
 /// A connection socklab tried to open.

@@ -34,6 +34,7 @@ pub fn score_scenario(
         transcripts: run.transcripts,
         duration_secs: run.duration.as_secs_f64(),
         tags: scenario.tags.clone(),
+        packets: run.packets,
     };
     if let Some(why) = run.harness_error {
         report.status = ScenarioStatus::Error;
@@ -51,6 +52,7 @@ pub fn score_scenario(
                 }
                 verdict.status = match verdict.status {
                     CheckStatus::Error => CheckStatus::Error,
+                    CheckStatus::Skipped => CheckStatus::Skipped,
                     _ => CheckStatus::Observed,
                 };
                 verdict.weight = 0.0;
@@ -95,13 +97,26 @@ pub fn score_scenario(
                 .meta
                 .title
                 .clone()
+                .or_else(|| run.titles.get(*path).cloned())
                 .unwrap_or_else(|| check::default_title(&step.action));
             check::not_reached(title, path.to_string(), step.loc.line, step.meta.weight)
         })
         .collect();
     checks.extend(missing);
 
-    let total_weight: f64 = planned.iter().map(|(_, step)| step.meta.weight).sum();
+    // A check skipped here (a packet check without a capture) is not part
+    // of the scenario's points: the others share them.
+    let skipped: std::collections::BTreeSet<&StepPath> = run
+        .observations
+        .iter()
+        .filter(|(o, _)| o.outcome == check::Outcome::Skipped)
+        .filter_map(|(o, _)| o.step.as_ref())
+        .collect();
+    let total_weight: f64 = planned
+        .iter()
+        .filter(|(path, _)| !skipped.contains(path))
+        .map(|(_, step)| step.meta.weight)
+        .sum();
     // `+ 0.0`: an empty f64 sum is -0.0, and with no check passed the
     // scenario's points (and the submission's total) would be -0.
     let passed_weight: f64 = checks
@@ -159,6 +174,7 @@ pub fn skipped(scenario: &Scenario, source: SourceRef, reason: String) -> Scenar
         transcripts: Vec::new(),
         duration_secs: 0.0,
         tags: scenario.tags.clone(),
+        packets: None,
     }
 }
 
@@ -172,7 +188,14 @@ pub fn harness_error(scenario: &Scenario, source: SourceRef, why: String) -> Sce
 }
 
 /// The submission's score and maximum, scaled to `total` when given.
-pub fn total(scenarios: &[ScenarioReport], total: Option<f64>) -> (f64, f64) {
+/// `suite_points` are the scored points of the whole suite when only some
+/// of its scenarios ran (`--only`): the selection is then scaled as it is
+/// in the whole suite, to its share of `total`, not to all of it.
+pub fn total(
+    scenarios: &[ScenarioReport],
+    total: Option<f64>,
+    suite_points: Option<f64>,
+) -> (f64, f64) {
     let raw_max: f64 = scenarios
         .iter()
         .filter(|s| !s.observe)
@@ -183,8 +206,12 @@ pub fn total(scenarios: &[ScenarioReport], total: Option<f64>) -> (f64, f64) {
         .filter(|s| !s.observe)
         .map(|s| s.earned)
         .sum();
+    let scaled_from = suite_points.filter(|p| *p > 0.0).unwrap_or(raw_max);
     match total {
-        Some(t) if raw_max > 0.0 => (round2(raw * t / raw_max), t),
+        Some(t) if raw_max > 0.0 => (
+            round2(raw * t / scaled_from),
+            raw_max * t / scaled_from + 0.0,
+        ),
         _ => (round2(raw), raw_max + 0.0),
     }
 }
@@ -201,9 +228,38 @@ mod tests {
 
     #[test]
     fn no_scenarios_score_a_plain_zero() {
-        let (score, max) = total(&[], None);
+        let (score, max) = total(&[], None, None);
         assert!(score == 0.0 && score.is_sign_positive(), "{score:?}");
         assert!(max == 0.0 && max.is_sign_positive(), "{max:?}");
         assert_eq!(format!("{score:.2}/{max}"), "0.00/0");
+    }
+
+    fn scenario(points: f64, earned: f64) -> ScenarioReport {
+        ScenarioReport {
+            name: "s".into(),
+            description: None,
+            source: SourceRef::new("s.yaml".to_string(), 1),
+            status: ScenarioStatus::Failed,
+            earned,
+            points,
+            observe: false,
+            checks: Vec::new(),
+            reason: None,
+            transcripts: Vec::new(),
+            packets: None,
+            duration_secs: 0.0,
+            tags: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_selection_keeps_its_share_of_the_total() {
+        // A 4-point scenario, half earned, of a 20-point suite scaled to 100:
+        // 10 / 20, not 50 / 100.
+        let selected = [scenario(4.0, 2.0)];
+        assert_eq!(total(&selected, Some(100.0), Some(20.0)), (10.0, 20.0));
+        assert_eq!(total(&selected, Some(100.0), None), (50.0, 100.0));
+        // Without a total, the scenarios' own points.
+        assert_eq!(total(&selected, None, Some(20.0)), (2.0, 4.0));
     }
 }

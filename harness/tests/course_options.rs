@@ -144,7 +144,8 @@ fn left_out_scenarios_are_not_in_the_grades() {
     let validated = socklab().arg("validate").arg(&lab).output().unwrap();
     let text = String::from_utf8_lossy(&validated.stdout);
     assert!(
-        text.contains("not for these course options: ") && text.contains("echo/sum-variant"),
+        text.contains("written for other course options, left out of the suite")
+            && text.contains("echo/sum-variant"),
         "{text}"
     );
 

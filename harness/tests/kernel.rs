@@ -370,7 +370,7 @@ fn cat_reading_an_empty_pipe_is_quiet() {
     assert!(
         verdict
             .explain()
-            .contains("sleeping in read() on fd 0; fd 0 is a pipe"),
+            .contains("sleeping in read() on fd 0; fd 0 (its standard input) is a pipe"),
         "{}",
         verdict.explain()
     );

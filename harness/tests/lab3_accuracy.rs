@@ -93,7 +93,23 @@ fn every_fixture_fails_exactly_what_its_defect_explains() {
             // Without namespaces the two-host scenarios are skipped, not failed.
             .filter(|s| namespaces || !s.starts_with("twohosts/"))
             .collect();
-        let missing: Vec<_> = must.difference(&failed).collect();
+        // Without namespaces nothing is captured and packet checks are
+        // skipped: a scenario whose failure only packets show may pass.
+        let packets_skipped = |scenario: &str| {
+            !namespaces
+                && report["scenarios"].as_array().unwrap().iter().any(|s| {
+                    s["name"] == scenario
+                        && s["checks"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .any(|c| c["status"] == "skipped")
+                })
+        };
+        let missing: Vec<_> = must
+            .difference(&failed)
+            .filter(|s| !packets_skipped(s))
+            .collect();
         let unexpected: Vec<_> = failed
             .difference(&must)
             .filter(|s| !may.contains(*s))
@@ -162,4 +178,139 @@ fn every_fixture_fails_exactly_what_its_defect_explains() {
         read("missing-program").contains("FTServerIter.c"),
         "missing source named"
     );
+    if namespaces {
+        packets_feedback(&out_of);
+    }
+}
+
+/// The fixtures that close wrongly fail their packet checks with the
+/// feedback that explains it, the failed packets are red in the ladder, and
+/// every scenario's capture is kept beside the feedback.
+fn packets_feedback(out_of: &BTreeMap<String, PathBuf>) {
+    let feedback = |name: &str, file: &str| {
+        std::fs::read_to_string(out_of[name].join("students").join(name).join(file)).unwrap()
+    };
+    let check = |name: &str, scenario: &str, title: &str| -> serde_json::Value {
+        let report = student_report(&out_of[name], name);
+        let scenario = report["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == scenario)
+            .unwrap_or_else(|| panic!("{name}: no scenario {scenario}"))
+            .clone();
+        scenario["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["title"] == title)
+            .unwrap_or_else(|| panic!("{name}: no check {title:?} in {scenario:#}"))
+            .clone()
+    };
+    let session = "lottery/session[client=reference,server=submission]";
+
+    // The server that closes after LIST: its FIN first, the END reset.
+    let reset = check(
+        "lottery-server-closes-after-list",
+        session,
+        "the session ends with FINs, without RST",
+    );
+    assert_eq!(reset["status"], "failed", "{reset:#}");
+    let message = reset["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("an RST from the server at frame")
+            && message.contains("the client wrote after the server had closed"),
+        "{message}"
+    );
+    assert!(
+        reset["hint"]
+            .as_str()
+            .unwrap()
+            .contains("Either the server closed too early"),
+        "{reset:#}"
+    );
+    let order = check(
+        "lottery-server-closes-after-list",
+        session,
+        "after END the client's FIN, then the server's (as in the supplement's capture)",
+    );
+    assert_eq!(order["status"], "observed");
+    assert!(
+        order["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("the server sent the first FIN, at frame"),
+        "{order:#}"
+    );
+    let md = feedback("lottery-server-closes-after-list", "feedback.md");
+    assert!(
+        md.contains("✗ marks a packet a failed check points at"),
+        "ladder marked"
+    );
+    let html = feedback("lottery-server-closes-after-list", "feedback.html");
+    assert!(
+        html.contains("stroke=\"#d00000\""),
+        "a red arrow in the SVG"
+    );
+
+    // The server that answers END with a goodbye: an RST on close.
+    let bye = check(
+        "lottery-server-says-bye",
+        session,
+        "the session ends with FINs, without RST",
+    );
+    assert_eq!(bye["status"], "failed", "{bye:#}");
+    let message = bye["message"].as_str().unwrap();
+    let hint = bye["hint"].as_str().unwrap();
+    assert!(
+        message.starts_with("an RST from the client at frame"),
+        "{message}"
+    );
+    // The goodbye arrives before the client's close (unread) or after it.
+    assert!(
+        (message.contains("the client closed with unread data")
+            && hint.contains(
+                "The client closed its socket while data from the server was still unread"
+            ))
+            || (message.contains("the server wrote after the client had closed")
+                && hint.contains("The server wrote after the client had closed")),
+        "{bye:#}"
+    );
+
+    // Commands sent as text: the scenario stops at the first command, and
+    // the packet check, judged on what was captured, says why.
+    let text = check(
+        "lottery-text-commands",
+        "lottery/client-protocol",
+        "each command from the client travels as one 4-byte segment",
+    );
+    assert_eq!(text["status"], "failed", "{text:#}");
+    assert_eq!(text["weight"], 0.0, "judged after the stop: not scored");
+    let message = text["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("judged on the packets captured until the scenario stopped")
+            && message.contains("2 bytes \"0\\n\""),
+        "{message}"
+    );
+    assert!(
+        text["hint"].as_str().unwrap().contains("sent as text"),
+        "{text:#}"
+    );
+
+    // Every scenario that ran kept its capture, named in the report.
+    let good = student_report(&out_of["good"], "good");
+    let folder = out_of["good"].join("students/good");
+    let mut kept = 0;
+    for scenario in good["scenarios"].as_array().unwrap() {
+        if scenario["status"] == "skipped" {
+            continue;
+        }
+        let file = scenario["packets"]["file"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no capture file for {}", scenario["name"]));
+        let bytes = std::fs::read(folder.join(file)).unwrap();
+        assert_eq!(&bytes[..4], &[0x0a, 0x0d, 0x0d, 0x0a], "{file} is pcapng");
+        kept += 1;
+    }
+    assert!(kept > 30, "{kept} captures");
 }

@@ -766,3 +766,185 @@ scenarios:
     let text = failed.to_string();
     assert!(text.contains("stdout and stderr"), "{text}");
 }
+
+#[test]
+fn checks_not_reached_show_their_titles_filled_in() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("early.yaml"),
+        r#"scenarios:
+  - name: stops-early
+    ports: { p: auto }
+    steps:
+      - listen: srv
+        port: "{{ports.p}}"
+      - connect: a
+        to: "127.0.0.1:{{ports.p}}"
+      - recv: a
+        text: "never sent"
+        within: 200ms
+      - connect: b
+        to: "127.0.0.1:{{ports.p}}"
+"#,
+    )
+    .unwrap();
+    let (_, report) = run_json(
+        &[dir.path().join("early.yaml").to_str().unwrap()],
+        dir.path(),
+    );
+    let checks = report["scenarios"][0]["checks"].as_array().unwrap();
+    let not_reached: Vec<&str> = checks
+        .iter()
+        .filter(|c| c["status"] == "not_reached")
+        .map(|c| c["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(not_reached.len(), 1, "{report:#}");
+    let title = regex::Regex::new(r"^connect `b` to 127\.0\.0\.1:\d+$").unwrap();
+    assert!(title.is_match(not_reached[0]), "{report:#}");
+}
+
+#[test]
+fn every_connection_sharing_a_name_has_its_transcript() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("reconnect.yaml"),
+        r#"scenarios:
+  - name: reconnect
+    ports: { p: auto }
+    steps:
+      - listen: srv
+        port: "{{ports.p}}"
+      - connect: c
+        to: "127.0.0.1:{{ports.p}}"
+      - send: c
+        line: first-visit
+      - connect: c
+        to: "127.0.0.1:{{ports.p}}"
+      - send: c
+        line: second-visit
+"#,
+    )
+    .unwrap();
+    let (_, report) = run_json(
+        &[dir.path().join("reconnect.yaml").to_str().unwrap()],
+        dir.path(),
+    );
+    let transcripts = report["scenarios"][0]["transcripts"].as_array().unwrap();
+    let of = |label: &str| {
+        transcripts
+            .iter()
+            .find(|t| t["label"] == label)
+            .unwrap_or_else(|| panic!("no transcript {label:?}: {report:#}"))["text"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        of("connection `c` (1 of 2)").contains(">> first-visit"),
+        "{report:#}"
+    );
+    assert!(
+        of("connection `c` (2 of 2)").contains(">> second-visit"),
+        "{report:#}"
+    );
+}
+
+/// Compiles `source` into `dir/name` with gcc.
+fn c_program(dir: &Path, name: &str, source: &str) {
+    let src = dir.join(format!("{name}.c"));
+    std::fs::write(&src, source).unwrap();
+    let status = std::process::Command::new("gcc")
+        .arg("-o")
+        .arg(dir.join(name))
+        .arg(&src)
+        .status()
+        .expect("gcc runs");
+    assert!(status.success(), "{name}.c does not compile");
+}
+
+#[test]
+fn a_hung_program_is_said_to_wait_on_the_descriptor_it_waits_on() {
+    let dir = tempfile::tempdir().unwrap();
+    c_program(
+        dir.path(),
+        "waits_stdin",
+        "#include <unistd.h>\nint main(void) { char c; while (read(0, &c, 1) > 0) {} return 0; }\n",
+    );
+    c_program(
+        dir.path(),
+        "waits_socket",
+        r#"#include <arpa/inet.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[1])) };
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (connect(s, (struct sockaddr *)&a, sizeof a) < 0) return 1;
+    char c;
+    while (read(s, &c, 1) > 0) {}
+    return 0;
+}
+"#,
+    );
+    std::fs::write(
+        dir.path().join("blocked.yaml"),
+        r#"scenarios:
+  - name: stdin-blocker
+    steps:
+      - start: p
+        program: waits_stdin
+      - expect: p
+        text: "never printed"
+        within: 500ms
+  - name: socket-blocker
+    ports: { p: auto }
+    steps:
+      - listen: srv
+        port: "{{ports.p}}"
+      - start: p
+        program: waits_socket
+        args: ["{{ports.p}}"]
+        stdin: null
+      - accept: srv
+      - expect: p
+        text: "never printed"
+        within: 500ms
+"#,
+    )
+    .unwrap();
+    let (_, report) = run_json(
+        &[dir.path().join("blocked.yaml").to_str().unwrap()],
+        dir.path(),
+    );
+    let failure = |scenario: &str| {
+        let scenario = report["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == scenario)
+            .unwrap_or_else(|| panic!("no {scenario}: {report:#}"));
+        let failed = scenario["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["status"] == "failed")
+            .unwrap_or_else(|| panic!("nothing failed: {report:#}"));
+        format!("{failed}")
+    };
+    let stdin = failure("stdin-blocker");
+    assert!(
+        stdin.contains(
+            "sleeping in read() on fd 0; fd 0 (its standard input) is terminal /dev/pts/"
+        ),
+        "{stdin}"
+    );
+    let socket = failure("socket-blocker");
+    let on_socket = regex::Regex::new(
+        r"sleeping in read\(\) on fd (\d+); fd \d+ is TCP 127\.0\.0\.1:\d+ ↔ 127\.0\.0\.1:\d+ ESTABLISHED",
+    )
+    .unwrap();
+    assert!(on_socket.is_match(&socket), "{socket}");
+    assert!(!socket.contains("standard input"), "{socket}");
+}

@@ -2,8 +2,8 @@
 //!
 //! Correct, byte-exact versions of every program of the lab — daytime, echo
 //! (echo and sum, iterative / fork / async), lottery, and file transfer
-//! (one-shot and iterative) — following the wire formats of the course's
-//! `PROTOCOLS.md`. They serve two purposes:
+//! (one-shot and iterative) — following the wire formats described in the
+//! repository's `docs/lab3.md`. They serve two purposes:
 //!
 //! - **Standalone binaries** (`daytime-server`, `lottery-client`, ...), each a
 //!   one-line `main` calling [`main_with_args`].
@@ -291,8 +291,13 @@ pub fn main_with_args(program: Program, args: Vec<OsString>) -> ! {
     {
         std::process::exit(programs::echo_fork::serve(args));
     }
+    // Threads of the blocking pool (stdin, stdout) end as soon as their
+    // work is done instead of idling on a timer for ten seconds: a grader
+    // watching this process (socklab, `docs/deciding.md`) then sees it
+    // asleep waiting for input as soon as it is.
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .thread_keep_alive(std::time::Duration::from_millis(1))
         .build()
     {
         Ok(runtime) => runtime,

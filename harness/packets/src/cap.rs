@@ -194,6 +194,14 @@ impl Capper {
         Some(keep as u32)
     }
 
+    /// The account so far, with the kernel's drops so far.
+    pub fn report(&self, kernel_drops: u64) -> CapReport {
+        CapReport {
+            kernel_drops,
+            ..self.report.clone()
+        }
+    }
+
     pub fn finish(mut self, kernel_drops: u64) -> CapReport {
         self.report.kernel_drops = kernel_drops;
         self.report

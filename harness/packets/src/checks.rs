@@ -102,6 +102,8 @@ impl Verdict {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Endpoints {
     pub client: Option<IpAddr>,
+    /// The client's port: one connection among several from one host.
+    pub client_port: Option<u16>,
     pub server: Option<IpAddr>,
     pub server_port: Option<u16>,
 }
@@ -111,13 +113,28 @@ impl Endpoints {
     pub fn server(address: SocketAddr) -> Endpoints {
         Endpoints {
             client: None,
+            client_port: None,
             server: Some(address.ip()),
             server_port: Some(address.port()),
         }
     }
 
-    fn matches(&self, connection: &Connection) -> bool {
+    /// Exactly this connection: the client's address and the server's.
+    pub fn exactly(client: SocketAddr, server: SocketAddr) -> Endpoints {
+        Endpoints {
+            client: Some(client.ip()),
+            client_port: Some(client.port()),
+            server: Some(server.ip()),
+            server_port: Some(server.port()),
+        }
+    }
+
+    /// Whether `connection` runs between these endpoints.
+    pub fn matches(&self, connection: &Connection) -> bool {
         self.client.is_none_or(|ip| ip == connection.client.ip())
+            && self
+                .client_port
+                .is_none_or(|p| p == connection.client.port())
             && self.server.is_none_or(|ip| ip == connection.server.ip())
             && self
                 .server_port
@@ -125,10 +142,11 @@ impl Endpoints {
     }
 
     fn describe(&self) -> String {
-        let client = self
-            .client
-            .map(|ip| format!("client {ip}"))
-            .unwrap_or_else(|| "a client".to_string());
+        let client = match (self.client, self.client_port) {
+            (Some(ip), Some(port)) => format!("client {}", SocketAddr::new(ip, port)),
+            (Some(ip), None) => format!("client {ip}"),
+            _ => "a client".to_string(),
+        };
         let server = match (self.server, self.server_port) {
             (Some(ip), Some(port)) => format!("server {}", SocketAddr::new(ip, port)),
             (Some(ip), None) => format!("server {ip}"),

@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::file::Timestamp;
 use crate::segment::{TcpFlags, TcpSegment};
@@ -60,7 +60,7 @@ impl Side {
 }
 
 /// Which way a packet travels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Direction {
     ClientToServer,
     ServerToClient,
@@ -93,7 +93,7 @@ impl Direction {
 }
 
 /// What a packet is, in the words of the handout's supplement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum EventKind {
     /// Opens the connection (client).
     Syn,
@@ -255,6 +255,16 @@ impl Connection {
     /// Whether some payload in it was not captured (cap or snap length).
     pub fn payload_cut(&self) -> bool {
         self.events.iter().any(Event::payload_cut)
+    }
+
+    /// Whether the capture shows its end: a FIN from each side, or an RST.
+    pub fn is_finished(&self) -> bool {
+        let fin = |side: Side| {
+            self.events
+                .iter()
+                .any(|e| e.sender() == side && e.flags.fin && !e.flags.rst)
+        };
+        self.resets().next().is_some() || (fin(Side::Client) && fin(Side::Server))
     }
 }
 

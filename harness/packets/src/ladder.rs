@@ -11,6 +11,9 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 use crate::checks::{Outcome, Verdict};
 use crate::conversation::{Connection, Direction, Event, EventKind};
@@ -18,6 +21,9 @@ use crate::show;
 
 /// Width of the space between the two lanes in the text rendering.
 const TEXT_LANE: usize = 58;
+/// The longest label an arrow carries (it fits between the lanes of the
+/// text and of the SVG).
+const LABEL_CHARS: usize = TEXT_LANE - 6;
 
 /// How to draw one connection.
 #[derive(Debug, Clone)]
@@ -25,6 +31,7 @@ pub struct Ladder<'a> {
     connection: &'a Connection,
     marked: BTreeSet<usize>,
     pure_acks: bool,
+    max_rows: Option<usize>,
 }
 
 impl<'a> Ladder<'a> {
@@ -34,6 +41,7 @@ impl<'a> Ladder<'a> {
             connection,
             marked: BTreeSet::new(),
             pure_acks: true,
+            max_rows: None,
         }
     }
 
@@ -61,41 +69,264 @@ impl<'a> Ladder<'a> {
         self
     }
 
+    /// Draw at most `rows` packets of a long connection: its first two
+    /// thirds and last third, the marked ones always, and a gap saying how
+    /// many are left out between (the capture file has them all).
+    pub fn at_most(mut self, rows: usize) -> Ladder<'a> {
+        self.max_rows = Some(rows.max(3));
+        self
+    }
+
     fn shown(&self) -> impl Iterator<Item = &'a Event> + '_ {
         self.connection.events.iter().filter(|e| {
             self.pure_acks || e.kind() != EventKind::Ack || self.marked.contains(&e.index)
         })
     }
 
+    /// What every rendering draws, as data a report can keep.
+    pub fn diagram(&self) -> Diagram {
+        let c = self.connection;
+        let shown: Vec<&Event> = self.shown().collect();
+        let acks_left_out = c.events.len() - shown.len();
+        let keep: BTreeSet<usize> = match self.max_rows {
+            Some(max) if shown.len() > max => {
+                let head = max * 2 / 3;
+                let tail = max - head;
+                (0..head)
+                    .chain(shown.len() - tail..shown.len())
+                    .chain(
+                        shown
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, e)| self.marked.contains(&e.index))
+                            .map(|(i, _)| i),
+                    )
+                    .collect()
+            }
+            _ => (0..shown.len()).collect(),
+        };
+        let mut rows = Vec::new();
+        let mut gap = 0;
+        for (i, event) in shown.iter().enumerate() {
+            if !keep.contains(&i) {
+                gap += 1;
+                continue;
+            }
+            if gap > 0 {
+                rows.push(Row::Gap { packets: gap });
+                gap = 0;
+            }
+            rows.push(Row::Packet(Arrow::of(
+                event,
+                self.marked.contains(&event.index),
+            )));
+        }
+        if gap > 0 {
+            rows.push(Row::Gap { packets: gap });
+        }
+        Diagram {
+            connection: c.id,
+            client: c.client.to_string(),
+            server: c.server.to_string(),
+            syn_seen: c.syn_seen,
+            packets: c.events.len(),
+            duration_ns: duration_ns(c.duration()),
+            rows,
+            acks_left_out,
+        }
+    }
+
     /// The ladder as monospaced text, about 80 columns wide.
     pub fn text(&self) -> String {
-        let c = self.connection;
+        self.diagram().text()
+    }
+
+    /// A heading line and the text ladder in a fenced block.
+    pub fn markdown(&self) -> String {
+        self.diagram().markdown()
+    }
+
+    /// The ladder as a standalone SVG image (also fit to inline in HTML).
+    pub fn svg(&self) -> String {
+        self.diagram().svg()
+    }
+}
+
+fn duration_ns(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// A connection's ladder as data: the two lanes and one row per packet
+/// drawn, with everything its renderings show. Reports keep this (not the
+/// packets) and draw it as text, Markdown or SVG.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagram {
+    /// The connection's number in its capture (from 1).
+    pub connection: usize,
+    /// `127.0.0.1:59538`.
+    pub client: String,
+    pub server: String,
+    /// Whether the client's SYN was captured (else the roles are guessed).
+    pub syn_seen: bool,
+    /// Packets in the connection, drawn or not.
+    pub packets: usize,
+    /// From its first packet to its last.
+    pub duration_ns: u64,
+    pub rows: Vec<Row>,
+    /// Packets that only acknowledge, left out of `rows`.
+    #[serde(default)]
+    pub acks_left_out: usize,
+}
+
+/// One row of a [`Diagram`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "row", rename_all = "snake_case")]
+pub enum Row {
+    /// A packet.
+    Packet(Arrow),
+    /// Packets left out of a long connection here.
+    Gap { packets: usize },
+}
+
+/// One packet as a ladder draws it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Arrow {
+    /// Its frame number in the capture file (from 1).
+    pub frame: usize,
+    /// Time since the connection's first packet.
+    pub at_ns: u64,
+    pub direction: Direction,
+    pub kind: EventKind,
+    /// What the arrow says: `SYN`, `4 bytes  00 00 00 00`, `FIN`.
+    pub label: String,
+    /// The flags as Wireshark lists them, e.g. `PSH, ACK`.
+    pub flags: String,
+    /// Sequence and acknowledgement numbers relative to each side's first, and the window.
+    pub seq: u32,
+    pub ack: u32,
+    pub window: u16,
+    pub retransmission: bool,
+    /// A failed check points at it: drawn red (`✗` in text).
+    pub marked: bool,
+}
+
+impl Arrow {
+    fn of(event: &Event, marked: bool) -> Arrow {
+        Arrow {
+            frame: event.frame,
+            at_ns: duration_ns(event.at),
+            direction: event.direction,
+            kind: event.kind(),
+            label: label(event, LABEL_CHARS),
+            flags: event.flags.names(),
+            seq: event.seq,
+            ack: event.ack,
+            window: event.window,
+            retransmission: event.retransmission,
+            marked,
+        }
+    }
+
+    fn at(&self) -> String {
+        show::seconds(Duration::from_nanos(self.at_ns))
+    }
+}
+
+impl Diagram {
+    fn arrows(&self) -> impl Iterator<Item = &Arrow> {
+        self.rows.iter().filter_map(|r| match r {
+            Row::Packet(a) => Some(a),
+            Row::Gap { .. } => None,
+        })
+    }
+
+    /// Whether a failed check points at one of its packets.
+    pub fn has_marks(&self) -> bool {
+        self.arrows().any(|a| a.marked)
+    }
+
+    /// Packets of a long connection left out of the rows (not counting
+    /// the acknowledgements left out).
+    pub fn gap_packets(&self) -> usize {
+        self.rows
+            .iter()
+            .map(|r| match r {
+                Row::Gap { packets } => *packets,
+                Row::Packet(_) => 0,
+            })
+            .sum()
+    }
+
+    /// The same diagram without the unmarked packets that only
+    /// acknowledge: the compact form for a terminal.
+    pub fn without_pure_acks(&self) -> Diagram {
+        let mut rows: Vec<Row> = Vec::new();
+        let mut left_out = 0;
+        for row in &self.rows {
+            match row {
+                Row::Packet(a) if a.kind == EventKind::Ack && !a.marked => left_out += 1,
+                Row::Gap { packets } => match rows.last_mut() {
+                    Some(Row::Gap { packets: before }) => *before += packets,
+                    _ => rows.push(Row::Gap { packets: *packets }),
+                },
+                other => rows.push(other.clone()),
+            }
+        }
+        Diagram {
+            rows,
+            acks_left_out: self.acks_left_out + left_out,
+            ..self.clone()
+        }
+    }
+
+    /// `connection 1: client 127.0.0.1:59538 → server 127.0.0.1:1235 (19 packets over 3.211 s)`.
+    pub fn heading(&self) -> String {
+        format!(
+            "connection {}: client {} → server {} ({} over {} s)",
+            self.connection,
+            self.client,
+            self.server,
+            show::count(self.packets, "packet"),
+            show::seconds(Duration::from_nanos(self.duration_ns))
+        )
+    }
+
+    /// The ladder as monospaced text, about 80 columns wide.
+    pub fn text(&self) -> String {
         let mut out = String::new();
         let lanes = TEXT_LANE + 2;
-        let left = format!("client {}", c.client);
-        let right = format!("server {}", c.server);
+        let left = format!("client {}", self.client);
+        let right = format!("server {}", self.server);
         let gap = lanes
             .saturating_sub(left.chars().count() + right.chars().count())
             .max(1);
         let _ = writeln!(out, "{:13}{left}{}{right}", "", " ".repeat(gap));
-        for event in self.shown() {
-            let mark = if self.marked.contains(&event.index) {
-                "✗"
-            } else {
-                " "
-            };
-            let arrow = text_arrow(event.direction, &label(event, TEXT_LANE - 6));
-            let _ = writeln!(out, "{mark} {:>10} {arrow}", show::seconds(event.at));
+        for row in &self.rows {
+            match row {
+                Row::Packet(arrow) => {
+                    let mark = if arrow.marked { "✗" } else { " " };
+                    let line = text_arrow(arrow.direction, &arrow.label);
+                    let _ = writeln!(out, "{mark} {:>10} {line}", arrow.at());
+                }
+                Row::Gap { packets } => {
+                    let _ = writeln!(
+                        out,
+                        "{:13}|{:^width$}|",
+                        "",
+                        format!("⋮ {} not drawn ⋮", show::count(*packets, "packet")),
+                        width = TEXT_LANE
+                    );
+                }
+            }
         }
-        let hidden = c.events.len() - self.shown().count();
-        if hidden > 0 {
+        if self.acks_left_out > 0 {
             let _ = writeln!(
                 out,
-                "{:13}({hidden} packets that only acknowledge not shown)",
-                ""
+                "{:13}({} packets that only acknowledge not shown)",
+                "", self.acks_left_out
             );
         }
-        if !self.marked.is_empty() {
+        if self.has_marks() {
             let _ = writeln!(out, "{:13}✗ marks a packet a failed check points at", "");
         }
         out
@@ -103,21 +334,26 @@ impl<'a> Ladder<'a> {
 
     /// A heading line and the text ladder in a fenced block.
     pub fn markdown(&self) -> String {
-        let c = self.connection;
         format!(
             "**Connection {}**: client `{}` → server `{}` ({} packets over {} s)\n\n```text\n{}```\n",
-            c.id,
-            c.client,
-            c.server,
-            c.events.len(),
-            show::seconds(c.duration()),
+            self.connection,
+            self.client,
+            self.server,
+            self.packets,
+            show::seconds(Duration::from_nanos(self.duration_ns)),
             self.text()
         )
     }
 
     /// The ladder as a standalone SVG image (also fit to inline in HTML).
     pub fn svg(&self) -> String {
-        svg(self)
+        svg(self, &format!("c{}", self.connection))
+    }
+
+    /// The SVG with `id` in its element ids, so that several ladders can
+    /// be inlined in one HTML page (`id`: letters, digits, `-`).
+    pub fn svg_with_id(&self, id: &str) -> String {
+        svg(self, id)
     }
 }
 
@@ -173,30 +409,36 @@ const SVG_ROW: u32 = 30;
 const SVG_SLOPE: u32 = 10;
 const RED: &str = "#d00000";
 
-fn svg(ladder: &Ladder<'_>) -> String {
-    let c = ladder.connection;
-    let events: Vec<&Event> = ladder.shown().collect();
+fn svg(diagram: &Diagram, id: &str) -> String {
+    let d = diagram;
     let footer = 56;
-    let height = SVG_HEADER + SVG_ROW * events.len() as u32 + footer;
+    let height = SVG_HEADER + SVG_ROW * d.rows.len() as u32 + footer;
     let mut out = String::new();
     let _ = writeln!(
         out,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{SVG_WIDTH}" height="{height}" viewBox="0 0 {SVG_WIDTH} {height}" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="13" role="img" aria-labelledby="ladder-title-{id}">"#,
-        id = c.id
     );
     let _ = writeln!(
         out,
-        "<title id=\"ladder-title-{}\">TCP connection {}: client {} to server {}, {} packets</title>",
-        c.id,
-        c.id,
-        escape(&c.client.to_string()),
-        escape(&c.server.to_string()),
-        c.events.len()
+        "<title id=\"ladder-title-{id}\">TCP connection {}: client {} to server {}, {} packets</title>",
+        d.connection,
+        escape(&d.client),
+        escape(&d.server),
+        d.packets
     );
+    let marker = |color: &str, fill: &str| {
+        format!(
+            r#"<marker id="head-{color}-{id}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="10" markerHeight="10" markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{fill}"/></marker>"#
+        )
+    };
     let _ = writeln!(
         out,
-        r##"<defs><marker id="head-red-{id}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="10" markerHeight="10" markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{RED}"/></marker><marker id="head-grey-{id}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="10" markerHeight="10" markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#8a8a8a"/></marker><marker id="head-blue-{id}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="10" markerHeight="10" markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#1f4e9a"/></marker><marker id="head-black-{id}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="10" markerHeight="10" markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#222222"/></marker><marker id="head-orange-{id}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="10" markerHeight="10" markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#b35900"/></marker></defs>"##,
-        id = c.id
+        "<defs>{}{}{}{}{}</defs>",
+        marker("red", RED),
+        marker("grey", "#8a8a8a"),
+        marker("blue", "#1f4e9a"),
+        marker("black", "#222222"),
+        marker("orange", "#b35900")
     );
     let _ = writeln!(
         out,
@@ -205,14 +447,14 @@ fn svg(ladder: &Ladder<'_>) -> String {
     // Lane headers and lanes.
     let lane_bottom = height - footer + 8;
     for (x, role, address) in [
-        (SVG_CLIENT_X, "client", c.client.to_string()),
-        (SVG_SERVER_X, "server", c.server.to_string()),
+        (SVG_CLIENT_X, "client", &d.client),
+        (SVG_SERVER_X, "server", &d.server),
     ] {
         let _ = writeln!(
             out,
             r##"<rect x="{}" y="8" width="180" height="46" rx="6" fill="#eef2f8" stroke="#1f4e9a"/><text x="{x}" y="27" text-anchor="middle" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-weight="bold" font-size="14">{role}</text><text x="{x}" y="45" text-anchor="middle">{}</text>"##,
             x - 90,
-            escape(&address)
+            escape(address)
         );
         let _ = writeln!(
             out,
@@ -224,24 +466,36 @@ fn svg(ladder: &Ladder<'_>) -> String {
         r##"<text x="12" y="{}" fill="#555555" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">time (s)</text>"##,
         SVG_HEADER - 12
     );
-    for (row, event) in events.iter().enumerate() {
+    for (row, item) in d.rows.iter().enumerate() {
         let y = SVG_HEADER + SVG_ROW * row as u32 + 8;
-        let marked = ladder.marked.contains(&event.index);
-        let (color, head, width) = if marked {
-            (RED, format!("head-red-{}", c.id), 2.5)
-        } else {
-            match event.kind() {
-                EventKind::Ack => ("#8a8a8a", format!("head-grey-{}", c.id), 1.2),
-                EventKind::Data => ("#222222", format!("head-black-{}", c.id), 1.8),
-                EventKind::Rst => ("#b35900", format!("head-orange-{}", c.id), 2.0),
-                _ => ("#1f4e9a", format!("head-blue-{}", c.id), 1.8),
+        let arrow = match item {
+            Row::Packet(arrow) => arrow,
+            Row::Gap { packets } => {
+                let _ = writeln!(
+                    out,
+                    r##"<text x="{}" y="{}" text-anchor="middle" fill="#555555" font-style="italic">⋮ {} not drawn (the capture file has every packet) ⋮</text>"##,
+                    (SVG_CLIENT_X + SVG_SERVER_X) / 2,
+                    y + SVG_SLOPE / 2 + 4,
+                    escape(&show::count(*packets, "packet"))
+                );
+                continue;
             }
         };
-        let (x1, x2) = match event.direction {
+        let (color, head, width) = if arrow.marked {
+            (RED, "red", 2.5)
+        } else {
+            match arrow.kind {
+                EventKind::Ack => ("#8a8a8a", "grey", 1.2),
+                EventKind::Data => ("#222222", "black", 1.8),
+                EventKind::Rst => ("#b35900", "orange", 2.0),
+                _ => ("#1f4e9a", "blue", 1.8),
+            }
+        };
+        let (x1, x2) = match arrow.direction {
             Direction::ClientToServer => (SVG_CLIENT_X, SVG_SERVER_X),
             Direction::ServerToClient => (SVG_SERVER_X, SVG_CLIENT_X),
         };
-        let dash = if event.retransmission {
+        let dash = if arrow.retransmission {
             r#" stroke-dasharray="6 4""#
         } else {
             ""
@@ -250,21 +504,24 @@ fn svg(ladder: &Ladder<'_>) -> String {
             out,
             r##"<text x="12" y="{}" fill="#555555">{}</text>"##,
             y + SVG_SLOPE / 2 + 4,
-            show::seconds(event.at)
+            arrow.at()
         );
         let _ = writeln!(
             out,
-            r#"<line x1="{x1}" y1="{y}" x2="{x2}" y2="{}" stroke="{color}" stroke-width="{width}"{dash} marker-end="url(#{head})"><title>frame {} · {} · seq {} ack {} win {}</title></line>"#,
+            r#"<line x1="{x1}" y1="{y}" x2="{x2}" y2="{}" stroke="{color}" stroke-width="{width}"{dash} marker-end="url(#head-{head}-{id})"><title>frame {} · {} · seq {} ack {} win {}</title></line>"#,
             y + SVG_SLOPE,
-            event.frame,
-            escape(&event.flags.names()),
-            event.seq,
-            event.ack,
-            event.window
+            arrow.frame,
+            escape(&arrow.flags),
+            arrow.seq,
+            arrow.ack,
+            arrow.window
         );
-        let text = label(event, 60);
-        let text = if marked { format!("✗ {text}") } else { text };
-        let weight = if marked || event.kind() != EventKind::Ack {
+        let text = if arrow.marked {
+            format!("✗ {}", arrow.label)
+        } else {
+            arrow.label.clone()
+        };
+        let weight = if arrow.marked || arrow.kind != EventKind::Ack {
             "bold"
         } else {
             "normal"
@@ -280,19 +537,18 @@ fn svg(ladder: &Ladder<'_>) -> String {
     let legend_y = height - footer + 30;
     let mut legend = format!(
         "{} packets over {} s",
-        c.events.len(),
-        show::seconds(c.duration())
+        d.packets,
+        show::seconds(Duration::from_nanos(d.duration_ns))
     );
-    let hidden = c.events.len() - events.len();
-    if hidden > 0 {
-        legend.push_str(&format!(" ({hidden} pure ACKs not shown)"));
+    if d.acks_left_out > 0 {
+        legend.push_str(&format!(" ({} pure ACKs not shown)", d.acks_left_out));
     }
     let _ = writeln!(
         out,
         r##"<text x="12" y="{legend_y}" fill="#555555" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">{}</text>"##,
         escape(&legend)
     );
-    if !ladder.marked.is_empty() {
+    if d.has_marks() {
         let _ = writeln!(
             out,
             r##"<text x="{}" y="{legend_y}" text-anchor="end" fill="{RED}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">✗ red: a packet a failed check points at</text>"##,

@@ -11,12 +11,17 @@
 //! created later), unless [`Interfaces::Named`] lists some.
 //!
 //! Each packet gets the kernel's receive timestamp (`SO_TIMESTAMPNS`). On
-//! `lo` the kernel shows a packet twice, leaving and arriving: the copy
-//! marked `PACKET_OUTGOING` is dropped. A [`PayloadCap`] decides how much
+//! `lo` the kernel shows a packet twice, leaving and arriving: the
+//! arriving copy is dropped. The leaving one is kept because the kernel
+//! hands it to the socket while the sender is still in its system call
+//! (the arriving one comes later, from a softirq), so a packet sent by a
+//! `write()` or `close()` that has returned is already queued for us. A [`PayloadCap`] decides how much
 //! payload each packet keeps. [`Capture::stop`] wakes the thread (an
 //! eventfd, no polling interval), which reads what is still queued and
 //! hands back a [`Captured`]: the conversation model, a pcapng file
-//! Wireshark opens, and the [`CapReport`].
+//! Wireshark opens, and the [`CapReport`]. [`Capture::snapshot`] does the
+//! same without stopping: a packet check in the middle of a scenario
+//! judges what was captured up to that moment.
 
 use std::collections::{BTreeMap, HashSet};
 use std::ffi::CString;
@@ -189,9 +194,19 @@ impl Captured {
 /// What the capture thread hands back.
 type Recording = Result<(Vec<CapturedPacket>, CapReport), CaptureError>;
 
+/// What the capture thread is asked to do when woken.
+enum Request {
+    /// Read what is queued and send a copy of everything so far.
+    Snapshot(mpsc::Sender<(Vec<CapturedPacket>, CapReport)>),
+    /// Read what is queued and end.
+    Stop,
+}
+
 /// A capture under way; [`Capture::stop`] ends it.
 pub struct Capture {
-    stop: OwnedFd,
+    /// Wakes the capture thread to look at `requests`.
+    wake: OwnedFd,
+    requests: mpsc::Sender<Request>,
     done: mpsc::Receiver<Recording>,
 }
 
@@ -207,17 +222,18 @@ impl Capture {
             });
         }
         // SAFETY: `raw` is a new descriptor that nothing else owns.
-        let stop = unsafe { OwnedFd::from_raw_fd(raw) };
-        let stop_for_thread = stop.try_clone().map_err(|source| CaptureError::Setup {
+        let wake = unsafe { OwnedFd::from_raw_fd(raw) };
+        let wake_for_thread = wake.try_clone().map_err(|source| CaptureError::Setup {
             what: "eventfd",
             source,
         })?;
         let (ready_tx, ready_rx) = mpsc::channel();
         let (done_tx, done) = mpsc::channel();
+        let (requests, requests_rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("socklab-capture".to_string())
             .spawn(move || {
-                let (recording, socket) = record(options, stop_for_thread, ready_tx);
+                let (recording, socket) = record(options, wake_for_thread, requests_rx, ready_tx);
                 let _ = done_tx.send(recording);
                 // Closing an AF_PACKET socket waits for an RCU grace period
                 // (milliseconds): done after the recording is handed over,
@@ -226,10 +242,15 @@ impl Capture {
             })
             .map_err(|e| CaptureError::Thread(e.to_string()))?;
         match ready_rx.recv_timeout(START_DEADLINE) {
-            Ok(Ok(())) => Ok(Capture { stop, done }),
+            Ok(Ok(())) => Ok(Capture {
+                wake,
+                requests,
+                done,
+            }),
             Ok(Err(error)) => Err(error),
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                signal(&stop);
+                let _ = requests.send(Request::Stop);
+                signal(&wake);
                 Err(CaptureError::StartTimeout(START_DEADLINE))
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -238,9 +259,28 @@ impl Capture {
         }
     }
 
+    /// Everything recorded so far, the capture going on: what the kernel
+    /// had queued when this was called is in it.
+    pub fn snapshot(&self) -> Result<Captured, CaptureError> {
+        let (reply, answer) = mpsc::channel();
+        self.requests
+            .send(Request::Snapshot(reply))
+            .map_err(|_| CaptureError::Thread("ended".to_string()))?;
+        signal(&self.wake);
+        match answer.recv() {
+            Ok((packets, report)) => Ok(assemble(packets, report)),
+            // The thread ended instead of answering: its error says why.
+            Err(_) => match self.done.try_recv() {
+                Ok(Err(error)) => Err(error),
+                _ => Err(CaptureError::Thread("ended".to_string())),
+            },
+        }
+    }
+
     /// Stop, read what the kernel still holds, and return the recording.
     pub fn stop(self) -> Result<Captured, CaptureError> {
-        signal(&self.stop);
+        let _ = self.requests.send(Request::Stop);
+        signal(&self.wake);
         let (packets, report) = self
             .done
             .recv()
@@ -252,7 +292,8 @@ impl Capture {
 impl Drop for Capture {
     /// A capture dropped without `stop` ends its thread too.
     fn drop(&mut self) {
-        signal(&self.stop);
+        let _ = self.requests.send(Request::Stop);
+        signal(&self.wake);
     }
 }
 
@@ -297,7 +338,8 @@ fn assemble(packets: Vec<CapturedPacket>, cap: CapReport) -> Captured {
 /// The capture thread: enter the namespace, open the socket, read until stopped.
 fn record(
     options: CaptureOptions,
-    stop: OwnedFd,
+    wake: OwnedFd,
+    requests: mpsc::Receiver<Request>,
     ready: mpsc::Sender<Result<(), CaptureError>>,
 ) -> (Recording, Option<OwnedFd>) {
     let (socket, wanted) = match open_socket(&options) {
@@ -308,14 +350,16 @@ fn record(
         }
     };
     let _ = ready.send(Ok(()));
-    let recording = read_until_stopped(&socket, &stop, options.cap, wanted);
+    let recording = read_until_stopped(&socket, &wake, &requests, options.cap, wanted);
     (recording, Some(socket))
 }
 
-/// Read packets until the eventfd `stop` is signalled, then what is queued.
+/// Read packets until asked to stop (the eventfd `wake` says a request is
+/// waiting), answering snapshots on the way; then what is queued.
 fn read_until_stopped(
     socket: &OwnedFd,
-    stop: &OwnedFd,
+    wake: &OwnedFd,
+    requests: &mpsc::Receiver<Request>,
     cap: PayloadCap,
     wanted: Option<HashSet<i32>>,
 ) -> Recording {
@@ -328,7 +372,7 @@ fn read_until_stopped(
                 revents: 0,
             },
             libc::pollfd {
-                fd: stop.as_raw_fd(),
+                fd: wake.as_raw_fd(),
                 events: libc::POLLIN,
                 revents: 0,
             },
@@ -343,13 +387,32 @@ fn read_until_stopped(
             return Err(CaptureError::Read(error));
         }
         reader.drain(socket)?;
-        if fds[1].revents != 0 {
-            // Stopped: what arrived before the request has been read above.
-            break;
+        if fds[1].revents == 0 {
+            continue;
+        }
+        clear(wake);
+        // A request: what arrived before it was made is queued by now, and
+        // read before it is answered.
+        while let Ok(request) = requests.try_recv() {
+            reader.drain(socket)?;
+            reader.count_drops(socket);
+            match request {
+                Request::Snapshot(reply) => {
+                    let _ = reply.send(reader.snapshot());
+                }
+                Request::Stop => return Ok(reader.finish()),
+            }
         }
     }
-    let drops = kernel_drops(socket);
-    Ok(reader.finish(drops))
+}
+
+/// Resets an eventfd's counter, so that the next poll waits for a new signal.
+fn clear(eventfd: &OwnedFd) {
+    let mut count: u64 = 0;
+    // SAFETY: reads 8 bytes into a valid u64 from a non-blocking eventfd we own.
+    unsafe {
+        libc::read(eventfd.as_raw_fd(), (&mut count as *mut u64).cast(), 8);
+    }
 }
 
 /// Enter the namespace (this thread only), open and configure the socket.
@@ -510,7 +573,8 @@ fn attach_tcp_filter(socket: &OwnedFd) -> Result<(), CaptureError> {
     Ok(())
 }
 
-/// Packets the kernel dropped for want of room in the socket's buffer.
+/// Packets the kernel dropped for want of room in the socket's buffer
+/// since the last call (reading the statistics resets them).
 fn kernel_drops(socket: &OwnedFd) -> u64 {
     let mut stats = libc::tpacket_stats {
         tp_packets: 0,
@@ -541,6 +605,8 @@ struct PacketReader {
     wanted: Option<HashSet<i32>>,
     names: BTreeMap<i32, String>,
     packets: Vec<CapturedPacket>,
+    /// Packets the kernel dropped, summed over every reading.
+    drops: u64,
 }
 
 impl PacketReader {
@@ -551,7 +617,19 @@ impl PacketReader {
             wanted,
             names: BTreeMap::new(),
             packets: Vec::new(),
+            drops: 0,
         }
+    }
+
+    fn count_drops(&mut self, socket: &OwnedFd) {
+        self.drops += kernel_drops(socket);
+    }
+
+    /// A copy of what is recorded so far, in time order.
+    fn snapshot(&self) -> (Vec<CapturedPacket>, CapReport) {
+        let mut packets = self.packets.clone();
+        packets.sort_by_key(|p| p.time);
+        (packets, self.capper.report(self.drops))
     }
 
     /// Read every packet queued now.
@@ -590,10 +668,10 @@ impl PacketReader {
             }
             let original_len = n as usize;
             let captured = original_len.min(self.buffer.len());
-            if address.sll_pkttype == libc::PACKET_OUTGOING
+            if address.sll_pkttype != libc::PACKET_OUTGOING
                 && address.sll_hatype == libc::ARPHRD_LOOPBACK
             {
-                continue; // the loopback's copy of a packet it also delivers
+                continue; // the loopback's delivery of a packet seen leaving
             }
             if self
                 .wanted
@@ -633,9 +711,9 @@ impl PacketReader {
         });
     }
 
-    fn finish(mut self, drops: u64) -> (Vec<CapturedPacket>, CapReport) {
+    fn finish(mut self) -> (Vec<CapturedPacket>, CapReport) {
         self.packets.sort_by_key(|p| p.time);
-        (self.packets, self.capper.finish(drops))
+        (self.packets, self.capper.finish(self.drops))
     }
 }
 

@@ -105,3 +105,69 @@ fn svg_draws_marked_packets_in_red_and_escapes_payload() {
     let unmarked = Ladder::new(c).svg();
     assert_eq!(unmarked.matches("stroke=\"#d00000\"").count(), 0);
 }
+
+#[test]
+fn a_diagram_keeps_what_the_renderings_need_and_reads_back_from_json() {
+    let conversation = server_closes_first();
+    let c = &conversation.connections[0];
+    let verdict = checks::close_order(c, Side::Client);
+    let ladder = Ladder::new(c).mark_failures([&verdict]);
+    let diagram = ladder.diagram();
+    assert_eq!(diagram.text(), ladder.text());
+    assert_eq!(diagram.svg(), ladder.svg());
+    assert!(diagram.has_marks());
+    let json = serde_json::to_string(&diagram).unwrap();
+    let back: socklab_packets::ladder::Diagram = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, diagram);
+    assert_eq!(back.text(), ladder.text());
+    // The compact form is the ladder without the packets that only acknowledge.
+    assert_eq!(
+        diagram.without_pure_acks().text(),
+        Ladder::new(c)
+            .mark_failures([&verdict])
+            .without_pure_acks()
+            .text()
+    );
+    assert_eq!(
+        diagram.heading(),
+        "connection 1: client 127.0.0.1:52875 → server 127.0.0.1:12345 (11 packets over 0.001000 s)"
+    );
+    // Two ladders in one page get ids of their own.
+    let svg = diagram.svg_with_id("s3-c1");
+    assert!(svg.contains("id=\"head-red-s3-c1\"") && svg.contains("url(#head-red-s3-c1)"));
+}
+
+#[test]
+fn a_long_connection_is_drawn_head_and_tail_with_marked_packets_and_a_gap() {
+    let mut script = Script::new("127.0.0.1:52875", "127.0.0.1:12345");
+    script.handshake();
+    for i in 0..40u8 {
+        script.send(From::Client, &[i; 4]);
+    }
+    script.close(From::Client);
+    let conversation = script.conversation();
+    let c = &conversation.connections[0];
+    let middle = c
+        .events
+        .iter()
+        .find(|e| e.len == 4 && e.payload[0] == 20)
+        .unwrap()
+        .index;
+    let diagram = Ladder::new(c).mark([middle]).at_most(12).diagram();
+    let arrows = diagram
+        .rows
+        .iter()
+        .filter(|r| matches!(r, socklab_packets::ladder::Row::Packet(_)))
+        .count();
+    assert_eq!(arrows, 13, "8 first, 4 last and the marked one");
+    assert_eq!(arrows + diagram.gap_packets(), c.events.len());
+    let text = diagram.text();
+    assert!(text.contains("packets not drawn ⋮"), "{text}");
+    assert!(text.contains("✗"), "{text}");
+    assert!(text.lines().nth(1).unwrap().contains("SYN"));
+    assert!(
+        diagram
+            .svg()
+            .contains("not drawn (the capture file has every packet)")
+    );
+}

@@ -23,12 +23,23 @@ use socklab_reference::{Env, Program, Stdio};
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
+/// The tests of this file take turns: a `fork()` in one (the two-host test
+/// runs `ip`) copies every descriptor of the process, other tests' sockets
+/// too, and a socket closed while such a copy exists sends its FIN only
+/// when the child execs, maybe after that test's capture has stopped.
+static TURNS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    TURNS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Run `exchange` (on this thread, in the namespace being captured) under a
 /// capture; in a new namespace when possible, else on the current one.
 fn captured<F>(exchange: F) -> Captured
 where
     F: Fn() + Send + Sync + 'static,
 {
+    let _turn = turn();
     let exchange = Arc::new(exchange);
     let in_namespace = {
         let exchange = exchange.clone();
@@ -358,6 +369,7 @@ fn commands_sent_as_text_fail_the_command_size_check() {
 
 #[test]
 fn the_cap_keeps_headers_beyond_the_first_bytes() {
+    let _turn = turn();
     let port = Arc::new(std::sync::Mutex::new(0u16));
     let port_for_thread = port.clone();
     let run = move || {
@@ -507,6 +519,7 @@ fn on_host<R: Send + 'static>(name: &str, body: impl FnOnce() -> R + Send + 'sta
 
 #[test]
 fn two_hosts_linked_by_veth_are_captured_on_every_interface_and_merged() {
+    let _turn = turn();
     let hosts = match two_hosts() {
         Ok(hosts) => hosts,
         Err(reason) => {
@@ -591,4 +604,54 @@ fn two_hosts_linked_by_veth_are_captured_on_every_interface_and_merged() {
         "{names:?}"
     );
     assert!(checks::handshake(&seen_by_a, &checks::Endpoints::server(server)).is_passed());
+}
+
+#[test]
+fn a_snapshot_holds_what_was_sent_before_it_and_the_capture_goes_on() {
+    let port = Arc::new(std::sync::Mutex::new(0));
+    let snapshots = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let _turn = turn();
+    let in_namespace = {
+        let (port, snapshots) = (port.clone(), snapshots.clone());
+        common::in_new_namespace(move |ns: OwnedFd| {
+            let capture = Capture::start(CaptureOptions::new(Namespace::Fd(ns))).unwrap();
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            *port.lock().unwrap() = listener.local_addr().unwrap().port();
+            let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            let (mut server, _) = listener.accept().unwrap();
+            client.write_all(&0i32.to_le_bytes()).unwrap();
+            read_exactly(&mut server, 4);
+            // Taken as a packet check in the middle of a scenario would be.
+            snapshots.lock().unwrap().push(capture.snapshot().unwrap());
+            client.shutdown(std::net::Shutdown::Write).unwrap();
+            wait_for_eof(&mut server);
+            drop(server);
+            // The server's FIN has arrived, so it has been captured.
+            wait_for_eof(&mut client);
+            capture.stop().unwrap()
+        })
+    };
+    let Ok(whole) = in_namespace else {
+        eprintln!("NOTE: no network namespace of the test's own; snapshots are not tested here");
+        return;
+    };
+    let port = *port.lock().unwrap();
+    let before = snapshots.lock().unwrap().pop().unwrap();
+    let early = to_port(&before.conversation, port);
+    assert!(early.first(EventKind::Syn, Side::Client).is_some());
+    assert_eq!(early.data(Direction::ClientToServer).count(), 1);
+    assert!(
+        early.first_fin().is_none(),
+        "the close came after the snapshot"
+    );
+    assert!(!early.is_finished());
+    let late = to_port(&whole.conversation, port);
+    assert!(
+        late.is_finished(),
+        "{}",
+        socklab_packets::Ladder::new(late).text()
+    );
+    // The snapshot is the beginning of the whole capture, packet for packet.
+    assert_eq!(late.events[..early.events.len()], early.events[..]);
+    assert!(before.cap.packets_kept < whole.cap.packets_kept);
 }

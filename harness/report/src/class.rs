@@ -464,7 +464,7 @@ fn build_failure_groups(members: &[ClassMember<'_>]) -> Vec<BuildFailureGroup> {
         let mut failures: Vec<(Option<&str>, &str)> = build
             .programs
             .iter()
-            .filter(|p| p.status != crate::BuildStatus::Built)
+            .filter(|p| p.status.is_failure())
             .map(|p| {
                 (
                     Some(p.name.as_str()),

@@ -159,7 +159,7 @@ pub fn status(report: &SubmissionReport) -> String {
             let failed: Vec<String> = build
                 .programs
                 .iter()
-                .filter(|p| p.status != crate::BuildStatus::Built)
+                .filter(|p| p.status.is_failure())
                 .map(|p| format!("{} ({})", p.name, p.status.as_str()))
                 .collect();
             if failed.is_empty() {

@@ -64,6 +64,27 @@ pub fn one_line(text: &str) -> String {
         .replace('\t', "\\t")
 }
 
+/// Prose collapsed to one line for a reader, not a parser: each line break
+/// (with the spaces around it) becomes one space, so a wrapped YAML
+/// description or a multi-line message reads as a sentence instead of
+/// showing `\n`. Exact bytes (sent, expected, seen) never go through this:
+/// they keep their escapes in code blocks.
+pub fn prose_line(text: &str) -> String {
+    let text = visible_controls(text);
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.trim().split('\n').enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if i > 0 && !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(line);
+    }
+    out.replace('\t', " ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +113,14 @@ mod tests {
     #[test]
     fn one_line_keeps_content() {
         assert_eq!(one_line("a\nb\tc "), "a\\nb\\tc ");
+    }
+
+    #[test]
+    fn prose_line_reads_as_a_sentence() {
+        assert_eq!(
+            prose_line("The server sends\n  the time.\n\n"),
+            "The server sends the time."
+        );
+        assert_eq!(prose_line("a\tb\x1b"), "a b\\x1b");
     }
 }

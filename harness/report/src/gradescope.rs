@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::escape::one_line;
-use crate::markdown::{build_section, md_line, md_text, scenario_details};
+use crate::markdown::{build_section, failure_list, isolation_section, md_line, scenario_details};
 use crate::model::{ScenarioReport, SubmissionReport};
 use crate::points::{clean_seconds, format_points, round_points, scaled_earned, scaled_points};
 
@@ -22,7 +22,7 @@ pub struct GradescopeResults {
     pub max_score: f64,
     /// Seconds the whole submission took.
     pub execution_time: f64,
-    /// Shown above the tests: score, isolation, build problems.
+    /// Shown above the tests: score, what failed, build problems, isolation.
     pub output: String,
     /// `md`.
     pub output_format: String,
@@ -101,19 +101,14 @@ fn overview(report: &SubmissionReport) -> String {
         md_line(&report.socklab_version),
         md_line(&report.lab),
     );
-    out.push_str(&format!(
-        "Isolation: {}\n",
-        md_line(report.isolation.level.as_str())
-    ));
-    for note in &report.isolation.notes {
-        out.push_str(&format!("- {}\n", md_text(&one_line(note))));
-    }
-    out.push('\n');
     if report.harness_failed() {
         out.push_str(
             "**socklab could not run any scenario**: this score says nothing about your code. Tell your TA.\n\n",
         );
     }
+    // The tests are listed by Gradescope below this text: the list names
+    // them rather than linking.
+    out.push_str(&failure_list(report, false));
     if let Some(build) = &report.build {
         if !build.ok {
             out.push_str(
@@ -126,5 +121,6 @@ fn overview(report: &SubmissionReport) -> String {
     if report.scenarios.is_empty() {
         out.push_str("No scenario ran.\n");
     }
+    isolation_section(&mut out, report);
     out
 }

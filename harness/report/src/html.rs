@@ -8,10 +8,12 @@
 
 use std::fmt::Write as _;
 
-use crate::escape::{html_escape, one_line};
-use crate::model::{BuildReport, CheckReport, CheckStatus, ScenarioReport, SubmissionReport};
+use crate::escape::{html_escape, one_line, prose_line};
+use crate::model::{
+    BuildReport, CheckReport, CheckStatus, Diagram, PacketsReport, ScenarioReport, SubmissionReport,
+};
 use crate::points::{format_points, format_seconds, scaled_earned, scaled_points};
-use crate::verdict::{Verdict, not_reached_note};
+use crate::verdict::{Verdict, failures, not_reached_note};
 
 const STYLE: &str = "
 body { font: 15px/1.45 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #1d232a; }
@@ -35,8 +37,15 @@ pre { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 4px; paddin
 .check.not_reached { color: #8c959f; }
 dl { display: grid; grid-template-columns: 6rem 1fr; gap: .2rem .5rem; margin: .4rem 0; }
 dt { font-weight: 600; } dd { margin: 0; }
+.failures { background: #fff8f8; border: 1px solid #cf222e; border-radius: 4px; padding: .25rem 1rem .5rem; }
+.failures h2 { margin-top: .5rem; border: none; }
+.isolation { margin-top: 2rem; color: #57606a; }
 .build-failed { background: #fff8f8; border: 1px solid #cf222e; border-radius: 4px; padding: .5rem 1rem; }
 .banner { background: #fbefff; border: 1px solid #8250df; border-radius: 4px; padding: .5rem 1rem; }
+.packets { margin: .75rem 0; }
+.ladder { margin: .75rem 0; overflow-x: auto; }
+.ladder figcaption { font-weight: 600; margin-bottom: .25rem; }
+.ladder svg { display: block; max-width: 100%; height: auto; border: 1px solid #d0d7de; border-radius: 4px; }
 ";
 
 /// Renders the HTML feedback page of one submission.
@@ -51,6 +60,7 @@ pub fn render_html(report: &SubmissionReport) -> String {
          <title>socklab feedback: {name}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
     );
     header(&mut out, report, &name);
+    failure_list(&mut out, report);
     if let Some(build) = &report.build {
         build_section(&mut out, build);
     }
@@ -58,6 +68,7 @@ pub fn render_html(report: &SubmissionReport) -> String {
     for (index, scenario) in report.scenarios.iter().enumerate() {
         scenario_section(&mut out, report, index, scenario);
     }
+    isolation_section(&mut out, report);
     out.push_str("</body>\n</html>\n");
     out
 }
@@ -80,9 +91,46 @@ fn header(out: &mut String, report: &SubmissionReport, name: &str) {
         format_seconds(report.duration_secs),
         text(&report.socklab_version)
     );
+    if report.harness_failed() {
+        out.push_str(
+            "<p class=\"banner\"><strong>socklab could not run any scenario</strong>: \
+             this score says nothing about your code. Tell your TA.</p>\n",
+        );
+    }
+    out.push_str("</header>\n");
+}
+
+/// "What failed": each scenario that lost points, its one-line reason and
+/// a link to its section. Nothing when everything passed.
+fn failure_list(out: &mut String, report: &SubmissionReport) {
+    let failures = failures(report);
+    if failures.is_empty() {
+        return;
+    }
     let _ = writeln!(
         out,
-        "<p>Isolation: <strong>{}</strong></p>",
+        "<section class=\"failures\">\n<h2>What failed ({} of {} scored scenarios)</h2>\n<ul>",
+        failures.len(),
+        report.scored_scenarios().count()
+    );
+    for failure in &failures {
+        let _ = writeln!(
+            out,
+            "<li>{} <a href=\"#scenario-{}\">{}</a>: {}</li>",
+            verdict_span(Verdict::of(failure.scenario)),
+            failure.index,
+            text(&failure.scenario.name),
+            text(&failure.reason)
+        );
+    }
+    out.push_str("</ul>\n</section>\n");
+}
+
+/// How isolated the run was, at the end: context for a surprising result.
+fn isolation_section(out: &mut String, report: &SubmissionReport) {
+    let _ = writeln!(
+        out,
+        "<footer class=\"isolation\">\n<h2>Isolation</h2>\n<p>Isolation: <strong>{}</strong></p>",
         text(report.isolation.level.as_str())
     );
     if !report.isolation.notes.is_empty() {
@@ -92,13 +140,7 @@ fn header(out: &mut String, report: &SubmissionReport, name: &str) {
         }
         out.push_str("</ul>\n");
     }
-    if report.harness_failed() {
-        out.push_str(
-            "<p class=\"banner\"><strong>socklab could not run any scenario</strong>: \
-             this score says nothing about your code. Tell your TA.</p>\n",
-        );
-    }
-    out.push_str("</header>\n");
+    out.push_str("</footer>\n");
 }
 
 fn build_section(out: &mut String, build: &BuildReport) {
@@ -169,7 +211,7 @@ fn scenario_section(
         points(report, scenario)
     );
     if let Some(description) = &scenario.description {
-        let _ = writeln!(out, "<p>{}</p>", text(description));
+        let _ = writeln!(out, "<p>{}</p>", text(&prose_line(description)));
     }
     let _ = writeln!(
         out,
@@ -193,6 +235,9 @@ fn scenario_section(
     }
     if let Some(note) = not_reached_note(scenario) {
         let _ = writeln!(out, "<p class=\"meta\">{note}.</p>");
+    }
+    if let Some(packets) = &scenario.packets {
+        packets_section(out, index, packets, verdict == Verdict::Fail);
     }
     for transcript in scenario.feedback_transcripts() {
         let _ = writeln!(
@@ -223,6 +268,7 @@ fn check_item(out: &mut String, scenario: &ScenarioReport, check: &CheckReport) 
         CheckStatus::Observed => ("ℹ", "observed"),
         CheckStatus::NotReached => ("…", "not_reached"),
         CheckStatus::Error => ("⚠", "error"),
+        CheckStatus::Skipped => ("⏭", "skipped"),
     };
     if check.status == CheckStatus::Passed {
         // A passed check needs no pointer into the scenario file: a
@@ -245,7 +291,7 @@ fn check_item(out: &mut String, scenario: &ScenarioReport, check: &CheckReport) 
     }
     let detailed = matches!(
         check.status,
-        CheckStatus::Failed | CheckStatus::Error | CheckStatus::Observed
+        CheckStatus::Failed | CheckStatus::Error | CheckStatus::Observed | CheckStatus::Skipped
     );
     if detailed {
         if !check.message.is_empty() {
@@ -270,6 +316,66 @@ fn check_item(out: &mut String, scenario: &ScenarioReport, check: &CheckReport) 
         }
     }
     out.push_str("</li>\n");
+}
+
+/// The scenario's connections as SVG ladders, folded unless the scenario
+/// failed and a failed packet check points at one of their packets (drawn
+/// red).
+fn packets_section(out: &mut String, index: usize, packets: &PacketsReport, failed: bool) {
+    let open = if failed && packets.connections.iter().any(Diagram::has_marks) {
+        " open"
+    } else {
+        ""
+    };
+    let total = packets.connections.len() + packets.not_drawn;
+    let _ = writeln!(
+        out,
+        "<details class=\"packets\"{open}>\n<summary>Packets: {} (ladder diagrams)</summary>",
+        if total == 1 {
+            "1 TCP connection".to_string()
+        } else {
+            format!("{total} TCP connections")
+        }
+    );
+    let file = packets.file.as_deref().map(|f| {
+        format!(
+            "The capture, for Wireshark: <a href=\"{}\">{}</a>. ",
+            html_escape(f),
+            text(f)
+        )
+    });
+    let _ = writeln!(
+        out,
+        "<p class=\"meta\">{}{}</p>",
+        file.unwrap_or_default(),
+        text(&packets.cap)
+    );
+    for diagram in &packets.connections {
+        let guessed = if diagram.syn_seen {
+            ""
+        } else {
+            " (no SYN captured: client and server are guessed from the ports)"
+        };
+        let _ = writeln!(
+            out,
+            "<figure class=\"ladder\">\n<figcaption>{}{guessed}</figcaption>\n{}</figure>",
+            text(&diagram.heading()),
+            diagram.svg_with_id(&format!("s{index}-c{}", diagram.connection))
+        );
+    }
+    if packets.not_drawn > 0 {
+        let _ = writeln!(
+            out,
+            "<p class=\"meta\">{} more {} not drawn (the capture file has them).</p>",
+            packets.not_drawn,
+            if packets.not_drawn == 1 {
+                "connection"
+            } else {
+                "connections"
+            }
+        );
+    }
+    out.push_str("</details>\n");
 }
 
 fn points(report: &SubmissionReport, scenario: &ScenarioReport) -> String {

@@ -1,11 +1,12 @@
 //! The terminal report: what a student reads after `socklab check` and a TA
 //! after grading one submission.
 //!
-//! Order follows what a student must fix first: the header (who, which lab,
-//! how isolated the run was), build problems with the compiler's output, one
-//! line per scenario with the points, and under each failed scenario the
-//! failed checks with what socklab sent, what it expected, what it got, a
-//! hint and the scenario line to read. The footer has the total. Per-scenario
+//! Order follows what a student must fix first: the header (who, which lab),
+//! the scenarios that lost points with one line each saying why, build
+//! problems with the compiler's output, one line per scenario with the
+//! points, and under each failed scenario the failed checks with what socklab
+//! sent, what it expected, what it got, a hint and the scenario line to read.
+//! How isolated the run was comes last, before the total. Per-scenario
 //! points are shown scaled to the manifest's total, so the lines add up to
 //! the footer.
 //!
@@ -14,9 +15,11 @@
 //! output cannot drive the terminal.
 
 use crate::escape::visible_controls;
-use crate::model::{BuildReport, CheckReport, CheckStatus, ScenarioReport, SubmissionReport};
+use crate::model::{
+    BuildReport, CheckReport, CheckStatus, Diagram, PacketsReport, ScenarioReport, SubmissionReport,
+};
 use crate::points::{format_points, format_seconds, scaled_earned, scaled_points};
-use crate::verdict::{Verdict, not_reached_note, observed_checks, problem_checks};
+use crate::verdict::{Verdict, failures, not_reached_note, observed_checks, problem_checks};
 
 /// How the terminal report is rendered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -37,6 +40,7 @@ pub fn render_human(report: &SubmissionReport, opts: &HumanOptions) -> String {
     let paint = Paint(opts.color);
     let mut out = String::new();
     header(&mut out, report, paint);
+    failure_list(&mut out, report, paint);
     if let Some(build) = &report.build {
         build_section(&mut out, build, paint, opts.verbose);
     }
@@ -51,6 +55,7 @@ pub fn render_human(report: &SubmissionReport, opts: &HumanOptions) -> String {
             out.push_str(&scenario_block_with(report, scenario, opts, width));
         }
     }
+    isolation_section(&mut out, report);
     footer(&mut out, report, paint);
     out
 }
@@ -72,6 +77,44 @@ fn header(out: &mut String, report: &SubmissionReport, paint: Paint) {
         clean(&report.lab)
     )));
     out.push_str(&paint.dim(&format!("  socklab {}", clean(&report.socklab_version))));
+    out.push('\n');
+}
+
+/// What lost points, one line each, before anything else: the scenario's
+/// details (evidence, hint, source) are under its line in the table below.
+fn failure_list(out: &mut String, report: &SubmissionReport, paint: Paint) {
+    let failures = failures(report);
+    if failures.is_empty() {
+        return;
+    }
+    out.push('\n');
+    out.push_str(&paint.bold(&format!(
+        "What failed ({} of {} scored scenarios; details under each below)",
+        failures.len(),
+        report.scored_scenarios().count()
+    )));
+    out.push('\n');
+    let width = failures
+        .iter()
+        .map(|f| clean(&f.scenario.name).chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(40);
+    for failure in &failures {
+        let line = format!(
+            "  {}  {:<width$}  ",
+            paint.verdict(Verdict::of(failure.scenario)),
+            clean(&failure.scenario.name)
+        );
+        out.push_str(&line);
+        out.push_str(&visible_controls(&failure.reason));
+        out.push('\n');
+    }
+}
+
+/// How isolated the run was and what that means, after the results: it
+/// matters to a TA reading a surprising result, not to the first fix.
+fn isolation_section(out: &mut String, report: &SubmissionReport) {
     out.push('\n');
     out.push_str(&format!(
         "isolation: {}\n",
@@ -99,7 +142,7 @@ fn build_section(out: &mut String, build: &BuildReport, paint: Paint, verbose: b
     let problems: Vec<_> = build
         .programs
         .iter()
-        .filter(|p| p.status != crate::model::BuildStatus::Built)
+        .filter(|p| p.status.is_failure())
         .collect();
     let width = problems
         .iter()
@@ -186,6 +229,11 @@ fn scenario_block_with(
         out.push_str(&paint.dim(&note));
         out.push('\n');
     }
+    if let Some(packets) = &scenario.packets {
+        // Without -v, only a failed scenario's ladders a failed check marks.
+        let failed = verdict == Verdict::Fail;
+        packets_block(&mut out, packets, opts.verbose, failed, paint);
+    }
     if opts.verbose {
         for transcript in &scenario.transcripts {
             out.push_str(&format!(
@@ -246,6 +294,59 @@ fn check_block(out: &mut String, scenario: &ScenarioReport, check: &CheckReport,
     );
 }
 
+/// The compact ladders (no packets that only acknowledge) of a
+/// scenario's connections: all of them with `-v`, else, in a failed
+/// scenario, those a failed packet check points at.
+fn packets_block(
+    out: &mut String,
+    packets: &PacketsReport,
+    verbose: bool,
+    failed: bool,
+    paint: Paint,
+) {
+    let shown: Vec<&Diagram> = packets
+        .connections
+        .iter()
+        .filter(|d| verbose || (failed && d.has_marks()))
+        .collect();
+    if shown.is_empty() {
+        return;
+    }
+    if verbose {
+        let file = packets
+            .file
+            .as_deref()
+            .map(|f| format!("{} · ", clean(f)))
+            .unwrap_or_default();
+        push_styled_field(
+            out,
+            &format!("{DETAIL}packets:  "),
+            &format!("{DETAIL}          "),
+            &format!("{file}{}", packets.cap),
+            &|l| paint.dim(l),
+        );
+    }
+    for diagram in shown {
+        out.push_str(&format!("{DETAIL}{}\n", clean(&diagram.heading())));
+        let ladder = diagram.without_pure_acks().text();
+        let text = visible_controls(&ladder);
+        for line in text.lines() {
+            let line = if line.starts_with('✗') {
+                paint.red(line)
+            } else {
+                line.to_string()
+            };
+            out.push_str(&format!("{DETAIL}{line}\n"));
+        }
+    }
+    if verbose && packets.not_drawn > 0 {
+        out.push_str(&format!(
+            "{DETAIL}({} more connections not drawn)\n",
+            packets.not_drawn
+        ));
+    }
+}
+
 fn observed_block(out: &mut String, check: &CheckReport) {
     let mut line = format!("{DETAIL}• {}", clean(&check.title));
     if !check.message.is_empty() {
@@ -280,8 +381,16 @@ fn footer(out: &mut String, report: &SubmissionReport, paint: Paint) {
         format_points(report.score),
         format_points(report.max_score)
     )));
+    let only = match &report.selection {
+        Some(selection) => {
+            let n = report.scenarios.len();
+            let noun = if n == 1 { "scenario" } else { "scenarios" };
+            format!("only the {n} {noun} selected, of {}; ", selection.of)
+        }
+        None => String::new(),
+    };
     out.push_str(&format!(
-        "   ({passed} of {} scored scenarios passed, {})\n",
+        "   ({only}{passed} of {} scored scenarios passed, {})\n",
         scored.len(),
         format_seconds(report.duration_secs)
     ));

@@ -1,5 +1,7 @@
 //! Markdown feedback for one student: the same content as the terminal
-//! report (build problems, a table of scenarios, then what failed and why),
+//! report (what failed first, each with its one-line reason and a link to its
+//! details, build problems, a table of scenarios, the details, and how
+//! isolated the run was last),
 //! in a form GitHub (`$GITHUB_STEP_SUMMARY`, issues), Gradescope (`md`
 //! output) and an LMS render. Transcripts are folded in `<details>`.
 //!
@@ -10,10 +12,12 @@
 
 use std::fmt::Write as _;
 
-use crate::escape::{html_escape, one_line, visible_controls};
-use crate::model::{BuildReport, CheckReport, CheckStatus, ScenarioReport, SubmissionReport};
+use crate::escape::{html_escape, one_line, prose_line, visible_controls};
+use crate::model::{
+    BuildReport, CheckReport, CheckStatus, Diagram, PacketsReport, ScenarioReport, SubmissionReport,
+};
 use crate::points::{format_points, format_seconds, scaled_earned, scaled_points};
-use crate::verdict::{Verdict, not_reached_note, observed_checks, problem_checks};
+use crate::verdict::{Verdict, failures, not_reached_note, observed_checks, problem_checks};
 
 /// Renders the Markdown feedback page of one submission.
 pub fn render_markdown(report: &SubmissionReport) -> String {
@@ -30,48 +34,47 @@ pub fn render_markdown(report: &SubmissionReport) -> String {
         scored.len(),
         md_line(&report.socklab_version),
     );
-    let _ = writeln!(
-        out,
-        "**Isolation:** {}",
-        md_line(report.isolation.level.as_str())
-    );
-    for note in &report.isolation.notes {
-        let _ = writeln!(out, "- {}", md_text(&one_line(note)));
-    }
-    out.push('\n');
     if report.harness_failed() {
         out.push_str(
             "> **socklab could not run any scenario**: this score says nothing about your code. Tell your TA.\n\n",
         );
     }
+    out.push_str(&failure_list(report, true));
     if let Some(build) = &report.build {
         build_section(&mut out, build);
     }
     if report.scenarios.is_empty() {
-        out.push_str("## Scenarios\n\nNo scenario ran.\n");
+        out.push_str("## Scenarios\n\nNo scenario ran.\n\n");
+        isolation_section(&mut out, report);
         return out;
     }
     out.push_str("## Scenarios\n\n| Result | Scenario | Points |\n| --- | --- | --- |\n");
-    for scenario in &report.scenarios {
+    for (index, scenario) in report.scenarios.iter().enumerate() {
         let verdict = Verdict::of(scenario);
+        let name = if has_details(scenario) {
+            format!("[{}](#scenario-{index})", md_line(&scenario.name))
+        } else {
+            md_line(&scenario.name)
+        };
         let _ = writeln!(
             out,
-            "| {} {} | {} | {} |",
+            "| {} {} | {name} | {} |",
             verdict.icon(),
             verdict.label(),
-            md_line(&scenario.name),
             points_cell(report, scenario)
         );
     }
     out.push_str("\n## Details\n");
-    for scenario in &report.scenarios {
-        let verdict = Verdict::of(scenario);
-        if verdict == Verdict::Pass && scenario.feedback_transcripts().is_empty() {
+    for (index, scenario) in report.scenarios.iter().enumerate() {
+        if !has_details(scenario) {
             continue;
         }
+        let verdict = Verdict::of(scenario);
+        // An explicit anchor: generated heading slugs differ between
+        // renderers and drop the emoji and brackets of scenario names.
         let _ = writeln!(
             out,
-            "\n### {} {} {} ({})\n",
+            "\n<a id=\"scenario-{index}\"></a>\n\n### {} {} {} ({})\n",
             verdict.icon(),
             verdict.label(),
             md_line(&scenario.name),
@@ -79,7 +82,60 @@ pub fn render_markdown(report: &SubmissionReport) -> String {
         );
         out.push_str(&scenario_details(scenario));
     }
+    isolation_section(&mut out, report);
     out
+}
+
+/// Whether a scenario gets a section under "Details" (a bare pass does not).
+fn has_details(scenario: &ScenarioReport) -> bool {
+    Verdict::of(scenario) != Verdict::Pass || !scenario.feedback_transcripts().is_empty()
+}
+
+/// "What failed": a bullet per scenario that lost points with its one-line
+/// reason, linked to its details when `links` (the feedback page; a
+/// Gradescope overview names the test instead). Empty when nothing failed.
+pub(crate) fn failure_list(report: &SubmissionReport, links: bool) -> String {
+    let failures = failures(report);
+    if failures.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "## What failed ({} of {} scored scenarios)\n\n",
+        failures.len(),
+        report.scored_scenarios().count()
+    );
+    for failure in &failures {
+        let verdict = Verdict::of(failure.scenario);
+        let name = md_line(&failure.scenario.name);
+        let name = if links {
+            format!("[{name}](#scenario-{})", failure.index)
+        } else {
+            format!("**{name}**")
+        };
+        let _ = writeln!(
+            out,
+            "- {} {name}: {}",
+            verdict.icon(),
+            md_text(&failure.reason)
+        );
+    }
+    out.push('\n');
+    out
+}
+
+/// How isolated the run was, after the results (see docs/isolation.md).
+pub(crate) fn isolation_section(out: &mut String, report: &SubmissionReport) {
+    let _ = writeln!(
+        out,
+        "\n## Isolation\n\n**Isolation:** {}\n",
+        md_line(report.isolation.level.as_str())
+    );
+    for note in &report.isolation.notes {
+        let _ = writeln!(out, "- {}", md_text(&prose_line(note)));
+    }
+    if !report.isolation.notes.is_empty() {
+        out.push('\n');
+    }
 }
 
 /// What the student should know about one scenario, without a heading
@@ -87,7 +143,8 @@ pub fn render_markdown(report: &SubmissionReport) -> String {
 pub(crate) fn scenario_details(scenario: &ScenarioReport) -> String {
     let mut out = String::new();
     if let Some(description) = &scenario.description {
-        let _ = writeln!(out, "_{}_\n", md_line(description));
+        // A wrapped YAML description is one paragraph, not `\n`s.
+        let _ = writeln!(out, "_{}_\n", md_text(&prose_line(description)));
     }
     let _ = writeln!(out, "Scenario: {}\n", md_line(&scenario.source.to_string()));
     let verdict = Verdict::of(scenario);
@@ -109,7 +166,7 @@ pub(crate) fn scenario_details(scenario: &ScenarioReport) -> String {
         }
     }
     for check in observed_checks(scenario) {
-        let _ = writeln!(out, "#### ℹ️ {}\n", md_line(&check.title));
+        let _ = writeln!(out, "#### ℹ️ {}\n", md_line(&prose_line(&check.title)));
         if !check.message.is_empty() {
             let _ = writeln!(out, "{}\n", md_text(&check.message));
         }
@@ -123,6 +180,9 @@ pub(crate) fn scenario_details(scenario: &ScenarioReport) -> String {
     }
     if let Some(note) = not_reached_note(scenario) {
         let _ = writeln!(out, "_{note}._\n");
+    }
+    if let Some(packets) = &scenario.packets {
+        packets_details(&mut out, packets, verdict == Verdict::Fail);
     }
     for transcript in scenario.feedback_transcripts() {
         let _ = writeln!(
@@ -152,7 +212,7 @@ fn check_details(out: &mut String, scenario: &ScenarioReport, check: &CheckRepor
     } else {
         "✗"
     };
-    let _ = writeln!(out, "#### {mark} {}\n", md_line(&check.title));
+    let _ = writeln!(out, "#### {mark} {}\n", md_line(&prose_line(&check.title)));
     let mut where_ = format!(
         "Step {} · {}",
         md_line(&check.step),
@@ -182,6 +242,62 @@ fn check_details(out: &mut String, scenario: &ScenarioReport, check: &CheckRepor
     if let Some(hint) = &check.hint {
         let _ = writeln!(out, "**Hint:** {}\n", md_text(hint));
     }
+}
+
+/// The scenario's connections as text ladders in fenced blocks, folded
+/// unless the scenario failed and a failed packet check points at one of
+/// their packets (`✗`).
+fn packets_details(out: &mut String, packets: &PacketsReport, failed: bool) {
+    let open = if failed && packets.connections.iter().any(Diagram::has_marks) {
+        " open"
+    } else {
+        ""
+    };
+    let total = packets.connections.len() + packets.not_drawn;
+    let _ = writeln!(
+        out,
+        "<details{open}>\n<summary>Packets: {total} TCP connection{} (ladder diagrams)</summary>\n",
+        if total == 1 { "" } else { "s" }
+    );
+    if let Some(file) = &packets.file {
+        let _ = write!(
+            out,
+            "Capture file (Wireshark): `{}` · ",
+            file.replace('`', "'")
+        );
+    }
+    let _ = writeln!(out, "{}\n", md_text(&packets.cap));
+    for diagram in &packets.connections {
+        let _ = writeln!(
+            out,
+            "**Connection {}**: client {} → server {} ({} packets over {} s){}\n",
+            diagram.connection,
+            md_line(&diagram.client),
+            md_line(&diagram.server),
+            diagram.packets,
+            format_seconds_exact(diagram.duration_ns),
+            if diagram.syn_seen {
+                ""
+            } else {
+                " (no SYN captured: client and server are guessed from the ports)"
+            }
+        );
+        out.push_str(&code_block(&diagram.text()));
+        out.push('\n');
+    }
+    if packets.not_drawn > 0 {
+        let _ = writeln!(
+            out,
+            "_{} more not drawn (the capture file has them)._\n",
+            packets.not_drawn
+        );
+    }
+    out.push_str("</details>\n\n");
+}
+
+/// Seconds with microseconds, as the ladders show times.
+fn format_seconds_exact(nanos: u64) -> String {
+    format!("{:.6}", nanos as f64 / 1e9)
 }
 
 pub(crate) fn build_section(out: &mut String, build: &BuildReport) {

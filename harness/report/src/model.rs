@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use socklab_packets::ladder::Diagram;
+
 /// Everything socklab found about one submission.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SubmissionReport {
@@ -31,6 +33,10 @@ pub struct SubmissionReport {
     /// submission" and class statistics leave it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_a_submission: Option<String>,
+    /// Set when only some of the suite's scenarios ran (`--only`): the
+    /// score is then out of their share of the lab's total.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<Selection>,
     /// The build, when socklab built the submission.
     pub build: Option<BuildReport>,
     pub scenarios: Vec<ScenarioReport>,
@@ -40,6 +46,16 @@ pub struct SubmissionReport {
     pub max_score: f64,
     /// Wall time of the whole submission, in seconds.
     pub duration_secs: f64,
+}
+
+/// Which of the suite's scenarios ran when not all of them did: a score
+/// out of a part of the lab must say so.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Selection {
+    /// The texts given to `--only`.
+    pub only: Vec<String>,
+    /// How many scenarios the whole suite has.
+    pub of: usize,
 }
 
 /// Which isolation level was reached, and what it implies.
@@ -83,7 +99,7 @@ pub struct ProgramBuild {
 }
 
 /// What building one program gave (in JSON: `built`, `missing`, `failed`,
-/// `timeout`).
+/// `timeout`, `skipped`).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum BuildStatus {
@@ -94,6 +110,8 @@ pub enum BuildStatus {
     Failed,
     /// The build did not finish in time.
     Timeout,
+    /// Not built: none of the scenarios selected to run (`--only`) starts it.
+    Skipped,
 }
 
 /// The outcome of one scenario.
@@ -116,6 +134,30 @@ pub struct ScenarioReport {
     pub transcripts: Vec<Transcript>,
     pub duration_secs: f64,
     pub tags: Vec<String>,
+    /// What socklab captured of the scenario's TCP traffic (none where
+    /// capture is unavailable, e.g. the loopback fallback).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packets: Option<PacketsReport>,
+}
+
+/// A scenario's TCP traffic as the feedback shows it: a ladder per
+/// connection and where the capture file is. The packets themselves are
+/// in the file (pcapng, for Wireshark), not in the report.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PacketsReport {
+    /// The capture file, relative to the report's folder (or to the
+    /// current directory for a report on standard output), when it was
+    /// kept: `packets/lottery_session.pcapng`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// What the capture kept and cut, in a sentence or two.
+    pub cap: String,
+    /// The connections drawn: those packet checks looked at first, then
+    /// the others in order.
+    pub connections: Vec<Diagram>,
+    /// Connections captured but not drawn (the file has them).
+    #[serde(default)]
+    pub not_drawn: usize,
 }
 
 impl ScenarioReport {
@@ -186,6 +228,9 @@ pub enum CheckStatus {
     NotReached,
     /// socklab failed, not the submission.
     Error,
+    /// Not carried out here, for the reason in `message` (a packet check
+    /// where nothing can be captured); it weighs nothing.
+    Skipped,
 }
 
 /// Raw material behind the verdicts: what a program printed, what a
@@ -461,7 +506,16 @@ impl BuildStatus {
             BuildStatus::Missing => "missing",
             BuildStatus::Failed => "failed",
             BuildStatus::Timeout => "timeout",
+            BuildStatus::Skipped => "skipped",
         }
+    }
+
+    /// Whether the program should have been built and was not.
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            BuildStatus::Missing | BuildStatus::Failed | BuildStatus::Timeout
+        )
     }
 }
 
@@ -487,6 +541,7 @@ impl CheckStatus {
             CheckStatus::Observed => "observed",
             CheckStatus::NotReached => "not reached",
             CheckStatus::Error => "error",
+            CheckStatus::Skipped => "skipped",
         }
     }
 }

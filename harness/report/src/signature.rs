@@ -356,6 +356,7 @@ mod tests {
             transcripts: Vec::new(),
             duration_secs: 1.0,
             tags: Vec::new(),
+            packets: None,
         }
     }
 

@@ -1,8 +1,8 @@
 //! The verdict a reader sees per scenario, shared by every reporter so the
 //! terminal, the feedback pages and the gradebooks never disagree.
 
-use crate::escape::one_line;
-use crate::model::{CheckReport, CheckStatus, ScenarioReport, ScenarioStatus};
+use crate::escape::{one_line, prose_line};
+use crate::model::{CheckReport, CheckStatus, ScenarioReport, ScenarioStatus, SubmissionReport};
 
 /// The one-word verdict of a scenario as reports print it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +115,62 @@ pub fn summary_line(scenario: &ScenarioReport) -> String {
                     line
                 }
             }
+        }
+    }
+}
+
+/// A scored scenario that lost points, as the list every feedback opens
+/// with shows it: the scenario, its place in the report (for links to its
+/// details) and one line saying why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure<'a> {
+    /// The scenario's position in [`SubmissionReport::scenarios`]: feedback
+    /// pages anchor its details as `scenario-{index}`.
+    pub index: usize,
+    pub scenario: &'a ScenarioReport,
+    /// Why it lost points, on one line of prose (no `\n`): the first failed
+    /// check's title and message, or the scenario's reason.
+    pub reason: String,
+}
+
+/// The scored scenarios that lost points (failed, could not run, or were
+/// skipped while worth points), in report order: what a student reads first.
+pub fn failures(report: &SubmissionReport) -> Vec<Failure<'_>> {
+    report
+        .scenarios
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.is_scored() && !s.counts_as_passed())
+        .map(|(index, scenario)| Failure {
+            index,
+            scenario,
+            reason: failure_reason(scenario),
+        })
+        .collect()
+}
+
+fn failure_reason(scenario: &ScenarioReport) -> String {
+    let reason = scenario.reason.as_deref().map(prose_line);
+    match scenario.status {
+        ScenarioStatus::Error => format!(
+            "socklab could not run it (not your fault): {}",
+            reason.unwrap_or_default()
+        ),
+        ScenarioStatus::Skipped => format!("skipped: {}", reason.unwrap_or_default()),
+        _ => {
+            let problems: Vec<&CheckReport> = problem_checks(scenario).collect();
+            let Some(first) = problems.first() else {
+                return reason.unwrap_or_else(|| "failed".to_string());
+            };
+            let mut line = prose_line(&first.title);
+            if !first.message.is_empty() {
+                line.push_str(": ");
+                line.push_str(&prose_line(&first.message));
+            }
+            if problems.len() > 1 {
+                line.push_str(&format!(" (and {} more)", problems.len() - 1));
+            }
+            line
         }
     }
 }

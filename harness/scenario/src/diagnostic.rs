@@ -159,9 +159,196 @@ pub fn from_yaml_error(file: &Path, source: &str, error: &serde_saphyr::Error) -
             (message, help)
         }
     };
+    let (loc, help) = match help {
+        Some(help) => (loc, Some(help)),
+        None => match structure_hint(&message, source, loc) {
+            Some((at, hint)) => (at, Some(hint)),
+            None => (loc, None),
+        },
+    };
     let mut reporter = Reporter::new(file, source);
     reporter.error(loc, message, help);
     reporter.found.remove(0)
+}
+
+/// A line of the source as indentation sees it.
+struct Line<'s> {
+    /// 1-based.
+    number: u32,
+    text: &'s str,
+    /// Columns of leading spaces.
+    indent: usize,
+    /// Whether it is a list item (`- …`).
+    item: bool,
+    /// The column (1-based) where its key or value starts, after `- `.
+    key_column: usize,
+}
+
+impl<'s> Line<'s> {
+    fn of(source: &'s str, number: u32) -> Option<Line<'s>> {
+        let text = source.lines().nth((number as usize).checked_sub(1)?)?;
+        let indent = text.len() - text.trim_start_matches(' ').len();
+        let rest = &text[indent..];
+        let item = rest == "-" || rest.starts_with("- ");
+        let key_column = if item {
+            indent + 1 + (rest.len() - rest[1..].trim_start().len())
+        } else {
+            indent + 1
+        };
+        Some(Line {
+            number,
+            text,
+            indent,
+            item,
+            key_column,
+        })
+    }
+
+    fn is_blank(&self) -> bool {
+        let t = self.text.trim();
+        t.is_empty() || t.starts_with('#')
+    }
+
+    /// The text after the indentation, for quoting in a hint.
+    fn content(&self) -> &'s str {
+        self.text.trim()
+    }
+}
+
+/// The non-blank lines before `number`, nearest first.
+fn lines_before(source: &str, number: u32) -> impl Iterator<Item = Line<'_>> {
+    (1..number)
+        .rev()
+        .filter_map(move |n| Line::of(source, n))
+        .filter(|l| !l.is_blank())
+}
+
+/// For the YAML parser's structure errors (indentation, tabs, a missing
+/// `- `): a hint in plain words and, where the parser points somewhere
+/// else, the place of the actual mistake.
+fn structure_hint(message: &str, source: &str, loc: Loc) -> Option<(Loc, String)> {
+    if message.contains("tab") {
+        return tab_hint(source, loc);
+    }
+    let line = Line::of(source, loc.line)?;
+    if message.contains("did not find expected key") && line.item {
+        // `- exit: p` indented deeper than the step it follows.
+        let sibling = lines_before(source, loc.line).find(|l| l.item && l.indent != line.indent)?;
+        let how = if line.indent > sibling.indent {
+            "is indented deeper than"
+        } else {
+            "is not lined up with"
+        };
+        return Some((
+            loc,
+            format!(
+                "this list item {how} `{}` on line {}: items of one list start at the same column (its `-` is at column {}, this one at column {}); a new step lines up with the step before it",
+                sibling.content(),
+                sibling.number,
+                sibling.indent + 1,
+                line.indent + 1
+            ),
+        ));
+    }
+    if message.contains("did not find expected '-' indicator") {
+        let item =
+            lines_before(source, loc.line).find(|l| l.item && l.indent <= line.indent + 2)?;
+        if line.item {
+            return Some((
+                loc,
+                format!(
+                    "items of one list start at the same column: `{}` on line {} has its `-` at column {}, this one at column {}",
+                    item.content(),
+                    item.number,
+                    item.indent + 1,
+                    line.indent + 1
+                ),
+            ));
+        }
+        return Some((
+            loc,
+            format!(
+                "this line is inside the list that `{}` (line {}) starts, but is not an item: start it with `- ` (`- {}`) to make it a new item, or indent it to column {} to make it a key of the item above",
+                item.content(),
+                item.number,
+                line.content(),
+                item.key_column
+            ),
+        ));
+    }
+    if message.contains("expected sequence start") {
+        let key = lines_before(source, loc.line)
+            .find(|l| l.indent < line.indent || l.content().ends_with(':'))?;
+        return Some((
+            loc,
+            format!(
+                "`{}` (line {}) holds a list: start each item with `- `, e.g. `- {}`",
+                key.content(),
+                key.number,
+                line.content()
+            ),
+        ));
+    }
+    if message.contains("mapping values are not allowed") {
+        let above = lines_before(source, loc.line).next()?;
+        let key_starts = line.indent + 1;
+        if key_starts > above.key_column && !above.content().ends_with(':') {
+            return Some((
+                Loc {
+                    line: loc.line,
+                    column: key_starts as u32,
+                },
+                format!(
+                    "this key is indented deeper than `{}` on line {} (column {} against {}): keys of one mapping start at the same column",
+                    above.content(),
+                    above.number,
+                    key_starts,
+                    above.key_column
+                ),
+            ));
+        }
+        return Some((
+            loc,
+            "a value that contains `: ` must be quoted, e.g. `text: \"a: b\"` (or the line is indented deeper than the key it belongs to)".to_string(),
+        ));
+    }
+    if message.contains("unclosed quote") {
+        return Some((
+            loc,
+            "the quote that starts here is not closed: end the value with the same quote; use single quotes around text that holds a `\"`".to_string(),
+        ));
+    }
+    if let Some(rest) = message.strip_prefix("unexpected character: `") {
+        let character = rest.trim_end_matches('\'');
+        return Some((
+            loc,
+            format!("`{character}` cannot start a value in YAML: put the value in quotes"),
+        ));
+    }
+    None
+}
+
+/// A tab in the indentation near `loc` (the parser may report the line
+/// before it): where it is, and that YAML indents with spaces only.
+fn tab_hint(source: &str, loc: Loc) -> Option<(Loc, String)> {
+    let first = loc.line.saturating_sub(1).max(1);
+    let (number, column) = (first..=loc.line + 1).find_map(|n| {
+        let text = source.lines().nth(n as usize - 1)?;
+        let indentation = &text[..text.len() - text.trim_start().len()];
+        indentation
+            .chars()
+            .position(|c| c == '\t')
+            .map(|at| (n, at as u32 + 1))
+    })?;
+    Some((
+        Loc {
+            line: number,
+            column,
+        },
+        format!(
+            "line {number} is indented with a tab: YAML indents with spaces only; replace the tab with spaces (most editors can insert spaces when Tab is pressed)"
+        ),
+    ))
 }
 
 /// A value of the wrong type (`points: three`, `repeat: many`): say what

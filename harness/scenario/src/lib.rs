@@ -16,7 +16,8 @@
 //! Inside, from the bottom up: locations ([`spanned`]) and [`diagnostic`]s;
 //! value syntaxes ([`syntax`]) and [`template`]s; the YAML as written
 //! ([`raw`]) and the checked [`model`]; the [`actions`], one file each, and
-//! their table; scenario [`validate`]ion (with [`fixture`] and [`matrix`]);
+//! their table, and a scenario's steps laid out with their [`path`]s;
+//! scenario [`validate`]ion (with [`fixture`] and [`matrix`]);
 //! the lab [`manifest`]; and what is generated from the table: the JSON
 //! [`schema`] and the [`docs`]' action list. No module uses one after it.
 
@@ -104,26 +105,27 @@ fn read_source(path: &Path) -> Result<String, Diagnostics> {
     })
 }
 
-/// Loads and validates a scenario file. `options` are the course options
-/// from the lab manifest, when known, so `{{options.NAME}}` is checked too.
+/// Loads and validates a scenario file. `lab` is what the lab manifest
+/// says, when known, so course options (`{{options.NAME}}`, `when:`) and
+/// program names (`program:`) are checked too.
 pub fn load_scenario_file(
     path: &Path,
-    options: Option<&BTreeMap<String, String>>,
+    lab: Option<&LabContext>,
 ) -> Result<ScenarioFile, Diagnostics> {
     let source = read_source(path)?;
-    parse_scenario_file(path, &source, options)
+    parse_scenario_file(path, &source, lab)
 }
 
 /// Parses and validates scenario text (`path` is used in messages).
 pub fn parse_scenario_file(
     path: &Path,
     source: &str,
-    options: Option<&BTreeMap<String, String>>,
+    lab: Option<&LabContext>,
 ) -> Result<ScenarioFile, Diagnostics> {
     let raw: raw::RawScenarioFile = serde_saphyr::from_str(source)
         .map_err(|e| Diagnostics(vec![diagnostic::from_yaml_error(path, source, &e)]))?;
     let mut reporter = diagnostic::Reporter::new(path, source);
-    let scenarios = validate::validate_file(&raw, path, options, &mut reporter);
+    let scenarios = validate::validate_file(&raw, path, lab, &mut reporter);
     if reporter.has_errors() {
         return Err(reporter.finish());
     }
@@ -145,18 +147,12 @@ pub fn load_manifest_with(
     path: &Path,
     overrides: &BTreeMap<String, String>,
 ) -> Result<(LabManifest, Vec<ScenarioFile>), Diagnostics> {
-    let source = read_source(path)?;
-    let raw: manifest::RawManifest = serde_saphyr::from_str(&source)
-        .map_err(|e| Diagnostics(vec![diagnostic::from_yaml_error(path, &source, &e)]))?;
-    let mut reporter = diagnostic::Reporter::new(path, &source);
-    let manifest = manifest::validate_manifest(&raw, path, overrides, &mut reporter);
-    if reporter.has_errors() {
-        return Err(reporter.finish());
-    }
+    let manifest = read_manifest_with(path, overrides)?;
+    let lab = manifest.context();
     let mut all = Diagnostics::default();
     let mut files = Vec::new();
     for file in &manifest.scenario_files {
-        match load_scenario_file(file, Some(&manifest.options)) {
+        match load_scenario_file(file, Some(&lab)) {
             Ok(f) => files.push(f),
             Err(d) => all.0.extend(d.0),
         }
@@ -165,6 +161,40 @@ pub fn load_manifest_with(
         return Err(all);
     }
     Ok((manifest, files))
+}
+
+/// Loads and validates a lab manifest alone, without the scenario files it
+/// lists (for scenario files of the lab run or validated on their own).
+pub fn read_manifest(path: &Path) -> Result<LabManifest, Diagnostics> {
+    read_manifest_with(path, &BTreeMap::new())
+}
+
+/// Loads and validates a lab manifest alone, with some course options set
+/// to other values than the file's (`--option NAME=VALUE`).
+pub fn read_manifest_with(
+    path: &Path,
+    overrides: &BTreeMap<String, String>,
+) -> Result<LabManifest, Diagnostics> {
+    let source = read_source(path)?;
+    let raw: manifest::RawManifest = serde_saphyr::from_str(&source)
+        .map_err(|e| Diagnostics(vec![diagnostic::from_yaml_error(path, &source, &e)]))?;
+    let mut reporter = diagnostic::Reporter::new(path, &source);
+    let manifest = manifest::validate_manifest(&raw, path, overrides, &mut reporter);
+    if reporter.has_errors() {
+        return Err(reporter.finish());
+    }
+    Ok(manifest)
+}
+
+/// The lab manifest `path` names: the file itself when it is a manifest,
+/// or the `lab.yaml` in it when it is a lab's folder (`scenarios/lab3`).
+/// `None` when it is neither.
+pub fn manifest_at(path: &Path) -> Option<std::path::PathBuf> {
+    if path.is_dir() {
+        let inside = path.join("lab.yaml");
+        return is_manifest(&inside).then_some(inside);
+    }
+    is_manifest(path).then(|| path.to_path_buf())
 }
 
 /// Whether a YAML file is a lab manifest (has a top-level `lab:` key) rather

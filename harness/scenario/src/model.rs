@@ -6,7 +6,7 @@
 //!
 //! Layer: above [`crate::spanned`] and [`crate::template`]; knows no YAML.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -335,6 +335,17 @@ pub enum Action {
         program: String,
         signal: Option<String>,
     },
+    /// SIGSTOP to the program's own process: signals to it wait until
+    /// `Resume`.
+    Suspend {
+        program: String,
+    },
+    /// SIGCONT to a suspended program, once its children have ended when
+    /// `children_ended`.
+    Resume {
+        program: String,
+        children_ended: bool,
+    },
     Output {
         program: String,
         stream: OutputStream,
@@ -385,6 +396,10 @@ pub enum Action {
         var: String,
         spec: AssertSpec,
     },
+    Packets {
+        of: PacketsOf,
+        checks: PacketChecks,
+    },
     Repeat {
         times: u32,
         steps: Vec<Step>,
@@ -392,6 +407,66 @@ pub enum Action {
     Concurrently {
         branches: Vec<Vec<Step>>,
     },
+}
+
+/// Which connection a `packets` step looks at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PacketsOf {
+    /// The connection socklab's peer made (`connect`) or accepted (`accept`).
+    Peer(String),
+    /// The connection a program took part in, to the server at `to`
+    /// (`HOST:PORT`); on several hosts, one end on the program's host.
+    Program { program: String, to: Template },
+}
+
+impl PacketsOf {
+    /// The peer or program named.
+    pub fn name(&self) -> &str {
+        match self {
+            PacketsOf::Peer(peer) => peer,
+            PacketsOf::Program { program, .. } => program,
+        }
+    }
+}
+
+/// One end of a TCP connection, as the packet checks name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionSide {
+    /// The side that connected (sent the SYN).
+    Client,
+    /// The side that accepted.
+    Server,
+}
+
+impl ConnectionSide {
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnectionSide::Client => "client",
+            ConnectionSide::Server => "server",
+        }
+    }
+}
+
+/// What a `packets` step checks on its connection; each `Some`/`true` is a
+/// check, all judged from the capture.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PacketChecks {
+    /// SYN, SYN-ACK, ACK between the expected ends.
+    pub handshake: bool,
+    /// Every data segment from the client carries exactly this many bytes.
+    pub client_sends: Option<u32>,
+    /// Every data segment from the server carries exactly this many bytes.
+    pub server_sends: Option<u32>,
+    /// No NUL byte in what these sides send.
+    pub no_nul: Vec<ConnectionSide>,
+    /// This side sends the first FIN, the other's follows.
+    pub first_fin: Option<ConnectionSide>,
+    /// No RST from either side.
+    pub no_rst: bool,
+    /// What the client sends is a whole number of records of this size.
+    pub client_records: Option<u32>,
+    /// What the server sends is a whole number of records of this size.
+    pub server_records: Option<u32>,
 }
 
 /// A Lab manifest: the programs a submission provides, how to build them,
@@ -408,6 +483,38 @@ pub struct LabManifest {
     pub options: BTreeMap<String, String>,
     pub scenario_files: Vec<PathBuf>,
     pub limits: Limits,
+}
+
+impl LabManifest {
+    /// What scenario files of this lab are validated against.
+    pub fn context(&self) -> LabContext {
+        LabContext {
+            options: self.options.clone(),
+            programs: Some(self.programs.keys().cloned().collect()),
+        }
+    }
+}
+
+/// What validation knows about a scenario file's lab when its manifest is
+/// known: the course options (`{{options.NAME}}`, `when:`) and the programs
+/// a submission provides (`program:` of a `start:`). It exists so that a
+/// misspelt option or program is an error at its line, not a zero for every
+/// student at run time.
+#[derive(Debug, Clone, Default)]
+pub struct LabContext {
+    pub options: BTreeMap<String, String>,
+    /// The manifest's program names; `None` leaves `program:` unchecked.
+    pub programs: Option<BTreeSet<String>>,
+}
+
+impl LabContext {
+    /// A lab known only by its course options (`program:` unchecked).
+    pub fn with_options(options: BTreeMap<String, String>) -> LabContext {
+        LabContext {
+            options,
+            programs: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -23,12 +23,12 @@ use crate::spanned::{Loc, S};
 use crate::template::Template;
 use crate::{fixture, matrix, syntax};
 
-/// Validates a whole scenario file. `options` are the manifest's course
-/// options when a manifest is known (so `{{options.x}}` can be checked).
+/// Validates a whole scenario file. `lab` is what the manifest says when
+/// one is known (so `{{options.x}}`, `when:` and `program:` can be checked).
 pub fn validate_file(
     raw: &RawScenarioFile,
     file: &std::path::Path,
-    options: Option<&BTreeMap<String, String>>,
+    lab: Option<&LabContext>,
     reporter: &mut Reporter,
 ) -> Vec<Scenario> {
     let mut scenarios = Vec::new();
@@ -54,7 +54,7 @@ pub fn validate_file(
             );
         }
         earlier.push((loc, when));
-        if let Some(base) = validate_scenario(raw_scenario, file, options, reporter) {
+        if let Some(base) = validate_scenario(raw_scenario, file, lab, reporter) {
             scenarios.extend(matrix::expand(base, raw_scenario, reporter));
         }
     }
@@ -198,16 +198,18 @@ fn validate_when(
 fn validate_scenario(
     raw: &S<RawScenario>,
     file: &std::path::Path,
-    options: Option<&BTreeMap<String, String>>,
+    lab: Option<&LabContext>,
     r: &mut Reporter,
 ) -> Option<Scenario> {
     let sc = raw.value();
+    let options = lab.map(|l| &l.options);
     let name = sc.name.value().trim().to_string();
     if name.is_empty() {
         r.error(sc.name.loc(), "scenario name is empty", None);
     }
     let mut declared = Declared {
         options: options.map(|o| o.keys().cloned().collect()),
+        lab_programs: lab.and_then(|l| l.programs.clone()),
         ..Declared::default()
     };
 

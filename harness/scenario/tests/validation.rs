@@ -5,7 +5,7 @@ use std::path::Path;
 use std::collections::BTreeMap;
 
 use socklab_scenario::{
-    Action, ExitExpect, Fixture, Origin, OutputStream, StdinMode, parse_scenario_file,
+    Action, ExitExpect, Fixture, LabContext, Origin, OutputStream, StdinMode, parse_scenario_file,
 };
 
 fn errors(source: &str) -> String {
@@ -339,7 +339,8 @@ scenarios:
 #[test]
 fn when_selects_by_course_option_and_lets_variants_share_a_name() {
     let options: BTreeMap<String, String> = [("echo_mode".to_string(), "sum".to_string())].into();
-    let file = parse_scenario_file(Path::new("suite.yaml"), WHEN, Some(&options)).unwrap();
+    let lab = LabContext::with_options(options.clone());
+    let file = parse_scenario_file(Path::new("suite.yaml"), WHEN, Some(&lab)).unwrap();
     let applying: Vec<_> = file
         .scenarios
         .iter()
@@ -369,7 +370,8 @@ fn when_names_only_options_of_the_manifest() {
     .into();
     let source =
         "scenarios:\n  - name: a\n    when: { echo_mod: sum }\n    steps:\n      - close: c\n";
-    let text = match parse_scenario_file(Path::new("suite.yaml"), source, Some(&options)) {
+    let lab = LabContext::with_options(options);
+    let text = match parse_scenario_file(Path::new("suite.yaml"), source, Some(&lab)) {
         Ok(_) => panic!("unknown option accepted"),
         Err(d) => d.to_string(),
     };
@@ -485,4 +487,206 @@ fn a_list_or_mapping_that_does_not_apply_is_shown_where_it_is_written() {
     );
     assert!(text.contains("`args` does not apply to `close`"), "{text}");
     assert!(text.contains("suite.yaml:7:15"), "{text}");
+}
+
+/// The lab of the program-name tests: one program, `LotteryServer`.
+fn lottery_lab() -> LabContext {
+    LabContext {
+        options: BTreeMap::new(),
+        programs: Some(["LotteryServer".to_string()].into()),
+    }
+}
+
+fn errors_in_lab(source: &str, lab: &LabContext) -> String {
+    match parse_scenario_file(Path::new("suite.yaml"), source, Some(lab)) {
+        Ok(_) => panic!("expected errors for:\n{source}"),
+        Err(d) => d.to_string(),
+    }
+}
+
+#[test]
+fn a_misspelt_program_of_the_lab_is_an_error_at_its_place() {
+    let source = "scenarios:\n  - name: a\n    steps:\n      - start: srv\n        program: LoteryServer\n        args: [\"1\"]\n";
+    let text = errors_in_lab(source, &lottery_lab());
+    assert!(
+        text.contains("`program: LoteryServer` is not a program of the lab"),
+        "{text}"
+    );
+    assert!(text.contains("suite.yaml:5:18"), "{text}");
+    assert!(text.contains("did you mean `LotteryServer`?"), "{text}");
+    // Without the lab the name cannot be checked.
+    parse_scenario_file(Path::new("suite.yaml"), source, None).unwrap();
+    // Spelt right, it passes.
+    let right = source.replace("LoteryServer", "LotteryServer");
+    parse_scenario_file(Path::new("suite.yaml"), &right, Some(&lottery_lab())).unwrap();
+}
+
+#[test]
+fn program_names_are_checked_where_the_submission_runs_them() {
+    // A reference program is not the lab's to name.
+    let reference = "scenarios:\n  - name: a\n    steps:\n      - start: srv\n        program: lottery-server\n        from: reference\n";
+    parse_scenario_file(Path::new("suite.yaml"), reference, Some(&lottery_lab())).unwrap();
+    // A matrix that runs the submission's program in some cell is checked.
+    let matrix = "scenarios:\n  - name: a\n    matrix:\n      server: [submission, reference]\n    steps:\n      - start: srv\n        program: LotteryServr\n        from: \"{{matrix.server}}\"\n";
+    let text = errors_in_lab(matrix, &lottery_lab());
+    assert!(text.contains("suite.yaml:7:18"), "{text}");
+    assert!(text.contains("did you mean `LotteryServer`?"), "{text}");
+    // One that never does is not.
+    let only_reference = matrix
+        .replace("[submission, reference]", "[reference]")
+        .replace("LotteryServr", "lottery-server");
+    parse_scenario_file(
+        Path::new("suite.yaml"),
+        &only_reference,
+        Some(&lottery_lab()),
+    )
+    .unwrap();
+}
+
+#[test]
+fn yaml_structure_errors_get_a_hint_in_plain_words() {
+    // A step indented under the previous one.
+    let text = errors(
+        "scenarios:\n  - name: a\n    steps:\n      - start: p\n        program: hello\n        - exit: p\n          code: 0\n",
+    );
+    assert!(text.contains("suite.yaml:6:11"), "{text}");
+    assert!(
+        text.contains("this list item is indented deeper than `- start: p` on line 4"),
+        "{text}"
+    );
+    assert!(
+        text.contains("a new step lines up with the step before it"),
+        "{text}"
+    );
+
+    // A tab: the parser points at the line before; the hint at the tab.
+    let text = errors("scenarios:\n  - name: a\n    steps:\n      - start: p\n\tprogram: hello\n");
+    assert!(text.contains("suite.yaml:5:1"), "{text}");
+    assert!(
+        text.contains("line 5 is indented with a tab: YAML indents with spaces only"),
+        "{text}"
+    );
+
+    // A missing `-`.
+    let text = errors(
+        "scenarios:\n  - name: a\n    steps:\n      - start: p\n        program: hello\n      exit: p\n",
+    );
+    assert!(text.contains("suite.yaml:6:7"), "{text}");
+    assert!(
+        text.contains("start it with `- ` (`- exit: p`) to make it a new item"),
+        "{text}"
+    );
+    let text = errors("scenarios:\n  - name: a\n    steps:\n      start: p\n");
+    assert!(
+        text.contains(
+            "`steps:` (line 3) holds a list: start each item with `- `, e.g. `- start: p`"
+        ),
+        "{text}"
+    );
+
+    // A key indented deeper than its neighbours.
+    let text =
+        errors("scenarios:\n  - name: a\n    steps:\n      - start: p\n          program: hello\n");
+    assert!(text.contains("suite.yaml:5:11"), "{text}");
+    assert!(
+        text.contains(
+            "this key is indented deeper than `- start: p` on line 4 (column 11 against 9)"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_packets_step_names_its_connection_and_what_it_checks() {
+    let good = r#"
+scenarios:
+  - name: p
+    ports: { lottery: auto }
+    steps:
+      - start: srv
+        program: LotteryServer
+      - connect: c
+        to: "127.0.0.1:{{ports.lottery}}"
+      - packets: c
+        handshake: true
+        client_sends: 4
+        no_nul: both
+        first_fin: client
+        no_rst: true
+      - packets: srv
+        to: "127.0.0.1:{{ports.lottery}}"
+        server_records: 260
+"#;
+    let file = parse_scenario_file(Path::new("suite.yaml"), good, None).unwrap();
+    let steps = &file.scenarios[0].steps;
+    let Action::Packets { of, checks } = &steps[2].action else {
+        panic!("{:?}", steps[2].action);
+    };
+    assert_eq!(of, &socklab_scenario::PacketsOf::Peer("c".to_string()));
+    assert!(checks.handshake && checks.no_rst);
+    assert_eq!(checks.client_sends, Some(4));
+    assert_eq!(checks.no_nul.len(), 2);
+    assert_eq!(
+        checks.first_fin,
+        Some(socklab_scenario::ConnectionSide::Client)
+    );
+    assert_eq!(
+        steps[2].action.default_title(),
+        "`c`'s connection: the handshake completes, the client sends 4-byte segments, no NUL from either side, the client closes first, no RST"
+    );
+    let Action::Packets { of, checks } = &steps[3].action else {
+        panic!();
+    };
+    assert!(matches!(of, socklab_scenario::PacketsOf::Program { program, .. } if program == "srv"));
+    assert_eq!(checks.server_records, Some(260));
+    assert!(steps[3].action.is_check());
+
+    let bad = |step: &str| {
+        errors(&format!(
+            "scenarios:\n  - name: p\n    ports: {{ lottery: auto }}\n    steps:\n      - start: srv\n        program: X\n      - connect: c\n        to: \"127.0.0.1:1\"\n{step}"
+        ))
+    };
+    let text = bad("      - packets: c\n        title: nothing\n");
+    assert!(
+        text.contains("this `packets` step checks nothing"),
+        "{text}"
+    );
+    assert!(
+        text.contains("add one or more of: handshake, client_sends"),
+        "{text}"
+    );
+    let text = bad("      - packets: d\n        no_rst: true\n");
+    assert!(
+        text.contains("`d` is neither a peer nor a program in this scenario"),
+        "{text}"
+    );
+    assert!(text.contains("did you mean `c`?"), "{text}");
+    let text = bad("      - packets: srv\n        no_rst: true\n");
+    assert!(
+        text.contains("`packets: srv` names a program: say which of its connections with `to:`"),
+        "{text}"
+    );
+    let text = bad("      - packets: c\n        to: \"127.0.0.1:1\"\n        no_rst: true\n");
+    assert!(text.contains("`c` is socklab's peer"), "{text}");
+    let text = bad("      - packets: c\n        first_fin: both\n");
+    assert!(
+        text.contains("`first_fin: both` is not a side of the connection"),
+        "{text}"
+    );
+    assert!(text.contains("write `client` or `server`"), "{text}");
+    let text = bad("      - packets: c\n        no_nul: srv\n");
+    assert!(
+        text.contains("write `client`, `server` or `both`"),
+        "{text}"
+    );
+    let text = bad("      - packets: c\n        client_sends: 0\n");
+    assert!(
+        text.contains("`client_sends: 0` is not a size a segment can have"),
+        "{text}"
+    );
+    let text = bad("      - packets: c\n        handshake: false\n");
+    assert!(text.contains("`handshake: false` checks nothing"), "{text}");
+    // Every problem has its place.
+    let text = bad("      - packets: c\n        first_fin: cleint\n");
+    assert!(text.contains("suite.yaml:10:20"), "{text}");
 }

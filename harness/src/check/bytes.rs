@@ -206,7 +206,12 @@ pub fn until_close(expected: &BeforeClose, fact: &Received) -> Judgement {
 /// `silence`: nothing arrived for the whole time.
 pub fn silence(hold: Duration, fact: &SilenceFact) -> Judgement {
     match fact {
-        SilenceFact::Quiet => Judgement::pass(format!("nothing arrived for {hold:?}")),
+        SilenceFact::Quiet(Expired::Deadline) => {
+            Judgement::pass(format!("nothing arrived for {hold:?}"))
+        }
+        SilenceFact::Quiet(Expired::Settled) => Judgement::pass(
+            "nothing arrived, and nothing could arrive any more: every program waits for input that only socklab could give",
+        ),
         SilenceFact::Broken { arrived, closed } => {
             let what = if arrived.is_empty() && *closed {
                 "the connection was closed".to_string()
@@ -329,7 +334,14 @@ mod tests {
     #[test]
     fn silence_is_broken_by_bytes_or_a_close() {
         let hold = Duration::from_secs(1);
-        assert!(silence(hold, &SilenceFact::Quiet).passed());
+        assert!(silence(hold, &SilenceFact::Quiet(Expired::Deadline)).passed());
+        let proven = silence(hold, &SilenceFact::Quiet(Expired::Settled));
+        assert!(proven.passed());
+        assert!(
+            proven.message.contains("nothing could arrive any more"),
+            "{}",
+            proven.message
+        );
         let closed = silence(
             hold,
             &SilenceFact::Broken {

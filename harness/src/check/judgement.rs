@@ -23,7 +23,8 @@ pub struct Judgement {
     pub program: Option<ProgramFact>,
     /// A hint from the facts, in place of the step's own (which was
     /// written for the step's program, not for the one found at fault, or
-    /// does not know the cause the facts show: a SIGPIPE, a busy loop).
+    /// does not know the cause the facts show: a SIGPIPE, a busy loop, an
+    /// RST's cause, a packet check).
     pub hint: Option<String>,
 }
 
@@ -41,6 +42,12 @@ impl Judgement {
     /// socklab could not carry the step out.
     pub fn harness(message: impl Into<String>) -> Self {
         Self::new(Outcome::HarnessError, message)
+    }
+
+    /// The check cannot be carried out here, for this reason (no capture
+    /// without a network namespace): it weighs nothing, fails nothing.
+    pub fn skipped(message: impl Into<String>) -> Self {
+        Self::new(Outcome::Skipped, message)
     }
 
     fn new(outcome: Outcome, message: impl Into<String>) -> Self {
@@ -67,6 +74,13 @@ impl Judgement {
     /// A hint the facts call for, shown instead of the step's.
     pub fn hint(mut self, text: impl Into<String>) -> Self {
         self.hint = Some(text.into());
+        self
+    }
+
+    /// The check's own hint from the facts, when it has one (else the
+    /// step's is shown).
+    pub fn hint_if(mut self, hint: Option<String>) -> Self {
+        self.hint = hint;
         self
     }
 

@@ -14,6 +14,7 @@
 //! | [`connection`] | `connect`, `accept` |
 //! | [`file`] | `file` |
 //! | [`values`] | `assert` on captured values |
+//! | [`packets`] | `packets`: a connection's TCP packets, as captured |
 //! | [`sandbox`] | what the sandbox saw (fork bombs, memory kills, stray files) |
 //! | [`blame`] | which student program a failure comes from, and what it did |
 //!
@@ -29,6 +30,7 @@ pub mod difference;
 pub mod file;
 mod judgement;
 mod observation;
+pub mod packets;
 pub mod printed;
 pub mod process;
 pub mod sandbox;
@@ -50,7 +52,7 @@ fn field(text: &str) -> String {
 
 /// Whether the scenario goes on after this observation.
 pub fn continues(observation: &Observation, meta: &StepMeta) -> bool {
-    observation.outcome == Outcome::Ok || meta.observe || meta.soft
+    matches!(observation.outcome, Outcome::Ok | Outcome::Skipped) || meta.observe || meta.soft
 }
 
 /// The verdict on one observation, if it is worth reporting.
@@ -59,23 +61,34 @@ pub fn verdict(observation: &Observation, meta: &StepMeta) -> Option<CheckReport
         return None;
     }
     let status = match (observation.outcome, meta.observe) {
+        (Outcome::Skipped, _) => CheckStatus::Skipped,
         (_, true) => CheckStatus::Observed,
         (Outcome::Ok, false) => CheckStatus::Passed,
         (Outcome::Failed, false) => CheckStatus::Failed,
         (Outcome::HarnessError, false) => CheckStatus::Error,
     };
     let failed = matches!(status, CheckStatus::Failed | CheckStatus::Error);
+    // A packet check judged after the scenario stopped says so, and weighs
+    // nothing: the scenario already lost the points of what it did not reach.
+    let message = if observation.late {
+        format!(
+            "judged on the packets captured until the scenario stopped at an earlier failure: {}",
+            observation.message
+        )
+    } else {
+        observation.message.clone()
+    };
+    let scored = observation.is_check
+        && !meta.observe
+        && !observation.late
+        && status != CheckStatus::Skipped;
     Some(CheckReport {
         title: observation.title.clone(),
         step: observation.step_text(),
         line: observation.line,
         status,
-        weight: if meta.observe || !observation.is_check {
-            0.0
-        } else {
-            meta.weight
-        },
-        message: observation.message.clone(),
+        weight: if scored { meta.weight } else { 0.0 },
+        message,
         sent: if failed {
             observation.sent.as_deref().map(field)
         } else {

@@ -21,6 +21,8 @@ pub enum Outcome {
     Failed,
     /// socklab could not carry the step out (not the submission's fault).
     HarnessError,
+    /// The check cannot be carried out here (said why); it weighs nothing.
+    Skipped,
 }
 
 /// One step as it ran and was judged.
@@ -47,6 +49,9 @@ pub struct Observation {
     pub program: Option<ProgramFact>,
     /// A hint from the facts, shown instead of the step's own.
     pub hint: Option<String>,
+    /// Judged after the scenario stopped at an earlier failure (a packet
+    /// check, on what was captured): reported, never scored.
+    pub late: bool,
     pub elapsed: Duration,
 }
 

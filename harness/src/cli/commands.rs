@@ -6,32 +6,123 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use socklab_report::{Format, HumanOptions};
-use socklab_scenario::is_manifest;
+use socklab_report::HumanOptions;
 
-use super::progress::{ClassBar, ClassLines, ScenarioLines, Warnings};
-use super::setup::{Session, check_lab, default_jobs, load_suite};
-use super::{CheckArgs, GradeArgs, RunArgs};
+use super::progress::{ClassBar, ClassLines, ScenarioProgress, Warnings, color_wanted};
+use super::setup::{Session, check_lab, default_jobs, lab_manifest, load_suite};
+use super::{CheckArgs, GradeArgs, PacketsArgs, RunArgs};
 use crate::engine::Grading;
 use crate::error::{EXIT_FAILED, EXIT_PASSED, Error};
 use crate::events::{Events, Subscriber};
+use crate::grade::{CaptureFiles, PACKETS_FOLDER};
+use crate::plan::Suite;
 
-pub fn validate(files: &[PathBuf], options: &[(String, String)]) -> Result<ExitCode, Error> {
-    let suite = load_suite(files, options)?;
+pub fn validate(
+    files: &[PathBuf],
+    lab: Option<&Path>,
+    options: &[(String, String)],
+) -> Result<ExitCode, Error> {
+    let suite = load_suite(files, lab, options)?;
     let count = suite.scenarios().count();
     println!("ok: {count} scenarios in {} file(s)", suite.files.len());
     if !suite.left_out.is_empty() {
-        println!(
-            "({} more not for these course options: {})",
-            suite.left_out.len(),
-            suite.left_out.join(", ")
-        );
+        print!("{}", left_out(&suite));
     }
     Ok(ExitCode::from(EXIT_PASSED))
 }
 
-pub fn list(files: &[PathBuf], options: &[(String, String)]) -> Result<ExitCode, Error> {
-    let suite = load_suite(files, options)?;
+/// The scenarios the course options leave out, each with its `when:`, the
+/// course's value of the options it differs in, and the variant of the
+/// same name that is in the suite instead, if any. The cells of a matrix
+/// share one line.
+fn left_out(suite: &Suite) -> String {
+    let options = suite.manifest.as_ref().map(|m| &m.options);
+    let source = match &suite.manifest {
+        Some(m) => m.path.display().to_string(),
+        None => "no lab manifest".to_string(),
+    };
+    // (base name, when) → matrix cells, in the files' order.
+    let mut groups: Vec<(&str, &std::collections::BTreeMap<String, String>, usize)> = Vec::new();
+    for scenario in &suite.left_out {
+        let base = base_name(&scenario.name);
+        match groups
+            .iter_mut()
+            .find(|(b, w, _)| *b == base && **w == scenario.when)
+        {
+            Some(group) => group.2 += 1,
+            None => groups.push((base, &scenario.when, 1)),
+        }
+    }
+    let mut out = format!(
+        "{} more written for other course options, left out of the suite ({source}):\n",
+        suite.left_out.len()
+    );
+    let label = |base: &str, cells: usize| {
+        if cells > 1 {
+            format!("{base} ({cells} matrix cells)")
+        } else {
+            base.to_string()
+        }
+    };
+    let width = groups
+        .iter()
+        .map(|(b, _, n)| label(b, *n).chars().count())
+        .max()
+        .unwrap_or(0);
+    for (base, when, cells) in groups {
+        let differs: Vec<String> = when
+            .iter()
+            .filter(|(k, v)| options.and_then(|o| o.get(*k)) != Some(*v))
+            .map(|(k, _)| match options.and_then(|o| o.get(k)) {
+                Some(value) => format!("{k}: {value}"),
+                None => format!("no `{k}`"),
+            })
+            .collect();
+        let course = if options.is_some() {
+            format!("the course has {}", differs.join(", "))
+        } else {
+            "without a lab manifest no option has a value".to_string()
+        };
+        let variant = suite
+            .scenarios()
+            .find(|s| base_name(&s.name) == base)
+            .map(|s| {
+                if s.when.is_empty() {
+                    "; a variant without `when:` is in the suite".to_string()
+                } else {
+                    format!("; the variant for {} is in the suite", format_when(&s.when))
+                }
+            })
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "  {:<width$}  for {}, {course}{variant}\n",
+            label(base, cells),
+            format_when(when)
+        ));
+    }
+    out
+}
+
+/// A scenario's name without its matrix cell (`echo/short-line` of
+/// `echo/short-line[client=reference]`).
+fn base_name(name: &str) -> &str {
+    name.split_once('[').map_or(name, |(base, _)| base)
+}
+
+/// `when:` as written: `echo_mode: sum, ft_iterative: marker`.
+fn format_when(when: &std::collections::BTreeMap<String, String>) -> String {
+    when.iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn list(
+    files: &[PathBuf],
+    lab: Option<&Path>,
+    options: &[(String, String)],
+) -> Result<ExitCode, Error> {
+    let suite = load_suite(files, lab, options)?;
     let mut total = 0.0;
     for scenario in suite.scenarios() {
         let kind = if scenario.observe {
@@ -63,28 +154,6 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<ExitCode, Error> {
     Ok(ExitCode::from(EXIT_PASSED))
 }
 
-/// Keeps only the scenarios `--only` asks for; none matching is a usage error.
-fn only(suite: &mut crate::plan::Suite, patterns: &[String]) -> Result<(), Error> {
-    if patterns.is_empty() {
-        return Ok(());
-    }
-    suite.filter(patterns);
-    if suite.scenarios().next().is_none() {
-        return Err(Error::usage(
-            format!(
-                "no scenario matches {}",
-                patterns
-                    .iter()
-                    .map(|p| format!("`{p}`"))
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            ),
-            "`socklab list FILE` shows the scenario names",
-        ));
-    }
-    Ok(())
-}
-
 /// The exit code of a graded submission.
 fn verdict(report: &socklab_report::SubmissionReport) -> ExitCode {
     ExitCode::from(if report.passed() {
@@ -94,9 +163,53 @@ fn verdict(report: &socklab_report::SubmissionReport) -> ExitCode {
     })
 }
 
+/// Keeps the scenarios `--only` selects, or says which texts select
+/// nothing (with what they were probably meant to be).
+fn select(suite: &mut Suite, only: &[String], lab: &str) -> Result<(), Error> {
+    if only.is_empty() {
+        return Ok(());
+    }
+    let unmatched = match suite.filter(only) {
+        Ok(()) => return Ok(()),
+        Err(unmatched) => unmatched,
+    };
+    let said: Vec<String> = unmatched
+        .iter()
+        .map(|u| {
+            let mut text = format!("`{}`", u.pattern);
+            if let Some(best) = &u.did_you_mean {
+                text.push_str(&format!("; did you mean `{best}`?"));
+            }
+            if u.only_left_out {
+                text.push_str(" (it names only scenarios this course's options leave out)");
+            }
+            text
+        })
+        .collect();
+    Err(Error::usage(
+        format!("no scenario matches {}", said.join(", nor ")),
+        format!(
+            "`socklab list {lab}` shows the scenario names; --only keeps the scenarios whose name contains the text or that carry it as a tag"
+        ),
+    ))
+}
+
+/// The lab (or files) to name in a hint.
+fn lab_hint(suite: &Suite, files: &[PathBuf]) -> String {
+    match &suite.manifest {
+        Some(m) => m.path.display().to_string(),
+        None => files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
 pub fn run(args: RunArgs) -> Result<ExitCode, Error> {
-    let mut suite = load_suite(&args.files, &args.options)?;
-    only(&mut suite, &args.only)?;
+    let mut suite = load_suite(&args.files, args.lab.as_deref(), &args.options)?;
+    let lab = lab_hint(&suite, &args.files);
+    select(&mut suite, &args.only, &lab)?;
     if !args.submission.is_dir() {
         return Err(Error::usage(
             format!(
@@ -115,16 +228,20 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Error> {
         ),
         help: None,
     })?;
-    let jobs = args.jobs.map_or_else(default_jobs, usize::from);
-    let session = Session::start(&suite, args.isolation.into(), args.work_dir.as_deref())?;
+    let mut session = Session::start(&suite, args.isolation.into(), args.work_dir.as_deref())?;
+    session.settings.capture = !args.no_capture;
+    let jobs = args
+        .jobs
+        .map_or_else(|| default_jobs(&session.settings), usize::from);
     let name = submission
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "submission".to_string());
-    let interactive = std::io::stderr().is_terminal() && args.format == Format::Human;
-    let mut events = Events::none().with(Arc::new(Warnings));
-    if interactive {
-        events = events.with(Arc::new(ScenarioLines));
+    let mut events = Events::none()
+        .with(Arc::new(Warnings))
+        .with(Arc::new(ScenarioProgress::for_stderr(&suite)));
+    if let Some(dir) = &args.packets {
+        events = events.with(Arc::new(CaptureFiles::new(dir)));
     }
     let grading = Grading {
         suite: &suite,
@@ -133,6 +250,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Error> {
         jobs,
         limit: None,
         events,
+        packets_folder: args.packets.as_ref().map(|dir| dir.display().to_string()),
     };
     let report = session.run_until_interrupted(
         grading.grade(&name, &submission),
@@ -140,40 +258,39 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Error> {
     )?;
     let human = HumanOptions {
         verbose: args.verbose,
-        color: std::io::stdout().is_terminal(),
+        color: color_wanted(std::io::stdout().is_terminal()),
     };
     print!("{}", args.format.render(&report, &human));
     Ok(verdict(&report))
 }
 
 pub fn grade(args: GradeArgs) -> Result<ExitCode, Error> {
-    if !is_manifest(&args.lab) {
-        return Err(Error::usage(
-            format!("`{}` is not a lab manifest", args.lab.display()),
-            "give the lab's lab.yaml, e.g. scenarios/lab3/lab.yaml",
-        ));
-    }
-    let mut suite = load_suite(std::slice::from_ref(&args.lab), &args.options)?;
-    only(&mut suite, &args.only)?;
+    let lab = lab_manifest(&args.lab)?;
+    let mut suite = load_suite(std::slice::from_ref(&lab), None, &args.options)?;
+    select(&mut suite, &args.only, &lab.display().to_string())?;
     if !args.submissions.is_dir() {
         return Err(Error::usage(
             format!("`{}` is not a directory", args.submissions.display()),
             "give a directory holding one folder or archive per student",
         ));
     }
-    let session = Session::start(&suite, args.isolation.into(), None)?;
+    let mut session = Session::start(&suite, args.isolation.into(), None)?;
+    session.settings.capture = !args.no_capture;
     let job = crate::grade::GradeJob {
         suite: &suite,
         settings: &session.settings,
         submissions: &args.submissions,
         out: &args.out,
-        jobs: args.jobs.map_or_else(default_jobs, usize::from),
+        jobs: args
+            .jobs
+            .map_or_else(|| default_jobs(&session.settings), usize::from),
         shard: args.shard,
         resume: args.resume,
         work: &session.work,
     };
+    let scenarios = suite.scenarios().count();
     let progress: Arc<dyn Subscriber> = if std::io::stderr().is_terminal() {
-        Arc::new(ClassBar::default())
+        Arc::new(ClassBar::new(scenarios))
     } else {
         Arc::new(ClassLines::default())
     };
@@ -196,8 +313,8 @@ pub fn grade(args: GradeArgs) -> Result<ExitCode, Error> {
 
 pub fn check(args: CheckArgs) -> Result<ExitCode, Error> {
     let lab = check_lab(args.lab)?;
-    let mut suite = load_suite(std::slice::from_ref(&lab), &args.options)?;
-    only(&mut suite, &args.only)?;
+    let mut suite = load_suite(std::slice::from_ref(&lab), None, &args.options)?;
+    select(&mut suite, &args.only, &lab.display().to_string())?;
     let here = std::env::current_dir()
         .map_err(|e| Error::internal("cannot find the current directory", e))?;
     let session = Session::start(&suite, args.isolation.into(), None)?;
@@ -205,13 +322,31 @@ pub fn check(args: CheckArgs) -> Result<ExitCode, Error> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "submission".into());
+    // The captures go beside the report: `packets/` next to `--out`, or
+    // the submission's hidden `.socklab/packets/` (never part of it).
+    let (packets_dir, packets_folder) = match &args.out {
+        Some(out) => (
+            out.parent()
+                .unwrap_or(std::path::Path::new(""))
+                .join(PACKETS_FOLDER),
+            PACKETS_FOLDER.to_string(),
+        ),
+        None => (
+            here.join(".socklab").join(PACKETS_FOLDER),
+            format!(".socklab/{PACKETS_FOLDER}"),
+        ),
+    };
     let grading = Grading {
         suite: &suite,
         settings: &session.settings,
         work: &session.work,
-        jobs: default_jobs(),
+        jobs: default_jobs(&session.settings),
         limit: None,
-        events: Events::none().with(Arc::new(Warnings)),
+        events: Events::none()
+            .with(Arc::new(Warnings))
+            .with(Arc::new(ScenarioProgress::for_stderr(&suite)))
+            .with(Arc::new(CaptureFiles::new(&packets_dir))),
+        packets_folder: Some(packets_folder),
     };
     let report = session.run_until_interrupted(
         grading.grade(&name, &here),
@@ -219,7 +354,7 @@ pub fn check(args: CheckArgs) -> Result<ExitCode, Error> {
     )?;
     let human = HumanOptions {
         verbose: args.verbose,
-        color: args.out.is_none() && std::io::stdout().is_terminal(),
+        color: args.out.is_none() && color_wanted(std::io::stdout().is_terminal()),
     };
     let text = args.format.render(&report, &human);
     match &args.out {
@@ -228,4 +363,28 @@ pub fn check(args: CheckArgs) -> Result<ExitCode, Error> {
         None => print!("{text}"),
     }
     Ok(verdict(&report))
+}
+
+/// `socklab packets FILE [--lab PROTOCOL]`: a student's own capture read,
+/// drawn and, with a protocol, judged. Exit 0 when it shows what was asked,
+/// 1 when the session is incomplete, 2 when the file cannot be read.
+pub fn packets(args: PacketsArgs) -> Result<ExitCode, Error> {
+    let report =
+        socklab_packets::judge_capture_file(&args.file, args.lab).map_err(|e| Error::Usage {
+            help: match e.format_error() {
+                // The format error's own words end with the fix.
+                Some(_) => None,
+                None => Some(
+                    "give a capture saved by Wireshark (.pcapng or .pcap) or written by `tcpdump -w FILE`"
+                        .to_string(),
+                ),
+            },
+            message: e.to_string(),
+        })?;
+    print!("{}", socklab_packets::render_text(&report));
+    Ok(ExitCode::from(if report.passed() {
+        EXIT_PASSED
+    } else {
+        EXIT_FAILED
+    }))
 }

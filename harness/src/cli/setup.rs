@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use socklab_scenario::{Diagnostics, is_manifest, load_manifest_with, load_scenario_file};
+use socklab_scenario::{
+    Diagnostics, LabManifest, is_manifest, load_manifest_with, load_scenario_file, manifest_at,
+    read_manifest_with,
+};
 
 use super::interrupt::Interrupts;
 use crate::engine;
@@ -17,32 +20,40 @@ use crate::plan::{PortTurns, RunSettings, Suite};
 use crate::sandbox::leftovers::{self, RunClaim};
 use crate::sandbox::{self, IsolationRequest, userns::UserNamespace};
 
-/// Loads files into a suite: a manifest brings its scenario files; scenario
-/// files use a `lab.yaml` beside them when there is one. `options` set
-/// course options of the manifest (`--option NAME=VALUE`), which must have
-/// them.
-pub fn load_suite(files: &[PathBuf], options: &[(String, String)]) -> Result<Suite, Error> {
-    let overrides: BTreeMap<String, String> = options.iter().cloned().collect();
-    let suite = load_suite_with(files, &overrides)?;
-    if !overrides.is_empty() && suite.manifest.is_none() {
-        return Err(Error::usage(
-            "`--option` sets course options of a lab manifest, and none is loaded",
-            "give the lab's lab.yaml (or put the scenario files beside it)",
-        ));
-    }
-    Ok(suite)
-}
-
-fn load_suite_with(
+/// Loads files into a suite. A lab manifest (or a lab's folder holding
+/// `lab.yaml`) brings its scenario files; scenario files run with the lab
+/// `lab` names (`--lab`), else with the manifest among `files`, else with
+/// the `lab.yaml` beside them, if any: its programs, build, options and
+/// limits (and validation checks their program and option names).
+/// `options` set course options of that manifest (`--option NAME=VALUE`),
+/// which must have them.
+pub fn load_suite(
     files: &[PathBuf],
-    overrides: &BTreeMap<String, String>,
-) -> Result<Suite, Diagnostics> {
-    let mut manifest = None;
+    lab: Option<&Path>,
+    options: &[(String, String)],
+) -> Result<Suite, Error> {
+    let overrides: BTreeMap<String, String> = options.iter().cloned().collect();
+    let mut manifest = match lab {
+        Some(lab) => Some(read_manifest_with(&lab_manifest(lab)?, &overrides)?),
+        None => None,
+    };
     let mut scenario_files = Vec::new();
     let mut problems = Diagnostics::default();
     for file in files {
-        if is_manifest(file) {
-            match load_manifest_with(file, overrides) {
+        if let Some(path) = manifest_at(file) {
+            if let Some(given) = &manifest
+                && !same_file(&given.path, &path)
+            {
+                return Err(Error::usage(
+                    format!(
+                        "two labs given: `{}` and `{}`",
+                        given.path.display(),
+                        path.display()
+                    ),
+                    "a run has one lab: give its lab.yaml (the whole suite) or scenario files with `--lab`, not both",
+                ));
+            }
+            match load_manifest_with(&path, &overrides) {
                 Ok((m, fs)) => {
                     manifest = Some(m);
                     scenario_files.extend(fs);
@@ -51,27 +62,66 @@ fn load_suite_with(
             }
             continue;
         }
+        if file.is_dir() {
+            return Err(Error::usage(
+                format!("`{}` is a folder without a lab.yaml", file.display()),
+                "give scenario .yaml files, a lab's lab.yaml, or the folder holding it",
+            ));
+        }
         if manifest.is_none() {
             let beside = file.parent().unwrap_or(Path::new(".")).join("lab.yaml");
-            if beside.is_file() && is_manifest(&beside) {
-                match load_manifest_with(&beside, overrides) {
-                    Ok((m, _)) => manifest = Some(m),
+            if is_manifest(&beside) {
+                match read_manifest_with(&beside, &overrides) {
+                    Ok(m) => manifest = Some(m),
                     Err(d) => problems.0.extend(d.0),
                 }
             }
         }
-        let options = manifest
-            .as_ref()
-            .map(|m: &socklab_scenario::LabManifest| m.options.clone());
-        match load_scenario_file(file, options.as_ref()) {
+        let context = manifest.as_ref().map(LabManifest::context);
+        match load_scenario_file(file, context.as_ref()) {
             Ok(f) => scenario_files.push(f),
             Err(d) => problems.0.extend(d.0),
         }
     }
     if !problems.is_empty() {
-        return Err(problems);
+        return Err(problems.into());
+    }
+    if !overrides.is_empty() && manifest.is_none() {
+        return Err(Error::usage(
+            "`--option` sets course options of a lab manifest, and none is loaded",
+            "give the lab's lab.yaml (or `--lab` with the scenario files, or put them beside it)",
+        ));
     }
     Ok(Suite::new(manifest, scenario_files))
+}
+
+/// The manifest a lab argument names (`lab.yaml`, or the folder holding
+/// it), or a usage error saying what was given instead.
+pub fn lab_manifest(lab: &Path) -> Result<PathBuf, Error> {
+    if let Some(path) = manifest_at(lab) {
+        return Ok(path);
+    }
+    let what = if lab.is_dir() {
+        format!("`{}` is a folder without a lab.yaml", lab.display())
+    } else if lab.exists() {
+        format!(
+            "`{}` is not a lab manifest (it has no top-level `lab:` key)",
+            lab.display()
+        )
+    } else {
+        format!("`{}` does not exist", lab.display())
+    };
+    Err(Error::usage(
+        what,
+        "give the lab's lab.yaml or the folder holding it, e.g. scenarios/lab3/lab.yaml or scenarios/lab3",
+    ))
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
 }
 
 /// Settings for a run of `suite` on this machine: its isolation probed
@@ -114,14 +164,50 @@ pub fn settings_for(
         options,
         references,
         port_turns: PortTurns::default(),
+        capture: true,
     })
 }
 
-/// Scenarios run at the same time when `-j` is not given.
-pub fn default_jobs() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
+/// Scenarios run at the same time when `-j` is not given: four per core,
+/// and no more than the memory available holds at the suite's memory limit
+/// per scenario.
+///
+/// A scenario's programs are held to half a core (its cgroup's quota) and
+/// spend most of their time waiting for each other and for socklab, so the
+/// core count leaves the machine idle; two per core would keep it busy only
+/// if every scenario computed all the time. Four per core measured best on
+/// two cores (`cargo bench -p socklab --bench class_speed`, `BENCH_JOBS`);
+/// more only adds contention. Each scenario may use up to its memory limit,
+/// so the memory available (`MemAvailable`) caps the count.
+pub fn default_jobs(settings: &RunSettings) -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let by_memory = settings
+        .limits
+        .as_ref()
+        .map(|l| l.address_space)
+        .filter(|per_scenario| *per_scenario > 0)
+        .zip(memory_available())
+        .map_or(usize::MAX, |(per_scenario, available)| {
+            usize::try_from(available / per_scenario).unwrap_or(usize::MAX)
+        });
+    jobs_for(cores, by_memory)
+}
+
+/// The rule of [`default_jobs`], from the core count and the scenarios the
+/// memory holds.
+fn jobs_for(cores: usize, by_memory: usize) -> usize {
+    cores.saturating_mul(JOBS_PER_CORE).min(by_memory).max(1)
+}
+
+/// Scenarios run at the same time per core by default ([`default_jobs`]).
+const JOBS_PER_CORE: usize = 4;
+
+/// The kernel's estimate of the memory available without swapping, in bytes.
+fn memory_available() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// What every command that runs scenarios sets up: SIGINT/SIGTERM
@@ -223,17 +309,20 @@ impl Drop for Session {
     }
 }
 
-/// The lab manifest for `socklab check`: the flag, or `lab:` in `.socklab.yaml`.
+/// The lab manifest for `socklab check`: the flag, or `lab:` in
+/// `.socklab.yaml` (a path relative to that file); either may name the
+/// lab's folder.
 pub fn check_lab(flag: Option<PathBuf>) -> Result<PathBuf, Error> {
     if let Some(lab) = flag {
-        return Ok(lab);
+        return lab_manifest(&lab);
     }
     let config = Path::new(".socklab.yaml");
     let text = std::fs::read_to_string(config).map_err(|_| Error::Usage {
         message: "no lab given: use `--lab path/to/lab.yaml`, or write `lab: path/to/lab.yaml` in .socklab.yaml here".to_string(),
         help: None,
     })?;
-    text.lines()
+    let lab = text
+        .lines()
         .find_map(|l| l.strip_prefix("lab:"))
         .map(|v| PathBuf::from(v.trim().trim_matches('"')))
         .ok_or_else(|| {
@@ -241,5 +330,19 @@ pub fn check_lab(flag: Option<PathBuf>) -> Result<PathBuf, Error> {
                 ".socklab.yaml:1:1: no `lab:` key",
                 "write `lab: path/to/lab.yaml`",
             )
-        })
+        })?;
+    lab_manifest(&lab)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::jobs_for;
+
+    #[test]
+    fn four_scenarios_a_core_as_far_as_memory_holds_them() {
+        assert_eq!(jobs_for(2, usize::MAX), 8);
+        assert_eq!(jobs_for(16, 40), 40);
+        assert_eq!(jobs_for(2, 3), 3, "memory for three scenarios");
+        assert_eq!(jobs_for(2, 0), 1, "at least one");
+    }
 }

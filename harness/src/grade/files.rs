@@ -1,7 +1,10 @@
 //! A student's result files and the class files, written as results come:
 //! the [`StudentFiles`] subscriber writes each student's folder when their
-//! report is complete and rewrites grades.csv, junit.xml, summary.txt,
-//! index.html and mistakes.csv with everyone finished so far; [`merge`] combines the folders of shards.
+//! report is complete (and each scenario's capture into its `packets/` as
+//! the scenario ends) and rewrites grades.csv, junit.xml, summary.txt,
+//! index.html and mistakes.csv with everyone finished so far; [`merge`]
+//! combines the folders of shards. [`CaptureFiles`] writes the captures of
+//! `socklab run` and `socklab check` into one folder.
 //!
 //! Every file is written to a temporary name and renamed, so an interrupted
 //! batch never leaves a half-written result; a student's `key` is written
@@ -16,6 +19,10 @@ use socklab_report::{
 };
 
 use crate::events::{Event, Subscriber, SubscriberError};
+
+/// The folder of a student's results (and beside a `socklab check`
+/// report) that holds the scenarios' captures, one pcapng each.
+pub const PACKETS_FOLDER: &str = "packets";
 
 /// Writes each student's results and the class files as reports arrive.
 pub struct StudentFiles {
@@ -52,8 +59,43 @@ impl StudentFiles {
     }
 }
 
+impl StudentFiles {
+    /// The student's `packets/` folder, for this run's students.
+    fn packets_dir(&self, submission: &str) -> Option<PathBuf> {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let (slug, _) = state.expected.get(submission)?;
+        Some(self.out.join("students").join(slug).join(PACKETS_FOLDER))
+    }
+}
+
 impl Subscriber for StudentFiles {
     fn on_event(&self, event: &Event) -> Result<(), SubscriberError> {
+        match event {
+            // A regraded student's old captures go: scenarios may differ.
+            Event::SubmissionStarted { submission } => {
+                if let Some(dir) = self.packets_dir(submission) {
+                    let _ = std::fs::remove_dir_all(dir);
+                }
+                return Ok(());
+            }
+            Event::ScenarioCaptured {
+                submission,
+                file,
+                pcapng,
+                ..
+            } => {
+                let Some(dir) = self.packets_dir(submission) else {
+                    return Ok(());
+                };
+                return write_capture(&dir, file, pcapng).map_err(|e| {
+                    SubscriberError(format!(
+                        "could not keep the capture {file} of {submission} in {}: {e}",
+                        dir.display()
+                    ))
+                });
+            }
+            _ => {}
+        }
         let Event::SubmissionFinished { report, reused } = event else {
             return Ok(());
         };
@@ -94,6 +136,40 @@ impl StudentFiles {
     pub fn write_class_files(&self) -> std::io::Result<()> {
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         write_class_files(&self.out, &state.finished)
+    }
+}
+
+/// Writes one capture file into `dir`, made if needed.
+fn write_capture(dir: &Path, file: &str, pcapng: &[u8]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    write_atomic(&dir.join(file), pcapng)
+}
+
+/// Writes the captures of one submission's scenarios into a folder
+/// (`socklab run --packets DIR`, `socklab check`).
+pub struct CaptureFiles {
+    dir: PathBuf,
+}
+
+impl CaptureFiles {
+    pub fn new(dir: &Path) -> CaptureFiles {
+        CaptureFiles {
+            dir: dir.to_path_buf(),
+        }
+    }
+}
+
+impl Subscriber for CaptureFiles {
+    fn on_event(&self, event: &Event) -> Result<(), SubscriberError> {
+        let Event::ScenarioCaptured { file, pcapng, .. } = event else {
+            return Ok(());
+        };
+        write_capture(&self.dir, file, pcapng).map_err(|e| {
+            SubscriberError(format!(
+                "could not keep the capture {file} in {}: {e}",
+                self.dir.display()
+            ))
+        })
     }
 }
 
@@ -198,6 +274,27 @@ pub fn write_aggregates(out: &Path, reports: &[SubmissionReport]) -> std::io::Re
     )
 }
 
+/// Copies a student's folder (its files and its `packets/`), the key last
+/// (by the caller).
+fn copy_files(from: &Path, to: &Path) -> std::io::Result<()> {
+    for file in std::fs::read_dir(from)? {
+        let file = file?;
+        let name = file.file_name();
+        if name == "key" {
+            continue;
+        }
+        if file.file_type()?.is_dir() {
+            if name == PACKETS_FOLDER {
+                std::fs::create_dir_all(to.join(&name))?;
+                copy_files(&file.path(), &to.join(&name))?;
+            }
+            continue;
+        }
+        std::fs::copy(file.path(), to.join(&name))?;
+    }
+    Ok(())
+}
+
 /// Combines shard outputs into `out`, as if one run had graded everyone:
 /// from each input, the students its last run graded (its [`RUN_LIST`]);
 /// folders an earlier run left there are not taken. A student graded in
@@ -242,12 +339,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> std::io::Result<usize> {
                 continue;
             }
             std::fs::create_dir_all(&to)?;
-            for file in std::fs::read_dir(&from)? {
-                let file = file?;
-                if file.file_name() != "key" {
-                    std::fs::copy(file.path(), to.join(file.file_name()))?;
-                }
-            }
+            copy_files(&from, &to)?;
             std::fs::copy(from.join("key"), to.join("key"))?;
         }
     }

@@ -23,7 +23,8 @@
 mod files;
 
 pub use files::{
-    StudentFiles, merge, read_all_students, write_aggregates, write_atomic, write_student,
+    CaptureFiles, PACKETS_FOLDER, StudentFiles, merge, read_all_students, write_aggregates,
+    write_atomic, write_student,
 };
 
 use std::collections::BTreeSet;
@@ -97,6 +98,7 @@ pub async fn grade_class(job: &GradeJob<'_>, events: &Events) -> std::io::Result
         jobs: job.jobs,
         limit: Some(limit),
         events: events.clone(),
+        packets_folder: Some(files::PACKETS_FOLDER.to_string()),
     };
     let results: Vec<(SubmissionReport, bool)> = futures::stream::iter(entries)
         .map(|entry| {
@@ -194,7 +196,7 @@ fn others_note(students_dir: &Path, entries: &[Entry]) -> Option<String> {
 pub fn settings_key(settings: &RunSettings) -> String {
     let caps = &settings.capabilities;
     format!(
-        "isolation={};multi_host={};cgroups={};memory_cgroup={};identities={:?};limits={:?};output_limit={};options={:?};references={:?}",
+        "isolation={};multi_host={};cgroups={};memory_cgroup={};identities={:?};limits={:?};output_limit={};options={:?};references={:?};capture={}",
         caps.level.as_str(),
         caps.multi_host,
         caps.cgroups.is_some(),
@@ -205,6 +207,7 @@ pub fn settings_key(settings: &RunSettings) -> String {
         settings.output_limit,
         settings.options,
         settings.references,
+        settings.capture,
     )
 }
 
@@ -255,6 +258,7 @@ async fn grade_one(job: &GradeJob<'_>, grading: &Grading<'_>, entry: &Entry) -> 
         work: &work,
         limit: grading.limit.clone(),
         events: grading.events.clone(),
+        packets_folder: grading.packets_folder.clone(),
         ..*grading
     };
     let report = student.grade(&entry.name, &dir).await;
@@ -310,6 +314,7 @@ fn unreadable(job: &GradeJob<'_>, name: &str, why: String) -> SubmissionReport {
     let (_, max_score) = score::total(
         &scenarios,
         job.suite.manifest.as_ref().and_then(|m| m.total),
+        None,
     );
     SubmissionReport {
         submission: name.to_string(),
@@ -321,6 +326,7 @@ fn unreadable(job: &GradeJob<'_>, name: &str, why: String) -> SubmissionReport {
         },
         options: job.settings.options.clone(),
         not_a_submission: None,
+        selection: None,
         build: Some(BuildReport {
             ok: false,
             method: "none".to_string(),
@@ -366,6 +372,7 @@ mod tests {
             options: BTreeMap::new(),
             references: BTreeMap::new(),
             port_turns: crate::plan::PortTurns::default(),
+            capture: true,
         }
     }
 

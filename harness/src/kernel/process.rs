@@ -348,7 +348,16 @@ impl ProcessView {
             }
             shown.push(fd);
             if let Some(target) = self.fds.get(&fd) {
-                text.push_str(&format!("; fd {fd} is {}", target.describe(sockets)));
+                let stream = match fd {
+                    0 => " (its standard input)",
+                    1 => " (its standard output)",
+                    2 => " (its standard error)",
+                    _ => "",
+                };
+                text.push_str(&format!(
+                    "; fd {fd}{stream} is {}",
+                    target.describe(sockets)
+                ));
             }
         }
         text
@@ -406,6 +415,11 @@ pub fn tasks(pid: u32) -> Vec<Task> {
         .collect();
     tids.sort_unstable();
     tids.into_iter().filter_map(|tid| task(pid, tid)).collect()
+}
+
+/// One thread of `pid`, as [`tasks`] reads each (`None`: it has gone).
+pub fn thread(pid: u32, tid: u32) -> Option<Task> {
+    task(pid, tid)
 }
 
 fn task(pid: u32, tid: u32) -> Option<Task> {
@@ -765,6 +779,82 @@ pub fn readable_bytes(pid: u32, fd: i32) -> io::Result<u32> {
         return Err(io::Error::last_os_error());
     }
     Ok(count.max(0) as u32)
+}
+
+/// A socket of a process that is not one of its namespace's TCP sockets,
+/// as socklab sees it through its own copy (`pidfd_getfd`, which needs
+/// ptrace rights over the process, as the rest of this module does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalSocket {
+    /// A Unix stream socket (the only kind judged).
+    pub unix: bool,
+    /// Bytes waiting to be read (`SIOCINQ`).
+    pub queued: u32,
+    /// The process that made its other end (`SO_PEERCRED`), when known.
+    pub peer: Option<u32>,
+}
+
+/// What socklab can tell about socket `fd` of `pid` from a copy of it.
+pub fn local_socket(pid: u32, fd: i32) -> io::Result<LocalSocket> {
+    // SAFETY: pidfd_open returns a new descriptor, which we then own.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::c_int, 0) };
+    if pidfd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor owned by nobody else.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd as i32) };
+    // SAFETY: pidfd_getfd returns a new descriptor (close-on-exec), which we then own.
+    let copy = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) };
+    if copy < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor owned by nobody else.
+    let copy = unsafe { OwnedFd::from_raw_fd(copy as i32) };
+    let int_option = |level, name| -> io::Result<libc::c_int> {
+        let mut value: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: getsockopt writes at most `len` bytes into `value`.
+        let r = unsafe {
+            libc::getsockopt(
+                copy.as_raw_fd(),
+                level,
+                name,
+                (&mut value as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        if r == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(value)
+    };
+    let unix = int_option(libc::SOL_SOCKET, libc::SO_DOMAIN)? == libc::AF_UNIX
+        && int_option(libc::SOL_SOCKET, libc::SO_TYPE)? == libc::SOCK_STREAM;
+    let mut queued: libc::c_int = 0;
+    // SAFETY: SIOCINQ writes one int.
+    if unsafe { libc::ioctl(copy.as_raw_fd(), libc::FIONREAD, &mut queued) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: ucred is plain integers; all zeros is a valid value.
+    let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into `cred`.
+    let peer = (unsafe {
+        libc::getsockopt(
+            copy.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    } == 0
+        && cred.pid > 0)
+        .then_some(cred.pid as u32);
+    Ok(LocalSocket {
+        unix,
+        queued: queued.max(0) as u32,
+        peer,
+    })
 }
 
 fn timerfd_armed(pid: u32, fd: i32) -> bool {

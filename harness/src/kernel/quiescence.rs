@@ -72,7 +72,9 @@ use std::collections::BTreeMap;
 use std::os::fd::BorrowedFd;
 use std::sync::{Arc, Mutex};
 
-use super::process::{self, AlarmDisposition, Call, FdTarget, ProcessView, Task, Timeout};
+use super::process::{
+    self, AlarmDisposition, Call, FdTarget, LocalSocket, ProcessView, Task, Timeout,
+};
 use super::sock_diag::{NetnsId, SockDiag, States, TcpSocket, TcpState};
 
 /// What one look at the scenario found: the facts [`judge`] decides on.
@@ -97,6 +99,8 @@ pub struct ProcessFacts {
     pub view: ProcessView,
     /// Bytes to read on the pipes and terminals it waits on (`Err`: why unknown).
     pub readable: BTreeMap<i32, Result<u32, String>>,
+    /// The sockets it waits on that are not TCP sockets of its namespace.
+    pub local: BTreeMap<i32, Result<LocalSocket, String>>,
 }
 
 /// The answer, with the evidence a failure message can quote.
@@ -220,7 +224,23 @@ impl QuiescenceProbe {
                         (fd, bytes)
                     })
                     .collect();
-                ProcessFacts { view, readable }
+                let tcp = view.netns.and_then(|id| sockets.get(&id));
+                let local = waited_sockets(&view)
+                    .into_iter()
+                    .filter(|(_, inode)| {
+                        !matches!(tcp, Some(Ok(list)) if list.iter().any(|s| s.inode == *inode))
+                    })
+                    .map(|(fd, _)| {
+                        let socket =
+                            process::local_socket(view.pid, fd).map_err(|e| e.to_string());
+                        (fd, socket)
+                    })
+                    .collect();
+                ProcessFacts {
+                    view,
+                    readable,
+                    local,
+                }
             })
             .collect();
         let alarms_pending = std::fs::read_to_string("/proc/timer_list")
@@ -284,6 +304,21 @@ fn waited_streams(view: &ProcessView) -> Vec<i32> {
         }
     }
     fds
+}
+
+/// The sockets a process's threads wait to read, with their inodes.
+fn waited_sockets(view: &ProcessView) -> Vec<(i32, u64)> {
+    let mut found = Vec::new();
+    for task in &view.tasks {
+        for (fd, _) in inputs(task.call.as_ref()) {
+            if let Some(FdTarget::Socket(inode)) = view.fds.get(&fd)
+                && !found.iter().any(|(f, _)| *f == fd)
+            {
+                found.push((fd, *inode));
+            }
+        }
+    }
+    found
 }
 
 /// The descriptors a call reads from (with `true`), or writes to.
@@ -492,7 +527,7 @@ fn judge_task(
     };
     match call {
         Call::Input { fd, .. } | Call::Accept { fd, .. } => {
-            nothing_to_read(*fd, p, sockets, sockets_known)
+            nothing_to_read(*fd, p, facts, sockets, sockets_known)
         }
         Call::Multiplex { fds, timeout, .. } => {
             if *timeout != Timeout::Never {
@@ -503,9 +538,11 @@ fn judge_task(
                 .map_err(|why| format!("its descriptors could not be read ({why})"))?;
             for interest in list {
                 if interest.output {
-                    return Err(format!("it waits to write fd {}", interest.fd));
+                    cannot_become_writable(interest.fd, p, sockets)?;
                 }
-                nothing_to_read(interest.fd, p, sockets, sockets_known)?;
+                if interest.input || !interest.output {
+                    nothing_to_read(interest.fd, p, facts, sockets, sockets_known)?;
+                }
             }
             Ok(())
         }
@@ -535,10 +572,37 @@ fn judge_task(
     }
 }
 
+/// `Ok` when waiting for descriptor `fd` to become writable cannot end:
+/// a connected TCP socket with nothing unacknowledged is writable already,
+/// so a level-triggered wait would not sleep, and an edge-triggered one
+/// (epoll's `EPOLLET`, as tokio registers every socket) wakes only when
+/// queued bytes drain, and there are none. A socket with bytes in flight
+/// is caught by the namespace's in-flight check; anything else is doubt.
+fn cannot_become_writable(
+    fd: i32,
+    p: &ProcessFacts,
+    sockets: &BTreeMap<u64, TcpSocket>,
+) -> Result<(), String> {
+    let waits = || Err(format!("it waits to write fd {fd}"));
+    let Some(FdTarget::Socket(inode)) = p.view.fds.get(&fd) else {
+        return waits();
+    };
+    match sockets.get(inode) {
+        Some(s)
+            if matches!(s.state, TcpState::Established | TcpState::CloseWait)
+                && s.send_queue == 0 =>
+        {
+            Ok(())
+        }
+        _ => waits(),
+    }
+}
+
 /// `Ok` when descriptor `fd` of the process has nothing for it to take.
 fn nothing_to_read(
     fd: i32,
     p: &ProcessFacts,
+    facts: &Facts,
     sockets: &BTreeMap<u64, TcpSocket>,
     sockets_known: bool,
 ) -> Result<(), String> {
@@ -548,9 +612,7 @@ fn nothing_to_read(
                 return Err(format!("the sockets of fd {fd}'s namespace cannot be read"));
             }
             let Some(s) = sockets.get(inode) else {
-                return Err(format!(
-                    "fd {fd} is a socket socklab cannot see (not TCP, or not connected)"
-                ));
+                return local_socket_is_empty(fd, p, facts);
             };
             match s.state {
                 TcpState::Listen
@@ -572,6 +634,10 @@ fn nothing_to_read(
                 )),
             }
         }
+        // Another thread's wake-up call (tokio's runtime waits on one beside
+        // its sockets): only a new write wakes a sleeper, level- or
+        // edge-triggered, and only the scenario's own threads hold it.
+        Some(FdTarget::Anon(kind)) if kind == "eventfd" => Ok(()),
         Some(FdTarget::Pipe(_) | FdTarget::Fifo(_) | FdTarget::Terminal(_)) => {
             match p.readable.get(&fd) {
                 Some(Ok(0)) => Ok(()),
@@ -585,6 +651,37 @@ fn nothing_to_read(
             other.describe(sockets)
         )),
         None => Err(format!("fd {fd} is no longer open")),
+    }
+}
+
+/// `Ok` for a Unix stream socket with nothing queued whose other end a
+/// process of the scenario made (tokio's signal pipe, a `socketpair`
+/// between a program and its child): only the scenario could write to it.
+fn local_socket_is_empty(fd: i32, p: &ProcessFacts, facts: &Facts) -> Result<(), String> {
+    let unseen = || {
+        Err(format!(
+            "fd {fd} is a socket socklab cannot see (not TCP, or not connected)"
+        ))
+    };
+    match p.local.get(&fd) {
+        Some(Ok(local)) if local.unix => {
+            let inside = local.peer.is_some_and(|peer| {
+                peer == p.view.pid || facts.processes.iter().any(|q| q.view.pid == peer)
+            });
+            if local.queued > 0 {
+                Err(format!(
+                    "fd {fd} (a Unix socket) has {} queued",
+                    plural(local.queued, "byte")
+                ))
+            } else if !inside {
+                Err(format!(
+                    "fd {fd} is a Unix socket whose other end is outside the scenario"
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        _ => unseen(),
     }
 }
 
@@ -635,6 +732,7 @@ mod tests {
                 armed_timerfds: Vec::new(),
             },
             readable: BTreeMap::new(),
+            local: BTreeMap::new(),
         }
     }
 
@@ -762,6 +860,88 @@ mod tests {
         woke.woke
             .push((10, "it woke while socklab looked (state S then R)".into()));
         assert!(!judge(&woke).quiet);
+    }
+
+    /// A tokio runtime asleep in `epoll_wait`: its sockets registered for
+    /// reading and writing (edge-triggered), and its wake-up eventfd.
+    fn runtime(sockets: Vec<TcpSocket>) -> Facts {
+        let epoll = Some(Call::Multiplex {
+            name: "epoll_wait",
+            fds: Ok(vec![
+                Interest {
+                    fd: 9,
+                    input: true,
+                    output: true,
+                },
+                Interest {
+                    fd: 10,
+                    input: true,
+                    output: false,
+                },
+            ]),
+            timeout: Timeout::Never,
+        });
+        let p = process(
+            task('S', epoll),
+            &[
+                (9, FdTarget::Socket(77)),
+                (10, FdTarget::Anon("eventfd".into())),
+            ],
+        );
+        facts(p, sockets)
+    }
+
+    #[test]
+    fn a_runtime_waiting_on_an_idle_socket_and_its_eventfd_is_quiet() {
+        let idle = judge(&runtime(vec![socket(TcpState::Established, 0, 0, 77)]));
+        assert!(idle.quiet, "{}", idle.explain());
+
+        let data = judge(&runtime(vec![socket(TcpState::Established, 3, 0, 77)]));
+        assert!(!data.quiet, "bytes to read");
+        let draining = judge(&runtime(vec![socket(TcpState::Established, 0, 500, 77)]));
+        assert!(!draining.quiet, "bytes in flight can make it writable");
+        assert!(
+            draining.explain().contains("it waits to write fd 9"),
+            "{}",
+            draining.explain()
+        );
+        let connecting = judge(&runtime(vec![socket(TcpState::SynSent, 0, 0, 77)]));
+        assert!(!connecting.quiet);
+    }
+
+    #[test]
+    fn a_unix_socket_counts_when_the_scenario_holds_both_ends() {
+        let epoll = Some(Call::Multiplex {
+            name: "epoll_wait",
+            fds: Ok(vec![Interest {
+                fd: 8,
+                input: true,
+                output: false,
+            }]),
+            timeout: Timeout::Never,
+        });
+        let with = |local: LocalSocket| {
+            let mut p = process(task('S', epoll.clone()), &[(8, FdTarget::Socket(500))]);
+            p.local.insert(8, Ok(local));
+            judge(&facts(p, vec![]))
+        };
+        let own = LocalSocket {
+            unix: true,
+            queued: 0,
+            peer: Some(10),
+        };
+        assert!(with(own).quiet, "{}", with(own).explain());
+        assert!(!with(LocalSocket { queued: 1, ..own }).quiet);
+        let outside = with(LocalSocket {
+            peer: Some(999),
+            ..own
+        });
+        assert!(!outside.quiet);
+        assert!(outside.explain().contains("outside the scenario"));
+        assert!(
+            !with(LocalSocket { unix: false, ..own }).quiet,
+            "UDP: doubt"
+        );
     }
 
     #[test]

@@ -378,6 +378,7 @@ mod tests {
             options: BTreeMap::new(),
             references: BTreeMap::new(),
             port_turns: PortTurns::default(),
+            capture: true,
         }
     }
 

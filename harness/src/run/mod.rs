@@ -7,11 +7,14 @@
 //! order, repeat rounds one after another, concurrent branches at the same
 //! time, stopping at a failure that ends the scenario) and the dispatch of
 //! each step to its action; [`state`] holds what the steps share,
-//! [`actions`] what each action does, [`wait`] the one way they wait. The
-//! runner never decides points.
+//! [`actions`] what each action does, [`wait`] the one way they wait, and
+//! [`settle`] decides, beside the steps, when a wait can end at once because
+//! nothing in the scenario can change any more. The runner never decides
+//! points.
 
 pub mod actions;
 pub mod blame;
+pub mod capture;
 pub mod fixtures;
 pub mod output;
 pub mod pacing;
@@ -21,6 +24,7 @@ pub mod program;
 pub mod proxy;
 pub mod pty;
 pub mod search;
+pub mod settle;
 pub mod sockets;
 pub mod state;
 pub mod wait;
@@ -54,9 +58,19 @@ pub struct ScenarioRun {
     pub timed_out: Option<String>,
     pub transcripts: Vec<socklab_report::Transcript>,
     pub duration: Duration,
+    /// The generated titles of the scored checks, placeholders filled in
+    /// with this run's ports, hosts and options (`connect to 127.0.0.1:20000`
+    /// rather than `{{ports.lottery}}`): checks the scenario never reached
+    /// are reported under these.
+    pub titles: BTreeMap<StepPath, String>,
+    /// The scenario's packets for the report (ladders, the cap, the file's name).
+    pub packets: Option<socklab_report::PacketsReport>,
 }
 
-/// Runs a planned scenario in a fresh sandbox under `dir`.
+/// Runs a planned scenario in a fresh sandbox under `dir`. With
+/// `packets_folder`, its capture is handed to the events' subscribers as
+/// a file of that folder (relative to the report), named after the
+/// scenario.
 pub async fn run_scenario(
     plan: &ScenarioPlan<'_>,
     run: &RunPlan,
@@ -64,6 +78,7 @@ pub async fn run_scenario(
     submission: &Submission,
     dir: &Path,
     events: &ScenarioEvents,
+    packets_folder: Option<&str>,
 ) -> ScenarioRun {
     let scenario = plan.scenario;
     let started = Instant::now();
@@ -73,13 +88,15 @@ pub async fn run_scenario(
         timed_out: None,
         transcripts: Vec::new(),
         duration: started.elapsed(),
+        titles: BTreeMap::new(),
+        packets: None,
     };
     let process_limit = settings
         .capabilities
         .cgroups
         .as_ref()
         .zip(settings.limits.as_ref())
-        .map(|(root, l)| (root, l.processes, Some(l.address_space)));
+        .map(|(root, l)| (root, l.processes, Some(l.address_space), true));
     let mut keep = vec![dir.to_path_buf(), submission.dir.clone()];
     keep.extend(settings.self_exe.parent().map(Path::to_path_buf));
     let sandbox = match Sandbox::create(
@@ -121,21 +138,59 @@ pub async fn run_scenario(
         events,
     };
     // A program that passes its output limit decides the scenario: it
-    // ends at once (freeing its `-j` slot) with that failure.
-    let decided = async {
+    // ends at once (freeing its `-j` slot) with that failure. The
+    // scenario's decider, beside the steps, ends their waits at once when
+    // nothing can change any more (`settle.rs`).
+    let steps_or_overflow = async {
         tokio::select! {
-            _ = steps.run_block(&plan.steps) => None,
-            overflow = steps.state.overflow.raised() => Some(overflow),
+            completed = steps.run_block(&plan.steps) => Ok(completed),
+            overflow = steps.state.overflow.raised() => Err(overflow),
         }
     };
-    let timed_out = match tokio::time::timeout(scenario.timeout, decided).await {
-        Ok(Some(overflow)) => {
+    let decided = async {
+        match settle::Decider::new(&steps.state) {
+            Some(decider) => {
+                tokio::select! {
+                    biased;
+                    decided = steps_or_overflow => decided,
+                    () = decider.run() => unreachable!("the decider runs as long as the scenario"),
+                }
+            }
+            None => steps_or_overflow.await,
+        }
+    };
+    let (timed_out, completed) = match tokio::time::timeout(scenario.timeout, decided).await {
+        Ok(Err(overflow)) => {
             steps.output_limit_exceeded(&overflow);
-            None
+            (None, false)
         }
-        Ok(None) => None,
-        Err(_) => Some(steps.state.describe_hang()),
+        Ok(Ok(completed)) => (None, completed),
+        Err(_) => (Some(steps.state.describe_hang()), false),
     };
+    if !completed {
+        steps.judge_unreached_packets(&plan.steps).await;
+    }
+    // After the last step (before the programs are stopped): the capture
+    // ends where the scenario did.
+    let file_name = format!("{}.pcapng", crate::engine::sanitize(&scenario.name));
+    let captured = steps
+        .state
+        .capture
+        .finish(packets_folder.map(|folder| format!("{folder}/{file_name}")));
+    if let (Some(_), Some(result)) = (packets_folder, &captured)
+        && !result.pcapng.is_empty()
+    {
+        events.captured(&file_name, &result.pcapng);
+    }
+    let titles = plan
+        .scored_checks()
+        .into_iter()
+        .filter(|(_, step)| step.meta.title.is_none())
+        .map(|(path, step)| {
+            let title = steps.state.fill_in(&check::default_title(&step.action));
+            (path.clone(), title)
+        })
+        .collect();
     let sandbox = &steps.state.sandbox;
     // Forks refused are counted before the programs are stopped, memory
     // kills and stray files after.
@@ -159,6 +214,8 @@ pub async fn run_scenario(
         timed_out,
         transcripts,
         duration: started.elapsed(),
+        titles,
+        packets: captured.map(|c| c.report),
     }
 }
 
@@ -194,7 +251,16 @@ impl StepLoop<'_> {
                 true
             }
             StepTree::Concurrently { branches, .. } => {
-                let runs = branches.iter().map(|branch| self.run_block(branch));
+                let activity = &self.state.activity;
+                let set = activity.branches_started(branches.len());
+                let runs = branches.iter().map(|branch| {
+                    let set = set.clone();
+                    async move {
+                        let ok = self.run_block(branch).await;
+                        activity.branch_finished(&set);
+                        ok
+                    }
+                });
                 futures::future::join_all(runs)
                     .await
                     .into_iter()
@@ -218,6 +284,8 @@ impl StepLoop<'_> {
             format!("step {path} (line {}): {title}", step.loc.line),
         );
         self.events.step_started(path, &title);
+        let waits = settle::decides_early(&step.action);
+        state.activity.step_started(waits, &state.settle);
         let cx = StepContext {
             state,
             path,
@@ -226,9 +294,16 @@ impl StepLoop<'_> {
         let judgement = run_action(&cx, &step.action)
             .await
             .unwrap_or_else(Judgement::from);
-        let judgement = state
+        let mut judgement = state
             .blame(judgement, &step.action, step.meta.hint.as_deref())
             .await;
+        if waits
+            && judgement.outcome == Outcome::Failed
+            && let Some(settled) = state.settle.why()
+        {
+            judgement.message = settle::decided_at_once(&judgement.message, &settled);
+        }
+        state.activity.step_finished(waits);
         state.step_finished(path);
         self.events.step_finished(path, judgement.outcome);
         let observation = Observation {
@@ -244,6 +319,7 @@ impl StepLoop<'_> {
             observed: judgement.observed,
             program: judgement.program,
             hint: judgement.hint,
+            late: false,
             elapsed: started.elapsed(),
         };
         let go_on = state.scenario.observe || check::continues(&observation, &step.meta);
@@ -252,6 +328,60 @@ impl StepLoop<'_> {
             .expect("lock")
             .push((observation, step.meta.clone()));
         go_on
+    }
+
+    /// Judges the packet steps an earlier failure kept from running, on
+    /// what was captured until then (reported, never scored).
+    async fn judge_unreached_packets(&self, block: &[StepTree<'_>]) {
+        let reached: std::collections::BTreeSet<StepPath> = self
+            .observations
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter_map(|(o, _)| o.step.clone())
+            .collect();
+        let unreached: Vec<(StepPath, &Step)> = block
+            .iter()
+            .flat_map(StepTree::flatten)
+            .filter(|(path, step)| {
+                matches!(step.action, Action::Packets { .. }) && !reached.contains(*path)
+            })
+            .map(|(path, step)| (path.clone(), step))
+            .collect();
+        for (path, step) in unreached {
+            let Action::Packets { of, checks } = &step.action else {
+                continue;
+            };
+            let Some(judgement) = actions::packets::judge_late(&self.state, of, checks).await
+            else {
+                continue;
+            };
+            let title = step
+                .meta
+                .title
+                .clone()
+                .unwrap_or_else(|| self.state.fill_in(&check::default_title(&step.action)));
+            let observation = Observation {
+                step: Some(path),
+                line: step.loc.line,
+                keyword: step.action.keyword(),
+                title,
+                is_check: true,
+                outcome: judgement.outcome,
+                message: judgement.message,
+                sent: None,
+                expected: judgement.expected,
+                observed: judgement.observed,
+                program: None,
+                hint: judgement.hint,
+                late: true,
+                elapsed: Duration::ZERO,
+            };
+            self.observations
+                .lock()
+                .expect("lock")
+                .push((observation, step.meta.clone()));
+        }
     }
 
     /// Reports the program that passed its output limit, which ended the
@@ -273,6 +403,7 @@ impl StepLoop<'_> {
                 observed: finding.judgement.observed,
                 program: None,
                 hint: Some(finding.hint.to_string()),
+                late: false,
                 elapsed: Duration::ZERO,
             },
             StepMeta {
@@ -306,6 +437,7 @@ impl StepLoop<'_> {
                     observed: judgement.observed,
                     program: None,
                     hint: None,
+                    late: false,
                     elapsed: Duration::ZERO,
                 },
                 StepMeta {
@@ -342,6 +474,11 @@ async fn run_action(cx: &StepContext<'_>, action: &Action) -> Result<Judgement, 
             zombies,
         } => children::run(cx, program, count, *zombies).await,
         Action::Stop { program, signal } => stop::run(cx, program, signal.as_deref()).await,
+        Action::Suspend { program } => suspend::suspend(cx, program).await,
+        Action::Resume {
+            program,
+            children_ended,
+        } => suspend::resume(cx, program, *children_ended).await,
         Action::Output {
             program,
             stream,
@@ -363,6 +500,7 @@ async fn run_action(cx: &StepContext<'_>, action: &Action) -> Result<Judgement, 
         Action::Close { peer } => close::run(cx, peer).await,
         Action::File { path, check } => file::run(cx, path, check).await,
         Action::Assert { var, spec } => assert::run(cx, var, spec),
+        Action::Packets { of, checks } => packets::run(cx, of, checks).await,
         // The step loop runs what these hold; they are never dispatched.
         Action::Repeat { .. } | Action::Concurrently { .. } => Ok(Judgement::pass("")),
     }

@@ -141,6 +141,12 @@ impl OutputBuf {
         (inner.data.clone(), inner.eof, inner.dropped)
     }
 
+    /// Every byte pushed so far, kept or dropped.
+    pub fn received(&self) -> u64 {
+        let inner = self.lock();
+        inner.data.len() as u64 + inner.dropped
+    }
+
     /// The kept bytes from `from` on.
     pub fn since(&self, from: usize) -> Vec<u8> {
         let inner = self.lock();

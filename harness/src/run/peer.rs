@@ -20,7 +20,7 @@ use std::sync::Arc;
 use super::pacing::{self, Reader};
 use super::proxy::reset_on_close;
 use super::sockets;
-use super::wait::Until;
+use super::wait::{Expired, Until};
 use crate::facts::{AcceptFact, ReadEnd};
 use crate::kernel::SockDiag;
 
@@ -41,9 +41,23 @@ pub const PENDING_LIMIT: usize = 16 << 20;
 /// Most bytes of data a peer's transcript shows; the rest is counted.
 pub const LOG_LIMIT: usize = 64 << 10;
 
+/// The two ends of a peer's connection, kept after it is closed so that
+/// a `packets` step finds it in the capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ends {
+    /// The side that connected.
+    pub client: std::net::SocketAddr,
+    /// The side that accepted.
+    pub server: std::net::SocketAddr,
+    /// Whether socklab's peer is the client (`connect`) or the server (`accept`).
+    pub socklab_is_client: bool,
+}
+
 /// A connection (or a listening socket) socklab holds in a scenario.
 pub struct Peer {
     pub name: String,
+    /// Its connection's ends, once connected or accepted.
+    pub ends: Option<Ends>,
     stream: Option<TcpStream>,
     listener: Option<TcpListener>,
     /// Received, not yet consumed by a `recv` step.
@@ -63,12 +77,21 @@ pub struct Peer {
 
 impl Peer {
     pub fn connected(name: &str, stream: TcpStream) -> Peer {
-        let desc = match (stream.local_addr(), stream.peer_addr()) {
-            (Ok(l), Ok(p)) => format!("{l} -> {p}"),
-            _ => "connected".to_string(),
+        let ends = match (stream.local_addr(), stream.peer_addr()) {
+            (Ok(client), Ok(server)) => Some(Ends {
+                client,
+                server,
+                socklab_is_client: true,
+            }),
+            _ => None,
+        };
+        let desc = match ends {
+            Some(e) => format!("{} -> {}", e.client, e.server),
+            None => "connected".to_string(),
         };
         Peer {
             name: name.to_string(),
+            ends,
             stream: Some(stream),
             listener: None,
             pending: Vec::new(),
@@ -88,6 +111,7 @@ impl Peer {
             .unwrap_or_default();
         Peer {
             name: name.to_string(),
+            ends: None,
             stream: None,
             listener: Some(listener),
             pending: Vec::new(),
@@ -98,6 +122,19 @@ impl Peer {
             written: 0,
             counterpart: None,
         }
+    }
+
+    /// The inodes of the sockets the peer holds (its connection, its
+    /// listening socket).
+    pub fn socket_inodes(&self) -> Vec<u64> {
+        use std::os::fd::AsRawFd;
+        let stream = self.stream.as_ref().map(|s| s.as_raw_fd());
+        let listener = self.listener.as_ref().map(|l| l.as_raw_fd());
+        [stream, listener]
+            .into_iter()
+            .flatten()
+            .filter_map(super::settle::socket_inode)
+            .collect()
     }
 
     /// Waits for a program to connect.
@@ -111,6 +148,11 @@ impl Peer {
             Ok(Ok((stream, from))) => {
                 self.log
                     .push(PeerEvent::Connected(format!("accepted from {from}")));
+                self.ends = stream.local_addr().ok().map(|server| Ends {
+                    client: from,
+                    server,
+                    socklab_is_client: false,
+                });
                 self.stream = Some(stream);
                 self.pending.clear();
                 self.eof = false;
@@ -284,13 +326,16 @@ impl Peer {
         }
     }
 
-    /// Nothing arrives while `until` lasts: true if silent (data or EOF
-    /// counts as not silent).
-    pub async fn silent(&mut self, until: &Until) -> bool {
+    /// Nothing arrives while `until` lasts: how the wait ended if nothing
+    /// did (data or EOF count as something).
+    pub async fn silent(&mut self, until: &Until) -> Option<Expired> {
         if !self.pending.is_empty() {
-            return false;
+            return None;
         }
-        matches!(self.read_some(until).await, ReadEnd::Expired(_))
+        match self.read_some(until).await {
+            ReadEnd::Expired(why) => Some(why),
+            _ => None,
+        }
     }
 
     pub fn take_pending(&mut self, n: usize) -> Vec<u8> {

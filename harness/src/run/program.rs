@@ -4,13 +4,25 @@
 //! Either way the rest of the runner sees the same handle: typed input,
 //! captured stdout/stderr ([`OutputBuf`]), an exit status it can wait on,
 //! and a way to stop it.
+//!
+//! A reference program run inside socklab gets a thread and a tokio runtime
+//! of its own ([`RuntimeThread`]), so that the kernel can tell when it waits
+//! for input, as for a process: its runtime then sleeps in `epoll_wait`
+//! without a timeout. Deciding a wait early (`run/settle.rs`) needs that,
+//! and also what is still on its way from a program to socklab: the bytes
+//! in a process's output pipes, or the bytes an in-process program wrote
+//! that socklab has not taken yet ([`Program::output_in_transit`]).
 
+use std::collections::BTreeMap;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::unix::AsyncFd;
@@ -24,6 +36,7 @@ use super::output::{OutputBuf, Pushed};
 use super::pty;
 use super::wait::Until;
 use crate::facts::{ExitInfo, OutputOverflow, ProgramOrigin};
+use crate::kernel::{ProcessView, SockDiag, States, TcpSocket};
 use crate::limits::ProcessLimits;
 use crate::sandbox::Sandbox;
 
@@ -151,10 +164,47 @@ pub struct Program {
     exit: watch::Receiver<Option<ExitInfo>>,
     /// Read positions of `expect` steps in stdout and stderr.
     cursors: Mutex<[usize; 2]>,
-    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
-    /// In-process programs: where a cancellation records the program's end
-    /// (a process's end is recorded by its reaper instead).
-    in_process_exit: Option<Arc<watch::Sender<Option<ExitInfo>>>>,
+    /// What socklab looks at to tell whether output is still on its way.
+    transit: Transit,
+    /// In-process programs: their thread, and where a cancellation records
+    /// the program's end (a process's end is recorded by its reaper instead).
+    in_process: Option<InProcess>,
+}
+
+/// How a program's output reaches socklab, for [`Program::output_in_transit`].
+enum Transit {
+    /// A process's stdout/stderr pipes or terminal: socklab's own copies of
+    /// their reading ends, asked with `FIONREAD`.
+    Kernel(Vec<OwnedFd>),
+    /// An in-process program's streams: bytes it wrote to stdout and stderr.
+    Counted([Arc<AtomicU64>; 2]),
+}
+
+/// An in-process program's thread and how to end it.
+struct InProcess {
+    thread: Arc<RuntimeThread>,
+    cancel: watch::Sender<bool>,
+    exit: Arc<watch::Sender<Option<ExitInfo>>>,
+}
+
+/// The thread an in-process program runs on, with a tokio runtime of its
+/// own: every task the program spawns runs there too, so "the runtime
+/// sleeps in `epoll_wait` without a timeout" means "the program waits for
+/// input", as a process blocked in `read()` does. The program's file I/O is
+/// synchronous on this thread (`socklab_reference`'s `file_io`), so a
+/// program reading or writing a file is seen running, not asleep.
+pub struct RuntimeThread {
+    /// Its name (`comm`), which its runtime's blocking threads share.
+    pub name: String,
+    /// Its thread id, once it runs.
+    tid: OnceLock<u32>,
+}
+
+impl RuntimeThread {
+    /// The thread id (as `/proc/self/task` names it), once it has started.
+    pub fn tid(&self) -> Option<u32> {
+        self.tid.get().copied()
+    }
 }
 
 impl Program {
@@ -248,6 +298,7 @@ impl Program {
         let pid = child.id();
         let stdout = Arc::new(OutputBuf::new(launch.output_limit));
         let stderr = Arc::new(OutputBuf::new(launch.output_limit));
+        let mut transit = Vec::new();
         let limit = OutputLimit {
             pid,
             label: launch.label.clone(),
@@ -259,6 +310,7 @@ impl Program {
         let input = match pty {
             Some(pty) => {
                 drop(pty.slave); // the child holds it; EIO on the master means it is gone
+                transit.push(duplicate(pty.master.as_raw_fd())?);
                 // SAFETY: the master descriptor is owned by the AsyncFd from here on
                 // and is neither replaced nor closed while registered.
                 let master = Arc::new(unsafe { AsyncFd::register(pty.master)? });
@@ -267,6 +319,7 @@ impl Program {
             }
             None => {
                 if let Some(out) = child.stdout.take() {
+                    transit.push(duplicate(out.as_raw_fd())?);
                     let limit = Some((limit.clone(), "stdout"));
                     tokio::spawn(read_into(out, stdout.clone(), limit));
                 } else {
@@ -276,12 +329,13 @@ impl Program {
             }
         };
         if let Some(err) = child.stderr.take() {
+            transit.push(duplicate(err.as_raw_fd())?);
             tokio::spawn(read_into(err, stderr.clone(), Some((limit, "stderr"))));
         } else {
             stderr.close();
         }
         let (tx, rx) = watch::channel(None);
-        let task = tokio::spawn(async move {
+        tokio::spawn(async move {
             let info = match child.wait().await {
                 Ok(status) => ExitInfo {
                     code: status.code(),
@@ -312,8 +366,8 @@ impl Program {
             input: tokio::sync::Mutex::new(input),
             exit: rx,
             cursors: Mutex::new([0, 0]),
-            task: Mutex::new(Some(task)),
-            in_process_exit: None,
+            transit: Transit::Kernel(transit),
+            in_process: None,
         })
     }
 
@@ -331,6 +385,7 @@ impl Program {
         // socklab's own programs: kept up to the limit, never stopped for it.
         tokio::spawn(read_into(stdout_ours, stdout.clone(), None));
         tokio::spawn(read_into(stderr_ours, stderr.clone(), None));
+        let written = [Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0))];
         let transcript = Transcript::default();
         let env = socklab_reference::Env {
             net: sandbox.host(launch.host.as_deref()).net(),
@@ -340,8 +395,8 @@ impl Program {
         };
         let stdio = socklab_reference::Stdio {
             stdin: Box::new(stdin_theirs),
-            stdout: Box::new(stdout_theirs),
-            stderr: Box::new(stderr_theirs),
+            stdout: Box::new(Counted::new(stdout_theirs, written[0].clone())),
+            stderr: Box::new(Counted::new(stderr_theirs, written[1].clone())),
         };
         // A fixture as stdin: its bytes, then end of input.
         let input = match &launch.stdin_file {
@@ -356,20 +411,21 @@ impl Program {
             None => Input::InProcess(stdin_ours),
         };
         let (tx, rx) = watch::channel(None);
-        let tx = Arc::new(tx);
-        let task_tx = tx.clone();
-        let task = tokio::spawn(async move {
-            let code = socklab_reference::run(program, args, stdio, env).await;
-            record_exit(
-                &task_tx,
-                ExitInfo {
-                    code: Some(code),
-                    signal: None,
-                    core_dumped: false,
-                    output_limit: None,
-                },
-            );
+        let exit = Arc::new(tx);
+        let (cancel, cancelled) = watch::channel(false);
+        let thread = Arc::new(RuntimeThread {
+            name: runtime_thread_name(),
+            tid: OnceLock::new(),
         });
+        spawn_runtime_thread(
+            thread.clone(),
+            program,
+            args,
+            stdio,
+            env,
+            cancelled,
+            exit.clone(),
+        )?;
         Ok(Program {
             name: launch.name.clone(),
             label: launch.label.clone(),
@@ -384,8 +440,12 @@ impl Program {
             input: tokio::sync::Mutex::new(input),
             exit: rx,
             cursors: Mutex::new([0, 0]),
-            task: Mutex::new(Some(task)),
-            in_process_exit: Some(tx),
+            transit: Transit::Counted(written),
+            in_process: Some(InProcess {
+                thread,
+                cancel,
+                exit,
+            }),
         })
     }
 
@@ -458,18 +518,17 @@ impl Program {
                 }
             }
             None => {
-                if let Some(task) = self.task.lock().expect("task lock").as_ref() {
-                    task.abort();
-                }
-                // The task is gone: it ended as if by the signal.
-                if let Some(tx) = &self.in_process_exit {
+                // Its thread drops the program and its runtime; it ended as
+                // if by the signal.
+                if let Some(in_process) = &self.in_process {
+                    in_process.cancel.send_replace(true);
                     let info = ExitInfo {
                         code: None,
                         signal: Some(sig),
                         core_dumped: false,
                         output_limit: None,
                     };
-                    record_exit(tx, info);
+                    record_exit(&in_process.exit, info);
                 }
             }
         }
@@ -513,20 +572,53 @@ impl Program {
         }
     }
 
-    /// A phrase to follow the program's name: "is still sleeping (blocked
-    /// in accept()); its TCP sockets: …", "exited with code 1", "was killed
-    /// by SIGSEGV (segmentation fault)".
-    pub fn describe_state(&self) -> String {
+    /// A phrase to follow the program's name: "is still sleeping in
+    /// accept() on fd 3; fd 3 is TCP listening on 0.0.0.0:9877, no
+    /// connection waiting to be accepted", "exited with code 1", "was
+    /// killed by SIGSEGV (segmentation fault)". `sockets` asks the kernel
+    /// about the sockets of the program's host (`None`: not isolated).
+    pub fn describe_state(&self, sockets: Option<&SockDiag>) -> String {
         if let Some(info) = self.exit_info() {
             return match info.code {
                 Some(_) => info.describe(),
                 None => format!("was {}", info.describe()),
             };
         }
-        match self.pid.and_then(crate::run::procfs::describe) {
-            Some(state) => format!("is still {state}"),
-            None => "is still running".to_string(),
+        let Some(view) = self.pid.and_then(ProcessView::read) else {
+            return "is still running".to_string();
+        };
+        let table: BTreeMap<u64, TcpSocket> = sockets
+            .and_then(|diag| diag.sockets(States::HELD).ok())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| (s.inode, s))
+            .collect();
+        format!("is still {}", view.describe(&table))
+    }
+
+    /// Bytes the program wrote that socklab has not taken in yet: in its
+    /// output pipes (or terminal), or, in-process, written but not read.
+    /// `Err` says why socklab cannot tell.
+    pub fn output_in_transit(&self) -> Result<u64, String> {
+        match &self.transit {
+            Transit::Kernel(fds) => {
+                let mut waiting = 0;
+                for fd in fds {
+                    waiting += u64::from(queued_bytes(fd.as_raw_fd())?);
+                }
+                Ok(waiting)
+            }
+            Transit::Counted([out, err]) => {
+                let written = out.load(Ordering::SeqCst) + err.load(Ordering::SeqCst);
+                let taken = self.stdout.received() + self.stderr.received();
+                Ok(written.saturating_sub(taken))
+            }
         }
+    }
+
+    /// The thread an in-process program runs on.
+    pub fn runtime_thread(&self) -> Option<&RuntimeThread> {
+        self.in_process.as_ref().map(|p| p.thread.as_ref())
     }
 }
 
@@ -536,6 +628,121 @@ impl Drop for Program {
             self.signal(libc::SIGKILL);
         }
     }
+}
+
+/// Runs an in-process program on a thread of its own with a current-thread
+/// runtime, until it ends or `cancelled` says so; then drops the runtime
+/// (ending every task the program spawned, closing its sockets) and records
+/// how it ended.
+fn spawn_runtime_thread(
+    thread: Arc<RuntimeThread>,
+    program: socklab_reference::Program,
+    args: Vec<String>,
+    stdio: socklab_reference::Stdio,
+    env: socklab_reference::Env,
+    mut cancelled: watch::Receiver<bool>,
+    exit: Arc<watch::Sender<Option<ExitInfo>>>,
+) -> io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        // Its blocking threads (the reference programs use none) carry its
+        // name, so that they are seen while they exist.
+        .thread_name(thread.name.clone())
+        .thread_keep_alive(Duration::from_millis(1))
+        .build()?;
+    std::thread::Builder::new()
+        .name(thread.name.clone())
+        .spawn(move || {
+            // SAFETY: gettid has no preconditions.
+            let _ = thread.tid.set(unsafe { libc::gettid() } as u32);
+            let code = runtime.block_on(async {
+                tokio::select! {
+                    code = socklab_reference::run(program, args, stdio, env) => Some(code),
+                    _ = cancelled.wait_for(|c| *c) => None,
+                }
+            });
+            drop(runtime);
+            if let Some(code) = code {
+                record_exit(
+                    &exit,
+                    ExitInfo {
+                        code: Some(code),
+                        signal: None,
+                        core_dumped: false,
+                        output_limit: None,
+                    },
+                );
+            }
+        })?;
+    Ok(())
+}
+
+/// A name for an in-process program's thread, unique in socklab and short
+/// enough for the kernel's 15-character `comm`.
+fn runtime_thread_name() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "sl-ref-{}",
+        NEXT.fetch_add(1, Ordering::Relaxed) % 100_000_000
+    )
+}
+
+/// An output stream of an in-process program that counts what it writes.
+struct Counted<W> {
+    inner: W,
+    written: Arc<AtomicU64>,
+}
+
+impl<W> Counted<W> {
+    fn new(inner: W, written: Arc<AtomicU64>) -> Counted<W> {
+        Counted { inner, written }
+    }
+}
+
+impl<W: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Counted<W> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = &polled {
+            self.written.fetch_add(*n as u64, Ordering::SeqCst);
+        }
+        polled
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// socklab's own copy of a descriptor (close-on-exec).
+fn duplicate(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor, which we then own.
+    let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if copy < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `copy` is a fresh descriptor owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(copy) })
+}
+
+/// Bytes waiting to be read from a pipe or a terminal's controlling side.
+fn queued_bytes(fd: RawFd) -> Result<u32, String> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int to the pointer we pass.
+    if unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) } == -1 {
+        return Err(format!(
+            "cannot tell what its output holds: {}",
+            io::Error::last_os_error()
+        ));
+    }
+    Ok(n.max(0) as u32)
 }
 
 /// Records how a program ended, unless an end is recorded already.

@@ -17,13 +17,16 @@ use socklab_reference::transcript::escape_bytes;
 use socklab_scenario::path::StepPath;
 use socklab_scenario::{RegexTemplate, Scenario, Template};
 
+use super::capture::ScenarioCapture;
 use super::peer::Peer;
 use super::program::{OverflowAlarm, Program};
 use super::proxy::ProxyHandle;
+use super::settle::{Activity, OwnSocket, ProxyWatch};
 use super::sockets::HostSockets;
 use super::wait::{Settle, Until};
 use crate::check::{Judgement, tail};
 use crate::facts::{ProgramDetails, ProgramFact};
+use crate::kernel::SockDiag;
 use crate::plan::{RunPlan, RunSettings, Submission};
 use crate::sandbox::Sandbox;
 
@@ -80,6 +83,14 @@ pub struct ScenarioState<'a> {
     pub settle: Settle,
     /// The TCP sockets of the scenario's hosts, as the kernel reports them.
     pub sockets: HostSockets,
+    /// The TCP traffic of the scenario's hosts, for `packets` steps and
+    /// the report.
+    pub capture: ScenarioCapture,
+    /// What the step loop is doing, for deciding when it settles.
+    pub activity: Activity,
+    /// Sockets socklab's peers hold, and socklab's proxies.
+    own_sockets: Mutex<Vec<OwnSocket>>,
+    proxy_watches: Mutex<Vec<ProxyWatch>>,
     /// Raised when a program passes its output limit: the scenario's
     /// outcome is decided and it ends at once.
     pub overflow: OverflowAlarm,
@@ -87,6 +98,9 @@ pub struct ScenarioState<'a> {
     /// Programs replaced by a later `start` of the same name.
     retired: Mutex<Vec<Arc<Program>>>,
     peers: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<Peer>>>>,
+    /// Connections replaced by a later one of the same name (a peer that
+    /// reconnects), in order: `-v` shows every one, numbered.
+    replaced_peers: Mutex<Vec<ReplacedPeer>>,
     proxies: Mutex<Vec<ProxyHandle>>,
     vars: Mutex<BTreeMap<String, Vec<String>>>,
     /// What socklab last sent or typed, per concurrent branch (the root
@@ -108,7 +122,10 @@ impl<'a> ScenarioState<'a> {
         fixture_paths: BTreeMap<String, PathBuf>,
         fixture_bytes: BTreeMap<String, Vec<u8>>,
     ) -> Self {
+        // Before the first step: every packet of the scenario is seen.
+        let capture = ScenarioCapture::start(&sandbox, settings.capture);
         ScenarioState {
+            capture,
             scenario,
             settings,
             submission,
@@ -119,10 +136,14 @@ impl<'a> ScenarioState<'a> {
             fixture_bytes,
             settle: Settle::default(),
             sockets: HostSockets::default(),
+            activity: Activity::default(),
+            own_sockets: Mutex::new(Vec::new()),
+            proxy_watches: Mutex::new(Vec::new()),
             overflow: OverflowAlarm::default(),
             programs: Mutex::new(BTreeMap::new()),
             retired: Mutex::new(Vec::new()),
             peers: Mutex::new(BTreeMap::new()),
+            replaced_peers: Mutex::new(Vec::new()),
             proxies: Mutex::new(Vec::new()),
             vars: Mutex::new(BTreeMap::new()),
             last_input: Mutex::new(BTreeMap::new()),
@@ -290,14 +311,59 @@ impl<'a> ScenarioState<'a> {
     }
 
     pub fn add_peer(&self, peer: Peer) {
-        self.peers
+        self.note_peer_sockets(&peer);
+        let name = peer.name.clone();
+        let previous = self
+            .peers
             .lock()
             .expect("lock")
-            .insert(peer.name.clone(), Arc::new(tokio::sync::Mutex::new(peer)));
+            .insert(name.clone(), Arc::new(tokio::sync::Mutex::new(peer)));
+        if let Some(old) = previous {
+            // Its transcript is kept; its socket closes now, as before,
+            // unless a concurrent step still holds it.
+            let replaced = match old.try_lock() {
+                Ok(peer) => ReplacedPeer::Ended {
+                    name,
+                    transcript: peer.render(),
+                },
+                Err(_) => ReplacedPeer::InUse(old.clone()),
+            };
+            self.replaced_peers.lock().expect("lock").push(replaced);
+        }
     }
 
-    pub fn add_proxy(&self, proxy: ProxyHandle) {
+    pub fn add_proxy(&self, proxy: ProxyHandle, watch: ProxyWatch) {
         self.proxies.lock().expect("lock").push(proxy);
+        self.proxy_watches.lock().expect("lock").push(watch);
+    }
+
+    /// Remembers the sockets a peer holds (after it connected, listened or
+    /// accepted), so that bytes waiting in them keep the scenario unsettled.
+    pub fn note_peer_sockets(&self, peer: &Peer) {
+        let mut own = self.own_sockets.lock().expect("lock");
+        for inode in peer.socket_inodes() {
+            if !own.iter().any(|s| s.inode == inode) {
+                own.push(OwnSocket {
+                    what: format!("connection `{}`", peer.name),
+                    inode,
+                });
+            }
+        }
+    }
+
+    pub fn own_sockets(&self) -> Vec<OwnSocket> {
+        self.own_sockets.lock().expect("lock").clone()
+    }
+
+    pub fn proxy_watches(&self) -> Vec<ProxyWatch> {
+        self.proxy_watches.lock().expect("lock").clone()
+    }
+
+    /// Every program started so far, replaced ones included.
+    pub fn all_programs(&self) -> Vec<Arc<Program>> {
+        let mut all = self.retired.lock().expect("lock").clone();
+        all.extend(self.programs.lock().expect("lock").values().cloned());
+        all
     }
 
     /// Records what socklab just sent or typed in the branch `path` runs in.
@@ -339,17 +405,29 @@ impl<'a> ScenarioState<'a> {
             origin: program.origin.clone(),
             exit: program.exit_info(),
             details: details.then(|| ProgramDetails {
-                state: program.describe_state(),
+                state: program.describe_state(self.sockets_of(program)),
                 context: self.program_context(program),
             }),
         }
+    }
+
+    /// The kernel's view of the sockets of the host `program` runs on.
+    fn sockets_of(&self, program: &Program) -> Option<&SockDiag> {
+        self.sandbox
+            .host(program.host.as_deref())
+            .sock_diag()
+            .map(|diag| diag.as_ref())
     }
 
     /// The state of a program plus the tail of its output, for failure messages.
     fn program_context(&self, program: &Program) -> String {
         let (out, _, _) = program.stdout.snapshot();
         let (err, _, _) = program.stderr.snapshot();
-        let mut text = format!("{} {}", program.label, program.describe_state());
+        let mut text = format!(
+            "{} {}",
+            program.label,
+            program.describe_state(self.sockets_of(program))
+        );
         if let Some((max, refused)) = self.sandbox.process_limit().filter(|(_, r)| *r > 0) {
             text.push_str(&format!(
                 "; the programs hit the limit of {max} processes ({refused} forks refused)"
@@ -394,9 +472,19 @@ impl<'a> ScenarioState<'a> {
         // socklab's connections close before the programs are stopped, so
         // that a server killed with a connection open does not close first
         // and wait in TIME_WAIT on its port.
-        let peers: Vec<_> = self.peers.lock().expect("lock").values().cloned().collect();
+        let replaced: Vec<ReplacedPeer> = self
+            .replaced_peers
+            .lock()
+            .expect("lock")
+            .drain(..)
+            .collect();
+        let current: Vec<_> = self.peers.lock().expect("lock").values().cloned().collect();
         let hosts = self.sockets.all(&self.sandbox);
-        for peer in &peers {
+        let in_use = replaced.iter().filter_map(|peer| match peer {
+            ReplacedPeer::InUse(peer) => Some(peer),
+            ReplacedPeer::Ended { .. } => None,
+        });
+        for peer in in_use.chain(&current) {
             peer.lock().await.close(&hosts);
         }
         for handle in self.proxies.lock().expect("lock").drain(..) {
@@ -421,15 +509,64 @@ impl<'a> ScenarioState<'a> {
                 stopped_by_us.contains(&program.name),
             ));
         }
-        for peer in peers {
-            let peer = peer.lock().await;
-            transcripts.push(socklab_report::Transcript::of_text(
-                format!("connection `{}`", peer.name),
-                peer.render(),
-            ));
+        // Every connection, the replaced ones first (they came first), each
+        // numbered when several shared a name.
+        let mut connections: Vec<(String, String)> = Vec::new();
+        for peer in replaced {
+            connections.push(match peer {
+                ReplacedPeer::Ended { name, transcript } => (name, transcript),
+                ReplacedPeer::InUse(peer) => {
+                    let peer = peer.lock().await;
+                    (peer.name.clone(), peer.render())
+                }
+            });
         }
+        for peer in current {
+            let peer = peer.lock().await;
+            connections.push((peer.name.clone(), peer.render()));
+        }
+        transcripts.extend(connection_transcripts(connections));
         transcripts
     }
+}
+
+/// A connection a later one of the same name replaced.
+enum ReplacedPeer {
+    /// Its transcript, taken when it was replaced.
+    Ended { name: String, transcript: String },
+    /// Still held by a concurrent step when replaced: rendered at the end.
+    InUse(Arc<tokio::sync::Mutex<Peer>>),
+}
+
+/// The transcripts of socklab's connections (name, transcript) in the
+/// order they were made: "connection `a`", or "connection `a` (2 of 3)"
+/// when several shared the name, so none hides another.
+fn connection_transcripts(connections: Vec<(String, String)>) -> Vec<socklab_report::Transcript> {
+    let mut total: BTreeMap<String, usize> = BTreeMap::new();
+    for (name, _) in &connections {
+        *total.entry(name.clone()).or_default() += 1;
+    }
+    // Grouped by name (in order of each name's first connection), numbered.
+    let mut order: Vec<String> = Vec::new();
+    for (name, _) in &connections {
+        if !order.contains(name) {
+            order.push(name.clone());
+        }
+    }
+    let mut out = Vec::new();
+    for name in order {
+        let of = total[&name];
+        let same = connections.iter().filter(|(n, _)| *n == name);
+        for (number, (_, text)) in same.enumerate() {
+            let label = if of == 1 {
+                format!("connection `{name}`")
+            } else {
+                format!("connection `{name}` ({} of {of})", number + 1)
+            };
+            out.push(socklab_report::Transcript::of_text(label, text.clone()));
+        }
+    }
+    out
 }
 
 /// The values of the named groups of a match (name, value), in order.
@@ -488,5 +625,37 @@ fn program_transcripts(program: &Program, stopped_by_us: bool) -> Vec<socklab_re
 impl Drop for ScenarioState<'_> {
     fn drop(&mut self) {
         self.sandbox.teardown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_sharing_a_name_are_all_shown_numbered() {
+        let connections = vec![
+            ("c".to_string(), "-- first\n".to_string()),
+            ("d".to_string(), "-- other\n".to_string()),
+            ("c".to_string(), "-- second\n".to_string()),
+        ];
+        let labels: Vec<(String, String)> = connection_transcripts(connections)
+            .into_iter()
+            .map(|t| (t.label, t.text))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                (
+                    "connection `c` (1 of 2)".to_string(),
+                    "-- first\n".to_string()
+                ),
+                (
+                    "connection `c` (2 of 2)".to_string(),
+                    "-- second\n".to_string()
+                ),
+                ("connection `d`".to_string(), "-- other\n".to_string()),
+            ]
+        );
     }
 }

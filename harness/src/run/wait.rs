@@ -24,38 +24,66 @@ pub use crate::facts::Expired;
 
 /// Whether a scenario has settled: nothing in it can change any more.
 ///
-/// One per scenario run, shared by all its waits. Setting it back to
-/// unsettled (socklab sent something) lets later waits run to their
-/// deadlines again.
+/// One per scenario run, shared by all its waits. The scenario's
+/// [`Decider`](super::settle::Decider) settles it, with the evidence, once
+/// the kernel shows that nothing can change; every step that starts
+/// unsettles it again, so a later wait runs to its deadline unless the
+/// scenario is found settled anew.
 #[derive(Clone)]
 pub struct Settle {
-    state: Arc<watch::Sender<bool>>,
+    state: Arc<watch::Sender<Option<Arc<Settled>>>>,
+}
+
+/// Why a scenario was found settled: one line per program, as a failure
+/// message quotes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settled {
+    /// "tcpserv (submission) is sleeping in read() on fd 4; fd 4 is TCP …,
+    /// 0 bytes queued", one entry per program or process.
+    pub evidence: Vec<String>,
+}
+
+impl Settled {
+    /// The evidence in one sentence.
+    pub fn sentence(&self) -> String {
+        self.evidence.join("; ")
+    }
 }
 
 impl Default for Settle {
     fn default() -> Self {
         Settle {
-            state: Arc::new(watch::Sender::new(false)),
+            state: Arc::new(watch::Sender::new(None)),
         }
     }
 }
 
 impl Settle {
-    /// Says whether nothing can change any more; waits in progress end at
-    /// once when it becomes true.
-    pub fn set(&self, settled: bool) {
-        self.state.send_replace(settled);
+    /// Says that nothing can change any more, and why; waits in progress
+    /// end at once.
+    pub fn settle(&self, why: Settled) {
+        self.state.send_replace(Some(Arc::new(why)));
+    }
+
+    /// Says that something may change again (socklab is about to act).
+    pub fn unsettle(&self) {
+        self.state.send_if_modified(|state| state.take().is_some());
     }
 
     pub fn is_settled(&self) -> bool {
-        *self.state.borrow()
+        self.state.borrow().is_some()
+    }
+
+    /// Why the scenario is settled, if it is.
+    pub fn why(&self) -> Option<Arc<Settled>> {
+        self.state.borrow().clone()
     }
 
     /// Resolves once the scenario is settled.
     async fn settled(&self) {
         let mut rx = self.state.subscribe();
         // The sender lives as long as `self`, so this cannot fail.
-        let _ = rx.wait_for(|settled| *settled).await;
+        let _ = rx.wait_for(Option::is_some).await;
     }
 }
 
@@ -158,13 +186,19 @@ mod tests {
         let waiting = until.wait(std::future::pending::<()>());
         let settling = async {
             tokio::time::sleep(Duration::from_millis(10)).await;
-            settle.set(true);
+            settle.settle(Settled {
+                evidence: vec!["pid 7 (server): sleeping in read() on fd 4".into()],
+            });
         };
         let (waited, ()) = tokio::join!(waiting, settling);
         assert_eq!(waited, Err(Expired::Settled));
         assert!(started.elapsed() < Duration::from_secs(1));
         assert_eq!(until.expired(), Some(Expired::Settled));
-        settle.set(false);
+        assert_eq!(
+            settle.why().map(|w| w.sentence()),
+            Some("pid 7 (server): sleeping in read() on fd 4".to_string())
+        );
+        settle.unsettle();
         assert_eq!(until.expired(), None);
     }
 }

@@ -80,7 +80,7 @@ impl CgroupRoot {
                 version,
                 run: super::leftovers::run_id(),
             };
-            match ProcessLimit::create(&root, 8, None) {
+            match ProcessLimit::create(&root, 8, None, true) {
                 Ok(probe) => {
                     drop(probe);
                     return Ok(root);
@@ -169,9 +169,17 @@ pub struct ProcessLimit {
 }
 
 impl ProcessLimit {
-    /// A cgroup allowing `max` processes and, where the controller is
-    /// available, `memory` bytes for all of them together.
-    pub fn create(root: &CgroupRoot, max: u64, memory: Option<u64>) -> io::Result<ProcessLimit> {
+    /// A cgroup allowing `max` processes and, where the controllers are
+    /// available, `memory` bytes for all of them together and, with
+    /// `cpu_quota`, half a core (a scenario's programs; a build, which runs
+    /// only trusted tools on the student's files under its own deadline and
+    /// CPU-time limit, goes without it).
+    pub fn create(
+        root: &CgroupRoot,
+        max: u64,
+        memory: Option<u64>,
+        cpu_quota: bool,
+    ) -> io::Result<ProcessLimit> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let dir = root.base.join(format!(
             "s{}-{}",
@@ -189,6 +197,7 @@ impl ProcessLimit {
         let procs = open_procs(&dir)?;
         // The CPU quota is best effort: without a cpu controller, only pids.
         let cpu = match (&root.cpu_base, root.version) {
+            _ if !cpu_quota => None,
             (Some(base), 1) => {
                 let cpu_dir = base.join(dir.file_name().expect("named"));
                 std::fs::create_dir_all(&cpu_dir)

@@ -34,6 +34,8 @@ use std::sync::Arc;
 
 use socklab_reference::net::{HostNet, Net};
 
+use crate::kernel::SockDiag;
+
 pub use namespaces::{NamespaceNet, read_proc_net_in};
 pub use scratch::StrayFile;
 
@@ -198,7 +200,7 @@ pub fn capabilities(request: IsolationRequest, userns: &userns::UserNamespace) -
 fn private_mounts_note(level: IsolationLevel) -> Vec<String> {
     let made = match level {
         IsolationLevel::Namespaces => namespaces::PidNamespace::create().and_then(|pid| {
-            let net = namespaces::new_netns()?;
+            let (net, _) = namespaces::new_netns()?;
             let made =
                 namespaces::MountNamespace::create(&[], Some(pid.ns_fd()), Some(net.as_raw_fd()));
             pid.kill();
@@ -397,6 +399,8 @@ pub struct Host {
     pub addr: IpAddr,
     netns: Option<Arc<OwnedFd>>,
     net: Arc<dyn Net>,
+    /// Asks the kernel about the host's TCP sockets (isolated hosts only).
+    diag: Option<Arc<SockDiag>>,
 }
 
 impl Host {
@@ -404,9 +408,21 @@ impl Host {
     pub fn netns_fd(&self) -> Option<i32> {
         self.netns.as_ref().map(|fd| fd.as_raw_fd())
     }
+    /// A descriptor of its own for the host's network namespace (e.g. for
+    /// a packet capture there), when isolated.
+    pub fn netns(&self) -> Option<io::Result<OwnedFd>> {
+        self.netns.as_ref().map(|fd| fd.try_clone())
+    }
+
     /// Socket factory for in-process peers and reference programs on this host.
     pub fn net(&self) -> Arc<dyn Net> {
         self.net.clone()
+    }
+
+    /// The host's `sock_diag` socket, opened inside its namespace (`None` in
+    /// the loopback fallback, where the sockets are the machine's).
+    pub fn sock_diag(&self) -> Option<&Arc<SockDiag>> {
+        self.diag.as_ref()
     }
 }
 
@@ -431,15 +447,19 @@ impl Sandbox {
     /// Makes the hosts of a scenario at the given level. `keep` are
     /// socklab's directories the programs use (their working directories,
     /// fixtures, the submission), which stay in place when the scratch
-    /// directories are made private.
+    /// directories are made private. `process_limit`: the cgroup root, the
+    /// most processes, the memory limit, and whether the CPU quota of a
+    /// scenario applies ([`ProcessLimit::create`]).
     pub fn create(
         level: IsolationLevel,
         host_names: &[String],
-        process_limit: Option<(&CgroupRoot, u64, Option<u64>)>,
+        process_limit: Option<(&CgroupRoot, u64, Option<u64>, bool)>,
         keep: &[std::path::PathBuf],
     ) -> io::Result<Sandbox> {
         let process_limit = match process_limit {
-            Some((root, max, memory)) => Some(ProcessLimit::create(root, max, memory)?),
+            Some((root, max, memory, cpu_quota)) => {
+                Some(ProcessLimit::create(root, max, memory, cpu_quota)?)
+            }
             None => None,
         };
         let first_host = host_names
@@ -464,6 +484,7 @@ impl Sandbox {
                         addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
                         netns: None,
                         net: Arc::new(HostNet),
+                        diag: None,
                     },
                 );
                 Ok(Sandbox {
@@ -487,7 +508,8 @@ impl Sandbox {
                 let mut hosts = BTreeMap::new();
                 let mut fds = Vec::new();
                 for name in host_names {
-                    let fd = Arc::new(namespaces::new_netns()?);
+                    let (fd, diag) = namespaces::new_netns()?;
+                    let fd = Arc::new(fd);
                     fds.push(fd.clone());
                     hosts.insert(
                         name.clone(),
@@ -496,6 +518,7 @@ impl Sandbox {
                             addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
                             net: Arc::new(NamespaceNet::new(fd.clone())),
                             netns: Some(fd),
+                            diag: diag.map(Arc::new),
                         },
                     );
                 }
@@ -561,6 +584,12 @@ impl Sandbox {
         };
         command.env(SANDBOX_ENV, &self.marker);
         namespaces::spawn_in(joined, command)
+    }
+
+    /// The pid (as socklab sees it) of the init of the scenario's pid
+    /// namespace: orphans of the scenario's programs become its children.
+    pub fn init_pid(&self) -> Option<u32> {
+        self.pid_namespace.as_ref().map(|p| p.init_pid())
     }
 
     /// A walk of what the programs wrote outside socklab's directories,

@@ -1,5 +1,7 @@
 //! Hand-built reports of the kinds the runner produces.
 
+use socklab_packets::ladder::{Arrow, Row};
+use socklab_packets::{Direction, EventKind};
 use socklab_report::model::*;
 
 pub fn isolation(level: &str, notes: &[&str]) -> Isolation {
@@ -43,6 +45,7 @@ pub fn scenario(name: &str, status: ScenarioStatus, earned: f64, points: f64) ->
         transcripts: Vec::new(),
         duration_secs: 0.5,
         tags: vec!["lab3".to_string()],
+        packets: None,
     }
 }
 
@@ -108,6 +111,7 @@ pub fn passing() -> SubmissionReport {
         scenarios: vec![daytime, lottery, observe_scenario()],
         options: Default::default(),
         not_a_submission: None,
+        selection: None,
         score: 30.0,
         max_score: 30.0,
         duration_secs: 3.5,
@@ -184,6 +188,7 @@ pub fn troubled() -> SubmissionReport {
         scenarios: vec![daytime, lottery, two_hosts, observe_scenario(), echo, transfer],
         options: Default::default(),
         not_a_submission: None,
+        selection: None,
         score: 5.5,
         max_score: 30.0,
         duration_secs: 12.0,
@@ -232,6 +237,7 @@ pub fn hostile() -> SubmissionReport {
         scenarios: vec![evil],
         options: Default::default(),
         not_a_submission: None,
+        selection: None,
         score: 0.0,
         max_score: 5.0,
         duration_secs: 1.0,
@@ -249,6 +255,7 @@ pub fn empty() -> SubmissionReport {
         scenarios: Vec::new(),
         options: Default::default(),
         not_a_submission: None,
+        selection: None,
         score: 0.0,
         max_score: 30.0,
         duration_secs: 0.0,
@@ -270,6 +277,7 @@ pub fn harness_broken() -> SubmissionReport {
         scenarios: vec![one, two],
         options: Default::default(),
         not_a_submission: None,
+        selection: None,
         score: 0.0,
         max_score: 30.0,
         duration_secs: 2.0,
@@ -293,7 +301,103 @@ pub fn not_a_submission() -> SubmissionReport {
 }
 
 pub fn all() -> Vec<SubmissionReport> {
-    vec![passing(), troubled(), hostile(), empty(), harness_broken()]
+    vec![
+        passing(),
+        troubled(),
+        hostile(),
+        empty(),
+        harness_broken(),
+        with_packets(),
+    ]
+}
+
+fn arrow(frame: usize, at_us: u64, to_server: bool, kind: EventKind, label: &str) -> Row {
+    Row::Packet(Arrow {
+        frame,
+        at_ns: at_us * 1000,
+        direction: if to_server {
+            Direction::ClientToServer
+        } else {
+            Direction::ServerToClient
+        },
+        kind,
+        label: label.to_string(),
+        flags: "ACK".to_string(),
+        seq: 1,
+        ack: 1,
+        window: 512,
+        retransmission: false,
+        marked: false,
+    })
+}
+
+/// A lottery session whose client sent its command as text: the packet
+/// check failed, its packet is marked on the ladder; the payload is hostile.
+pub fn packets_diagram() -> Diagram {
+    let mut data = arrow(4, 300, true, EventKind::Data, "2 bytes  \"0\\n\"");
+    if let Row::Packet(a) = &mut data {
+        a.marked = true;
+    }
+    Diagram {
+        connection: 1,
+        client: "127.0.0.1:52875".to_string(),
+        server: "127.0.0.1:1235".to_string(),
+        syn_seen: true,
+        packets: 7,
+        duration_ns: 900_000,
+        rows: vec![
+            arrow(1, 0, true, EventKind::Syn, "SYN"),
+            arrow(2, 100, false, EventKind::SynAck, "SYN-ACK"),
+            arrow(3, 200, true, EventKind::Ack, "ACK"),
+            data,
+            arrow(5, 400, false, EventKind::Ack, "ACK"),
+            arrow(6, 500, false, EventKind::Data, "10 bytes  \"</svg><b>&\""),
+            Row::Gap { packets: 1 },
+        ],
+        acks_left_out: 0,
+    }
+}
+
+/// A scenario with a capture and a failed packet check, and one where
+/// capture was unavailable (its packet check skipped).
+pub fn with_packets() -> SubmissionReport {
+    let mut session = scenario("lottery/session", ScenarioStatus::Failed, 3.0, 6.0);
+    let mut failed = check(
+        "each command from the client is exactly 4 bytes of payload",
+        120,
+        CheckStatus::Failed,
+    );
+    failed.message = "1 of 1 commands differ".to_string();
+    failed.expected = Some("every data segment client → server carries 4 bytes".to_string());
+    failed.observed = Some("frame 4 (0.000300 s): 2 bytes \"0\\n\"".to_string());
+    failed.hint = Some("The command was sent as text".to_string());
+    session.checks.push(failed);
+    session.packets = Some(PacketsReport {
+        file: Some("packets/lottery_session.pcapng".to_string()),
+        cap: "7 TCP packets captured. Nothing was cut.".to_string(),
+        connections: vec![packets_diagram()],
+        not_drawn: 2,
+    });
+    let mut loopback = scenario("daytime", ScenarioStatus::Passed, 4.0, 4.0);
+    let mut skipped = check("the server closes first", 30, CheckStatus::Skipped);
+    skipped.weight = 0.0;
+    skipped.message =
+        "skipped: packet capture is unavailable at the loopback isolation level".to_string();
+    loopback.checks.push(skipped);
+    SubmissionReport {
+        submission: "carol".to_string(),
+        lab: "lab3".to_string(),
+        socklab_version: "0.1.0".to_string(),
+        isolation: isolation("namespaces", &[]),
+        build: Some(ok_build()),
+        scenarios: vec![session, loopback],
+        options: Default::default(),
+        not_a_submission: None,
+        selection: None,
+        score: 7.0,
+        max_score: 10.0,
+        duration_secs: 2.0,
+    }
 }
 
 /// Sorted keys of a JSON object.

@@ -45,9 +45,47 @@ fn page_is_self_contained_and_balanced() {
                 .unwrap();
             assert!(
                 [
-                    "!doctype", "html", "head", "meta", "title", "style", "body", "header", "h1",
-                    "h2", "h3", "p", "ul", "li", "strong", "section", "table", "tr", "th", "td",
-                    "a", "span", "pre", "details", "summary", "ol", "dl", "dt", "dd", "br"
+                    "!doctype",
+                    "html",
+                    "head",
+                    "meta",
+                    "title",
+                    "style",
+                    "body",
+                    "header",
+                    "h1",
+                    "h2",
+                    "h3",
+                    "p",
+                    "ul",
+                    "li",
+                    "strong",
+                    "section",
+                    "table",
+                    "tr",
+                    "th",
+                    "td",
+                    "a",
+                    "span",
+                    "pre",
+                    "details",
+                    "summary",
+                    "ol",
+                    "dl",
+                    "dt",
+                    "dd",
+                    "br",
+                    // The ladders, inline SVG.
+                    "figure",
+                    "figcaption",
+                    "svg",
+                    "defs",
+                    "marker",
+                    "path",
+                    "rect",
+                    "text",
+                    "line",
+                    "footer",
                 ]
                 .contains(&name),
                 "unexpected tag <{tag}> for {}",
@@ -55,7 +93,10 @@ fn page_is_self_contained_and_balanced() {
             );
             assert!(!tag.contains("src=") && !tag.contains(" on"), "<{tag}>");
             if let Some(href) = tag.split("href=\"").nth(1) {
-                assert!(href.starts_with("#scenario-"), "external link <{tag}>");
+                assert!(
+                    href.starts_with("#scenario-") || href.starts_with("packets/"),
+                    "external link <{tag}>"
+                );
             }
         }
         let style = &html[html.find("<style>").unwrap()..html.find("</style>").unwrap()];
@@ -89,4 +130,41 @@ fn shows_what_passed_and_failed() {
     assert!(html.contains("<h2>Build failed</h2>"));
     assert!(html.contains("expected &#39;;&#39; before &#39;return&#39;"));
     assert!(html.contains("<strong>Skipped:</strong> needs separate hosts"));
+}
+
+#[test]
+fn packets_are_drawn_as_inline_svg_with_the_failed_packet_red() {
+    let html = render_html(&with_packets());
+    assert_eq!(count(&html, "<svg xmlns="), 1, "{html}");
+    // Ids are unique in the page: the scenario's index is in them.
+    assert!(html.contains("id=\"head-red-s0-c1\""), "{html}");
+    assert!(html.contains("stroke=\"#d00000\""));
+    assert!(html.contains("✗ 2 bytes  &quot;0\\n&quot;"), "{html}");
+    // A payload cannot break out of the SVG.
+    assert!(html.contains("&lt;/svg&gt;&lt;b&gt;&amp;"), "{html}");
+    assert!(!html.contains("</svg><b>"));
+    // Open, since a failed check points at a packet; the file is linked.
+    assert!(html.contains("<details class=\"packets\" open>"), "{html}");
+    assert!(html.contains("<summary>Packets: 3 TCP connections (ladder diagrams)</summary>"));
+    assert!(html.contains("<a href=\"packets/lottery_session.pcapng\">"));
+    assert!(html.contains("7 TCP packets captured. Nothing was cut."));
+    assert!(html.contains("2 more connections not drawn (the capture file has them)."));
+    assert!(html.contains("<figcaption>connection 1: client 127.0.0.1:52875 → server 127.0.0.1:1235 (7 packets over 0.000900 s)</figcaption>"), "{html}");
+    // The skipped packet check says why.
+    assert!(
+        html.contains("⏭ <strong>the server closes first</strong>"),
+        "{html}"
+    );
+    assert!(html.contains("skipped: packet capture is unavailable"));
+    // Without a failed packet check the ladders are folded.
+    let mut calm = with_packets();
+    if let Some(packets) = &mut calm.scenarios[0].packets {
+        packets.connections[0] = packets.connections[0].without_pure_acks();
+        for row in &mut packets.connections[0].rows {
+            if let socklab_packets::ladder::Row::Packet(a) = row {
+                a.marked = false;
+            }
+        }
+    }
+    assert!(render_html(&calm).contains("<details class=\"packets\">"));
 }

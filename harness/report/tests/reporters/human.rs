@@ -7,8 +7,12 @@ const PLAIN: HumanOptions = HumanOptions {
     color: false,
 };
 
+/// The first line with `needle` in the scenario table (after the "What
+/// failed" list, which names scenarios too).
 fn line_with<'a>(text: &'a str, needle: &str) -> &'a str {
-    text.lines()
+    let table = text.find("\nScenarios\n").map_or(text, |at| &text[at..]);
+    table
+        .lines()
         .find(|l| l.contains(needle))
         .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{text}"))
 }
@@ -145,4 +149,37 @@ fn empty_and_broken_reports_say_so() {
     assert!(text.contains("score: 0 / 30"));
     let text = render_human(&harness_broken(), &PLAIN);
     assert!(text.contains("socklab could not run any scenario"));
+}
+
+#[test]
+fn a_failed_packet_check_shows_its_ladder_and_v_shows_every_ladder() {
+    let text = render_human(&with_packets(), &PLAIN);
+    assert!(
+        text.contains(
+            "         connection 1: client 127.0.0.1:52875 → server 127.0.0.1:1235 (7 packets over 0.000900 s)\n"
+        ),
+        "{text}"
+    );
+    // Compact: no packet that only acknowledges.
+    assert!(text.contains("✗   0.000300 |"), "{text}");
+    assert!(!text.contains(" ACK "), "{text}");
+    assert!(
+        text.contains("(2 packets that only acknowledge not shown)"),
+        "{text}"
+    );
+    assert!(!text.contains("packets/lottery_session.pcapng"));
+    let verbose = render_human(
+        &with_packets(),
+        &HumanOptions {
+            verbose: true,
+            color: false,
+        },
+    );
+    assert!(
+        verbose.contains("packets:  packets/lottery_session.pcapng · 7 TCP packets captured."),
+        "{verbose}"
+    );
+    assert!(verbose.contains("(2 more connections not drawn)"));
+    // Without a capture, nothing is drawn.
+    assert!(!render_human(&passing(), &PLAIN).contains("connection 1:"));
 }

@@ -24,14 +24,14 @@ fn case<'a>(suite: &'a TestSuite, name: &str) -> &'a TestCase {
 fn one_suite_per_submission_with_the_right_counts() {
     let xml = render_junit(&all());
     let report = Report::deserialize_from_str(&xml).expect("well-formed JUnit");
-    assert_eq!(report.test_suites.len(), 5);
+    assert_eq!(report.test_suites.len(), 6);
     let bob = &report.test_suites[1];
     assert_eq!(bob.name.as_str(), "bob");
     assert_eq!(bob.tests, 6);
     assert_eq!(bob.failures, 2);
     assert_eq!(bob.errors, 1);
-    // alice 3, bob 6, the hostile one 1, carol none, dave 2.
-    let counts: usize = [3, 6, 1, 0, 2].iter().sum();
+    // alice 3, bob 6, the hostile one 1, carol none, dave 2, carol (packets) 2.
+    let counts: usize = [3, 6, 1, 0, 2, 2].iter().sum();
     assert_eq!(report.tests, counts);
     assert_eq!(report.errors, 1 + 2);
     assert_eq!(property(&bob.properties, "score"), "5.5");

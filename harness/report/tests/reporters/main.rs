@@ -5,6 +5,7 @@ mod fixtures;
 mod class;
 mod classroom;
 mod csv;
+mod failures_first;
 mod gradescope;
 mod html;
 mod human;

@@ -21,19 +21,48 @@ fn prose_lines(markdown: &str) -> Vec<&str> {
     prose
 }
 
+/// The line without the anchors and in-page links the reporter itself
+/// writes (`<a id="scenario-3"></a>`, `[name](#scenario-3)`): every `[`
+/// inside a name is escaped, so the last unescaped one before `](#scenario-`
+/// opens our link.
+fn without_our_links(line: &str) -> String {
+    let mut line = line.to_string();
+    while let Some(start) = line.find("<a id=\"scenario-") {
+        let end = start + line[start..].find("</a>").expect("closed anchor") + 4;
+        line.replace_range(start..end, "");
+    }
+    while let Some(close) = line.find("](#scenario-") {
+        let end = close + line[close..].find(')').expect("closed link") + 1;
+        let bytes = line.as_bytes();
+        let open = (0..close)
+            .rev()
+            .find(|&i| bytes[i] == b'[' && (i == 0 || bytes[i - 1] != b'\\'))
+            .expect("an opening bracket");
+        let name = line[open + 1..close].to_string();
+        line.replace_range(open..end, &name);
+    }
+    line
+}
+
 #[test]
 fn feedback_has_table_details_and_transcripts() {
     let md = render_markdown(&troubled());
     assert!(md.starts_with("# socklab feedback: bob\n"));
     assert!(md.contains("**Score: 5.5 / 30**"));
     assert!(md.contains("| Result | Scenario | Points |"));
-    assert!(md.contains("| ❌ FAIL | lottery | 1.5 / 6 |"), "{md}");
-    assert!(md.contains("| ⏭️ SKIP | ft-two-hosts | 0 / 5 |"), "{md}");
     assert!(
-        md.contains("| ℹ️ INFO | echo-zombies | not scored |"),
+        md.contains("| ❌ FAIL | [lottery](#scenario-1) | 1.5 / 6 |"),
         "{md}"
     );
-    assert!(md.contains("| ⚠️ ERROR | echo | 0 / 5 |"));
+    assert!(
+        md.contains("| ⏭️ SKIP | [ft-two-hosts](#scenario-2) | 0 / 5 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| ℹ️ INFO | [echo-zombies](#scenario-3) | not scored |"),
+        "{md}"
+    );
+    assert!(md.contains("| ⚠️ ERROR | [echo](#scenario-4) | 0 / 5 |"));
     assert!(
         md.contains("```text\nsent:     3\\n\nexpected: You won\ngot:      You lost  \n```\n"),
         "{md}"
@@ -53,7 +82,7 @@ fn feedback_has_table_details_and_transcripts() {
 fn hostile_text_stays_text() {
     let md = render_markdown(&hostile());
     for line in prose_lines(&md) {
-        let outside_our_tags = line
+        let outside_our_tags = without_our_links(line)
             .replace("<details>", "")
             .replace("</details>", "")
             .replace("<summary>", "")
@@ -91,4 +120,31 @@ fn passing_feedback_is_short() {
     assert!(!md.contains("### ✅ PASS daytime"), "{md}");
     assert!(!md.contains("Mon Jan  1 12:00:00 2024"), "{md}");
     assert!(render_markdown(&empty()).contains("No scenario ran."));
+}
+
+#[test]
+fn packets_are_text_ladders_in_fenced_blocks() {
+    let md = render_markdown(&with_packets());
+    assert!(
+        md.contains(
+            "<details open>\n<summary>Packets: 3 TCP connections (ladder diagrams)</summary>\n"
+        ),
+        "{md}"
+    );
+    assert!(md.contains("Capture file (Wireshark): `packets/lottery_session.pcapng`"));
+    assert!(md.contains(
+        "**Connection 1**: client 127.0.0.1:52875 → server 127.0.0.1:1235 (7 packets over 0.000900 s)"
+    ));
+    assert!(
+        md.contains("```text\n             client 127.0.0.1:52875"),
+        "{md}"
+    );
+    assert!(md.contains("✗   0.000300 |"), "{md}");
+    assert!(md.contains("✗ marks a packet a failed check points at"));
+    assert!(md.contains("⋮ 1 packet not drawn ⋮"), "{md}");
+    assert!(md.contains("_2 more not drawn (the capture file has them)._"));
+    // The hostile payload is inside the fence only.
+    for line in prose_lines(&md) {
+        assert!(!line.contains("</svg>"), "{line}");
+    }
 }

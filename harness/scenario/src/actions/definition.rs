@@ -55,6 +55,8 @@ pub enum Subject {
     Path,
     /// A variable captured by a named regex group.
     Variable,
+    /// A peer, or a program, whose TCP connection is meant.
+    Connection,
     /// How many times to run the inner steps.
     Rounds,
     /// Lists of steps to run at the same time.
@@ -68,7 +70,8 @@ impl Subject {
             | Subject::Program
             | Subject::NewPeer
             | Subject::Peer
-            | Subject::Variable => ValueKind::Word,
+            | Subject::Variable
+            | Subject::Connection => ValueKind::Word,
             Subject::Path => ValueKind::Text,
             Subject::Rounds => ValueKind::Count,
             Subject::Branches => ValueKind::Branches,
@@ -84,6 +87,7 @@ impl Subject {
             Subject::Peer => "PEER",
             Subject::Path => "PATH",
             Subject::Variable => "VAR",
+            Subject::Connection => "PEER/PROGRAM",
             Subject::Rounds => "N",
             Subject::Branches => "[[STEPS], [STEPS]]",
         }

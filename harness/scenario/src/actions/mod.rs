@@ -41,15 +41,18 @@ pub mod file;
 pub mod idle;
 pub mod listen;
 pub mod output;
+pub mod packets;
 pub mod proxy;
 pub mod recv;
 pub mod repeat;
+pub mod resume;
 pub mod running;
 pub mod send;
 pub mod shutdown;
 pub mod silence;
 pub mod start;
 pub mod stop;
+pub mod suspend;
 pub mod r#type;
 pub mod wait_listen;
 
@@ -77,6 +80,8 @@ pub static TABLE: Table = &[
     &idle::DEFINITION,
     &children::DEFINITION,
     &stop::DEFINITION,
+    &suspend::DEFINITION,
+    &resume::DEFINITION,
     &output::DEFINITION,
     &proxy::DEFINITION,
     &connect::DEFINITION,
@@ -89,6 +94,7 @@ pub static TABLE: Table = &[
     &close::DEFINITION,
     &file::DEFINITION,
     &assert::DEFINITION,
+    &packets::DEFINITION,
     &repeat::DEFINITION,
     &concurrently::DEFINITION,
 ];
@@ -129,6 +135,8 @@ impl Action {
             Action::Idle { .. } => &idle::DEFINITION,
             Action::Children { .. } => &children::DEFINITION,
             Action::Stop { .. } => &stop::DEFINITION,
+            Action::Suspend { .. } => &suspend::DEFINITION,
+            Action::Resume { .. } => &resume::DEFINITION,
             Action::Output { .. } => &output::DEFINITION,
             Action::Proxy(_) => &proxy::DEFINITION,
             Action::Connect { .. } => &connect::DEFINITION,
@@ -141,6 +149,7 @@ impl Action {
             Action::Close { .. } => &close::DEFINITION,
             Action::File { .. } => &file::DEFINITION,
             Action::Assert { .. } => &assert::DEFINITION,
+            Action::Packets { .. } => &packets::DEFINITION,
             Action::Repeat { .. } => &repeat::DEFINITION,
             Action::Concurrently { .. } => &concurrently::DEFINITION,
         }
@@ -173,6 +182,11 @@ impl Action {
                 program, zombies, ..
             } => children::title(program, *zombies),
             Action::Stop { program, signal } => stop::title(program, signal.as_deref()),
+            Action::Suspend { program } => suspend::title(program),
+            Action::Resume {
+                program,
+                children_ended,
+            } => resume::title(program, *children_ended),
             Action::Output { program, check, .. } => output::title(program, check),
             Action::Proxy(spec) => proxy::title(spec),
             Action::Connect {
@@ -187,6 +201,7 @@ impl Action {
             Action::Close { peer } => close::title(peer),
             Action::File { path, .. } => file::title(path),
             Action::Assert { var, .. } => assert::title(var),
+            Action::Packets { of, checks } => packets::title(of, checks),
             Action::Repeat { times, .. } => repeat::title(*times),
             Action::Concurrently { .. } => concurrently::title(),
         }
@@ -283,7 +298,7 @@ mod tests {
     /// idea (what to send, type or compare; a host; a duration).
     const SHARED: &[&str] = &[
         "text", "line", "fixture", "eof", "regex", "stream", "signal", "for", "count", "port",
-        "host", "hex",
+        "host", "hex", "to",
     ];
 
     #[test]

@@ -32,6 +32,9 @@ pub struct Declared {
     pub matrix: BTreeMap<String, Vec<String>>,
     /// The course options, when a manifest is known.
     pub options: Option<BTreeSet<String>>,
+    /// The programs the lab manifest names, when one is known (what a
+    /// `start:` of the submission may run).
+    pub lab_programs: Option<BTreeSet<String>>,
 }
 
 /// The names a step's values may refer to, and where problems are reported.

@@ -1,12 +1,15 @@
 //! `start: NAME` — start a program of the submission (or a reference
 //! program) under a name later steps use.
 
+use crate::diagnostic::closest;
 use crate::model::{Action, Origin, StartSpec, StdinMode};
 use crate::raw::{Param, RawStdin, ValueKind};
+use crate::spanned::S;
 use crate::syntax::is_identifier;
 
 use super::definition::{Definition, Role, Subject};
 use super::input::StepInput;
+use super::scope::Declared;
 
 pub static DEFINITION: Definition = Definition {
     keyword: "start",
@@ -70,8 +73,12 @@ fn validate(step: &mut StepInput) -> Option<Action> {
         step.scope.error(step.loc(), format!("`start: {}` needs `program:`", name.value()), Some("name a program from the lab manifest (e.g. `LotteryServer`) or a reference program (with `from: reference`)".into()));
         return None;
     };
+    let program_name = program;
     let program = step.scope.template_str(program)?;
     let origin = origin(step)?;
+    if program.is_literal() && may_run_from_submission(&origin, step.scope.declared) {
+        lab_program(step, program_name)?;
+    }
     let in_process = step.is_set("in_process");
     if in_process && origin == Origin::Submission {
         step.scope.error(
@@ -95,6 +102,55 @@ fn validate(step: &mut StepInput) -> Option<Action> {
         args,
         stdin,
     }))
+}
+
+/// Whether a `start` with this origin may run the submission's program:
+/// `from: submission` (the default), or a `from: {{matrix.AXIS}}` whose
+/// axis has the value `submission`.
+fn may_run_from_submission(origin: &Origin, declared: &Declared) -> bool {
+    match origin {
+        Origin::Submission => true,
+        Origin::Reference => false,
+        Origin::Templated(template) => template.placeholders().any(|(namespace, axis)| {
+            namespace == "matrix"
+                && declared
+                    .matrix
+                    .get(axis)
+                    .is_some_and(|values| values.iter().any(|v| v == "submission"))
+        }),
+    }
+}
+
+/// A program of the submission must be one the lab manifest names (when
+/// the manifest is known): a misspelt name would fail every student.
+fn lab_program(step: &mut StepInput, name: &S<String>) -> Option<()> {
+    let Some(known) = &step.scope.declared.lab_programs else {
+        return Some(());
+    };
+    if known.contains(name.value()) {
+        return Some(());
+    }
+    let names: Vec<&str> = known.iter().map(String::as_str).collect();
+    let list = if names.is_empty() {
+        "the lab manifest names no programs".to_string()
+    } else {
+        format!("programs in the lab manifest: {}", names.join(", "))
+    };
+    let help = match closest(name.value(), &names) {
+        Some(best) => format!("did you mean `{best}`? {list}"),
+        None => format!(
+            "{list}; add it under `programs:` in lab.yaml, or write `from: reference` for a reference program"
+        ),
+    };
+    step.scope.error(
+        name.loc(),
+        format!(
+            "`program: {}` is not a program of the lab, so no submission can provide it",
+            name.value()
+        ),
+        Some(help),
+    );
+    None
 }
 
 /// `from:`: the submission's program (default) or the reference one; a

@@ -12,5 +12,6 @@ pub async fn run(cx: &StepContext<'_>, peer: &str) -> Result<Judgement, StepErro
     peer.counterpart = peer
         .addresses()
         .and_then(|(ours, theirs)| state.owner_of_socket(theirs, ours));
+    state.note_peer_sockets(&peer);
     Ok(connection::accepted(&fact))
 }

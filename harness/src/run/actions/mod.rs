@@ -12,6 +12,7 @@
 //! | `idle` | [`idle`] | [`check::process`](crate::check::process) |
 //! | `children` | [`children`] | [`check::process`](crate::check::process) |
 //! | `stop` | [`stop`] | set-up |
+//! | `suspend`, `resume` | [`suspend`] | set-up |
 //! | `output` | [`output`] | [`check::printed`](crate::check::printed) |
 //! | `proxy` | [`proxy`] | set-up |
 //! | `connect` | [`connect`] | [`check::connection`](crate::check::connection) |
@@ -24,6 +25,7 @@
 //! | `close` | [`close`] | set-up |
 //! | `file` | [`file`] | [`check::file`](crate::check::file) |
 //! | `assert` | [`assert`] | [`check::values`](crate::check::values) |
+//! | `packets` | [`packets`] | [`check::packets`](crate::check::packets) |
 //!
 //! Each `run` gathers its fact and returns the check's [`Judgement`]
 //! (`crate::check::Judgement`); a set-up action judges only whether it
@@ -41,6 +43,7 @@ pub mod file;
 pub mod idle;
 pub mod listen;
 pub mod output;
+pub mod packets;
 pub mod proxy;
 pub mod recv;
 pub mod running;
@@ -49,6 +52,7 @@ pub mod shutdown;
 pub mod silence;
 pub mod start;
 pub mod stop;
+pub mod suspend;
 pub mod type_input;
 pub mod wait_listen;
 

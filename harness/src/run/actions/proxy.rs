@@ -2,11 +2,16 @@
 //! upstream address (from the same host or `dial_from:` another), whole
 //! messages at the reader's pace or with the scenario's faults.
 
+use std::os::fd::AsRawFd;
+use std::sync::{Arc, Mutex};
+
+use socklab_reference::net::Net;
 use socklab_scenario::ProxySpec;
 
 use super::bind_listener;
 use crate::check::Judgement;
 use crate::run::proxy;
+use crate::run::settle::{ProxyWatch, socket_inode};
 use crate::run::state::{StepContext, StepError};
 
 pub async fn run(cx: &StepContext<'_>, spec: &ProxySpec) -> Result<Judgement, StepError> {
@@ -20,20 +25,51 @@ pub async fn run(cx: &StepContext<'_>, spec: &ProxySpec) -> Result<Judgement, St
             spec.name
         ))
     })?;
+    let host = state.sandbox.host(spec.host.as_deref());
     let dial = state
         .sandbox
         .host(spec.dial_from.as_deref().or(spec.host.as_deref()))
         .net();
     let hosts = state.sockets.all(&state.sandbox);
-    state.add_proxy(proxy::start(
-        listener,
-        dial,
-        upstream,
-        spec.faults.clone(),
-        hosts,
-    ));
+    let watch = ProxyWatch {
+        name: spec.name.clone(),
+        netns: host.sock_diag().map(|d| d.netns()),
+        port,
+        listener: socket_inode(listener.as_raw_fd()).unwrap_or(0),
+        upstream: Arc::new(Mutex::new(Vec::new())),
+    };
+    // Its connections upstream are made from `dial_from:`'s host when
+    // set: recorded by inode, which names a socket in any namespace.
+    let dial = Arc::new(Recording {
+        net: dial,
+        made: watch.upstream.clone(),
+    });
+    state.add_proxy(
+        proxy::start(listener, dial, upstream, spec.faults.clone(), hosts),
+        watch,
+    );
     Ok(Judgement::pass(format!(
         "proxy `{}` on port {port} → {upstream}",
         spec.name
     )))
+}
+
+/// The proxy's network, noting the inode of every socket it makes (its
+/// connections upstream), so that socklab can see when it carries one.
+struct Recording {
+    net: Arc<dyn Net>,
+    made: Arc<Mutex<Vec<u64>>>,
+}
+
+impl Net for Recording {
+    fn tcp_socket(&self, v6: bool) -> std::io::Result<tokio::net::TcpSocket> {
+        let socket = self.net.tcp_socket(v6)?;
+        if let Some(inode) = socket_inode(socket.as_raw_fd()) {
+            self.made
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(inode);
+        }
+        Ok(socket)
+    }
 }

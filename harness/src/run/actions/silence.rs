@@ -15,8 +15,8 @@ pub async fn run(cx: &StepContext<'_>, peer: &str, hold: Duration) -> Result<Jud
     let quiet = connection
         .silent(&cx.until.with_deadline(Instant::now() + hold))
         .await;
-    let fact = if quiet {
-        SilenceFact::Quiet
+    let fact = if let Some(until) = quiet {
+        SilenceFact::Quiet(until)
     } else {
         SilenceFact::Broken {
             arrived: std::mem::take(&mut connection.pending),
