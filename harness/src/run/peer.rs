@@ -351,14 +351,17 @@ impl Peer {
         Ok(())
     }
 
-    /// Closes the connection (and stops listening). When the other side
-    /// closed first (its FIN was read, and its program no longer holds the
-    /// socket), the close is abortive (a RST): a graceful one would leave
-    /// the other side in TIME_WAIT on its port, where a server started
-    /// again would fail to bind.
+    /// Closes the connection (and stops listening). When socklab is the
+    /// client and the server closed first (its FIN was read, and its
+    /// program no longer holds the socket), the close is abortive (a RST):
+    /// a graceful one would leave the server's side in TIME_WAIT on its
+    /// port, where a server started again would fail to bind. A client
+    /// that closed first is answered with a FIN, as the lab's packet
+    /// checks expect of a server (its TIME_WAIT is on an ephemeral port).
     pub fn close(&mut self, hosts: &[Arc<SockDiag>]) {
+        let socklab_is_client = self.ends.is_some_and(|e| e.socklab_is_client);
         if let Some(stream) = self.stream.take() {
-            if self.eof && sockets::other_end_closed(hosts, &stream) {
+            if socklab_is_client && self.eof && sockets::other_end_closed(hosts, &stream) {
                 reset_on_close(&stream);
                 self.log.push(PeerEvent::Note(
                     "closed with a reset (the other side had closed first)".into(),
