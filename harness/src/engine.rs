@@ -315,6 +315,7 @@ async fn run_one(
     let plan = ScenarioPlan::new(scenario, settings, submission).await;
     let run = match &plan.disposition {
         Disposition::Skip(reason) => return score::skipped(scenario, source, reason.clone()),
+        Disposition::Error(why) => return score::harness_error(scenario, source, why.clone()),
         Disposition::Run(run) => run,
     };
     if let Err(e) = scenario_folder(dir) {

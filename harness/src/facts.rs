@@ -151,11 +151,40 @@ impl ProgramFact {
     }
 }
 
+/// What a student's program did, gathered when a check failed, so that the
+/// failure names the program whose behaviour caused it and says what it
+/// did (`check::blame`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conduct {
+    /// The program, and how it ended if it did.
+    pub program: ProgramFact,
+    /// What the kernel shows it doing while it runs: "is asleep in
+    /// accept() on fd 3", or for the child that holds its connection "has
+    /// a child (pid 42) that is running".
+    pub doing: Option<String>,
+    /// CPU it used during a short look, and how long the look was.
+    pub busy: Option<(Duration, Duration)>,
+    /// It still holds an open TCP connection.
+    pub holds_connection: bool,
+    /// Bytes it sent on its connections (acknowledged by the other side).
+    pub sent: Option<u64>,
+    /// What the last bytes it sent look like, when that tells something.
+    pub sent_kind: Option<String>,
+    /// Bytes of output kept, and bytes beyond the output limit.
+    pub printed: u64,
+    pub printed_dropped: u64,
+}
+
 /// A wait for a program to listen on a port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListenFact {
     pub program: ProgramFact,
     pub port: u16,
+    /// The course option the port is (`daytime_port`), when it is one:
+    /// a program that listens elsewhere may follow another course's value.
+    pub option: Option<String>,
+    /// Where the program does listen, when not (only) on `port`.
+    pub elsewhere: Vec<SocketAddr>,
     pub outcome: ListenOutcome,
 }
 
@@ -217,6 +246,28 @@ pub struct ExitFact {
     pub program: ProgramFact,
     /// `None`: it had not ended when the wait gave up.
     pub exit: Option<ExitInfo>,
+}
+
+/// Whether a program (with the processes it forked) came to rest: every
+/// process ended, or asleep and not woken between two looks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdleFact {
+    pub program: ProgramFact,
+    /// How long socklab looked.
+    pub waited: Duration,
+    /// `None`: it came to rest. Otherwise what kept it busy at the last look.
+    pub busy: Option<Vec<ProcessActivity>>,
+}
+
+/// One process of a program, as the kernel showed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessActivity {
+    pub pid: u32,
+    pub comm: String,
+    /// "running", "sleeping in read() on fd 4", "exited".
+    pub doing: String,
+    /// CPU time it used while socklab looked.
+    pub cpu: Duration,
 }
 
 /// A program's child processes, as `/proc` lists them.

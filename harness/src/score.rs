@@ -49,6 +49,9 @@ pub fn score_scenario(
         .filter_map(|(o, meta)| {
             let mut verdict = check::verdict(o, meta)?;
             if scenario.observe {
+                if verdict.held.is_none() && verdict.status != CheckStatus::Error {
+                    verdict.held = Some(verdict.status == CheckStatus::Passed);
+                }
                 verdict.status = match verdict.status {
                     CheckStatus::Error => CheckStatus::Error,
                     CheckStatus::Skipped => CheckStatus::Skipped,
@@ -79,6 +82,7 @@ pub fn score_scenario(
             observed: (!when.is_empty()).then(|| when.clone()),
             hint: None,
             duration_secs: scenario.timeout.as_secs_f64(),
+            held: scenario.observe.then_some(false),
         });
     }
     let planned = plan.scored_checks();
@@ -189,6 +193,15 @@ pub fn skipped(scenario: &Scenario, source: SourceRef, reason: String) -> Scenar
         duration_secs: 0.0,
         tags: scenario.tags.clone(),
         packets: None,
+    }
+}
+
+/// A scenario socklab could not run as it should (not the submission's
+/// fault): reported as an error with why, earning nothing.
+pub fn harness_error(scenario: &Scenario, source: SourceRef, why: String) -> ScenarioReport {
+    ScenarioReport {
+        status: ScenarioStatus::Error,
+        ..skipped(scenario, source, why)
     }
 }
 

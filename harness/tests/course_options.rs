@@ -57,7 +57,7 @@ fn echo_mode_sum_grades_a_sum_server_right_and_an_echo_server_wrong() {
     // The echo-only check of the client against tcpserv08 is not part of a
     // sum course (echo/short-line runs the client against the sum server).
     assert!(!ran.contains("echo/sum-variant"), "{ran:?}");
-    assert_eq!(ran.len(), 10, "{ran:?}");
+    assert_eq!(ran.len(), 11, "{ran:?}");
 
     // The same sum server in the default (echo) course fails the echo checks.
     let (_, report) = run_json(&[lab3().to_str().unwrap(), "--only", "echo/"], &sum);
@@ -305,4 +305,53 @@ fn each_iterative_convention_passes_under_its_own_options_and_fails_under_the_ot
         );
         assert_eq!(code, Some(1));
     }
+}
+
+/// The course's daytime programs use port 12345, not the book's 13: under
+/// the default option the feedback names the port they do listen on and the
+/// option to set; with `--option daytime_port=12345` they pass.
+#[test]
+fn daytime_on_the_courses_port_is_named_then_graded_with_the_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let submission = lay_out_fixture("daytime-course-port", dir.path());
+    let lab = lab3();
+    let lab = lab.to_str().unwrap();
+
+    let (_, report) = run_json(&[lab, "--only", "daytime/server-sends-time"], &submission);
+    let failed = scenarios_with(&report, "failed");
+    assert_eq!(failed, vec!["daytime/server-sends-time-and-closes"]);
+    let check = report["scenarios"][0]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["status"] == "failed")
+        .expect("a failed check")
+        .clone();
+    let message = check["message"].as_str().unwrap();
+    assert!(
+        message.contains("did not listen on port 13") && message.contains("listens on port 12345"),
+        "{message}"
+    );
+    let hint = check["hint"].as_str().unwrap();
+    assert!(
+        hint.contains("daytime_port: 12345") && hint.contains("--option daytime_port=12345"),
+        "{hint}"
+    );
+
+    let (out, report) = run_json(
+        &[lab, "--only", "daytime/", "--option", "daytime_port=12345"],
+        &submission,
+    );
+    assert!(
+        scenarios_with(&report, "failed").is_empty() && scenarios_with(&report, "error").is_empty(),
+        "under daytime_port 12345: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Under --only the maximum is the selection's share of the suite's
+    // total, unrounded; the score is rounded to hundredths.
+    let (score, max) = (
+        report["score"].as_f64().unwrap(),
+        report["max_score"].as_f64().unwrap(),
+    );
+    assert!((score - max).abs() < 0.005, "full marks: {score} of {max}");
 }

@@ -303,6 +303,12 @@ fn readme_blocks(specs: &[FixtureSpec]) -> Vec<(&'static str, String)> {
         } else {
             code_list(spec.must_fail.iter().map(|s| &s.value))
         };
+        if !spec.must_observe.is_empty() {
+            must = format!(
+                "{must}; observed (not scored), must show the defect: {}",
+                code_list(spec.must_observe.iter().map(|s| &s.value))
+            );
+        }
         if !spec.options.is_empty() {
             let options: Vec<String> = spec
                 .options

@@ -662,7 +662,7 @@ fn class_files_are_written_after_each_student() {
     for name in ["alice", "bob", "carol"] {
         write(&class.join(name).join("hello.c"), HELLO);
     }
-    let suite = socklab::cli::load_suite(&[minilab()], None).unwrap();
+    let suite = socklab::cli::load_suite(&[minilab()], None, &[]).unwrap();
     let settings = socklab::cli::settings_for(
         &suite,
         socklab::sandbox::IsolationRequest::Loopback,
@@ -750,7 +750,7 @@ fn grading_tells_subscribers_each_build_scenario_step_and_verdict() {
     write(&student.join("hello.c"), HELLO);
     let work = root.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
-    let suite = socklab::cli::load_suite(&[minilab()], None).unwrap();
+    let suite = socklab::cli::load_suite(&[minilab()], None, &[]).unwrap();
     let settings = socklab::cli::settings_for(
         &suite,
         socklab::sandbox::IsolationRequest::Loopback,

@@ -1,6 +1,7 @@
 //! The Lab 3 suite grades right: the good submission gets full marks, and
 //! each known-broken submission fails exactly the scenarios its defect
-//! explains, as its `fixture.yaml` states them (must_fail, may_fail; see
+//! explains, as its `fixture.yaml` states them (must_fail, may_fail, and
+//! must_observe for defects the lab does not score; see
 //! tests/fixtures/submissions/README.md).
 //!
 //! Every fixture that is not hostile (hostile.rs grades those) is laid out
@@ -25,11 +26,17 @@ fn every_fixture_fails_exactly_what_its_defect_explains() {
         .filter(|s| !s.is_hostile())
         .collect();
     let mut expectations: Expectations = BTreeMap::new();
+    // Observe-only scenarios whose report must show the defect, by student.
+    let mut expectations_observe: BTreeMap<String, Vec<String>> = BTreeMap::new();
     expectations.insert("good".to_string(), Default::default());
     for spec in &specs {
         expectations.insert(
             spec.name.clone(),
             (spec.must_fail_names(), spec.may_fail_names()),
+        );
+        expectations_observe.insert(
+            spec.name.clone(),
+            spec.must_observe.iter().map(|s| s.value.clone()).collect(),
         );
     }
     // A batch per set of course options; good is graded with the defaults.
@@ -114,6 +121,31 @@ fn every_fixture_fails_exactly_what_its_defect_explains() {
         }
         if namespaces && !skipped.is_empty() {
             problems.push(format!("{name}: skipped {skipped:?}"));
+        }
+        // An observe-only scenario named by the spec ran, was not scored, and
+        // saw the defect: one of its checks did not hold.
+        for observed in expectations_observe.get(name).into_iter().flatten() {
+            let scenario = report["scenarios"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|s| s["name"] == observed.as_str());
+            let Some(scenario) = scenario else {
+                problems.push(format!("{name}: the report has no scenario {observed}"));
+                continue;
+            };
+            let saw_defect = scenario["checks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| c["held"] == false);
+            if scenario["observe"] != true || scenario["status"] != "observed" || !saw_defect {
+                problems.push(format!(
+                    "{name}: {observed} should be observed (not scored) with a check that did \
+                     not hold; it is {} with no check failing: {}",
+                    scenario["status"], scenario["checks"]
+                ));
+            }
         }
         if must.is_empty() && may.is_empty() {
             assert_eq!(

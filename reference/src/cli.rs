@@ -50,6 +50,10 @@ pub struct DaytimeServerArgs {
     /// TCP port to listen on.
     #[arg(default_value_t = DAYTIME_PORT)]
     pub port: u16,
+    /// The listening port as an option, e.g. before the address as a lab's
+    /// reference command gives it (`--port 12345 127.0.0.1`); instead of PORT.
+    #[arg(long = "port", value_name = "PORT", conflicts_with = "port")]
+    pub port_option: Option<u16>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub bind: BindArg,
@@ -67,6 +71,10 @@ pub struct DaytimeClientArgs {
     /// Server port.
     #[arg(default_value_t = DAYTIME_PORT)]
     pub port: u16,
+    /// The server port as an option, e.g. before the address as a lab's
+    /// reference command gives it (`--port 12345 127.0.0.1`); instead of PORT.
+    #[arg(long = "port", value_name = "PORT", conflicts_with = "port")]
+    pub port_option: Option<u16>,
 }
 
 /// What the echo server answers.
@@ -99,6 +107,10 @@ pub struct EchoServerArgs {
     /// TCP port to listen on.
     #[arg(default_value_t = ECHO_PORT)]
     pub port: u16,
+    /// The listening port as an option, e.g. before the address as a lab's
+    /// reference command gives it (`--port 12345 127.0.0.1`); instead of PORT.
+    #[arg(long = "port", value_name = "PORT", conflicts_with = "port")]
+    pub port_option: Option<u16>,
     /// Echo bytes back, or reply with the sum of two integers per line.
     #[arg(long, value_enum, default_value_t = EchoMode::Echo)]
     pub mode: EchoMode,
@@ -122,6 +134,10 @@ pub struct EchoClientArgs {
     /// Server port.
     #[arg(default_value_t = ECHO_PORT)]
     pub port: u16,
+    /// The server port as an option, e.g. before the address as a lab's
+    /// reference command gives it (`--port 12345 127.0.0.1`); instead of PORT.
+    #[arg(long = "port", value_name = "PORT", conflicts_with = "port")]
+    pub port_option: Option<u16>,
 }
 
 /// `lottery-server PORT`.
@@ -418,10 +434,22 @@ pub fn parse(program: Program, args: Vec<OsString>) -> Result<Invocation, EarlyE
         .chain(args)
         .collect();
     match program {
-        Program::DaytimeServer => parse_as(argv).map(Invocation::DaytimeServer),
-        Program::DaytimeClient => parse_as(argv).map(Invocation::DaytimeClient),
-        Program::EchoServer => parse_as(argv).map(Invocation::EchoServer),
-        Program::EchoClient => parse_as(argv).map(Invocation::EchoClient),
+        Program::DaytimeServer => parse_as(argv).map(|mut a: DaytimeServerArgs| {
+            a.port = a.port_option.take().unwrap_or(a.port);
+            Invocation::DaytimeServer(a)
+        }),
+        Program::DaytimeClient => parse_as(argv).map(|mut a: DaytimeClientArgs| {
+            a.port = a.port_option.take().unwrap_or(a.port);
+            Invocation::DaytimeClient(a)
+        }),
+        Program::EchoServer => parse_as(argv).map(|mut a: EchoServerArgs| {
+            a.port = a.port_option.take().unwrap_or(a.port);
+            Invocation::EchoServer(a)
+        }),
+        Program::EchoClient => parse_as(argv).map(|mut a: EchoClientArgs| {
+            a.port = a.port_option.take().unwrap_or(a.port);
+            Invocation::EchoClient(a)
+        }),
         Program::LotteryServer => parse_as(argv).map(Invocation::LotteryServer),
         Program::LotteryClient => parse_as(argv).map(Invocation::LotteryClient),
         Program::FtServer => {
@@ -490,6 +518,29 @@ mod tests {
             panic!("daytime-client ::1 must parse");
         };
         assert_eq!((day.ip, day.port), ("::1".parse().unwrap(), 13));
+        // A lab's reference command puts the port first, as an option.
+        let Ok(Invocation::DaytimeClient(day)) = parse(
+            Program::DaytimeClient,
+            args(&["--port", "12345", "127.0.0.1"]),
+        ) else {
+            panic!("daytime-client --port 12345 127.0.0.1 must parse");
+        };
+        assert_eq!((day.ip, day.port), ("127.0.0.1".parse().unwrap(), 12345));
+        let Ok(Invocation::EchoServer(echo)) = parse(
+            Program::EchoServer,
+            args(&["--concurrency", "async", "--port", "9900"]),
+        ) else {
+            panic!("echo-server --port 9900 must parse");
+        };
+        assert_eq!(echo.port, 9900);
+        assert!(
+            parse(
+                Program::EchoClient,
+                args(&["--port", "1", "127.0.0.1", "2"])
+            )
+            .is_err(),
+            "the port is given once"
+        );
     }
 
     #[test]

@@ -258,6 +258,11 @@ pub struct CheckReport {
     /// The likely mistake, written for a student.
     pub hint: Option<String>,
     pub duration_secs: f64,
+    /// For an observe-only check: whether what it looks for happened
+    /// (the behaviour held), so that observations can be compared and
+    /// counted without parsing their messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

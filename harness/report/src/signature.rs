@@ -352,6 +352,7 @@ mod tests {
             observed: observed.map(str::to_string),
             hint: None,
             duration_secs: 1.0,
+            held: None,
         }
     }
 

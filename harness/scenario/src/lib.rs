@@ -45,6 +45,7 @@ pub mod validate;
 pub mod docs;
 pub mod schema;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
@@ -136,7 +137,17 @@ pub fn parse_scenario_file(
 
 /// Loads and validates a lab manifest and every scenario file it lists.
 pub fn load_manifest(path: &Path) -> Result<(LabManifest, Vec<ScenarioFile>), Diagnostics> {
-    let manifest = read_manifest(path)?;
+    load_manifest_with(path, &BTreeMap::new())
+}
+
+/// Loads a lab manifest with some course options set to other values than
+/// the file's (`--option NAME=VALUE`), and every scenario file it lists
+/// under those values.
+pub fn load_manifest_with(
+    path: &Path,
+    overrides: &BTreeMap<String, String>,
+) -> Result<(LabManifest, Vec<ScenarioFile>), Diagnostics> {
+    let manifest = read_manifest_with(path, overrides)?;
     let lab = manifest.context();
     let mut all = Diagnostics::default();
     let mut files = Vec::new();
@@ -155,11 +166,20 @@ pub fn load_manifest(path: &Path) -> Result<(LabManifest, Vec<ScenarioFile>), Di
 /// Loads and validates a lab manifest alone, without the scenario files it
 /// lists (for scenario files of the lab run or validated on their own).
 pub fn read_manifest(path: &Path) -> Result<LabManifest, Diagnostics> {
+    read_manifest_with(path, &BTreeMap::new())
+}
+
+/// Loads and validates a lab manifest alone, with some course options set
+/// to other values than the file's (`--option NAME=VALUE`).
+pub fn read_manifest_with(
+    path: &Path,
+    overrides: &BTreeMap<String, String>,
+) -> Result<LabManifest, Diagnostics> {
     let source = read_source(path)?;
     let raw: manifest::RawManifest = serde_saphyr::from_str(&source)
         .map_err(|e| Diagnostics(vec![diagnostic::from_yaml_error(path, &source, &e)]))?;
     let mut reporter = diagnostic::Reporter::new(path, &source);
-    let manifest = manifest::validate_manifest(&raw, path, &mut reporter);
+    let manifest = manifest::validate_manifest(&raw, path, overrides, &mut reporter);
     if reporter.has_errors() {
         return Err(reporter.finish());
     }

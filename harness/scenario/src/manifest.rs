@@ -86,13 +86,40 @@ pub struct RawLimits {
     pub output: Option<S<Text>>,
 }
 
-pub(crate) fn validate_manifest(raw: &RawManifest, path: &Path, r: &mut Reporter) -> LabManifest {
-    let options: BTreeMap<String, String> = raw
+/// Validates a manifest; `overrides` replace the values of its course
+/// options (`socklab grade --option NAME=VALUE`) and must name options it has.
+pub(crate) fn validate_manifest(
+    raw: &RawManifest,
+    path: &Path,
+    overrides: &BTreeMap<String, String>,
+    r: &mut Reporter,
+) -> LabManifest {
+    let mut options: BTreeMap<String, String> = raw
         .options
         .iter()
         .flatten()
         .map(|(k, v)| (k.clone(), v.0.clone()))
         .collect();
+    for (name, value) in overrides {
+        match options.get_mut(name) {
+            Some(slot) => *slot = value.clone(),
+            None => {
+                let known: Vec<&str> = options.keys().map(String::as_str).collect();
+                let help = match crate::diagnostic::closest(name, &known) {
+                    Some(best) => format!(
+                        "did you mean `{best}`? the course options are: {}",
+                        known.join(", ")
+                    ),
+                    None => format!("the course options are: {}", known.join(", ")),
+                };
+                r.error(
+                    raw.lab.loc(),
+                    format!("`--option {name}={value}`: this lab has no course option `{name}`"),
+                    Some(help),
+                );
+            }
+        }
+    }
     let mut programs = BTreeMap::new();
     for (name, spec) in &raw.programs {
         let reference = spec.value().reference.as_ref().and_then(|line| {

@@ -63,20 +63,38 @@ impl Scenario {
     }
     /// The fixed port numbers it needs (which serialise scenarios without namespaces).
     pub fn fixed_ports(&self) -> Vec<u16> {
-        self.ports
-            .values()
-            .filter_map(|p| match p {
-                PortSpec::Fixed(n) => Some(*n),
-                PortSpec::Auto => None,
-            })
-            .collect()
+        self.ports.values().filter_map(PortSpec::number).collect()
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A port of a scenario's `ports:`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PortSpec {
+    /// A number written in the scenario (`daytime: 13`).
     Fixed(u16),
+    /// A free port, chosen when the scenario runs.
     Auto,
+    /// A course option's value (`daytime: "{{options.daytime_port}}"`): the
+    /// port a program of the lab has built in, which the course may change.
+    Option { name: String, number: u16 },
+}
+
+impl PortSpec {
+    /// The port's number, when it is fixed before the scenario runs.
+    pub fn number(&self) -> Option<u16> {
+        match self {
+            PortSpec::Fixed(n) | PortSpec::Option { number: n, .. } => Some(*n),
+            PortSpec::Auto => None,
+        }
+    }
+
+    /// The course option the port comes from, if it does.
+    pub fn option(&self) -> Option<&str> {
+        match self {
+            PortSpec::Option { name, .. } => Some(name),
+            _ => None,
+        }
+    }
 }
 
 /// How a fixture's bytes are made.
@@ -247,6 +265,10 @@ pub struct AssertSpec {
 /// Fault injection on one direction.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Fault {
+    /// The messages of this direction are records of this many bytes (a
+    /// file segment: 260); without it, a message is what the sender's one
+    /// write delivered.
+    pub frame: Option<u64>,
     pub slice: Option<(u64, u64)>,
     pub delay: Option<Duration>,
     pub rate: Option<u64>,
@@ -266,7 +288,10 @@ pub struct ProxySpec {
     pub name: String,
     pub port: Template,
     pub upstream: Template,
+    /// The host the proxy listens on.
     pub host: Option<String>,
+    /// The host it connects to `upstream` from (default: `host`).
+    pub dial_from: Option<String>,
     pub faults: Faults,
 }
 
@@ -297,6 +322,9 @@ pub enum Action {
     Running {
         program: String,
         hold: Option<Duration>,
+    },
+    Idle {
+        program: String,
     },
     Children {
         program: String,
@@ -341,6 +369,10 @@ pub enum Action {
     Send {
         peer: String,
         data: SendData,
+        /// Sizes of the pieces the bytes are sent in (the rest in a last
+        /// piece), each once the reader has taken the one before; empty:
+        /// in one write.
+        pieces: Vec<usize>,
     },
     Recv {
         peer: String,

@@ -86,7 +86,9 @@ pub struct RawFixture {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawFault {
-    /// Split the stream into pieces of this size: `3`, or `[1, 4]` for random sizes in that range.
+    /// The messages of this direction are records of this many bytes (e.g. `260`, a file segment): each is forwarded in one write. Without it, a message is what arrived in one read.
+    pub frame: Option<S<u64>>,
+    /// Split every message into pieces of this size: `3`, or `[1, 4]` for random sizes in that range; each piece is forwarded once the reader has taken the one before.
     pub slice: Option<S<Vec<u64>>>,
     /// Wait this long before forwarding each piece, e.g. `5ms`.
     pub delay: Option<S<String>>,

@@ -20,6 +20,7 @@ use crate::diagnostic::{Reporter, closest};
 use crate::model::*;
 use crate::raw::*;
 use crate::spanned::{Loc, S};
+use crate::template::Template;
 use crate::{fixture, matrix, syntax};
 
 /// Validates a whole scenario file. `lab` is what the manifest says when
@@ -73,6 +74,71 @@ fn raw_when(sc: &RawScenario) -> BTreeMap<String, String> {
 fn disjoint(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> bool {
     a.iter()
         .any(|(k, v)| b.get(k).is_some_and(|other| other != v))
+}
+
+/// A port given as a course option, `"{{options.daytime_port}}"`: the
+/// option's value must be a port number (checked when the lab manifest,
+/// which holds the options, is known).
+fn option_port(
+    port_name: &str,
+    text: &str,
+    loc: Loc,
+    options: Option<&BTreeMap<String, String>>,
+    r: &mut Reporter,
+) -> Option<PortSpec> {
+    let template = match Template::parse(text) {
+        Ok(t) => t,
+        Err(e) => {
+            r.error(loc, e.message, e.help);
+            return None;
+        }
+    };
+    let placeholders: Vec<(&str, &str)> = template.placeholders().collect();
+    let option = match placeholders.as_slice() {
+        [("options", name)] if text.trim() == format!("{{{{options.{name}}}}}") => *name,
+        _ => {
+            r.error(
+                loc,
+                format!("port `{port_name}` has value `{text}`, which is not a port"),
+                Some("a port is a number, `auto`, or exactly one course option, `\"{{options.NAME}}\"`".into()),
+            );
+            return None;
+        }
+    };
+    let Some(options) = options else {
+        r.error(
+            loc,
+            format!("port `{port_name}` is the course option `{option}`, and no lab manifest gives options here"),
+            Some("run or validate the scenario with its lab.yaml (or with a lab.yaml beside it)".into()),
+        );
+        return None;
+    };
+    let Some(value) = options.get(option) else {
+        let known: Vec<&str> = options.keys().map(String::as_str).collect();
+        r.error(
+            loc,
+            format!("port `{port_name}`: `{option}` is not a course option"),
+            Some(format!(
+                "add `{option}` under `options:` in lab.yaml, or use one of: {}",
+                known.join(", ")
+            )),
+        );
+        return None;
+    };
+    match value.trim().parse::<u16>() {
+        Ok(number) if number > 0 => Some(PortSpec::Option {
+            name: option.to_string(),
+            number,
+        }),
+        _ => {
+            r.error(
+                loc,
+                format!("port `{port_name}` is the course option `{option}`, whose value `{value}` is not a port"),
+                Some(format!("set `{option}` in lab.yaml's `options:` (or with `--option {option}=PORT`) to a number from 1 to 65535")),
+            );
+            None
+        }
+    }
 }
 
 fn validate_when(
@@ -188,6 +254,8 @@ fn validate_scenario(
         let text = &spec.value().0;
         let parsed = if text == "auto" {
             Some(PortSpec::Auto)
+        } else if text.contains("{{") {
+            option_port(port_name, text, spec.loc(), options, r)
         } else {
             match text.parse::<u16>() {
                 Ok(n) if n > 0 => Some(PortSpec::Fixed(n)),
@@ -195,7 +263,7 @@ fn validate_scenario(
                     r.error(
                         spec.loc(),
                         format!("port `{port_name}` has value `{text}`, which is not a port"),
-                        Some("write a number from 1 to 65535, or `auto` for a free port".into()),
+                        Some("write a number from 1 to 65535, `auto` for a free port, or `\"{{options.NAME}}\"` for a course option".into()),
                     );
                     None
                 }

@@ -151,10 +151,18 @@ pub enum BeforeClose {
 pub fn until_close(expected: &BeforeClose, fact: &Received) -> Judgement {
     let got = &fact.bytes;
     if fact.end != ReadEnd::Eof {
-        let message = match &fact.end {
+        let mut message = match &fact.end {
             ReadEnd::Expired(_) => format!("the connection was not closed: {}", why(&fact.end)),
             other => why(other),
         };
+        if matches!(expected, BeforeClose::Segments { .. })
+            && let Some(kind) = super::blame::kind_of(&got[..got.len() / 260 * 260])
+        {
+            message.push_str(&format!(
+                "; {} bytes arrived before that, all {kind}",
+                got.len()
+            ));
+        }
         return Judgement::fail(message)
             .expected("the other side to close the connection")
             .observed(format!(

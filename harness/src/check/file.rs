@@ -2,7 +2,7 @@
 //! byte-exact copy of a fixture.
 
 use super::Judgement;
-use super::difference::{describe_difference, sha256_hex};
+use super::difference::{cut_at_nul, describe_difference, sha256_hex};
 use crate::facts::{FileContent, FileFact};
 
 /// `file: { exists: … }`: a regular file is there (or nothing is). What
@@ -64,11 +64,19 @@ pub fn matches(fixture: &str, want: &[u8], fact: &FileFact) -> Judgement {
             &sha256_hex(got)[..16]
         ))
     } else {
-        Judgement::fail(format!(
+        let judgement = Judgement::fail(format!(
             "{shown} is not a byte-exact copy of fixture `{fixture}`"
         ))
         .expected(format!("{} bytes, sha256 {}", want.len(), sha256_hex(want)))
-        .observed(describe_difference(want, got))
+        .observed(describe_difference(want, got));
+        match cut_at_nul(want, got) {
+            Some(why) => {
+                let mut judgement = judgement.hint(why);
+                judgement.message.push_str(": its data is cut at NUL bytes");
+                judgement
+            }
+            None => judgement,
+        }
     }
 }
 

@@ -21,8 +21,10 @@ pub struct Judgement {
     pub observed: Option<String>,
     /// The program whose behaviour was judged, when the step is about one.
     pub program: Option<ProgramFact>,
-    /// The likely mistake, when the check knows it better than a hint the
-    /// scenario's author could write once (an RST's cause, a packet check).
+    /// A hint from the facts, in place of the step's own (which was
+    /// written for the step's program, not for the one found at fault, or
+    /// does not know the cause the facts show: a SIGPIPE, a busy loop, an
+    /// RST's cause, a packet check).
     pub hint: Option<String>,
 }
 
@@ -69,7 +71,14 @@ impl Judgement {
         self
     }
 
-    /// The check's own hint, when it has one.
+    /// A hint the facts call for, shown instead of the step's.
+    pub fn hint(mut self, text: impl Into<String>) -> Self {
+        self.hint = Some(text.into());
+        self
+    }
+
+    /// The check's own hint from the facts, when it has one (else the
+    /// step's is shown).
     pub fn hint_if(mut self, hint: Option<String>) -> Self {
         self.hint = hint;
         self

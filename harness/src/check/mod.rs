@@ -7,7 +7,7 @@
 //!
 //! | module | judges |
 //! |---|---|
-//! | [`process`] | `wait_listen`, `exit`, `running`, `children` |
+//! | [`process`] | `wait_listen`, `exit`, `running`, `idle`, `children` |
 //! | [`printed`] | `expect`, `output` |
 //! | [`bytes`] | `recv`, `silence` |
 //! | [`segments`] | file-transfer segments before a close |
@@ -16,12 +16,14 @@
 //! | [`values`] | `assert` on captured values |
 //! | [`packets`] | `packets`: a connection's TCP packets, as captured |
 //! | [`sandbox`] | what the sandbox saw (fork bombs, memory kills, stray files) |
+//! | [`blame`] | which student program a failure comes from, and what it did |
 //!
 //! Then a step that checks behaviour becomes a [`CheckReport`] with its
 //! status, what was expected and seen, and the author's hint; a set-up step
 //! becomes one only when it failed (so a student sees why the rest did not
 //! run). Observe-only steps are reported as observed, never as failures.
 
+pub mod blame;
 pub mod bytes;
 pub mod connection;
 pub mod difference;
@@ -95,11 +97,13 @@ pub fn verdict(observation: &Observation, meta: &StepMeta) -> Option<CheckReport
         expected: observation.expected.as_deref().map(field),
         observed: observation.observed.as_deref().map(field),
         hint: if failed {
-            meta.hint.clone().or_else(|| observation.hint.clone())
+            observation.hint.clone().or_else(|| meta.hint.clone())
         } else {
             None
         },
         duration_secs: observation.elapsed.as_secs_f64(),
+        held: (status == CheckStatus::Observed && observation.is_check)
+            .then_some(observation.outcome == Outcome::Ok),
     })
 }
 
@@ -117,6 +121,7 @@ pub fn not_reached(title: String, step: String, line: u32, weight: f64) -> Check
         observed: None,
         hint: None,
         duration_secs: 0.0,
+        held: None,
     }
 }
 

@@ -47,7 +47,7 @@ pub struct Observation {
     pub observed: Option<String>,
     /// The program whose behaviour was judged, when the step is about one.
     pub program: Option<ProgramFact>,
-    /// The check's own hint (the author's `hint:` comes first).
+    /// A hint from the facts, shown instead of the step's own.
     pub hint: Option<String>,
     /// Judged after the scenario stopped at an earlier failure (a packet
     /// check, on what was captured): reported, never scored.

@@ -6,18 +6,22 @@ use socklab_scenario::{CountSpec, ExitExpect};
 
 use super::Judgement;
 use crate::facts::{
-    ChildrenFact, ExitFact, ExitInfo, Expired, ListenFact, ListenOutcome, ProgramFact,
+    ChildrenFact, ExitFact, ExitInfo, Expired, IdleFact, ListenFact, ListenOutcome, ProgramFact,
 };
 
-/// `wait_listen`: the program listens on the port.
+/// `wait_listen`: the program listens on the port. When it listens on
+/// other ports instead, the failure says which, and, when the port is a
+/// course option, that the course may set the option to the port found.
 pub fn listening(fact: &ListenFact) -> Judgement {
     let ListenFact {
         program,
         port,
+        option,
+        elsewhere,
         outcome,
     } = fact;
     let label = &program.label;
-    let failed = match outcome {
+    let mut failed = match outcome {
         ListenOutcome::Listening => {
             return Judgement::pass(format!("{label} listens on port {port}")).about(program);
         }
@@ -38,6 +42,25 @@ pub fn listening(fact: &ListenFact) -> Judgement {
             "{label} did not listen on port {port}, and nothing could change that any more"
         )),
     };
+    if !elsewhere.is_empty() {
+        let ports: Vec<String> = elsewhere.iter().map(|a| a.port().to_string()).collect();
+        let mut ports_sorted = ports.clone();
+        ports_sorted.dedup();
+        let (noun, list) = match ports_sorted.as_slice() {
+            [one] => ("port", one.clone()),
+            _ => ("ports", ports_sorted.join(", ")),
+        };
+        failed.message = format!("{}; it listens on {noun} {list} instead", failed.message);
+        failed = match option {
+            Some(option) => failed.hint(format!(
+                "The scenario expects port {port}, the course option `{option}`. If this course's program uses port {first}, set `{option}: {first}` under `options:` in lab.yaml (or grade with `--option {option}={first}`); otherwise listen on port {port}.",
+                first = ports_sorted[0],
+            )),
+            None => failed.hint(format!(
+                "Listen on the port the scenario gives the program (port {port}, usually its first argument: htons(atoi(argv[1]))), not on a port of its own."
+            )),
+        };
+    }
     failed
         .expected(format!("a socket listening on TCP port {port}"))
         .observed(program.context())
@@ -95,6 +118,44 @@ pub fn running(program: &ProgramFact) -> Judgement {
     }
 }
 
+/// `idle`: the program (and every process it forked) came to rest. One
+/// that did not is shown process by process, with the CPU each used.
+pub fn idle(fact: &IdleFact) -> Judgement {
+    let program = &fact.program;
+    let Some(busy) = &fact.busy else {
+        return Judgement::pass(format!("{} is at rest", program.label)).about(program);
+    };
+    let waited = fact.waited.as_secs_f64();
+    let shown: Vec<String> = busy
+        .iter()
+        .map(|p| {
+            format!(
+                "pid {} ({}) {}, {:.1} s of CPU in {waited:.1} s",
+                p.pid,
+                p.comm,
+                p.doing,
+                p.cpu.as_secs_f64()
+            )
+        })
+        .collect();
+    let spinning = busy.iter().any(|p| p.doing == "running");
+    let mut judgement = Judgement::fail(format!(
+        "{} did not come to rest within {waited:.1} s: {}",
+        program.label,
+        shown.join("; ")
+    ))
+    .expected("every process of the program ended, or asleep waiting for input")
+    .observed(program.context())
+    .about(program);
+    if spinning {
+        judgement = judgement.hint(BUSY_LOOP_HINT);
+    }
+    judgement
+}
+
+/// What a program that keeps running after its peer left usually does wrong.
+pub const BUSY_LOOP_HINT: &str = "A loop that ignores read()'s result runs flat out once the other side has closed: read() then returns 0 at once, every time. Leave the loop when read() returns 0 (end of stream) or -1 (error), and close the socket.";
+
 /// Whether the children are as `children:` asks.
 pub fn children_as_expected(count: &CountSpec, zombies: Option<u32>, fact: &ChildrenFact) -> bool {
     count.exact.is_none_or(|n| fact.total == n)
@@ -131,11 +192,28 @@ pub fn children(
     if let Some(n) = zombies {
         expected.push(format!("at most {n} zombie children"));
     }
-    Judgement::fail(format!("{}: {seen}", program.label))
+    let judgement = Judgement::fail(format!("{}: {seen}", program.label))
         .expected(expected.join(", "))
-        .observed(seen)
-        .about(program)
+        .observed(seen.clone())
+        .about(program);
+    // Too many children, none of them a zombie beyond the allowance: they
+    // are alive, so they never ended (reaping is not the defect).
+    let living = fact.total - fact.zombies;
+    let too_many =
+        count.exact.is_some_and(|n| fact.total > n) || count.max.is_some_and(|n| fact.total > n);
+    if too_many && zombies.is_none_or(|n| fact.zombies <= n) && living > 0 {
+        let mut judgement = judgement.hint(CHILD_NEVER_ENDS_HINT);
+        judgement.message = format!(
+            "{}: {living} of its children are still running after their clients left ({seen})",
+            program.label
+        );
+        return judgement;
+    }
+    judgement
 }
+
+/// What a forking server whose children outlive their clients does wrong.
+pub const CHILD_NEVER_ENDS_HINT: &str = "A child should end once its client has left: when read() returns 0 (end of stream) or -1, leave the echo loop, close the connected socket and exit(0).";
 
 #[cfg(test)]
 mod tests {
@@ -181,6 +259,8 @@ mod tests {
         let fact = ListenFact {
             program: server(Some(code(1))),
             port: 9877,
+            option: None,
+            elsewhere: Vec::new(),
             outcome: ListenOutcome::Exited(code(1)),
         };
         let j = listening(&fact);
@@ -215,6 +295,62 @@ mod tests {
             ..fact
         };
         assert!(listening(&on_time).passed());
+    }
+
+    #[test]
+    fn a_server_on_another_port_is_told_which_and_the_option_to_set() {
+        let fact = ListenFact {
+            program: server(None),
+            port: 13,
+            option: Some("daytime_port".into()),
+            elsewhere: vec!["0.0.0.0:12345".parse().unwrap()],
+            outcome: ListenOutcome::NotYet {
+                waited: Duration::from_secs(5),
+                why: Expired::Settled,
+            },
+        };
+        let j = listening(&fact);
+        assert_eq!(
+            j.message,
+            "tcpserv (submission) did not listen on port 13, and nothing could change that any more; it listens on port 12345 instead"
+        );
+        let hint = j.hint.unwrap();
+        assert!(
+            hint.contains("set `daytime_port: 12345` under `options:` in lab.yaml")
+                && hint.contains("--option daytime_port=12345"),
+            "{hint}"
+        );
+        let no_option = listening(&ListenFact {
+            option: None,
+            ..fact
+        });
+        assert!(no_option.hint.unwrap().contains("not on a port of its own"));
+    }
+
+    #[test]
+    fn a_program_that_keeps_running_is_shown_process_by_process() {
+        let at_rest = IdleFact {
+            program: server(None),
+            waited: Duration::from_millis(40),
+            busy: None,
+        };
+        assert!(idle(&at_rest).passed());
+        let spinning = IdleFact {
+            busy: Some(vec![crate::facts::ProcessActivity {
+                pid: 42,
+                comm: "tcpserv".into(),
+                doing: "running".into(),
+                cpu: Duration::from_millis(1900),
+            }]),
+            waited: Duration::from_secs(2),
+            ..at_rest
+        };
+        let j = idle(&spinning);
+        assert_eq!(
+            j.message,
+            "tcpserv (submission) did not come to rest within 2.0 s: pid 42 (tcpserv) running, 1.9 s of CPU in 2.0 s"
+        );
+        assert_eq!(j.hint.as_deref(), Some(BUSY_LOOP_HINT));
     }
 
     #[test]
@@ -257,6 +393,37 @@ mod tests {
             ended.message
         );
         assert_eq!(ended.expected.as_deref(), Some("the program keeps running"));
+    }
+
+    #[test]
+    fn children_alive_after_their_clients_left_are_not_a_reaping_defect() {
+        let none_left = CountSpec {
+            exact: Some(0),
+            ..CountSpec::default()
+        };
+        let fact = ChildrenFact {
+            total: 15,
+            zombies: 0,
+        };
+        let j = children(&none_left, Some(0), &server(None), &fact);
+        assert!(!j.passed());
+        assert_eq!(
+            j.message,
+            "tcpserv (submission): 15 of its children are still running after their clients left \
+             (15 children, 0 of them zombies (exited but never waited for))"
+        );
+        assert_eq!(j.hint.as_deref(), Some(CHILD_NEVER_ENDS_HINT));
+        // Zombies over the limit stay a reaping defect.
+        let reaping = children(
+            &none_left,
+            Some(0),
+            &server(None),
+            &ChildrenFact {
+                total: 3,
+                zombies: 3,
+            },
+        );
+        assert!(reaping.hint.is_none(), "{:?}", reaping.hint);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use socklab_reference::wire::filetransfer::{
     DATA_SIZE, LEN_SIZE, SEGMENT_SIZE, SegmentError, SegmentReassembler,
 };
 
-use super::difference::describe_difference;
+use super::difference::{cut_at_nul, describe_difference};
 use super::{Judgement, tail};
 
 /// Whether `got` is well-formed segments carrying `want` (the bytes of
@@ -43,8 +43,13 @@ pub fn carry(want: &[u8], got: &[u8], fixture: &str) -> Judgement {
             Ok(data) => content.extend_from_slice(data),
             Err(_) => {
                 let header = &segment.encode(ByteOrder::Host)[..LEN_SIZE];
+                let failed_read = if segment.len == -1 {
+                    " (-1 is what read() returns when it fails: was the file opened?)"
+                } else {
+                    ""
+                };
                 return Judgement::fail(format!(
-                    "segment {i} has len {}, outside 0..={DATA_SIZE}",
+                    "segment {i} has len {}, outside 0..={DATA_SIZE}{failed_read}",
                     segment.len
                 ))
                 .expected(expected)
@@ -53,13 +58,22 @@ pub fn carry(want: &[u8], got: &[u8], fixture: &str) -> Judgement {
         }
     }
     if content == want {
-        Judgement::pass(format!("{whole} well-formed segments carrying the fixture"))
-    } else {
-        Judgement::fail(format!(
-            "the {whole} segments do not carry the fixture's bytes"
-        ))
-        .expected(expected)
-        .observed(describe_difference(want, &content))
+        return Judgement::pass(format!("{whole} well-formed segments carrying the fixture"));
+    }
+    let judgement = Judgement::fail(format!(
+        "the {whole} segments do not carry the fixture's bytes"
+    ))
+    .expected(expected)
+    .observed(describe_difference(want, &content));
+    match cut_at_nul(want, &content) {
+        Some(why) => {
+            let mut judgement = judgement.hint(why);
+            judgement
+                .message
+                .push_str(": their data is cut at NUL bytes");
+            judgement
+        }
+        None => judgement,
     }
 }
 
@@ -68,6 +82,31 @@ mod tests {
     use socklab_reference::wire::filetransfer::{Segment, encode_file};
 
     use super::*;
+
+    #[test]
+    fn a_server_that_copies_with_string_functions_is_told_so() {
+        let file: Vec<u8> = (0..600u32).map(|i| (i % 7) as u8).collect();
+        // strncpy: each chunk zero from its first NUL on, len kept.
+        let zeroed: Vec<u8> = file
+            .chunks(256)
+            .flat_map(|c| {
+                let end = c.iter().position(|b| *b == 0).unwrap_or(c.len());
+                let mut kept = c[..end].to_vec();
+                kept.resize(c.len(), 0);
+                kept
+            })
+            .collect();
+        let j = carry(&file, &encode_file(&zeroed, ByteOrder::Host), "f");
+        assert_eq!(
+            j.message,
+            "the 3 segments do not carry the fixture's bytes: their data is cut at NUL bytes"
+        );
+        assert!(j.hint.unwrap().contains("strncpy"));
+        // A random file without a NUL inside a chunk says nothing of the kind.
+        let plain: Vec<u8> = vec![7u8; 600];
+        let wrong = encode_file(&[8u8; 600], ByteOrder::Host);
+        assert!(carry(&plain, &wrong, "f").hint.is_none());
+    }
 
     #[test]
     fn the_reference_encoding_carries_the_file() {
@@ -99,7 +138,10 @@ mod tests {
         let mut bad = Segment::with_data(b"abc").unwrap();
         bad.len = -1;
         let j = carry(b"abc", &bad.encode(ByteOrder::Host), "f");
-        assert_eq!(j.message, "segment 0 has len -1, outside 0..=256");
+        assert_eq!(
+            j.message,
+            "segment 0 has len -1, outside 0..=256 (-1 is what read() returns when it fails: was the file opened?)"
+        );
         assert_eq!(
             j.observed.as_deref(),
             Some("segment 0 header: \\xff\\xff\\xff\\xff")

@@ -17,8 +17,12 @@ use crate::events::{Events, Subscriber};
 use crate::grade::{CaptureFiles, PACKETS_FOLDER};
 use crate::plan::Suite;
 
-pub fn validate(files: &[PathBuf], lab: Option<&Path>) -> Result<ExitCode, Error> {
-    let suite = load_suite(files, lab)?;
+pub fn validate(
+    files: &[PathBuf],
+    lab: Option<&Path>,
+    options: &[(String, String)],
+) -> Result<ExitCode, Error> {
+    let suite = load_suite(files, lab, options)?;
     let count = suite.scenarios().count();
     println!("ok: {count} scenarios in {} file(s)", suite.files.len());
     if !suite.left_out.is_empty() {
@@ -113,8 +117,12 @@ fn format_when(when: &std::collections::BTreeMap<String, String>) -> String {
         .join(", ")
 }
 
-pub fn list(files: &[PathBuf], lab: Option<&Path>) -> Result<ExitCode, Error> {
-    let suite = load_suite(files, lab)?;
+pub fn list(
+    files: &[PathBuf],
+    lab: Option<&Path>,
+    options: &[(String, String)],
+) -> Result<ExitCode, Error> {
+    let suite = load_suite(files, lab, options)?;
     let mut total = 0.0;
     for scenario in suite.scenarios() {
         let kind = if scenario.observe {
@@ -199,7 +207,7 @@ fn lab_hint(suite: &Suite, files: &[PathBuf]) -> String {
 }
 
 pub fn run(args: RunArgs) -> Result<ExitCode, Error> {
-    let mut suite = load_suite(&args.files, args.lab.as_deref())?;
+    let mut suite = load_suite(&args.files, args.lab.as_deref(), &args.options)?;
     let lab = lab_hint(&suite, &args.files);
     select(&mut suite, &args.only, &lab)?;
     if !args.submission.is_dir() {
@@ -258,7 +266,8 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Error> {
 
 pub fn grade(args: GradeArgs) -> Result<ExitCode, Error> {
     let lab = lab_manifest(&args.lab)?;
-    let suite = load_suite(std::slice::from_ref(&lab), None)?;
+    let mut suite = load_suite(std::slice::from_ref(&lab), None, &args.options)?;
+    select(&mut suite, &args.only, &lab.display().to_string())?;
     if !args.submissions.is_dir() {
         return Err(Error::usage(
             format!("`{}` is not a directory", args.submissions.display()),
@@ -304,7 +313,7 @@ pub fn grade(args: GradeArgs) -> Result<ExitCode, Error> {
 
 pub fn check(args: CheckArgs) -> Result<ExitCode, Error> {
     let lab = check_lab(args.lab)?;
-    let mut suite = load_suite(std::slice::from_ref(&lab), None)?;
+    let mut suite = load_suite(std::slice::from_ref(&lab), None, &args.options)?;
     select(&mut suite, &args.only, &lab.display().to_string())?;
     let here = std::env::current_dir()
         .map_err(|e| Error::internal("cannot find the current directory", e))?;

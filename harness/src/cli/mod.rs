@@ -57,6 +57,9 @@ enum Command {
         files: Vec<PathBuf>,
         #[arg(long, value_name = "LAB", help = LAB_HELP)]
         lab: Option<PathBuf>,
+        /// Set a course option of lab.yaml, e.g. `--option daytime_port=12345`; may be repeated.
+        #[arg(long = "option", value_name = "NAME=VALUE", value_parser = parse_option)]
+        options: Vec<(String, String)>,
     },
     /// List the scenarios of files or a lab manifest, with points.
     List {
@@ -65,6 +68,9 @@ enum Command {
         files: Vec<PathBuf>,
         #[arg(long, value_name = "LAB", help = LAB_HELP)]
         lab: Option<PathBuf>,
+        /// Set a course option of lab.yaml, e.g. `--option echo_mode=sum`; may be repeated.
+        #[arg(long = "option", value_name = "NAME=VALUE", value_parser = parse_option)]
+        options: Vec<(String, String)>,
     },
     /// Print the JSON Schema of scenario files (or of lab manifests).
     Schema {
@@ -158,6 +164,9 @@ pub(crate) struct RunArgs {
     /// Do not capture packets (packet checks are skipped).
     #[arg(long)]
     no_capture: bool,
+    /// Set a course option of lab.yaml, e.g. `--option daytime_port=12345`; may be repeated.
+    #[arg(long = "option", value_name = "NAME=VALUE", value_parser = parse_option)]
+    options: Vec<(String, String)>,
 }
 
 /// `--isolation`.
@@ -187,6 +196,12 @@ pub(crate) struct GradeArgs {
     resume: bool,
     #[arg(long, value_enum, default_value_t = IsolationArg::Auto, help = ISOLATION_HELP)]
     isolation: IsolationArg,
+    /// Only scenarios whose name contains this text (or with this tag); may be repeated.
+    #[arg(long, value_name = "TEXT")]
+    only: Vec<String>,
+    /// Set a course option of lab.yaml for this class, e.g. `--option daytime_port=12345`; may be repeated.
+    #[arg(long = "option", value_name = "NAME=VALUE", value_parser = parse_option)]
+    options: Vec<(String, String)>,
     /// Do not capture packets (packet checks are skipped; no packets/ folders).
     #[arg(long)]
     no_capture: bool,
@@ -213,6 +228,21 @@ pub(crate) struct CheckArgs {
     verbose: bool,
     #[arg(long, value_enum, default_value_t = IsolationArg::Auto, help = ISOLATION_HELP)]
     isolation: IsolationArg,
+    /// Set a course option of lab.yaml, e.g. `--option daytime_port=12345`; may be repeated.
+    #[arg(long = "option", value_name = "NAME=VALUE", value_parser = parse_option)]
+    options: Vec<(String, String)>,
+}
+
+/// `--option NAME=VALUE`.
+fn parse_option(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not NAME=VALUE (e.g. daytime_port=12345)"))?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(format!("`{text}` names no option (NAME=VALUE)"));
+    }
+    Ok((name.to_string(), value.trim().to_string()))
 }
 
 #[derive(clap::Args)]
@@ -282,8 +312,16 @@ pub fn run() -> Result<ExitCode, Error> {
     }
     let cli = Cli::parse();
     match cli.command {
-        Command::Validate { files, lab } => commands::validate(&files, lab.as_deref()),
-        Command::List { files, lab } => commands::list(&files, lab.as_deref()),
+        Command::Validate {
+            files,
+            lab,
+            options,
+        } => commands::validate(&files, lab.as_deref(), &options),
+        Command::List {
+            files,
+            lab,
+            options,
+        } => commands::list(&files, lab.as_deref(), &options),
         Command::Schema { manifest } => {
             if manifest {
                 print!("{}", socklab_scenario::schema::manifest_schema());

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use socklab_scenario::{
-    Diagnostics, LabManifest, is_manifest, load_manifest, load_scenario_file, manifest_at,
-    read_manifest,
+    Diagnostics, LabManifest, is_manifest, load_manifest_with, load_scenario_file, manifest_at,
+    read_manifest_with,
 };
 
 use super::interrupt::Interrupts;
@@ -25,9 +25,16 @@ use crate::sandbox::{self, IsolationRequest, userns::UserNamespace};
 /// `lab` names (`--lab`), else with the manifest among `files`, else with
 /// the `lab.yaml` beside them, if any: its programs, build, options and
 /// limits (and validation checks their program and option names).
-pub fn load_suite(files: &[PathBuf], lab: Option<&Path>) -> Result<Suite, Error> {
+/// `options` set course options of that manifest (`--option NAME=VALUE`),
+/// which must have them.
+pub fn load_suite(
+    files: &[PathBuf],
+    lab: Option<&Path>,
+    options: &[(String, String)],
+) -> Result<Suite, Error> {
+    let overrides: BTreeMap<String, String> = options.iter().cloned().collect();
     let mut manifest = match lab {
-        Some(lab) => Some(read_manifest(&lab_manifest(lab)?)?),
+        Some(lab) => Some(read_manifest_with(&lab_manifest(lab)?, &overrides)?),
         None => None,
     };
     let mut scenario_files = Vec::new();
@@ -46,7 +53,7 @@ pub fn load_suite(files: &[PathBuf], lab: Option<&Path>) -> Result<Suite, Error>
                     "a run has one lab: give its lab.yaml (the whole suite) or scenario files with `--lab`, not both",
                 ));
             }
-            match load_manifest(&path) {
+            match load_manifest_with(&path, &overrides) {
                 Ok((m, fs)) => {
                     manifest = Some(m);
                     scenario_files.extend(fs);
@@ -64,7 +71,7 @@ pub fn load_suite(files: &[PathBuf], lab: Option<&Path>) -> Result<Suite, Error>
         if manifest.is_none() {
             let beside = file.parent().unwrap_or(Path::new(".")).join("lab.yaml");
             if is_manifest(&beside) {
-                match read_manifest(&beside) {
+                match read_manifest_with(&beside, &overrides) {
                     Ok(m) => manifest = Some(m),
                     Err(d) => problems.0.extend(d.0),
                 }
@@ -78,6 +85,12 @@ pub fn load_suite(files: &[PathBuf], lab: Option<&Path>) -> Result<Suite, Error>
     }
     if !problems.is_empty() {
         return Err(problems.into());
+    }
+    if !overrides.is_empty() && manifest.is_none() {
+        return Err(Error::usage(
+            "`--option` sets course options of a lab manifest, and none is loaded",
+            "give the lab's lab.yaml (or `--lab` with the scenario files, or put them beside it)",
+        ));
     }
     Ok(Suite::new(manifest, scenario_files))
 }

@@ -173,6 +173,16 @@ impl TcpSocket {
     }
 }
 
+/// What one connection has carried, from the kernel's `tcp_info`
+/// (`INET_DIAG_INFO`): what a failed check can say a program sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Traffic {
+    /// Bytes sent and acknowledged by the other side (`tcpi_bytes_acked`).
+    pub bytes_acked: u64,
+    /// Bytes received in order (`tcpi_bytes_received`).
+    pub bytes_received: u64,
+}
+
 fn bytes(n: u32) -> String {
     if n == 1 {
         "1 byte".to_string()
@@ -307,6 +317,45 @@ impl SockDiag {
         Ok(found)
     }
 
+    /// Every socket (any state, TIME_WAIT included) whose local port is
+    /// `port`: what keeps a server from binding it.
+    pub fn holding_port(&self, port: u16) -> io::Result<Vec<TcpSocket>> {
+        Ok(self
+            .sockets(States::ALL)?
+            .into_iter()
+            .filter(|s| s.local.port() == port)
+            .collect())
+    }
+
+    /// The one socket with this local and remote address, and what it has
+    /// carried; `None` when there is none (it was closed, or lives in
+    /// another namespace). The kernel looks it up in its hash table rather
+    /// than walking the table: microseconds, whatever the namespace holds.
+    pub fn find(
+        &self,
+        local: SocketAddr,
+        remote: SocketAddr,
+    ) -> io::Result<Option<(TcpSocket, Option<Traffic>)>> {
+        if local.is_ipv4() != remote.is_ipv4() {
+            return Ok(None);
+        }
+        let mut channel = self.channel.lock().unwrap_or_else(|e| e.into_inner());
+        channel.seq = channel.seq.wrapping_add(1);
+        let seq = channel.seq;
+        let request = encode_lookup(seq, local, remote);
+        send_to_kernel(&channel.fd, &request)?;
+        loop {
+            let Channel { fd, buf, .. } = &mut *channel;
+            let n = recv(fd, buf)?;
+            match decode_lookup(&buf[..n], seq) {
+                Lookup::Found(socket, traffic) => return Ok(Some((socket, traffic))),
+                Lookup::Missing => return Ok(None),
+                Lookup::Failed(error) => return Err(error),
+                Lookup::Other => continue,
+            }
+        }
+    }
+
     fn dump(&self, family: u8, states: States, port: Option<u16>) -> io::Result<Vec<TcpSocket>> {
         let mut channel = self.channel.lock().unwrap_or_else(|e| e.into_inner());
         channel.seq = channel.seq.wrapping_add(1);
@@ -385,6 +434,120 @@ fn encode_request(
         req[8..10].copy_from_slice(&port.to_be_bytes());
     }
     msg
+}
+
+/// `idiag_ext` bit asking for `tcp_info` (`1 << (INET_DIAG_INFO - 1)`).
+const EXT_INFO: u8 = 1 << 1;
+/// The attribute type of `tcp_info` in an answer.
+const INET_DIAG_INFO: u16 = 2;
+/// `INET_DIAG_NOCOOKIE`: match by addresses, not by a socket cookie.
+const NO_COOKIE: u32 = !0;
+
+/// `nlmsghdr` + `inet_diag_req_v2` asking for the one socket with these
+/// addresses (no `NLM_F_DUMP`: the kernel looks it up by its 4-tuple).
+fn encode_lookup(seq: u32, local: SocketAddr, remote: SocketAddr) -> [u8; NLMSG_HDR + REQ_V2] {
+    let mut msg = [0u8; NLMSG_HDR + REQ_V2];
+    msg[0..4].copy_from_slice(&((NLMSG_HDR + REQ_V2) as u32).to_ne_bytes());
+    msg[4..6].copy_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+    msg[6..8].copy_from_slice(&(libc::NLM_F_REQUEST as u16).to_ne_bytes());
+    msg[8..12].copy_from_slice(&seq.to_ne_bytes());
+    let req = &mut msg[NLMSG_HDR..];
+    req[0] = if local.is_ipv4() {
+        libc::AF_INET as u8
+    } else {
+        libc::AF_INET6 as u8
+    };
+    req[1] = libc::IPPROTO_TCP as u8;
+    req[2] = EXT_INFO;
+    req[4..8].copy_from_slice(&States::ALL.0.to_ne_bytes());
+    // inet_diag_sockid: sport, dport (network order), src[4], dst[4], if, cookie[2].
+    let id = &mut req[8..56];
+    id[0..2].copy_from_slice(&local.port().to_be_bytes());
+    id[2..4].copy_from_slice(&remote.port().to_be_bytes());
+    let put = |slot: &mut [u8], ip: IpAddr| match ip {
+        IpAddr::V4(v4) => slot[..4].copy_from_slice(&v4.octets()),
+        IpAddr::V6(v6) => slot[..16].copy_from_slice(&v6.octets()),
+    };
+    put(&mut id[4..20], local.ip());
+    put(&mut id[20..36], remote.ip());
+    id[40..44].copy_from_slice(&NO_COOKIE.to_ne_bytes());
+    id[44..48].copy_from_slice(&NO_COOKIE.to_ne_bytes());
+    msg
+}
+
+/// What a datagram says about a lookup.
+enum Lookup {
+    Found(TcpSocket, Option<Traffic>),
+    /// No such socket (`ENOENT`).
+    Missing,
+    Failed(io::Error),
+    /// An answer to an older request.
+    Other,
+}
+
+fn decode_lookup(mut data: &[u8], seq: u32) -> Lookup {
+    while data.len() >= NLMSG_HDR {
+        let len = u32::from_ne_bytes(data[0..4].try_into().expect("4 bytes")) as usize;
+        let kind = u16::from_ne_bytes(data[4..6].try_into().expect("2 bytes"));
+        let msg_seq = u32::from_ne_bytes(data[8..12].try_into().expect("4 bytes"));
+        if len < NLMSG_HDR || len > data.len() {
+            return Lookup::Failed(io::Error::other(format!(
+                "sock_diag: a netlink message of {len} bytes in a datagram of {}",
+                data.len()
+            )));
+        }
+        let body = &data[NLMSG_HDR..len];
+        if msg_seq == seq {
+            match kind {
+                NLMSG_ERROR => {
+                    let code = body
+                        .get(0..4)
+                        .map(|b| i32::from_ne_bytes(b.try_into().expect("4 bytes")))
+                        .unwrap_or(0);
+                    return if -code == libc::ENOENT {
+                        Lookup::Missing
+                    } else {
+                        Lookup::Failed(io::Error::from_raw_os_error(-code))
+                    };
+                }
+                SOCK_DIAG_BY_FAMILY => {
+                    return match decode_socket(body) {
+                        Some(socket) => Lookup::Found(socket, traffic(&body[DIAG_MSG..])),
+                        None => Lookup::Missing,
+                    };
+                }
+                _ => {}
+            }
+        }
+        let advance = len.div_ceil(4) * 4;
+        data = data.get(advance..).unwrap_or(&[]);
+    }
+    Lookup::Other
+}
+
+/// `tcpi_bytes_acked` and `tcpi_bytes_received` from the `INET_DIAG_INFO`
+/// attribute that follows an `inet_diag_msg` (Linux ≥ 4.2 fills them).
+fn traffic(mut attributes: &[u8]) -> Option<Traffic> {
+    while attributes.len() >= 4 {
+        let len = u16::from_ne_bytes([attributes[0], attributes[1]]) as usize;
+        let kind = u16::from_ne_bytes([attributes[2], attributes[3]]);
+        if len < 4 || len > attributes.len() {
+            return None;
+        }
+        if kind == INET_DIAG_INFO {
+            let info = &attributes[4..len];
+            let at = |offset: usize| {
+                info.get(offset..offset + 8)
+                    .map(|b| u64::from_ne_bytes(b.try_into().expect("8 bytes")))
+            };
+            return Some(Traffic {
+                bytes_acked: at(120)?,
+                bytes_received: at(128)?,
+            });
+        }
+        attributes = attributes.get(len.div_ceil(4) * 4..).unwrap_or(&[]);
+    }
+    None
 }
 
 fn send_to_kernel(fd: &OwnedFd, message: &[u8]) -> io::Result<()> {
@@ -560,5 +723,31 @@ mod tests {
         assert_eq!(server_side.recv_queue, 3, "3 bytes not read yet");
         drop(listener);
         assert!(!diag.is_listening(port).unwrap());
+
+        // The client's side, found by its two addresses, with what it carried.
+        let (found, traffic) = diag
+            .find(client.local_addr().unwrap(), local)
+            .unwrap()
+            .expect("the client's socket is found by its addresses");
+        assert_eq!(found.state, TcpState::Established);
+        // tcp_info counts the SYN among the bytes acknowledged.
+        assert_eq!(traffic.expect("tcp_info").bytes_acked, 3 + 1);
+        let (_, served_traffic) = diag.find(local, remote).unwrap().unwrap();
+        assert_eq!(
+            served_traffic.expect("tcp_info").bytes_received,
+            3,
+            "data bytes only"
+        );
+        assert!(
+            diag.holding_port(port)
+                .unwrap()
+                .iter()
+                .any(|s| s.local == local),
+            "the accepted connection still holds the port"
+        );
+        drop(served);
+        drop(client);
+        let gone: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        assert!(diag.find(gone, local).unwrap().is_none());
     }
 }

@@ -35,6 +35,9 @@ pub enum Disposition {
     Run(RunPlan),
     /// Not run, with the reason the report gives.
     Skip(String),
+    /// socklab cannot run it as it should (with why): an error of socklab's,
+    /// never a verdict on the submission.
+    Error(String),
 }
 
 /// What a scenario that runs needs resolved.
@@ -43,6 +46,11 @@ pub struct RunPlan {
     pub ports: BTreeMap<String, u16>,
     /// The program behind each `start` step, by the step's path.
     pub programs: BTreeMap<StepPath, ProgramPlan>,
+    /// The fixed port each start of a student's server listens on (a
+    /// later `wait_listen` says which), by the start step's path: before
+    /// such a start, no socket may hold the port, or the server's `bind()`
+    /// would fail for a reason that is not the student's.
+    pub server_ports: BTreeMap<StepPath, u16>,
     /// Turns on the fixed ports this scenario needs, held while it runs
     /// (without namespaces, scenarios that need the same port take turns).
     _turns: Vec<OwnedMutexGuard<()>>,
@@ -114,7 +122,7 @@ async fn plan_run(
         Ok(p) => p,
         Err(e) => return Disposition::Skip(format!("no free port: {e}")),
     };
-    let programs = walk(&scenario.steps)
+    let programs: BTreeMap<StepPath, ProgramPlan> = walk(&scenario.steps)
         .into_iter()
         .filter_map(|(path, step)| match &step.action {
             Action::Start(spec) => Some((path, spec)),
@@ -125,11 +133,90 @@ async fn plan_run(
             (path, program)
         })
         .collect();
+    let server_ports = server_ports(scenario, &programs);
+    if level == IsolationLevel::Loopback
+        && let Err(why) = ports_clear(server_ports.values().copied()).await
+    {
+        return Disposition::Error(why);
+    }
     Disposition::Run(RunPlan {
         ports,
         programs,
+        server_ports,
         _turns: turns,
     })
+}
+
+/// The fixed port (from `ports:`) each student server start listens on:
+/// the port of the first `wait_listen` on that program after its start.
+fn server_ports(
+    scenario: &Scenario,
+    programs: &BTreeMap<StepPath, ProgramPlan>,
+) -> BTreeMap<StepPath, u16> {
+    let mut started: BTreeMap<&str, StepPath> = BTreeMap::new();
+    let mut found = BTreeMap::new();
+    for (path, step) in walk(&scenario.steps) {
+        match &step.action {
+            Action::Start(spec) => {
+                started.insert(spec.name.as_str(), path);
+            }
+            Action::WaitListen { program, port } => {
+                let Some(start) = started.remove(program.as_str()) else {
+                    continue;
+                };
+                let fixed = port.placeholders().next().and_then(|(namespace, name)| {
+                    (namespace == "ports" && port.placeholders().count() == 1)
+                        .then(|| scenario.ports.get(name).and_then(PortSpec::number))
+                        .flatten()
+                });
+                if let (Some(number), Some(ProgramPlan::Submission { .. })) =
+                    (fixed, programs.get(&start))
+                {
+                    found.insert(start, number);
+                }
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// How long a port may stay held before a scenario that needs it is given
+/// up: a connection's TIME_WAIT lasts 60 s on Linux.
+const PORT_CLEAR_DEADLINE: std::time::Duration = std::time::Duration::from_secs(65);
+
+/// Without namespaces every scenario shares one network: a port an
+/// earlier scenario used may still be held (TIME_WAIT after a close, a
+/// stray process). Waits until no socket holds any of `ports`; a port that
+/// never clears is socklab's problem, not the student's.
+async fn ports_clear(ports: impl Iterator<Item = u16>) -> Result<(), String> {
+    let ports: Vec<u16> = ports.collect();
+    if ports.is_empty() {
+        return Ok(());
+    }
+    let diag = crate::kernel::SockDiag::current()
+        .map_err(|e| format!("cannot look at this machine's sockets (sock_diag): {e}"))?;
+    let deadline = tokio::time::Instant::now() + PORT_CLEAR_DEADLINE;
+    for port in ports {
+        loop {
+            let holders = diag
+                .holding_port(port)
+                .map_err(|e| format!("cannot look at this machine's sockets (sock_diag): {e}"))?;
+            if holders.is_empty() {
+                break;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(format!(
+                    "port {port}, which a student's server must listen on, was still held after {}s: {} (socklab runs without network namespaces here, so scenarios share the machine's ports; stop what holds it, or run as root for namespaces)",
+                    PORT_CLEAR_DEADLINE.as_secs(),
+                    crate::run::sockets::describe_holders(&holders)
+                ));
+            }
+            // TIME_WAIT sockets do not announce their end: look again shortly.
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    Ok(())
 }
 
 /// What a `start` runs: its program name filled in (with the course
@@ -203,11 +290,23 @@ pub fn assign_ports(
     level: IsolationLevel,
 ) -> std::io::Result<BTreeMap<String, u16>> {
     let mut ports = BTreeMap::new();
-    for (i, (name, spec)) in scenario.ports.iter().enumerate() {
-        let number = match (spec, level) {
-            (PortSpec::Fixed(n), _) => *n,
-            (PortSpec::Auto, IsolationLevel::Namespaces) => NAMESPACE_PORT_BASE + i as u16,
-            (PortSpec::Auto, IsolationLevel::Loopback) => free_port()?,
+    let taken: Vec<u16> = scenario
+        .ports
+        .values()
+        .filter_map(PortSpec::number)
+        .collect();
+    let mut next = NAMESPACE_PORT_BASE;
+    for (name, spec) in &scenario.ports {
+        let number = match (spec.number(), level) {
+            (Some(n), _) => n,
+            (None, IsolationLevel::Namespaces) => {
+                while taken.contains(&next) {
+                    next += 1;
+                }
+                next += 1;
+                next - 1
+            }
+            (None, IsolationLevel::Loopback) => free_port()?,
         };
         ports.insert(name.clone(), number);
     }
@@ -322,7 +421,7 @@ scenarios:
             panic!("skipped");
         };
         assert_eq!(run.ports["p"], 13);
-        assert_eq!(run.ports["q"], NAMESPACE_PORT_BASE + 1);
+        assert_eq!(run.ports["q"], NAMESPACE_PORT_BASE);
         let programs: Vec<(String, &ProgramPlan)> = run
             .programs
             .iter()

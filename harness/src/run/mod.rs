@@ -13,9 +13,11 @@
 //! points.
 
 pub mod actions;
+pub mod blame;
 pub mod capture;
 pub mod fixtures;
 pub mod output;
+pub mod pacing;
 pub mod peer;
 pub mod procfs;
 pub mod program;
@@ -23,6 +25,7 @@ pub mod proxy;
 pub mod pty;
 pub mod search;
 pub mod settle;
+pub mod sockets;
 pub mod state;
 pub mod wait;
 
@@ -288,9 +291,12 @@ impl StepLoop<'_> {
             path,
             until: Until::deadline(started + step.meta.within).or_settled(&state.settle),
         };
-        let mut judgement = run_action(&cx, &step.action)
+        let judgement = run_action(&cx, &step.action)
             .await
             .unwrap_or_else(Judgement::from);
+        let mut judgement = state
+            .blame(judgement, &step.action, step.meta.hint.as_deref())
+            .await;
         if waits
             && judgement.outcome == Outcome::Failed
             && let Some(settled) = state.settle.why()
@@ -396,7 +402,7 @@ impl StepLoop<'_> {
                 expected: finding.judgement.expected,
                 observed: finding.judgement.observed,
                 program: None,
-                hint: None,
+                hint: Some(finding.hint.to_string()),
                 late: false,
                 elapsed: Duration::ZERO,
             },
@@ -461,6 +467,7 @@ async fn run_action(cx: &StepContext<'_>, action: &Action) -> Result<Judgement, 
         } => expect::run(cx, program, *stream, pattern).await,
         Action::Exit { program, expect } => exit::run(cx, program, expect).await,
         Action::Running { program, hold } => running::run(cx, program, *hold).await,
+        Action::Idle { program } => idle::run(cx, program).await,
         Action::Children {
             program,
             count,
@@ -486,7 +493,7 @@ async fn run_action(cx: &StepContext<'_>, action: &Action) -> Result<Judgement, 
         } => connect::run(cx, peer, to, host.as_deref(), *refused).await,
         Action::Listen { peer, port, host } => listen::run(cx, peer, port, host.as_deref()).await,
         Action::Accept { peer } => accept::run(cx, peer).await,
-        Action::Send { peer, data } => send::run(cx, peer, data).await,
+        Action::Send { peer, data, pieces } => send::run(cx, peer, data, pieces).await,
         Action::Recv { peer, spec } => recv::run(cx, peer, spec).await,
         Action::Silence { peer, hold } => silence::run(cx, peer, *hold).await,
         Action::Shutdown { peer } => shutdown::run(cx, peer).await,

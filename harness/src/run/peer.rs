@@ -7,6 +7,7 @@
 //! [`Until`]; how a read ended is a [`ReadEnd`] fact.
 
 use std::io;
+use std::net::SocketAddr;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -14,8 +15,14 @@ use tokio::time::Instant;
 
 use socklab_reference::transcript::escape_bytes;
 
+use std::sync::Arc;
+
+use super::pacing::{self, Reader};
+use super::proxy::reset_on_close;
+use super::sockets;
 use super::wait::{Expired, Until};
 use crate::facts::{AcceptFact, ReadEnd};
+use crate::kernel::SockDiag;
 
 /// One recorded event of a peer.
 #[derive(Debug, Clone)]
@@ -60,6 +67,12 @@ pub struct Peer {
     /// Data bytes in `log`, and bytes exchanged beyond [`LOG_LIMIT`].
     logged: usize,
     unlogged: u64,
+    /// Bytes written on the current connection (what its reader must take).
+    written: u64,
+    /// The scenario's name for the program at the other end, when socklab
+    /// could tell (the one listening where it connected, or the one whose
+    /// socket it accepted): a failure on this peer names that program.
+    pub counterpart: Option<String>,
 }
 
 impl Peer {
@@ -86,6 +99,8 @@ impl Peer {
             log: vec![PeerEvent::Connected(desc)],
             logged: 0,
             unlogged: 0,
+            written: 0,
+            counterpart: None,
         }
     }
 
@@ -104,6 +119,8 @@ impl Peer {
             log: vec![PeerEvent::Note(desc)],
             logged: 0,
             unlogged: 0,
+            written: 0,
+            counterpart: None,
         }
     }
 
@@ -139,6 +156,7 @@ impl Peer {
                 self.stream = Some(stream);
                 self.pending.clear();
                 self.eof = false;
+                self.written = 0;
                 AcceptFact::Accepted { from }
             }
             Ok(Err(e)) => AcceptFact::Missing { why: e.to_string() },
@@ -154,10 +172,74 @@ impl Peer {
         })
     }
 
-    pub async fn send(&mut self, bytes: &[u8], until: &Until) -> io::Result<()> {
+    /// This end's address and the other end's, while connected.
+    pub fn addresses(&self) -> Option<(SocketAddr, SocketAddr)> {
+        let stream = self.stream.as_ref()?;
+        Some((stream.local_addr().ok()?, stream.peer_addr().ok()?))
+    }
+
+    /// The program reading what this peer sends, found on `hosts`.
+    pub fn reader(&self, hosts: Arc<Vec<Arc<SockDiag>>>) -> Option<Reader> {
+        Reader::of(self.stream.as_ref()?, hosts)
+    }
+
+    /// Sends `bytes` as one message: in one write, once the reader has room
+    /// for it (`run/pacing.rs`), so it arrives whole.
+    pub async fn send(
+        &mut self,
+        bytes: &[u8],
+        reader: Option<&Reader>,
+        until: &Until,
+    ) -> io::Result<()> {
+        let written = self.written;
+        let stream = self.stream()?;
+        let _ = until
+            .wait(pacing::room_for(
+                &*stream,
+                reader,
+                written,
+                bytes.len() as u64,
+            ))
+            .await;
+        self.write(bytes, until).await
+    }
+
+    /// Sends `bytes` in pieces of the sizes given (the rest in a last
+    /// piece), each once the reader has taken everything before it, so
+    /// that each `read()` of the reader sees at most one piece. A reader
+    /// that does not take a piece before `until` ends gets the next
+    /// anyway; the transcript says so.
+    pub async fn send_in_pieces(
+        &mut self,
+        bytes: &[u8],
+        sizes: &[usize],
+        reader: Option<&Reader>,
+        until: &Until,
+    ) -> io::Result<()> {
+        let mut rest = bytes;
+        let mut sizes = sizes.iter();
+        while !rest.is_empty() {
+            let size = sizes.next().copied().unwrap_or(rest.len()).min(rest.len());
+            if until
+                .wait(pacing::taken(reader, self.written))
+                .await
+                .is_err()
+            {
+                self.log.push(PeerEvent::Note(
+                    "the reader had not read the piece before; sending the next one anyway".into(),
+                ));
+            }
+            self.write(&rest[..size], until).await?;
+            rest = &rest[size..];
+        }
+        Ok(())
+    }
+
+    async fn write(&mut self, bytes: &[u8], until: &Until) -> io::Result<()> {
         let stream = self.stream()?;
         match until.wait(stream.write_all(bytes)).await {
             Ok(Ok(())) => {
+                self.written += bytes.len() as u64;
                 self.record(bytes, PeerEvent::Sent);
                 Ok(())
             }
@@ -269,9 +351,24 @@ impl Peer {
         Ok(())
     }
 
-    pub fn close(&mut self) {
-        if self.stream.take().is_some() {
-            self.log.push(PeerEvent::Closed);
+    /// Closes the connection (and stops listening). When socklab is the
+    /// client and the server closed first (its FIN was read, and its
+    /// program no longer holds the socket), the close is abortive (a RST):
+    /// a graceful one would leave the server's side in TIME_WAIT on its
+    /// port, where a server started again would fail to bind. A client
+    /// that closed first is answered with a FIN, as the lab's packet
+    /// checks expect of a server (its TIME_WAIT is on an ephemeral port).
+    pub fn close(&mut self, hosts: &[Arc<SockDiag>]) {
+        let socklab_is_client = self.ends.is_some_and(|e| e.socklab_is_client);
+        if let Some(stream) = self.stream.take() {
+            if socklab_is_client && self.eof && sockets::other_end_closed(hosts, &stream) {
+                reset_on_close(&stream);
+                self.log.push(PeerEvent::Note(
+                    "closed with a reset (the other side had closed first)".into(),
+                ));
+            } else {
+                self.log.push(PeerEvent::Closed);
+            }
         }
         self.listener = None;
     }

@@ -1,10 +1,27 @@
-//! A fault-injecting TCP proxy, in-process and seeded.
+//! socklab's TCP proxy, in-process and seeded: it sits between a client
+//! and a server and decides how the bytes of each direction are delivered.
 //!
-//! It sits between a client and a server and, per direction, can slice the
-//! stream into small pieces (showing that one `read()` is not one message),
-//! delay pieces, throttle the rate, or cut the connection after N bytes with
-//! a FIN (`close_after`) or a RST (`reset_after`). The names follow
-//! toxiproxy's (slicer, latency, bandwidth, limit_data, reset_peer).
+//! By default it delivers **whole messages** (see [`super::pacing`]): a
+//! message is what arrived in one read, or, with `frame: N`, each record of
+//! N bytes (a 260-byte file segment); each is written in one write, and
+//! only when the reader has room for it, so a program that takes one
+//! message per `read()` gets whole messages every run. Routed through the
+//! proxy, a scenario's verdict does not depend on how the kernel happened
+//! to split a transfer.
+//!
+//! Per direction it can also inject faults: split every message into small
+//! pieces (`slice`), each written once the reader has taken the one before,
+//! so every `read()` returns at most one piece, every run; delay pieces;
+//! throttle the rate; or cut the connection after N bytes with a FIN
+//! (`close_after`) or a RST (`reset_after`). The names follow toxiproxy's
+//! (slicer, latency, bandwidth, limit_data, reset_peer).
+//!
+//! The proxy listens on one host and may connect to the server from
+//! another (`dial_from`): between two hosts, a server bound to 127.0.0.1
+//! or a client that dials 127.0.0.1 fails through the proxy as it would
+//! without it. When the server closes first, the proxy ends its side with
+//! a reset once every byte is through, so that no TIME_WAIT is left on
+//! the server's port.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,6 +35,9 @@ use tokio::net::{TcpListener, TcpStream};
 
 use socklab_reference::net::Net;
 use socklab_scenario::{Fault, Faults};
+
+use super::pacing::{self, Reader};
+use crate::kernel::SockDiag;
 
 /// A running proxy; stopping it drops every connection it carries.
 pub struct ProxyHandle {
@@ -36,22 +56,28 @@ impl Drop for ProxyHandle {
     }
 }
 
-/// Accepts on `listener` and forwards every connection to `upstream`.
+/// Accepts on `listener` and forwards every connection to `upstream`,
+/// connecting from `dial` (the network of the host it dials from).
+/// `hosts` report the sockets of the scenario's hosts, where the readers
+/// the proxy paces itself by are found.
 pub fn start(
     listener: TcpListener,
-    net: Arc<dyn Net>,
+    dial: Arc<dyn Net>,
     upstream: SocketAddr,
     faults: Faults,
+    hosts: Vec<Arc<SockDiag>>,
 ) -> ProxyHandle {
+    let hosts = Arc::new(hosts);
     let task = tokio::spawn(async move {
         let mut connections = tokio::task::JoinSet::new();
         let mut index = 0u64;
         while let Ok((client, _)) = listener.accept().await {
             index += 1;
-            let net = net.clone();
+            let dial = dial.clone();
             let faults = faults.clone();
+            let hosts = hosts.clone();
             connections.spawn(async move {
-                let Ok(socket) = net.tcp_socket(upstream.is_ipv6()) else {
+                let Ok(socket) = dial.tcp_socket(upstream.is_ipv6()) else {
                     return;
                 };
                 let Ok(server) = socket.connect(upstream).await else {
@@ -59,26 +85,42 @@ pub fn start(
                     reset_on_close(&client);
                     return;
                 };
-                carry(client, server, &faults, index).await;
+                carry(client, server, &faults, index, hosts).await;
             });
         }
     });
     ProxyHandle { task }
 }
 
-async fn carry(client: TcpStream, server: TcpStream, faults: &Faults, index: u64) {
+async fn carry(
+    client: TcpStream,
+    server: TcpStream,
+    faults: &Faults,
+    index: u64,
+    hosts: Arc<Vec<Arc<SockDiag>>>,
+) {
     let _ = client.set_nodelay(true);
     let _ = server.set_nodelay(true);
+    let to_client_reader = Reader::of(&client, hosts.clone());
+    let to_server_reader = Reader::of(&server, hosts.clone());
     let (mut client_read, mut client_write) = client.into_split();
     let (mut server_read, mut server_write) = server.into_split();
     let seed = faults.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ index;
+    let mut server_closed_first = false;
     let reset = {
-        let up = pump(&mut client_read, &mut server_write, &faults.to_server, seed);
+        let up = pump(
+            &mut client_read,
+            &mut server_write,
+            &faults.to_server,
+            seed,
+            to_server_reader.as_ref(),
+        );
         let down = pump(
             &mut server_read,
             &mut client_write,
             &faults.to_client,
             seed ^ 1,
+            to_client_reader.as_ref(),
         );
         tokio::pin!(up, down);
         let (mut up_done, mut down_done) = (false, false);
@@ -92,6 +134,7 @@ async fn carry(client: TcpStream, server: TcpStream, faults: &Faults, index: u64
                 }
                 end = &mut down, if !down_done => {
                     down_done = true;
+                    server_closed_first |= !up_done && matches!(end, End::Eof);
                     if matches!(end, End::Reset) {
                         break Some(Side::Client);
                     }
@@ -105,6 +148,15 @@ async fn carry(client: TcpStream, server: TcpStream, faults: &Faults, index: u64
     let victim = match reset {
         Some(Side::Client) => client_read.reunite(client_write).ok(),
         Some(Side::Server) => server_read.reunite(server_write).ok(),
+        // The server closed first: its side would wait in TIME_WAIT on its
+        // port after our FIN; a reset once our bytes are out leaves none.
+        None if server_closed_first => match server_read.reunite(server_write) {
+            Ok(server) if super::sockets::other_end_closed(&hosts, &server) => {
+                pacing::until(|| pacing::unsent(&server) == 0).await;
+                Some(server)
+            }
+            _ => None,
+        },
         None => None,
     };
     if let Some(stream) = victim {
@@ -120,8 +172,10 @@ enum Side {
 
 /// How a direction ended.
 enum End {
-    /// The sender closed (or the receiver went away); a FIN was passed on.
+    /// The sender closed; a FIN was passed on.
     Eof,
+    /// The receiver went away (writing to it failed).
+    Gone,
     /// `close_after` was reached; a FIN was sent.
     Cut,
     /// `reset_after` was reached; the receiving side must get a RST.
@@ -152,48 +206,103 @@ impl Slicer {
     }
 }
 
-async fn pump(from: &mut OwnedReadHalf, to: &mut OwnedWriteHalf, fault: &Fault, seed: u64) -> End {
+/// The messages a direction carries: cut from the bytes read so far.
+struct Messages {
+    /// Read, not yet forwarded.
+    pending: Vec<u8>,
+    frame: Option<usize>,
+}
+
+impl Messages {
+    /// The next whole message, if one is complete: a frame's worth, or,
+    /// without frames, everything read so far (what one read delivered).
+    fn next(&mut self) -> Option<Vec<u8>> {
+        match self.frame {
+            Some(size) if self.pending.len() >= size => Some(self.pending.drain(..size).collect()),
+            Some(_) => None,
+            None if self.pending.is_empty() => None,
+            None => Some(std::mem::take(&mut self.pending)),
+        }
+    }
+
+    /// What is left at end of stream (a last, partial record).
+    fn rest(&mut self) -> Option<Vec<u8>> {
+        (!self.pending.is_empty()).then(|| std::mem::take(&mut self.pending))
+    }
+}
+
+/// One direction: reads from `from`, forwards message by message to `to`
+/// as `fault` says, paced by what `reader` (the program reading from `to`)
+/// has taken.
+async fn pump(
+    from: &mut OwnedReadHalf,
+    to: &mut OwnedWriteHalf,
+    fault: &Fault,
+    seed: u64,
+    reader: Option<&Reader>,
+) -> End {
     let mut slicer = Slicer::new(fault.slice, seed);
     let limit = match (fault.close_after, fault.reset_after) {
         (Some(c), Some(r)) => Some(c.min(r)),
         (c, r) => c.or(r),
     };
+    let mut messages = Messages {
+        pending: Vec::new(),
+        frame: fault.frame.map(|n| n as usize),
+    };
     let mut forwarded = 0u64;
     let mut chunk = vec![0u8; 16 * 1024];
+    let mut at_end = false;
     let end = 'outer: loop {
-        let n = match from.read(&mut chunk).await {
-            Ok(0) | Err(_) => break End::Eof,
-            Ok(n) => n,
-        };
-        let mut data = &chunk[..n];
-        if let Some(limit) = limit {
-            let room = limit.saturating_sub(forwarded) as usize;
-            if data.len() > room {
-                data = &data[..room];
+        if !at_end {
+            match from.read(&mut chunk).await {
+                Ok(0) | Err(_) => at_end = true,
+                Ok(n) => messages.pending.extend_from_slice(&chunk[..n]),
             }
         }
-        while !data.is_empty() {
-            let size = slicer.next(data.len());
-            if let Some(delay) = fault.delay {
-                tokio::time::sleep(delay).await;
-            }
-            if let Some(rate) = fault.rate.filter(|r| *r > 0) {
-                tokio::time::sleep(Duration::from_secs_f64(size as f64 / rate as f64)).await;
-            }
-            if to.write_all(&data[..size]).await.is_err() {
-                break 'outer End::Eof;
-            }
-            forwarded += size as u64;
-            data = &data[size..];
-        }
-        if limit.is_some_and(|l| forwarded >= l) {
-            // The limit is the smaller of the two; a tie resets.
-            let reset = match (fault.reset_after, fault.close_after) {
-                (Some(r), Some(c)) => r <= c,
-                (Some(_), None) => true,
-                _ => false,
+        loop {
+            let message = match messages.next() {
+                Some(m) => m,
+                None if at_end => match messages.rest() {
+                    Some(m) => m,
+                    None => break 'outer End::Eof,
+                },
+                None => break,
             };
-            break if reset { End::Reset } else { End::Cut };
+            let mut data = &message[..];
+            if let Some(limit) = limit {
+                let room = limit.saturating_sub(forwarded) as usize;
+                if data.len() > room {
+                    data = &data[..room];
+                }
+            }
+            if fault.slice.is_none() {
+                pacing::room_for(to.as_ref(), reader, forwarded, data.len() as u64).await;
+                pause(fault, data.len()).await;
+                if to.write_all(data).await.is_err() {
+                    break 'outer End::Gone;
+                }
+                forwarded += data.len() as u64;
+            }
+            while fault.slice.is_some() && !data.is_empty() {
+                let size = slicer.next(data.len());
+                pacing::taken(reader, forwarded).await;
+                pause(fault, size).await;
+                if to.write_all(&data[..size]).await.is_err() {
+                    break 'outer End::Gone;
+                }
+                forwarded += size as u64;
+                data = &data[size..];
+            }
+            if limit.is_some_and(|l| forwarded >= l) {
+                // The limit is the smaller of the two; a tie resets.
+                let reset = match (fault.reset_after, fault.close_after) {
+                    (Some(r), Some(c)) => r <= c,
+                    (Some(_), None) => true,
+                    _ => false,
+                };
+                break 'outer if reset { End::Reset } else { End::Cut };
+            }
         }
     };
     if !matches!(end, End::Reset) {
@@ -202,9 +311,19 @@ async fn pump(from: &mut OwnedReadHalf, to: &mut OwnedWriteHalf, fault: &Fault, 
     end
 }
 
+/// The `delay` and `rate` of a fault, before a piece of `size` bytes.
+async fn pause(fault: &Fault, size: usize) {
+    if let Some(delay) = fault.delay {
+        tokio::time::sleep(delay).await;
+    }
+    if let Some(rate) = fault.rate.filter(|r| *r > 0) {
+        tokio::time::sleep(Duration::from_secs_f64(size as f64 / rate as f64)).await;
+    }
+}
+
 /// Makes the next close of `stream` send a RST instead of a FIN (SO_LINGER 0;
 /// closing a non-blocking socket with linger 0 does not block).
-fn reset_on_close(stream: &TcpStream) {
+pub fn reset_on_close(stream: &TcpStream) {
     use std::os::fd::AsRawFd;
     let linger = libc::linger {
         l_onoff: 1,
@@ -249,15 +368,24 @@ mod tests {
         let upstream = echo_server().await;
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        (start(listener, Arc::new(HostNet), upstream, faults), addr)
+        (
+            start(listener, Arc::new(HostNet), upstream, faults, here()),
+            addr,
+        )
+    }
+
+    /// The sockets of the tests' own namespace.
+    fn here() -> Vec<Arc<SockDiag>> {
+        vec![Arc::new(SockDiag::current().unwrap())]
     }
 
     #[tokio::test]
-    async fn slicing_delivers_every_byte_in_small_reads() {
+    async fn slicing_delivers_every_byte_one_piece_per_read() {
+        // No delay: the proxy waits for the reader to take each piece, so
+        // no read can see two pieces, however the reader is scheduled.
         let faults = Faults {
             to_client: Fault {
                 slice: Some((1, 4)),
-                delay: Some(Duration::from_millis(1)),
                 ..Fault::default()
             },
             ..Faults::default()
@@ -276,7 +404,72 @@ mod tests {
             got.extend_from_slice(&buf[..n]);
         }
         assert_eq!(got, data);
-        assert!(largest <= 4 * 8, "reads stayed small: largest {largest}");
+        assert!(
+            largest <= 4,
+            "every read returned one piece: largest {largest}"
+        );
+    }
+
+    /// A server that writes `total` bytes in writes of `burst` bytes, then closes.
+    async fn firehose(total: usize, burst: usize) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let data: Vec<u8> = (0..total).map(|i| (i % 251) as u8).collect();
+            for piece in data.chunks(burst) {
+                if s.write_all(piece).await.is_err() {
+                    return;
+                }
+            }
+        });
+        addr
+    }
+
+    #[test]
+    fn whole_frames_reach_a_reader_that_reads_one_frame_per_read() {
+        // The reader is a plain blocking thread that asks each read() for
+        // exactly one 260-byte record and is slower than the writer (it
+        // yields between reads), as a C client with one read() per segment.
+        // Without the proxy the kernel splits records at random when the
+        // receive queue fills; through it, every read gets a whole record.
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let total = 260 * 2000;
+        let addr = runtime.block_on(async {
+            let upstream = firehose(total, 64 * 1024).await;
+            let front = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = front.local_addr().unwrap();
+            let faults = Faults {
+                to_client: Fault {
+                    frame: Some(260),
+                    ..Fault::default()
+                },
+                ..Faults::default()
+            };
+            std::mem::forget(start(front, Arc::new(HostNet), upstream, faults, here()));
+            addr
+        });
+        let _runtime_alive = &runtime;
+        use std::io::Read;
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        let mut sizes = std::collections::BTreeMap::new();
+        let mut got = 0usize;
+        let mut buf = [0u8; 260];
+        loop {
+            let n = s.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            *sizes.entry(n).or_insert(0) += 1;
+            got += n;
+            std::thread::yield_now();
+        }
+        assert_eq!(got, total);
+        assert_eq!(
+            sizes,
+            std::collections::BTreeMap::from([(260, 2000)]),
+            "sizes of the reads (size → how many)"
+        );
     }
 
     #[tokio::test]
@@ -370,7 +563,7 @@ mod tests {
         };
         let front = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = front.local_addr().unwrap();
-        let _proxy = start(front, Arc::new(HostNet), upstream, faults);
+        let _proxy = start(front, Arc::new(HostNet), upstream, faults, here());
         let mut s = TcpStream::connect(addr).await.unwrap();
         let data: Vec<u8> = (0..200u32).map(|i| (i * 7) as u8).collect();
         s.write_all(&data).await.unwrap();

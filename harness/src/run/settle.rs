@@ -399,15 +399,18 @@ pub fn judge(look: &Look) -> Judged {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
+        // Its own port is looked for on its host; its connections
+        // upstream by inode on any host (`dial_from:` makes them on another).
         let carrying = look
             .kernel
             .sockets
             .iter()
-            .filter(|(id, _)| proxy.netns.is_none_or(|ns| ns == **id))
-            .filter_map(|(_, t)| t.as_ref().ok())
-            .flatten()
-            .any(|s| {
-                (s.local.port() == proxy.port && s.inode != proxy.listener)
+            .filter_map(|(id, t)| t.as_ref().ok().map(|t| (id, t)))
+            .flat_map(|(id, t)| t.iter().map(move |s| (id, s)))
+            .any(|(id, s)| {
+                (proxy.netns.is_none_or(|ns| ns == *id)
+                    && s.local.port() == proxy.port
+                    && s.inode != proxy.listener)
                     || (s.inode != 0 && upstream.contains(&s.inode))
             });
         let pending = tables

@@ -22,6 +22,7 @@ use super::peer::Peer;
 use super::program::{OverflowAlarm, Program};
 use super::proxy::ProxyHandle;
 use super::settle::{Activity, OwnSocket, ProxyWatch};
+use super::sockets::HostSockets;
 use super::wait::{Settle, Until};
 use crate::check::{Judgement, tail};
 use crate::facts::{ProgramDetails, ProgramFact};
@@ -80,6 +81,8 @@ pub struct ScenarioState<'a> {
     pub fixture_bytes: BTreeMap<String, Vec<u8>>,
     /// Ends every wait at once when nothing can change any more.
     pub settle: Settle,
+    /// The TCP sockets of the scenario's hosts, as the kernel reports them.
+    pub sockets: HostSockets,
     /// The TCP traffic of the scenario's hosts, for `packets` steps and
     /// the report.
     pub capture: ScenarioCapture,
@@ -132,6 +135,7 @@ impl<'a> ScenarioState<'a> {
             fixture_paths,
             fixture_bytes,
             settle: Settle::default(),
+            sockets: HostSockets::default(),
             activity: Activity::default(),
             own_sockets: Mutex::new(Vec::new()),
             proxy_watches: Mutex::new(Vec::new()),
@@ -273,6 +277,24 @@ impl<'a> ScenarioState<'a> {
             old.signal(libc::SIGKILL);
             self.retired.lock().expect("lock").push(old);
         }
+    }
+
+    /// The programs the scenario's names refer to now (not those replaced).
+    pub fn current_programs(&self) -> Vec<Arc<Program>> {
+        self.programs
+            .lock()
+            .expect("lock")
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// The student's program started last, if any.
+    pub fn latest_student(&self) -> Option<Arc<Program>> {
+        self.current_programs()
+            .into_iter()
+            .filter(|p| p.origin == crate::facts::ProgramOrigin::Submission)
+            .max_by_key(|p| p.started)
     }
 
     pub fn peer(&self, name: &str) -> Result<Arc<tokio::sync::Mutex<Peer>>, StepError> {
@@ -447,6 +469,24 @@ impl<'a> ScenarioState<'a> {
 
     /// Stops everything and gathers the transcripts.
     pub async fn finish(&self) -> Vec<socklab_report::Transcript> {
+        // socklab's connections close before the programs are stopped, so
+        // that a server killed with a connection open does not close first
+        // and wait in TIME_WAIT on its port.
+        let replaced: Vec<ReplacedPeer> = self
+            .replaced_peers
+            .lock()
+            .expect("lock")
+            .drain(..)
+            .collect();
+        let current: Vec<_> = self.peers.lock().expect("lock").values().cloned().collect();
+        let hosts = self.sockets.all(&self.sandbox);
+        let in_use = replaced.iter().filter_map(|peer| match peer {
+            ReplacedPeer::InUse(peer) => Some(peer),
+            ReplacedPeer::Ended { .. } => None,
+        });
+        for peer in in_use.chain(&current) {
+            peer.lock().await.close(&hosts);
+        }
         for handle in self.proxies.lock().expect("lock").drain(..) {
             handle.stop();
         }
@@ -471,13 +511,6 @@ impl<'a> ScenarioState<'a> {
         }
         // Every connection, the replaced ones first (they came first), each
         // numbered when several shared a name.
-        let replaced: Vec<ReplacedPeer> = self
-            .replaced_peers
-            .lock()
-            .expect("lock")
-            .drain(..)
-            .collect();
-        let current: Vec<_> = self.peers.lock().expect("lock").values().cloned().collect();
         let mut connections: Vec<(String, String)> = Vec::new();
         for peer in replaced {
             connections.push(match peer {

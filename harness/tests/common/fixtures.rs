@@ -71,6 +71,10 @@ pub struct FixtureSpec {
     pub must_fail: Vec<Placed<String>>,
     /// Scenarios that may fail or pass, with why.
     pub may_fail: Vec<MayFail>,
+    /// Observe-only scenarios (not scored: the lab does not require the
+    /// behaviour) whose report must show the defect: at least one of their
+    /// checks did not hold.
+    pub must_observe: Vec<Placed<String>>,
     /// For a hostile fixture (it attacks the grader, not the protocol): how
     /// socklab must report it. Hostile fixtures are graded by
     /// `harness/tests/hostile.rs`, not by the must-fail lists.
@@ -168,6 +172,8 @@ struct RawSpec {
     must_fail: Vec<Spanned<String>>,
     #[serde(default)]
     may_fail: Vec<RawMayFail>,
+    #[serde(default)]
+    must_observe: Vec<Spanned<String>>,
     must_hold: Option<Spanned<String>>,
 }
 
@@ -324,7 +330,8 @@ impl FixtureSet {
                 &source,
                 &e,
                 "the keys are base, defect, programs, symptom, removed, options, must_fail, \
-                 may_fail (scenario, why) and must_hold (tests/fixtures/submissions/README.md)",
+                 may_fail (scenario, why), must_observe and must_hold \
+                 (tests/fixtures/submissions/README.md)",
             )])
         })?;
         let mut check = SpecCheck {
@@ -402,12 +409,14 @@ impl FixtureSet {
             .must_fail
             .iter()
             .chain(raw.may_fail.iter().map(|m| &m.scenario))
+            .chain(raw.must_observe.iter())
         {
             if !named.insert(scenario.value.clone()) {
                 check.at(
                     scenario.referenced,
                     format!("`{}` is listed twice", scenario.value),
-                    "name each scenario once, under must_fail or under may_fail".to_string(),
+                    "name each scenario once, under must_fail, may_fail or must_observe"
+                        .to_string(),
                 );
             }
         }
@@ -426,10 +435,12 @@ impl FixtureSet {
                 .must_fail
                 .first()
                 .or(raw.may_fail.first().map(|m| &m.scenario))
+                .or(raw.must_observe.first())
             {
                 check.at(
                     first.referenced,
-                    "a hostile fixture (one with `must_hold`) has no must_fail or may_fail"
+                    "a hostile fixture (one with `must_hold`) has no must_fail, may_fail or \
+                     must_observe"
                         .to_string(),
                     "harness/tests/hostile.rs grades hostile fixtures and asserts what \
                      `must_hold` says; lists here would be checked by nobody"
@@ -477,6 +488,11 @@ impl FixtureSet {
                     scenario: Placed::from_spanned(m.scenario),
                     why: m.why.value.trim().to_string(),
                 })
+                .collect(),
+            must_observe: raw
+                .must_observe
+                .into_iter()
+                .map(Placed::from_spanned)
                 .collect(),
             must_hold: raw.must_hold.map(|h| h.value.trim().to_string()),
             file,
@@ -545,7 +561,7 @@ impl FixtureSpec {
         Ok(())
     }
 
-    /// must_fail and may_fail names that are not among `known` (the
+    /// must_fail, may_fail and must_observe names that are not among `known` (the
     /// scenario names of the lab under this fixture's options), each with
     /// its place in the spec and the closest known name.
     pub fn unknown_scenarios(&self, known: &BTreeSet<String>, lab: &Path) -> Vec<SpecProblem> {
@@ -563,6 +579,7 @@ impl FixtureSpec {
         self.must_fail
             .iter()
             .chain(self.may_fail.iter().map(|m| &m.scenario))
+            .chain(self.must_observe.iter())
             .filter(|s| !known.contains(&s.value))
             .map(|s| {
                 let help = match closest(&s.value, &known_list) {

@@ -27,6 +27,7 @@ pub fn check(title: &str, line: u32, status: CheckStatus) -> CheckReport {
         observed: None,
         hint: None,
         duration_secs: 0.01,
+        held: None,
     }
 }
 

@@ -38,6 +38,7 @@ pub mod connect;
 pub mod exit;
 pub mod expect;
 pub mod file;
+pub mod idle;
 pub mod listen;
 pub mod output;
 pub mod packets;
@@ -76,6 +77,7 @@ pub static TABLE: Table = &[
     &expect::DEFINITION,
     &exit::DEFINITION,
     &running::DEFINITION,
+    &idle::DEFINITION,
     &children::DEFINITION,
     &stop::DEFINITION,
     &suspend::DEFINITION,
@@ -130,6 +132,7 @@ impl Action {
             Action::Expect { .. } => &expect::DEFINITION,
             Action::Exit { .. } => &exit::DEFINITION,
             Action::Running { .. } => &running::DEFINITION,
+            Action::Idle { .. } => &idle::DEFINITION,
             Action::Children { .. } => &children::DEFINITION,
             Action::Stop { .. } => &stop::DEFINITION,
             Action::Suspend { .. } => &suspend::DEFINITION,
@@ -174,6 +177,7 @@ impl Action {
             } => expect::title(program, pattern),
             Action::Exit { program, expect } => exit::title(program, expect),
             Action::Running { program, .. } => running::title(program),
+            Action::Idle { program } => idle::title(program),
             Action::Children {
                 program, zombies, ..
             } => children::title(program, *zombies),
@@ -190,7 +194,7 @@ impl Action {
             } => connect::title(peer, to, *refused),
             Action::Listen { peer, port, .. } => listen::title(peer, port),
             Action::Accept { peer } => accept::title(peer),
-            Action::Send { peer, data } => send::title(peer, data),
+            Action::Send { peer, data, .. } => send::title(peer, data),
             Action::Recv { peer, spec } => recv::title(peer, spec),
             Action::Silence { peer, hold } => silence::title(peer, *hold),
             Action::Shutdown { peer } => shutdown::title(peer),
@@ -339,7 +343,7 @@ mod tests {
             }
         }
         // Every action but those on a bare subject takes parameters.
-        let bare = ["accept", "shutdown", "close", "concurrently", "suspend"];
+        let bare = ["accept", "shutdown", "close", "concurrently", "idle", "suspend"];
         for d in TABLE {
             assert_eq!(
                 d.params.is_empty(),

@@ -12,7 +12,7 @@ use super::scope::Scope;
 pub static DEFINITION: Definition = Definition {
     keyword: "proxy",
     subject: Subject::NewPeer,
-    summary: "Start a fault-injecting proxy under this name, listening on `port:` and forwarding to `upstream:` with `faults:`.",
+    summary: "Start socklab's proxy under this name, listening on `port:` and forwarding to `upstream:`: whole messages at a pace the reader keeps up with, or, with `faults:`, split, delayed, throttled or cut.",
     params: &[
         Param::new(
             "port",
@@ -27,7 +27,12 @@ pub static DEFINITION: Definition = Definition {
         Param::new(
             "host",
             ValueKind::Word,
-            "The host the proxy runs on (default: the first host).",
+            "The host the proxy listens on (default: the first host).",
+        ),
+        Param::new(
+            "dial_from",
+            ValueKind::Word,
+            "The host the proxy connects to `upstream:` from (default: `host:`). With the server's host as `host:` and the client's as `dial_from:`, a server bound to 127.0.0.1 or a client dialling 127.0.0.1 still fails.",
         ),
         Param::new("faults", ValueKind::Faults, "Faults per direction."),
     ],
@@ -54,6 +59,7 @@ fn validate(step: &mut StepInput) -> Option<Action> {
             "`upstream: \"{{hosts.server}}:{{ports.NAME}}\"`",
         )?,
         host: step.scope.host(step.word("host"))?,
+        dial_from: step.scope.host(step.word("dial_from"))?,
         faults,
     }))
 }
@@ -89,7 +95,20 @@ fn fault(f: &RawFault, scope: &mut Scope) -> Fault {
             None
         }
     });
+    let frame = f.frame.as_ref().and_then(|n| {
+        if *n.value() == 0 {
+            scope.error(
+                n.loc(),
+                "`frame` must be a size ≥ 1",
+                Some("e.g. `frame: 260` for file segments".into()),
+            );
+            None
+        } else {
+            Some(*n.value())
+        }
+    });
     Fault {
+        frame,
         slice,
         delay: f.delay.as_ref().and_then(|d| scope.duration(d)),
         rate: f.rate.as_ref().map(|r| *r.value()),

@@ -34,6 +34,11 @@ pub static DEFINITION: Definition = Definition {
             "Byte order for `int32`: `host` (default), `little`, `big`.",
         ),
         Param::new("fixture", ValueKind::Word, "Send this fixture's bytes."),
+        Param::new(
+            "pieces",
+            ValueKind::Range,
+            "Send the bytes in pieces of these sizes (what is left goes in a last piece), each once the reader has read the one before: `[2]` sends a 4-byte int as 2 + 2 bytes, every time.",
+        ),
     ],
     role: Role::Drives,
     example: "{ send: c, int32: 0 }",
@@ -85,7 +90,28 @@ fn validate(step: &mut StepInput) -> Option<Action> {
             .error(endian.loc(), "`endian` only applies to `int32`", None);
         return None;
     }
-    Some(Action::Send { peer, data })
+    let pieces = match step.range("pieces") {
+        None => Vec::new(),
+        Some(list) => {
+            let sizes: Option<Vec<usize>> = list
+                .value()
+                .iter()
+                .map(|n| usize::try_from(*n).ok().filter(|n| *n > 0))
+                .collect();
+            match sizes {
+                Some(sizes) if !sizes.is_empty() => sizes,
+                _ => {
+                    step.scope.error(
+                        list.loc(),
+                        "`pieces` must list sizes ≥ 1",
+                        Some("e.g. `pieces: [2]` (2 bytes, then the rest)".into()),
+                    );
+                    return None;
+                }
+            }
+        }
+    };
+    Some(Action::Send { peer, data, pieces })
 }
 
 fn endian(step: &mut StepInput) -> Option<Endian> {

@@ -5,7 +5,8 @@ use crate::run::state::{StepContext, StepError};
 
 pub async fn run(cx: &StepContext<'_>, peer: &str) -> Result<Judgement, StepError> {
     let connection = cx.state.peer(peer)?;
-    connection.lock().await.close();
+    let hosts = cx.state.sockets.all(&cx.state.sandbox);
+    connection.lock().await.close(&hosts);
     cx.note_input(format!("closed connection `{peer}`"));
     Ok(Judgement::pass("closed"))
 }

@@ -27,7 +27,11 @@ pub async fn run(
             // A connection that should have been refused is not kept.
             if !refused {
                 let _ = stream.set_nodelay(true);
-                state.add_peer(Peer::connected(peer, stream));
+                let mut connected = Peer::connected(peer, stream);
+                // The program that will answer: the holder of the listening
+                // socket the connection reached.
+                connected.counterpart = state.owner_of_listener_anywhere(addr.port());
+                state.add_peer(connected);
             }
             ConnectOutcome::Connected
         }

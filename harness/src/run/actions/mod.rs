@@ -9,6 +9,7 @@
 //! | `expect` | [`expect`] | [`check::printed`](crate::check::printed) |
 //! | `exit` | [`exit`] | [`check::process`](crate::check::process) |
 //! | `running` | [`running`] | [`check::process`](crate::check::process) |
+//! | `idle` | [`idle`] | [`check::process`](crate::check::process) |
 //! | `children` | [`children`] | [`check::process`](crate::check::process) |
 //! | `stop` | [`stop`] | set-up |
 //! | `suspend`, `resume` | [`suspend`] | set-up |
@@ -39,6 +40,7 @@ pub mod connect;
 pub mod exit;
 pub mod expect;
 pub mod file;
+pub mod idle;
 pub mod listen;
 pub mod output;
 pub mod packets;

@@ -1,5 +1,6 @@
-//! `proxy`: starts socklab's fault-injecting proxy on a port of a host,
-//! forwarding to an upstream address.
+//! `proxy`: starts socklab's proxy on a port of a host, forwarding to an
+//! upstream address (from the same host or `dial_from:` another), whole
+//! messages at the reader's pace or with the scenario's faults.
 
 use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex};
@@ -25,6 +26,11 @@ pub async fn run(cx: &StepContext<'_>, spec: &ProxySpec) -> Result<Judgement, St
         ))
     })?;
     let host = state.sandbox.host(spec.host.as_deref());
+    let dial = state
+        .sandbox
+        .host(spec.dial_from.as_deref().or(spec.host.as_deref()))
+        .net();
+    let hosts = state.sockets.all(&state.sandbox);
     let watch = ProxyWatch {
         name: spec.name.clone(),
         netns: host.sock_diag().map(|d| d.netns()),
@@ -32,12 +38,14 @@ pub async fn run(cx: &StepContext<'_>, spec: &ProxySpec) -> Result<Judgement, St
         listener: socket_inode(listener.as_raw_fd()).unwrap_or(0),
         upstream: Arc::new(Mutex::new(Vec::new())),
     };
-    let net = Arc::new(Recording {
-        net,
+    // Its connections upstream are made from `dial_from:`'s host when
+    // set: recorded by inode, which names a socket in any namespace.
+    let dial = Arc::new(Recording {
+        net: dial,
         made: watch.upstream.clone(),
     });
     state.add_proxy(
-        proxy::start(listener, net, upstream, spec.faults.clone()),
+        proxy::start(listener, dial, upstream, spec.faults.clone(), hosts),
         watch,
     );
     Ok(Judgement::pass(format!(

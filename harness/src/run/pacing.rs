@@ -1,0 +1,112 @@
+//! Pacing: socklab writes the next bytes of a connection only once its
+//! reader has taken enough of the earlier ones, so that the kernel never
+//! decides how a message is split.
+//!
+//! On one host the kernel delivers a write as one piece when the reader
+//! keeps up, and splits it when the reader's receive queue fills or when a
+//! write joins bytes still waiting to be sent: whether a program that reads
+//! one message per `read()` passes then depends on timing. socklab's
+//! proxy and peers avoid both: before each write they look at the reader's
+//! socket (`kernel::sock_diag`: bytes it received, bytes it has not read)
+//! and at their own (bytes not yet sent), and wait while
+//!
+//! - **whole messages** (a scenario that does not test fragmentation):
+//!   anything of theirs is still unsent, or the reader has more than
+//!   [`WHOLE_BACKLOG`] bytes not yet taken: each message then goes out as
+//!   one TCP segment into a queue with room for it, and a `read()` of a
+//!   message's size gets the whole message, every run;
+//! - **split messages** (a scenario that tests fragmentation): the reader
+//!   has not taken every byte written so far: each piece arrives on its
+//!   own, and every `read()` returns at most one piece, every run.
+//!
+//! The reader's socket is found by its addresses on any host of the
+//! scenario; when it is gone (the reader closed), nothing is waited for.
+//! Waiting is probing, not sleeping for a guessed time: a probe costs
+//! microseconds; between probes the task yields, then pauses a
+//! millisecond, until the reader has taken the bytes (or the caller's own
+//! deadline ends the wait).
+
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::kernel::SockDiag;
+
+use super::sockets;
+
+/// Most bytes a reader may have pending (in flight or queued, not yet
+/// read) before a whole message is written: far below the receive window
+/// a loopback or veth connection opens with (64 KiB), so a write is never
+/// cut to fit the window.
+pub const WHOLE_BACKLOG: u64 = 32 * 1024;
+
+/// The reading end of a connection socklab writes on.
+#[derive(Clone)]
+pub struct Reader {
+    hosts: Arc<Vec<Arc<SockDiag>>>,
+    /// The reader's own addresses: its local address is the writer's remote.
+    local: SocketAddr,
+    remote: SocketAddr,
+}
+
+impl Reader {
+    /// The reader of the connection `writer` writes on, looked for on `hosts`.
+    pub fn of(writer: &tokio::net::TcpStream, hosts: Arc<Vec<Arc<SockDiag>>>) -> Option<Reader> {
+        Some(Reader {
+            hosts,
+            local: writer.peer_addr().ok()?,
+            remote: writer.local_addr().ok()?,
+        })
+    }
+
+    /// Bytes of the `written` so far that the reader has not taken; `None`
+    /// once its socket is gone.
+    pub fn untaken(&self, written: u64) -> Option<u64> {
+        sockets::untaken(&self.hosts, self.local, self.remote, written)
+    }
+}
+
+/// Bytes written on `socket` that the kernel has not sent yet
+/// (`SIOCOUTQNSD`).
+pub fn unsent(socket: &impl AsRawFd) -> u32 {
+    const SIOCOUTQNSD: libc::c_ulong = 0x894B;
+    let mut n: libc::c_int = 0;
+    // SAFETY: the ioctl writes one int into `n`, on a socket we hold.
+    let ok = unsafe { libc::ioctl(socket.as_raw_fd(), SIOCOUTQNSD, &mut n) };
+    if ok == -1 { 0 } else { n.max(0) as u32 }
+}
+
+/// Waits until `ready` says so: probing at once, then after yielding, then
+/// every millisecond.
+pub async fn until(mut ready: impl FnMut() -> bool) {
+    let mut probes = 0u32;
+    while !ready() {
+        probes += 1;
+        if probes <= 3 {
+            tokio::task::yield_now().await;
+        } else {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+}
+
+/// Waits until a whole message of `size` bytes can be written on `socket`
+/// without the kernel splitting it (see the module's rule).
+pub async fn room_for(socket: &impl AsRawFd, reader: Option<&Reader>, written: u64, size: u64) {
+    until(|| {
+        unsent(socket) == 0
+            && reader.is_none_or(|r| {
+                r.untaken(written)
+                    .is_none_or(|pending| pending == 0 || pending + size <= WHOLE_BACKLOG)
+            })
+    })
+    .await
+}
+
+/// Waits until the reader has taken every one of the `written` bytes.
+pub async fn taken(reader: Option<&Reader>, written: u64) {
+    if let Some(reader) = reader {
+        until(|| reader.untaken(written).is_none_or(|pending| pending == 0)).await;
+    }
+}
