@@ -401,7 +401,7 @@ pub(crate) fn md_text(text: &str) -> String {
             out.push_str("\\\n");
         }
         let parts: Vec<&str> = line.split('`').collect();
-        if parts.len() % 2 == 0 {
+        if parts.len().is_multiple_of(2) {
             // An unpaired backtick: no spans on this line.
             out.push_str(&escape(line, true));
             continue;

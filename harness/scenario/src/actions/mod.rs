@@ -343,7 +343,14 @@ mod tests {
             }
         }
         // Every action but those on a bare subject takes parameters.
-        let bare = ["accept", "shutdown", "close", "concurrently", "idle", "suspend"];
+        let bare = [
+            "accept",
+            "shutdown",
+            "close",
+            "concurrently",
+            "idle",
+            "suspend",
+        ];
         for d in TABLE {
             assert_eq!(
                 d.params.is_empty(),
