@@ -164,7 +164,14 @@ impl Grading<'_> {
             },
             options: self.settings.options.clone(),
             not_a_submission: None,
-            selection: None,
+            selection: self
+                .suite
+                .selection
+                .as_ref()
+                .map(|s| socklab_report::Selection {
+                    only: s.patterns.clone(),
+                    of: s.of,
+                }),
             build: None,
             scenarios,
             score,

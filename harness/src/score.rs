@@ -154,8 +154,11 @@ pub fn score_scenario(
         ScenarioStatus::Passed
     };
     report.checks = checks;
-    if report.status == ScenarioStatus::Passed {
-        // A passed scenario's feedback stays small: the capture file keeps
+    let all_held = report.status == ScenarioStatus::Observed
+        && report.checks.iter().all(|c| c.held != Some(false));
+    if report.status == ScenarioStatus::Passed || all_held {
+        // A passed scenario's feedback (or an observed one's where every
+        // behaviour held) stays small: the capture file keeps
         // every packet, and only scenarios about the packets draw some.
         let examines_packets = walk(&scenario.steps)
             .iter()
@@ -228,7 +231,7 @@ pub fn total(
     match total {
         Some(t) if raw_max > 0.0 => (
             round2(raw * t / scaled_from),
-            raw_max * t / scaled_from + 0.0,
+            round2(raw_max * t / scaled_from),
         ),
         _ => (round2(raw), raw_max + 0.0),
     }
@@ -279,5 +282,10 @@ mod tests {
         assert_eq!(total(&selected, Some(100.0), None), (50.0, 100.0));
         // Without a total, the scenarios' own points.
         assert_eq!(total(&selected, None, Some(20.0)), (2.0, 4.0));
+        // A share that is not a round number is rounded like the score, so
+        // full marks read 8.6 of 8.6, not of 8.6021….
+        let full = [scenario(4.0, 4.0)];
+        let (score, max) = total(&full, Some(100.0), Some(46.5));
+        assert_eq!((score, max), (8.6, 8.6));
     }
 }
