@@ -205,6 +205,20 @@ impl ScenarioCapture {
     }
 }
 
+/// Runs `work` (reading, parsing and merging a capture: milliseconds to
+/// tens of them for a long transfer) without holding up the other tasks of
+/// the runtime's worker: on a multi-threaded runtime the worker hands its
+/// tasks to another thread meanwhile; on a single-threaded one (tests) it
+/// simply runs.
+pub fn off_the_runtime<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
+}
+
 /// One host's capture as it is; several merged, interfaces named by host.
 fn merged(mut parts: Vec<(String, Captured)>) -> Captured {
     if parts.len() == 1 {

@@ -173,10 +173,12 @@ pub async fn run_scenario(
     // After the last step (before the programs are stopped): the capture
     // ends where the scenario did.
     let file_name = format!("{}.pcapng", crate::engine::sanitize(&scenario.name));
-    let captured = steps
-        .state
-        .capture
-        .finish(packets_folder.map(|folder| format!("{folder}/{file_name}")));
+    let captured = capture::off_the_runtime(|| {
+        steps
+            .state
+            .capture
+            .finish(packets_folder.map(|folder| format!("{folder}/{file_name}")))
+    });
     if let (Some(_), Some(result)) = (packets_folder, &captured)
         && !result.pcapng.is_empty()
     {

@@ -22,6 +22,7 @@ use socklab_packets::checks::{self, Endpoints};
 use socklab_scenario::{PacketChecks, PacketsOf};
 
 use crate::check::{Judgement, packets};
+use crate::run::capture::off_the_runtime;
 use crate::run::state::{ScenarioState, StepContext, StepError};
 
 pub async fn run(
@@ -39,7 +40,8 @@ pub async fn run(
         || wanted.client_records.is_some()
         || wanted.server_records.is_some();
     loop {
-        let conversation = state.capture.conversation().map_err(StepError::Harness)?;
+        let conversation =
+            off_the_runtime(|| state.capture.conversation()).map_err(StepError::Harness)?;
         let found = checks::find_connection(&conversation, &endpoints);
         let complete = match &found {
             Ok(connection) => !needs_the_end || connection.is_finished(),
@@ -74,7 +76,7 @@ pub async fn judge_late(
         return None;
     }
     let endpoints = endpoints(state, of).await.ok()?;
-    let conversation = state.capture.conversation().ok()?;
+    let conversation = off_the_runtime(|| state.capture.conversation()).ok()?;
     let connection = checks::find_connection(&conversation, &endpoints).ok()?;
     let verdicts =
         packets::conclusive_so_far(connection, packets::apply(connection, &endpoints, wanted));
