@@ -57,9 +57,14 @@ impl ScenarioState<'_> {
         // An open connection explains a wait for a close (an `eof`, an exit),
         // not bytes that did not come (a server busy with another client)
         // or came where none should (`silence`).
+        // Nor a judgement on what was already gathered (an `assert` on
+        // captured values, a `file`, the packets).
         let waits_for_close = match action {
             Action::Recv { spec, .. } => matches!(spec, socklab_scenario::RecvSpec::Eof(_)),
-            Action::Silence { .. } => false,
+            Action::Silence { .. }
+            | Action::Assert { .. }
+            | Action::File { .. }
+            | Action::Packets { .. } => false,
             _ => true,
         };
         if !waits_for_close {
