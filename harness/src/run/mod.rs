@@ -23,6 +23,7 @@ pub mod procfs;
 pub mod program;
 pub mod proxy;
 pub mod pty;
+pub mod reach;
 pub mod search;
 pub mod settle;
 pub mod sockets;
@@ -296,9 +297,10 @@ impl StepLoop<'_> {
         let judgement = run_action(&cx, &step.action)
             .await
             .unwrap_or_else(Judgement::from);
-        let mut judgement = state
+        let judgement = state
             .blame(judgement, &step.action, step.meta.hint.as_deref())
             .await;
+        let mut judgement = state.reachability(judgement);
         if waits
             && judgement.outcome == Outcome::Failed
             && let Some(settled) = state.settle.why()

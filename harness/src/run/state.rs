@@ -251,6 +251,16 @@ impl<'a> ScenarioState<'a> {
         self.dir.join("programs").join(name)
     }
 
+    /// Every program started so far, in name order.
+    pub fn programs_started(&self) -> Vec<Arc<Program>> {
+        self.programs
+            .lock()
+            .expect("lock")
+            .values()
+            .cloned()
+            .collect()
+    }
+
     pub fn program(&self, name: &str) -> Result<Arc<Program>, StepError> {
         self.programs
             .lock()
