@@ -157,9 +157,23 @@ async fn collect(mut reader: DuplexStream) -> Vec<u8> {
 }
 
 /// A loopback port nobody listens on right now.
+///
+/// Never the same port twice in one test binary: the kernel may hand a
+/// port just released to the next `bind(0)`, and two tests running side by
+/// side would then start their servers on one port (the second fails to
+/// bind, its test talks to the first test's server, and loses it when that
+/// test ends: "connection refused").
 pub fn free_port() -> u16 {
-    let probe = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    probe.local_addr().unwrap().port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let probe = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+        let port = probe.local_addr().unwrap().port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// Whether some socket is in LISTEN state on `port` (IPv4 or IPv6), per /proc/net.
