@@ -249,12 +249,17 @@ fn the_fixture_class_report_finds_the_known_mistakes_and_merges_like_one_run() {
         } else {
             "FTServer"
         };
-        let bound = group(
-            &groups,
-            scenario,
-            check,
-            &format!("{failed}; {server} listens on ADDR only, which no other host reaches"),
-        );
+        // (FTClient's evidence goes on with its stderr.)
+        let bound_evidence =
+            format!("{failed}; {server} listens on ADDR only, which no other host reaches");
+        let bound = groups
+            .iter()
+            .find(|g| {
+                g.scenario == scenario
+                    && g.check == check
+                    && g.evidence.starts_with(&bound_evidence)
+            })
+            .unwrap_or_else(|| panic!("no group {bound_evidence} in {scenario}: {groups:#?}"));
         has(&groups, bound, &["bind-loopback"]);
         assert!(bound.hint.contains("INADDR_ANY"), "{bound:?}");
         let dialled = groups
