@@ -137,22 +137,31 @@ fn a_diagram_keeps_what_the_renderings_need_and_reads_back_from_json() {
     assert!(svg.contains("id=\"head-red-s3-c1\"") && svg.contains("url(#head-red-s3-c1)"));
 }
 
-#[test]
-fn a_long_connection_is_drawn_head_and_tail_with_marked_packets_and_a_gap() {
+/// A connection of 40 4-byte commands from the client, then its close.
+fn forty_commands() -> socklab_packets::conversation::Conversation {
     let mut script = Script::new("127.0.0.1:52875", "127.0.0.1:12345");
     script.handshake();
     for i in 0..40u8 {
         script.send(From::Client, &[i; 4]);
     }
     script.close(From::Client);
-    let conversation = script.conversation();
-    let c = &conversation.connections[0];
-    let middle = c
-        .events
+    script.conversation()
+}
+
+/// The index of the command whose bytes are all 20, in the middle.
+fn twentieth_command(c: &socklab_packets::conversation::Connection) -> usize {
+    c.events
         .iter()
         .find(|e| e.len == 4 && e.payload[0] == 20)
         .unwrap()
-        .index;
+        .index
+}
+
+#[test]
+fn a_long_connection_is_drawn_head_and_tail_with_marked_packets_and_a_gap() {
+    let conversation = forty_commands();
+    let c = &conversation.connections[0];
+    let middle = twentieth_command(c);
     let diagram = Ladder::new(c).mark([middle]).at_most(12).diagram();
     let arrows = diagram
         .rows
@@ -174,20 +183,9 @@ fn a_long_connection_is_drawn_head_and_tail_with_marked_packets_and_a_gap() {
 
 #[test]
 fn a_drawn_diagram_shortens_again_keeping_head_tail_and_marks() {
-    let mut script = Script::new("127.0.0.1:52875", "127.0.0.1:12345");
-    script.handshake();
-    for i in 0..40u8 {
-        script.send(From::Client, &[i; 4]);
-    }
-    script.close(From::Client);
-    let conversation = script.conversation();
+    let conversation = forty_commands();
     let c = &conversation.connections[0];
-    let middle = c
-        .events
-        .iter()
-        .find(|e| e.len == 4 && e.payload[0] == 20)
-        .unwrap()
-        .index;
+    let middle = twentieth_command(c);
     let long = Ladder::new(c).mark([middle]).at_most(30).diagram();
     let short = long.clone().at_most(9);
     let arrows: Vec<_> = short
