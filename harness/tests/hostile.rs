@@ -226,13 +226,14 @@ fn hostile_submissions_do_not_disturb_the_good_one() {
 
     // Size targets: a full-marks student's folder, a spewer's, any
     // gradescope.json. The reports (the folder without packets/) were held
-    // to 300 KB before the packet supplement; its ladders (one per passed
-    // scenario that examines packets or observes them all held, all of a
-    // failed one's) take them past it, and the capture files are capped on
-    // their own: about 2.9 MB for good, most of it the 1 MB copy delivered
-    // in whole 260-byte segments, which the capture keeps (small segments).
+    // to 300 KB before the packet supplement and the scenarios issue 10
+    // added; measured at this commit: about 380 KB without capture, 590 KB
+    // with the ladders (one per passed scenario that examines packets or
+    // observes them all held, all of a failed one's). The capture files are
+    // capped on their own: about 2.9 MB for good, most of it the 1 MB copy
+    // delivered in whole 260-byte segments, which the capture keeps.
     for (name, most_reports, most_captures) in [
-        ("good", 600_000, 4_000_000),
+        ("good", 800_000, 4_000_000),
         ("hostile-spewer", 2_000_000, 4_000_000),
     ] {
         let (files, _) = folder_sizes(out.path(), name);
