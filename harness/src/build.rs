@@ -17,7 +17,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -28,7 +27,7 @@ use socklab_scenario::{LabManifest, MakePolicy};
 
 use crate::limits::ProcessLimits;
 use crate::plan::{Availability, RunSettings, Submission};
-use crate::sandbox::{RunAs, Sandbox};
+use crate::sandbox::{RunAs, Sandbox, spawn};
 
 /// Largest submission socklab copies (bytes).
 const MAX_SUBMISSION_BYTES: u64 = 64 * 1024 * 1024;
@@ -421,29 +420,29 @@ impl BuildJail {
     /// deadline the session is killed. Whatever the tool left behind is
     /// killed with the sandbox when the build ends.
     async fn run(&self, dir: &Path, tool: &str, args: &[String], deadline: Instant) -> ToolResult {
-        let mut command = tokio::process::Command::new(tool);
+        let mut command = spawn::Command::new(tool);
         command
             .args(args)
             .current_dir(dir)
-            .env_clear()
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .env("HOME", dir)
             .env("LANG", "C")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+            .stdin(spawn::Stdio::Null)
+            .stdout(spawn::Stdio::Piped)
+            .stderr(spawn::Stdio::Piped);
         let cgroups = self.sandbox.cgroup_procs_fds();
         let limits = self.limits.clone();
         let run_as = self.run_as;
-        // SAFETY: only async-signal-safe calls between fork and exec.
-        unsafe {
-            command.pre_exec(move || {
-                crate::sandbox::confine_in_child(&cgroups, false, Some(&limits), run_as.as_ref())
-            });
-        }
-        let mut child = match self.sandbox.spawn(None, &mut command) {
-            Ok(c) => c,
+        let spawned = self.sandbox.spawn(None, &mut command, &mut || {
+            crate::sandbox::confine_in_child(&cgroups, false, Some(&limits), run_as.as_ref())
+        });
+        let spawn::Spawned {
+            mut child,
+            stdout,
+            stderr,
+            ..
+        } = match spawned {
+            Ok(spawned) => spawned,
             Err(e) => {
                 return ToolResult {
                     success: false,
@@ -452,11 +451,11 @@ impl BuildJail {
                 };
             }
         };
-        let pid = child.id();
+        let pid = Some(child.id());
         // Read the output apart from waiting: a process the tool left in the
         // background may hold the pipes open after the tool itself is done.
-        let stdout = tokio::spawn(read_all(child.stdout.take()));
-        let stderr = tokio::spawn(read_all(child.stderr.take()));
+        let stdout = tokio::spawn(read_all(stdout));
+        let stderr = tokio::spawn(read_all(stderr));
         let budget = deadline
             .saturating_duration_since(Instant::now())
             .max(Duration::from_millis(1));

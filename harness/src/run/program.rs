@@ -18,7 +18,6 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -37,6 +36,7 @@ use crate::facts::{ExitInfo, OutputOverflow, ProgramOrigin};
 use crate::kernel::{ProcessView, SockDiag, States, TcpSocket};
 use crate::limits::ProcessLimits;
 use crate::sandbox::Sandbox;
+use crate::sandbox::spawn::{self, Stdio};
 
 mod in_process;
 
@@ -46,7 +46,7 @@ use in_process::{Counted, runtime_thread_name, spawn_runtime_thread};
 /// How a program's stdin is connected.
 enum Input {
     Pty(Arc<AsyncFd<OwnedFd>>),
-    Pipe(tokio::process::ChildStdin),
+    Pipe(tokio::net::unix::pipe::Sender),
     InProcess(tokio::io::DuplexStream),
     Closed,
 }
@@ -228,17 +228,15 @@ impl Program {
             std::fs::set_permissions(&launch.cwd, std::fs::Permissions::from_mode(0o700))?;
         }
         let cgroups = sandbox.cgroup_procs_fds();
-        let mut command = tokio::process::Command::new(&exe);
+        let mut command = spawn::Command::new(&exe);
         command
             .args(&args)
             .current_dir(&launch.cwd)
-            .env_clear()
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .env("HOME", &launch.cwd)
             .env("LANG", "C")
             .env("TERM", "dumb")
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+            .stderr(Stdio::Piped);
         let pty = match &launch.stdin {
             StdinMode::Fixture(_) => {
                 let path = launch
@@ -246,39 +244,31 @@ impl Program {
                     .as_ref()
                     .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no file for stdin"))?;
                 command
-                    .stdin(Stdio::from(std::fs::File::open(path)?))
-                    .stdout(Stdio::piped());
+                    .stdin(Stdio::Fd(std::fs::File::open(path)?.into()))
+                    .stdout(Stdio::Piped);
                 None
             }
             StdinMode::Pty => {
                 let pty = pty::open()?;
-                command.stdin(Stdio::from(pty.slave.try_clone()?));
-                command.stdout(Stdio::from(pty.slave.try_clone()?));
+                command.stdin(Stdio::Fd(pty.slave.try_clone()?));
+                command.stdout(Stdio::Fd(pty.slave.try_clone()?));
                 Some(pty)
             }
             StdinMode::Pipe => {
-                command.stdin(Stdio::piped()).stdout(Stdio::piped());
+                command.stdin(Stdio::Piped).stdout(Stdio::Piped);
                 None
             }
             StdinMode::Null => {
-                command.stdin(Stdio::null()).stdout(Stdio::piped());
+                command.stdin(Stdio::Null).stdout(Stdio::Piped);
                 None
             }
         };
         let with_tty = pty.is_some();
-        // SAFETY: only async-signal-safe calls between fork and exec.
-        unsafe {
-            command.pre_exec(move || {
-                crate::sandbox::confine_in_child(
-                    &cgroups,
-                    with_tty,
-                    limits.as_ref(),
-                    run_as.as_ref(),
-                )
-            });
-        }
-        let mut child = sandbox.spawn(launch.host.as_deref(), &mut command)?;
-        let pid = child.id();
+        let mut spawned = sandbox.spawn(launch.host.as_deref(), &mut command, &mut || {
+            crate::sandbox::confine_in_child(&cgroups, with_tty, limits.as_ref(), run_as.as_ref())
+        })?;
+        let mut child = spawned.child;
+        let pid = Some(child.id());
         let stdout = Arc::new(OutputBuf::new(launch.output_limit));
         let stderr = Arc::new(OutputBuf::new(launch.output_limit));
         let mut transit = Vec::new();
@@ -301,17 +291,17 @@ impl Program {
                 Input::Pty(master)
             }
             None => {
-                if let Some(out) = child.stdout.take() {
+                if let Some(out) = spawned.stdout.take() {
                     transit.push(duplicate(out.as_raw_fd())?);
                     let limit = Some((limit.clone(), "stdout"));
                     tokio::spawn(read_into(out, stdout.clone(), limit));
                 } else {
                     stdout.close();
                 }
-                child.stdin.take().map_or(Input::Closed, Input::Pipe)
+                spawned.stdin.take().map_or(Input::Closed, Input::Pipe)
             }
         };
-        if let Some(err) = child.stderr.take() {
+        if let Some(err) = spawned.stderr.take() {
             transit.push(duplicate(err.as_raw_fd())?);
             tokio::spawn(read_into(err, stderr.clone(), Some((limit, "stderr"))));
         } else {

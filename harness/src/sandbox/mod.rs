@@ -21,6 +21,7 @@ pub mod identity;
 pub mod leftovers;
 mod namespaces;
 pub mod scratch;
+pub mod spawn;
 pub mod userns;
 
 pub use cgroup::{CgroupRoot, ProcessLimit, join_in_child};
@@ -36,7 +37,7 @@ use socklab_reference::net::{HostNet, Net};
 
 use crate::kernel::SockDiag;
 
-pub use namespaces::{NamespaceNet, read_proc_net_in};
+pub use namespaces::{NamespaceNet, read_proc_net_in, serve_as_init_if_asked};
 pub use scratch::StrayFile;
 
 /// How isolated a scenario's programs are: the report's own type, so the
@@ -330,18 +331,21 @@ struct CapData {
 impl RunAs {
     /// Drops root for the calling process: no supplementary groups, the gid,
     /// the uid, and at most `CAP_NET_BIND_SERVICE` as an ambient capability
-    /// so that it survives the exec. Runs in a forked child before exec:
-    /// only async-signal-safe system calls.
+    /// so that it survives the exec. Runs in a child before exec (see
+    /// [`spawn`]): raw system calls only. glibc's `setuid` and `setgid`
+    /// would look for other threads to change too, and a child that shares
+    /// socklab's memory would find socklab's.
     pub fn apply_in_child(&self) -> io::Result<()> {
         let fail = || Err(io::Error::last_os_error());
-        // SAFETY: plain system calls on this (single-threaded, forked) process.
+        // SAFETY: raw system calls that change this (child) process only.
         unsafe {
             if self.keep_bind_service && libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) == -1 {
                 return fail();
             }
-            if libc::setgroups(0, std::ptr::null()) == -1
-                || libc::setgid(self.gid) == -1
-                || libc::setuid(self.uid) == -1
+            let (uid, gid) = (self.uid as libc::c_long, self.gid as libc::c_long);
+            if libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>()) == -1
+                || libc::syscall(libc::SYS_setresgid, gid, gid, gid) == -1
+                || libc::syscall(libc::SYS_setresuid, uid, uid, uid) == -1
             {
                 return fail();
             }
@@ -570,12 +574,15 @@ impl Sandbox {
         self.hosts.values()
     }
 
-    /// Spawns a command on a host, inside the sandbox's namespaces.
+    /// Starts a program on a host, inside the sandbox's namespaces;
+    /// `in_child` runs in the child just before its `execve` (system calls
+    /// only: see [`spawn`]).
     pub fn spawn(
         &self,
         host: Option<&str>,
-        command: &mut tokio::process::Command,
-    ) -> io::Result<tokio::process::Child> {
+        command: &mut spawn::Command,
+        in_child: &mut (dyn FnMut() -> io::Result<()> + Send),
+    ) -> io::Result<spawn::Spawned> {
         let joined = namespaces::Joined {
             netns: self.host(host).netns_fd(),
             pidns: self.pid_namespace.as_ref().map(|p| p.ns_fd()),
@@ -583,7 +590,7 @@ impl Sandbox {
             ipcns: self.ipc_namespace.as_ref().map(|fd| fd.as_raw_fd()),
         };
         command.env(SANDBOX_ENV, &self.marker);
-        namespaces::spawn_in(joined, command)
+        namespaces::spawn_in(joined, command, in_child)
     }
 
     /// The pid (as socklab sees it) of the init of the scenario's pid

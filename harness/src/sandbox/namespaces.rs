@@ -8,7 +8,6 @@
 use std::io;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 use std::sync::{Arc, OnceLock};
 
@@ -222,14 +221,7 @@ impl PidNamespace {
             // SAFETY: both descriptors were just created and are owned here.
             let (read_end, write_end) =
                 unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-            // SAFETY: the child only calls async-signal-safe functions (see init_main).
-            let pid = unsafe { libc::fork() };
-            if pid == -1 {
-                return Err(io::Error::last_os_error());
-            }
-            if pid == 0 {
-                init_main(read_end.as_raw_fd());
-            }
+            let pid = start_init(read_end.as_raw_fd())?;
             drop(read_end);
             // The namespace can be opened once its first process (the init) exists.
             let ns = match open_ns("/proc/thread-self/ns/pid_for_children") {
@@ -270,6 +262,57 @@ impl PidNamespace {
     }
 }
 
+/// `argv[0]` of socklab started as a pid namespace's init.
+const INIT_ARGV0: &str = "socklab-pid-namespace-init";
+
+/// Whether this program answers to [`INIT_ARGV0`] (the `socklab` binary
+/// does; a test binary that uses the library does not).
+static EXEC_INIT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// To be called first thing in `main`: when this process was started as a
+/// pid namespace's init, it becomes that init and never returns; otherwise
+/// it notes that the binary can be its own init, so that inits are started
+/// by `execve` rather than by forking socklab (see [`super::spawn`]).
+pub fn serve_as_init_if_asked() {
+    if std::env::args_os().next().as_deref() == Some(std::ffi::OsStr::new(INIT_ARGV0)) {
+        init_main(0);
+    }
+    EXEC_INIT.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Starts the init of the pid namespace the calling thread makes children
+/// in, with `lifeline` as its stdin: socklab's own binary run as the init
+/// where it can be, else a fork of socklab.
+fn start_init(lifeline: RawFd) -> io::Result<libc::pid_t> {
+    if EXEC_INIT.load(std::sync::atomic::Ordering::Relaxed) {
+        let exe = std::ffi::CString::new("/proc/self/exe").expect("no NUL");
+        let argv0 = std::ffi::CString::new(INIT_ARGV0).expect("no NUL");
+        let argv = [argv0.as_ptr(), std::ptr::null()];
+        let envp = [std::ptr::null::<libc::c_char>()];
+        let mut body = || -> io::Error {
+            // SAFETY: system calls only, in the child of clone_vm_vfork.
+            unsafe {
+                if libc::dup2(lifeline, 0) == -1 {
+                    return io::Error::last_os_error();
+                }
+                super::spawn::unblock_all_signals();
+                libc::execve(exe.as_ptr(), argv.as_ptr(), envp.as_ptr());
+            }
+            io::Error::last_os_error()
+        };
+        return super::spawn::clone_vm_vfork(&mut body);
+    }
+    // SAFETY: the child only calls async-signal-safe functions (see init_main).
+    let pid = unsafe { libc::fork() };
+    if pid == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    if pid == 0 {
+        init_main(lifeline);
+    }
+    Ok(pid)
+}
+
 extern "C" fn ignore_signal(_: libc::c_int) {}
 
 /// The pid namespace's init: reaps orphans, exits when the lifeline closes.
@@ -308,15 +351,16 @@ fn init_main(lifeline: RawFd) -> ! {
     }
 }
 
-/// Spawns `command` on a thread that joined the given namespaces.
+/// Starts `command` from a thread that joined the given namespaces.
 pub(super) fn spawn_in(
     joined: Joined,
-    command: &mut tokio::process::Command,
-) -> io::Result<tokio::process::Child> {
+    command: &mut super::spawn::Command,
+    in_child: &mut (dyn FnMut() -> io::Result<()> + Send),
+) -> io::Result<super::spawn::Spawned> {
     let runtime = tokio::runtime::Handle::current();
     on_thread_in_all(joined, || {
         let _entered = runtime.enter();
-        command.spawn()
+        command.spawn(in_child)
     })
 }
 
@@ -353,36 +397,32 @@ pub(super) fn link_hosts(hosts: &[Arc<OwnedFd>]) -> io::Result<(OwnedFd, Vec<Ipv
     Ok((switch, addrs))
 }
 
+/// Runs `ip -batch` in the network namespace `netns`: from a thread that
+/// joined it, so that the child inherits it and the standard library starts
+/// it with `posix_spawn` (no pre-exec step: socklab is not forked; see
+/// [`super::spawn`]).
 fn run_ip_batch(netns: RawFd, batch: &str) -> io::Result<()> {
-    let mut command = std::process::Command::new("ip");
-    command.args(["-batch", "-"]);
-    command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    // SAFETY: setns is async-signal-safe; it runs in the child before exec.
-    unsafe {
-        command.pre_exec(move || {
-            if libc::setns(netns, libc::CLONE_NEWNET) == -1 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut child = command.spawn()?;
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().expect("piped stdin");
-        stdin.write_all(batch.as_bytes())?;
-    }
-    let out = child.wait_with_output()?;
-    if !out.status.success() {
-        return Err(io::Error::other(format!(
-            "ip -batch failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    Ok(())
+    on_thread_in(Some(netns), None, || {
+        let mut child = std::process::Command::new("ip")
+            .args(["-batch", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().expect("piped stdin");
+            stdin.write_all(batch.as_bytes())?;
+        }
+        let out = child.wait_with_output()?;
+        if !out.status.success() {
+            return Err(io::Error::other(format!(
+                "ip -batch failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        Ok(())
+    })
 }
 
 /// A [`Net`] whose sockets live in a network namespace.
@@ -457,19 +497,20 @@ fn fresh_proc_and_sys(in_pid_namespace: bool, netns: Option<RawFd>) -> Result<()
         (cstr("proc"), cstr("/proc"), cstr("sysfs"), cstr("/sys"));
     let hide = [cstr("hidepid=invisible"), cstr("hidepid=2")];
     let flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
-    // SAFETY: the child only makes system calls on data prepared above.
-    let pid = unsafe { libc::fork() };
-    if pid == -1 {
-        return Err(format!("fork: {}", io::Error::last_os_error()));
-    }
-    if pid == 0 {
-        // SAFETY: async-signal-safe system calls in the forked child only.
+    // How far the child got: 1 joining the network, 2 mounting /proc, 3
+    // mounting /sys. It shares socklab's memory (see spawn), so socklab
+    // reads this after it has exited.
+    let mut stage = 0u8;
+    let mut body = || -> io::Error {
+        // SAFETY: system calls only, in the child of clone_vm_vfork.
         unsafe {
+            stage = 1;
             if let Some(fd) = netns
                 && libc::setns(fd, libc::CLONE_NEWNET) == -1
             {
-                libc::_exit(1);
+                return io::Error::last_os_error();
             }
+            stage = 2;
             let mounted = hide.iter().any(|option| {
                 libc::mount(
                     proc_fs.as_ptr(),
@@ -480,8 +521,9 @@ fn fresh_proc_and_sys(in_pid_namespace: bool, netns: Option<RawFd>) -> Result<()
                 ) == 0
             });
             if !mounted {
-                libc::_exit(2);
+                return io::Error::last_os_error();
             }
+            stage = 3;
             if netns.is_some()
                 && libc::mount(
                     sys_fs.as_ptr(),
@@ -491,18 +533,18 @@ fn fresh_proc_and_sys(in_pid_namespace: bool, netns: Option<RawFd>) -> Result<()
                     std::ptr::null(),
                 ) == -1
             {
-                libc::_exit(3);
+                return io::Error::last_os_error();
             }
             libc::_exit(0);
         }
-    }
-    let mut status = 0;
-    // SAFETY: reaping the child forked above.
-    unsafe { libc::waitpid(pid, &mut status, 0) };
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        -1
+    };
+    let code = match super::spawn::clone_vm_vfork(&mut body) {
+        Ok(pid) => {
+            // SAFETY: reaping the child that has just exited.
+            unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+            0
+        }
+        Err(_) => stage,
     };
     let which = if in_pid_namespace {
         "the pid namespace's"
