@@ -21,7 +21,7 @@
 //!
 //! - **socklab waits**: the step under way waits for the programs
 //!   ([`decides_early`]: `expect`, `exit`, `recv`, `silence`, `accept`,
-//!   `wait_listen`, `children`, `running` with `hold`), not acts on them
+//!   `wait_listen`, `children`, `running`), not acts on them
 //!   (`send`, `type`, `connect`, `stop`, …); inside `concurrently`, only
 //!   once a single branch is left (a branch that goes on after its wait may
 //!   act for another branch's wait);
@@ -73,17 +73,17 @@ pub const SLOWEST_LOOK: Duration = Duration::from_millis(100);
 /// Whether a step of this action waits for the programs (and may end as
 /// soon as the scenario settles), rather than act on them.
 pub fn decides_early(action: &Action) -> bool {
-    match action {
+    matches!(
+        action,
         Action::Expect { .. }
-        | Action::Exit { .. }
-        | Action::Recv { .. }
-        | Action::Silence { .. }
-        | Action::Accept { .. }
-        | Action::WaitListen { .. }
-        | Action::Children { .. } => true,
-        Action::Running { hold, .. } => hold.is_some(),
-        _ => false,
-    }
+            | Action::Exit { .. }
+            | Action::Recv { .. }
+            | Action::Silence { .. }
+            | Action::Accept { .. }
+            | Action::WaitListen { .. }
+            | Action::Children { .. }
+            | Action::Running { .. }
+    )
 }
 
 /// What the step loop is doing, as the [`Decider`] needs to know it: how
