@@ -1,7 +1,7 @@
 //! The class page files of a batch: `OUT/index.html` and `OUT/mistakes.csv`.
 //!
 //! Written next to the other class files (grades.csv, junit.xml,
-//! summary.txt) by [`crate::grade`]: after each student of `socklab grade`,
+//! summary.txt) by [`crate::grade`]: as students of `socklab grade` finish,
 //! and by `socklab merge`. Both render the same model
 //! ([`socklab_report::ClassReport`]) from the students' reports and the
 //! folders under `OUT/students/` their feedback is in, so shards merged

@@ -2,9 +2,10 @@
 //! the [`StudentFiles`] subscriber writes each student's folder when their
 //! report is complete (and each scenario's capture into its `packets/` as
 //! the scenario ends) and rewrites grades.csv, junit.xml, summary.txt,
-//! index.html and mistakes.csv with everyone finished so far; [`merge`]
-//! combines the folders of shards. [`CaptureFiles`] writes the captures of
-//! `socklab run` and `socklab check` into one folder.
+//! index.html and mistakes.csv with everyone finished so far (every few
+//! seconds at most, at the end, and when dropped); [`merge`] combines the
+//! folders of shards. [`CaptureFiles`] writes the captures of `socklab run`
+//! and `socklab check` into one folder.
 //!
 //! Every file is written to a temporary name and renamed, so an interrupted
 //! batch never leaves a half-written result; a student's `key` is written
@@ -13,6 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use socklab_report::{
     Format, SubmissionReport, read_json, render_class_summary, render_grades_csv, render_junit,
@@ -25,6 +27,15 @@ use crate::events::{Event, Subscriber, SubscriberError};
 pub const PACKETS_FOLDER: &str = "packets";
 
 /// Writes each student's results and the class files as reports arrive.
+///
+/// A student's folder is written as soon as their report is complete. The
+/// class files hold everyone, so rewriting them costs more with each
+/// student: after each student they made a class's file work grow with the
+/// square of its size. They are rewritten when the last expected student
+/// finishes, and before that at most every [`CLASS_FILES_EVERY`] (or twenty
+/// times as long as the last rewrite took, if that is longer); what is
+/// pending is written when the subscriber is dropped, which an interrupted
+/// run does too, so the files never miss a finished student for long.
 pub struct StudentFiles {
     out: PathBuf,
     state: Mutex<Written>,
@@ -37,6 +48,34 @@ struct Written {
     expected: BTreeMap<String, (String, String)>,
     /// Folder name → report, for everyone finished so far.
     finished: BTreeMap<String, SubmissionReport>,
+    /// When the class files were last written, and how long that took.
+    last_write: Option<(Instant, Duration)>,
+    /// Students finished since the class files were last written.
+    pending: bool,
+}
+
+/// The least time between two rewrites of the class files during a run.
+pub const CLASS_FILES_EVERY: Duration = Duration::from_secs(2);
+
+impl Written {
+    /// Whether the class files should be rewritten now.
+    fn class_files_due(&self) -> bool {
+        if self.finished.len() >= self.expected.len() {
+            return true;
+        }
+        match self.last_write {
+            None => true,
+            Some((at, took)) => at.elapsed() >= CLASS_FILES_EVERY.max(took * 20),
+        }
+    }
+
+    fn write_class_files(&mut self, out: &Path) -> std::io::Result<()> {
+        let started = Instant::now();
+        let written = write_class_files(out, &self.finished);
+        self.last_write = Some((Instant::now(), started.elapsed()));
+        self.pending = written.is_err();
+        written
+    }
 }
 
 impl StudentFiles {
@@ -116,7 +155,10 @@ impl Subscriber for StudentFiles {
             }
         }
         state.finished.insert(slug, (**report).clone());
-        if let Err(e) = write_class_files(&self.out, &state.finished) {
+        state.pending = true;
+        if state.class_files_due()
+            && let Err(e) = state.write_class_files(&self.out)
+        {
             trouble.push(format!(
                 "could not update the class files in {}: {e}",
                 self.out.display()
@@ -134,8 +176,19 @@ impl StudentFiles {
     /// Rewrites the class files with everyone finished so far (at the end
     /// of a batch: the whole class of this run).
     pub fn write_class_files(&self) -> std::io::Result<()> {
-        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        write_class_files(&self.out, &state.finished)
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.write_class_files(&self.out)
+    }
+}
+
+impl Drop for StudentFiles {
+    /// Students finished since the last rewrite go into the class files
+    /// (an interrupted run drops the subscriber on its way out).
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
+        if state.pending {
+            let _ = state.write_class_files(&self.out);
+        }
     }
 }
 
@@ -356,4 +409,82 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> std::io::Result<usize> {
     write_run_list(out, folders.iter())?;
     crate::class_page::write(out, folders.iter().map(String::as_str).zip(&all))?;
     Ok(all.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use socklab_report::{Isolation, IsolationLevel};
+    use std::sync::Arc;
+
+    fn report(name: &str) -> SubmissionReport {
+        SubmissionReport {
+            submission: name.to_string(),
+            lab: "lab".to_string(),
+            socklab_version: "0".to_string(),
+            isolation: Isolation {
+                level: IsolationLevel::Loopback,
+                notes: Vec::new(),
+            },
+            options: BTreeMap::new(),
+            not_a_submission: None,
+            selection: None,
+            build: None,
+            scenarios: Vec::new(),
+            score: 1.0,
+            max_score: 1.0,
+            duration_secs: 0.0,
+        }
+    }
+
+    fn finish(files: &StudentFiles, name: &str) {
+        files
+            .on_event(&Event::SubmissionFinished {
+                report: Arc::new(report(name)),
+                reused: false,
+            })
+            .unwrap();
+    }
+
+    fn listed(out: &Path) -> Vec<String> {
+        std::fs::read_to_string(out.join(RUN_LIST))
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn the_class_files_list_the_first_student_at_once_and_everyone_at_the_end() {
+        let out = tempfile::tempdir().unwrap();
+        let files = StudentFiles::new(out.path());
+        for name in ["ann", "ben", "cat"] {
+            files.expect(name, name, "key");
+        }
+        finish(&files, "ann");
+        assert_eq!(listed(out.path()), ["ann"], "the first is written at once");
+        finish(&files, "ben");
+        // ben may wait for the next rewrite (every few seconds at most);
+        // the last expected student triggers one.
+        finish(&files, "cat");
+        assert_eq!(listed(out.path()), ["ann", "ben", "cat"]);
+        let grades = std::fs::read_to_string(out.path().join("grades.csv")).unwrap();
+        assert!(grades.contains("cat"), "{grades}");
+    }
+
+    #[test]
+    fn students_finished_since_the_last_rewrite_are_written_when_the_run_ends_early() {
+        let out = tempfile::tempdir().unwrap();
+        let files = StudentFiles::new(out.path());
+        for name in ["ann", "ben", "cat"] {
+            files.expect(name, name, "key");
+        }
+        finish(&files, "ann");
+        finish(&files, "ben");
+        // An interrupted run: cat never finishes, the subscriber is dropped.
+        drop(files);
+        assert_eq!(listed(out.path()), ["ann", "ben"]);
+        let grades = std::fs::read_to_string(out.path().join("grades.csv")).unwrap();
+        assert!(grades.contains("ben"), "{grades}");
+    }
 }

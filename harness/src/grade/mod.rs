@@ -65,8 +65,10 @@ pub struct GradeSummary {
 ///
 /// The aggregates (grades.csv, junit.xml, summary.txt, index.html,
 /// mistakes.csv) hold the students of this run only (graded, or reused
-/// with `--resume`); they are rewritten after each student, so an interrupted run leaves them with everyone
-/// finished so far. Results in `--out` for students not in this run are
+/// with `--resume`); they are rewritten as students finish (every few
+/// seconds at most, `files::StudentFiles`) and when the run ends or is
+/// interrupted, so an interrupted run leaves them with everyone finished so
+/// far. Results in `--out` for students not in this run are
 /// left alone and left out, with a warning.
 pub async fn grade_class(job: &GradeJob<'_>, events: &Events) -> std::io::Result<GradeSummary> {
     let students_dir = job.out.join("students");
