@@ -173,7 +173,7 @@ pub async fn run_scenario(
     }
     // After the last step (before the programs are stopped): the capture
     // ends where the scenario did.
-    let file_name = format!("{}.pcapng", crate::engine::sanitize(&scenario.name));
+    let file_name = capture_file_name(&scenario.name);
     let captured = capture::off_the_runtime(|| {
         steps
             .state
@@ -507,5 +507,38 @@ async fn run_action(cx: &StepContext<'_>, action: &Action) -> Result<Judgement, 
         Action::Packets { of, checks } => packets::run(cx, of, checks).await,
         // The step loop runs what these hold; they are never dispatched.
         Action::Repeat { .. } | Action::Concurrently { .. } => Ok(Judgement::pass("")),
+    }
+}
+
+/// The file a scenario's capture is kept in: its name made safe, a matrix
+/// cell's values after dots, e.g. `echo/short-line[client=reference,server=submission]`
+/// gives `echo_short-line.client-reference.server-submission.pcapng`.
+pub fn capture_file_name(scenario: &str) -> String {
+    let readable: String = scenario
+        .trim_end_matches(']')
+        .chars()
+        .map(|c| match c {
+            '[' | ',' => '.',
+            '=' => '-',
+            c => c,
+        })
+        .collect();
+    format!("{}.pcapng", crate::engine::sanitize(&readable))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::capture_file_name;
+
+    #[test]
+    fn capture_files_are_named_after_their_scenario_and_matrix_cell() {
+        assert_eq!(
+            capture_file_name("echo/short-line[client=reference,server=submission]"),
+            "echo_short-line.client-reference.server-submission.pcapng"
+        );
+        assert_eq!(
+            capture_file_name("lottery/session"),
+            "lottery_session.pcapng"
+        );
     }
 }
