@@ -70,13 +70,15 @@ pub fn verdict(observation: &Observation, meta: &StepMeta) -> Option<CheckReport
     let failed = matches!(status, CheckStatus::Failed | CheckStatus::Error);
     // A packet check judged after the scenario stopped says so, and weighs
     // nothing: the scenario already lost the points of what it did not reach.
+    // Cut like the other fields: a message quotes what programs did, and a
+    // program decides how long that is.
     let message = if observation.late {
-        format!(
+        field(&format!(
             "judged on the packets captured until the scenario stopped at an earlier failure: {}",
             observation.message
-        )
+        ))
     } else {
-        observation.message.clone()
+        field(&observation.message)
     };
     let scored = observation.is_check
         && !meta.observe
@@ -129,4 +131,51 @@ pub fn not_reached(title: String, step: String, line: u32, weight: f64) -> Check
 /// (each action's own, from the scenario crate).
 pub fn default_title(action: &Action) -> String {
     action.default_title()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn observation(message: String) -> Observation {
+        Observation {
+            step: None,
+            line: 1,
+            keyword: "expect",
+            title: "a check".to_string(),
+            is_check: true,
+            outcome: Outcome::Failed,
+            message,
+            sent: None,
+            expected: None,
+            observed: None,
+            program: None,
+            hint: None,
+            late: false,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    fn meta() -> StepMeta {
+        StepMeta {
+            title: None,
+            hint: None,
+            weight: 1.0,
+            observe: false,
+            soft: false,
+            within: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn a_long_message_is_cut_to_its_head_and_tail_a_short_one_is_whole() {
+        let short = verdict(&observation("cli exited with code 1".into()), &meta()).unwrap();
+        assert_eq!(short.message, "cli exited with code 1");
+        let long = format!("start {} end", "x".repeat(1_000_000));
+        let cut = verdict(&observation(long), &meta()).unwrap();
+        assert!(cut.message.len() < 4096, "{} bytes", cut.message.len());
+        assert!(cut.message.starts_with("start "), "the head is kept");
+        assert!(cut.message.ends_with(" end"), "the tail is kept");
+    }
 }
