@@ -21,7 +21,8 @@
 //! mask is empty at the `execve`.
 //!
 //! A [`Child`] waits through a pidfd (`pidfd_open`, Linux 5.3), so waiting
-//! costs no thread and needs no `SIGCHLD` handler.
+//! costs no thread and needs no `SIGCHLD` handler; on an older kernel a
+//! blocking thread waits instead.
 
 use std::ffi::{CString, OsStr};
 use std::io;
@@ -251,15 +252,20 @@ impl Child {
         let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
         if fd == -1 {
             let e = io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::ENOSYS) {
+                // A kernel before 5.3: waited for by a blocking thread.
+                return Ok(Child {
+                    pid,
+                    pidfd: None,
+                    status: None,
+                });
+            }
             // SAFETY: killing and reaping the child just started.
             unsafe {
                 libc::kill(pid, libc::SIGKILL);
                 libc::waitpid(pid, std::ptr::null_mut(), 0);
             }
-            return Err(io::Error::new(
-                e.kind(),
-                format!("pidfd_open (Linux 5.3 or later is needed): {e}"),
-            ));
+            return Err(io::Error::new(e.kind(), format!("pidfd_open: {e}")));
         }
         // SAFETY: the descriptor was just returned to us.
         let pidfd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
@@ -287,10 +293,23 @@ impl Child {
             if let Some(status) = self.try_reap()? {
                 return Ok(status);
             }
-            let pidfd = self
-                .pidfd
-                .as_ref()
-                .expect("an unreaped child has its pidfd");
+            let Some(pidfd) = self.pidfd.as_ref() else {
+                // No pidfd (Linux before 5.3): a blocking thread waits.
+                let pid = self.pid;
+                let raw = tokio::task::spawn_blocking(move || {
+                    let mut raw = 0;
+                    // SAFETY: reaping our own child; blocks this thread only.
+                    match unsafe { libc::waitpid(pid, &mut raw, 0) } {
+                        -1 => Err(io::Error::last_os_error()),
+                        _ => Ok(raw),
+                    }
+                })
+                .await
+                .map_err(io::Error::other)??;
+                let status = ExitStatus::from_raw(raw);
+                self.status = Some(status);
+                return Ok(status);
+            };
             let mut ready = pidfd.readable().await?;
             ready.clear_ready();
         }
@@ -549,6 +568,17 @@ mod tests {
             .spawn(&mut || Ok(()))
             .unwrap_err();
         assert!(err.to_string().contains("not in PATH"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn without_a_pidfd_a_blocking_thread_waits() {
+        // As on a kernel before 5.3, where pidfd_open does not exist.
+        let mut command = Command::new("sh");
+        command.args(["-c", "exit 7"]);
+        let mut spawned = command.spawn(&mut || Ok(())).unwrap();
+        spawned.child.pidfd = None;
+        let status = spawned.child.wait().await.unwrap();
+        assert_eq!(status.code(), Some(7));
     }
 
     #[tokio::test]
