@@ -284,6 +284,11 @@ fn hostile_submissions_do_not_disturb_the_good_one() {
         truncated > 0,
         "the spewer's output beyond the limit is counted and dropped"
     );
+    assert!(
+        messages(&spewer).contains("output limit exceeded (1048576 bytes); socklab stopped it"),
+        "the spewer is stopped at the limit, and the failure says so:\n{}",
+        messages(&spewer)
+    );
 
     // With a memory cgroup the kernel kills the hog and socklab names the
     // limit; with only RLIMIT_AS its malloc fails and it crashes on NULL.
