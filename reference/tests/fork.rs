@@ -56,8 +56,20 @@ fn connect(port: u16) -> TcpStream {
     stream
 }
 
+/// The two fork-server tests take turns. Side by side they failed about
+/// once in 200 runs of this binary (a reset on one's reply, a refused
+/// connect on the other's), never in 300 runs of either alone; the cause
+/// (most likely a client's ephemeral port meeting the other test's server
+/// port between `free_port` and its `bind`) is not proven.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[test]
 fn five_children_ending_together_leave_no_zombie() {
+    let _turn = one_at_a_time();
     let server = ServerProcess::reference(Program::EchoServer, &["--concurrency", "fork"]);
     let pid = server.pid();
     let mut clients: Vec<TcpStream> = (0..5).map(|_| connect(server.port)).collect();
@@ -87,6 +99,7 @@ fn five_children_ending_together_leave_no_zombie() {
 
 #[test]
 fn a_second_client_is_served_while_the_first_stays_connected() {
+    let _turn = one_at_a_time();
     let server = ServerProcess::reference(
         Program::EchoServer,
         &["--concurrency", "fork", "--mode", "sum"],
@@ -97,7 +110,13 @@ fn a_second_client_is_served_while_the_first_stays_connected() {
     let mut second = connect(server.port);
     second.write_all(b"40 2\n").unwrap();
     let mut reply = [0u8; 3];
-    second.read_exact(&mut reply).unwrap();
+    if let Err(e) = second.read_exact(&mut reply) {
+        let server = server.stop();
+        panic!(
+            "the second client's reply: {e}; the server's stderr: {}",
+            server.stderr_text()
+        );
+    }
     assert_eq!(&reply, b"42\n");
     first.read_exact(&mut reply[..2]).unwrap();
     assert_eq!(&reply[..2], b"3\n");
