@@ -454,13 +454,19 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn the_class_files_list_the_first_student_at_once_and_everyone_at_the_end() {
+    /// An output folder and its subscriber, expecting ann, ben and cat.
+    fn class_of_three() -> (tempfile::TempDir, StudentFiles) {
         let out = tempfile::tempdir().unwrap();
         let files = StudentFiles::new(out.path());
         for name in ["ann", "ben", "cat"] {
             files.expect(name, name, "key");
         }
+        (out, files)
+    }
+
+    #[test]
+    fn the_class_files_list_the_first_student_at_once_and_everyone_at_the_end() {
+        let (out, files) = class_of_three();
         finish(&files, "ann");
         assert_eq!(listed(out.path()), ["ann"], "the first is written at once");
         finish(&files, "ben");
@@ -474,11 +480,7 @@ mod tests {
 
     #[test]
     fn students_finished_since_the_last_rewrite_are_written_when_the_run_ends_early() {
-        let out = tempfile::tempdir().unwrap();
-        let files = StudentFiles::new(out.path());
-        for name in ["ann", "ben", "cat"] {
-            files.expect(name, name, "key");
-        }
+        let (out, files) = class_of_three();
         finish(&files, "ann");
         finish(&files, "ben");
         // An interrupted run: cat never finishes, the subscriber is dropped.

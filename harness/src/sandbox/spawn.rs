@@ -500,6 +500,13 @@ mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+    async fn all_of_stdout(spawned: &mut Spawned) -> String {
+        let mut out = String::new();
+        let mut stdout = spawned.stdout.take().expect("a piped stdout");
+        stdout.read_to_string(&mut out).await.unwrap();
+        out
+    }
+
     #[tokio::test]
     async fn a_child_reads_its_stdin_writes_its_stdout_and_exits() {
         let mut command = Command::new("sh");
@@ -514,14 +521,7 @@ mod tests {
         let mut stdin = spawned.stdin.take().unwrap();
         stdin.write_all(b"hello\n").await.unwrap();
         drop(stdin);
-        let mut out = String::new();
-        spawned
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut out)
-            .await
-            .unwrap();
+        let out = all_of_stdout(&mut spawned).await;
         assert_eq!(out, "got hello in /tmp bar\n");
         let status = spawned.child.wait().await.unwrap();
         assert_eq!(status.code(), Some(3));
@@ -535,14 +535,7 @@ mod tests {
             .args(["-c", "grep -E '^Sig(Blk|Ign)' /proc/self/status"])
             .stdout(Stdio::Piped);
         let mut spawned = command.spawn(&mut || Ok(())).unwrap();
-        let mut out = String::new();
-        spawned
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut out)
-            .await
-            .unwrap();
+        let out = all_of_stdout(&mut spawned).await;
         spawned.child.wait().await.unwrap();
         let mask = |name: &str| {
             let line = out.lines().find(|l| l.starts_with(name)).unwrap();
