@@ -68,16 +68,24 @@ impl RunClaim {
         private_folder(folder)?;
         let id = run_id();
         let path = folder.join(format!("{id}.run"));
+        // Made under another name, locked, then renamed into place: a claim
+        // is never seen unlocked. (Made in place, another socklab starting
+        // up between the open and the lock took the new claim for a dead
+        // run's and removed it; `runner.rs`'s leftover test caught it once
+        // in a full test run.)
+        let making = folder.join(format!("{id}.making"));
         let file = std::fs::OpenOptions::new()
             .append(true)
             .create(true)
+            .truncate(false)
             .mode(0o600)
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&path)?;
+            .open(&making)?;
         // SAFETY: flock on a descriptor we hold.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == -1 {
             return Err(io::Error::last_os_error());
         }
+        std::fs::rename(&making, &path)?;
         Ok(RunClaim {
             file: Mutex::new(file),
             path,
@@ -235,6 +243,22 @@ mod tests {
             std::fs::read_dir(&claims).unwrap().next().is_none(),
             "an ended run's claim is gone"
         );
+    }
+
+    #[test]
+    fn a_claim_appears_already_locked_and_nothing_else_is_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let claims = dir.path().join("runs");
+        let claim = RunClaim::take(&claims).unwrap();
+        let names: Vec<String> = std::fs::read_dir(&claims)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, [format!("{}.run", claim.id())]);
+        let other = File::open(claims.join(&names[0])).unwrap();
+        // SAFETY: flock on a descriptor we hold.
+        let locked = unsafe { libc::flock(other.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == -1;
+        assert!(locked, "another socklab finds the claim locked");
     }
 
     #[test]
