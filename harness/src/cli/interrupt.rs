@@ -16,7 +16,7 @@
 //! behind (cgroups, working folders) is removed by the next socklab's
 //! start-up (`sandbox::leftovers`).
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
@@ -54,16 +54,11 @@ pub struct Interrupts {
 impl Interrupts {
     /// Installs the handler and starts the watchdog thread.
     pub fn install() -> std::io::Result<Interrupts> {
-        let mut fds = [0; 2];
-        // SAFETY: pipe2 fills two descriptors, owned below.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } == -1 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: both descriptors were just made and are owned here; the
-        // write end is kept open for the life of the process (the handler
-        // may run at any time).
-        let read_end = unsafe { OwnedFd::from_raw_fd(fds[0]) };
-        SIGNAL_PIPE.store(fds[1], Ordering::Relaxed);
+        let (read_end, write_end) = std::io::pipe()?;
+        let read_end = OwnedFd::from(read_end);
+        // The write end is kept open for the life of the process (the
+        // handler may run at any time).
+        SIGNAL_PIPE.store(write_end.into_raw_fd(), Ordering::Relaxed);
         for signal in [libc::SIGINT, libc::SIGTERM] {
             // SAFETY: installing a handler that only calls write(2).
             unsafe {

@@ -213,14 +213,8 @@ impl PidNamespace {
     pub(super) fn create() -> io::Result<PidNamespace> {
         on_thread_in(None, None, || {
             unshare(libc::CLONE_NEWPID)?;
-            let mut fds = [0; 2];
-            // SAFETY: pipe2 fills two descriptors.
-            if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } == -1 {
-                return Err(io::Error::last_os_error());
-            }
-            // SAFETY: both descriptors were just created and are owned here.
-            let (read_end, write_end) =
-                unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+            let (read_end, write_end) = std::io::pipe()?;
+            let (read_end, write_end) = (OwnedFd::from(read_end), OwnedFd::from(write_end));
             let pid = start_init(read_end.as_raw_fd())?;
             drop(read_end);
             // The namespace can be opened once its first process (the init) exists.

@@ -171,7 +171,8 @@ impl Command {
                     .into(),
                 Stdio::Fd(fd) => fd,
                 Stdio::Piped => {
-                    let (read, write) = pipe_pair()?;
+                    let (read, write) = std::io::pipe()?;
+                    let (read, write) = (OwnedFd::from(read), OwnedFd::from(write));
                     if i == 0 {
                         ours[i] = Some(write);
                         read
@@ -366,16 +367,6 @@ fn c_string(s: &OsStr) -> CString {
         let cut = s.as_bytes().split(|b| *b == 0).next().unwrap_or_default();
         CString::new(cut).expect("no NUL before the first NUL")
     })
-}
-
-fn pipe_pair() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 fills both descriptors.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: both were just created and are owned here.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
 fn above_stdio(fd: OwnedFd) -> io::Result<OwnedFd> {
