@@ -176,18 +176,36 @@ pub fn free_port() -> u16 {
     }
 }
 
-/// Whether some socket is in LISTEN state on `port` (IPv4 or IPv6), per /proc/net.
-pub fn is_listening(port: u16) -> bool {
+/// Whether process `pid` holds a socket in LISTEN state on `port` (IPv4
+/// or IPv6), per /proc/net and the process's descriptors: a listener of
+/// another process on that port (a port just given out may be taken by
+/// anyone) does not count.
+pub fn is_listening(pid: u32, port: u16) -> bool {
     let wanted = format!("{port:04X}");
-    ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|table| {
-        let Ok(text) = std::fs::read_to_string(table) else {
-            return false;
-        };
-        text.lines().skip(1).any(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let local_port = fields.get(1).and_then(|a| a.rsplit(':').next());
-            local_port == Some(wanted.as_str()) && fields.get(3) == Some(&"0A")
+    let listening: Vec<String> = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|table| std::fs::read_to_string(table).ok())
+        .flat_map(|text| {
+            text.lines()
+                .skip(1)
+                .filter_map(|line| {
+                    let fields: Vec<&str> = line.split_whitespace().collect();
+                    let local_port = fields.get(1).and_then(|a| a.rsplit(':').next());
+                    (local_port == Some(wanted.as_str()) && fields.get(3) == Some(&"0A"))
+                        .then(|| format!("socket:[{}]", fields.get(9).unwrap_or(&"")))
+                })
+                .collect::<Vec<_>>()
         })
+        .collect();
+    if listening.is_empty() {
+        return false;
+    }
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten().any(|fd| {
+        std::fs::read_link(fd.path())
+            .is_ok_and(|target| listening.iter().any(|l| target.as_os_str() == l.as_str()))
     })
 }
 
@@ -234,7 +252,7 @@ impl ServerProcess {
                     String::from_utf8_lossy(&output.stderr)
                 );
             }
-            is_listening(port)
+            is_listening(server.pid(), port)
         });
         server
     }
