@@ -416,4 +416,7 @@ pub struct SandboxFact {
     /// What the programs left outside their folders (path, and what it
     /// is), where the sandbox can tell.
     pub stray_files: Option<Vec<(PathBuf, socklab_reference::beneath::Kind)>>,
+    /// The programs used their whole CPU quota long enough to be slowed
+    /// down (`sandbox::HOG_CPU_TIME`).
+    pub cpu_hog: bool,
 }

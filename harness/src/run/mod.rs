@@ -209,6 +209,7 @@ pub async fn run_scenario(
             .memory_limit()
             .map(|limit| (limit, sandbox.oom_kills())),
         stray_files: stray_files.map(|files| files.into_iter().map(|f| (f.path, f.kind)).collect()),
+        cpu_hog: sandbox.slowed_down(),
     };
     steps.sandbox_findings(&fact);
     ScenarioRun {

@@ -10,7 +10,16 @@
 //!
 //! Where the `cpu` controller is available too, a scenario also gets a CPU
 //! quota (half a core), so a contained fork bomb spinning on EAGAIN cannot
-//! starve other scenarios and submissions graded at the same time.
+//! starve other scenarios and submissions graded at the same time. A
+//! scenario whose programs have used [`HOG_CPU_TIME`] (one second: no Lab 3
+//! program needs a tenth of that) is cut to a twentieth of a core for the
+//! rest of its run, so a program spinning until its deadline costs the
+//! others little: in a class, three such students (a fork bomb, two
+//! spinning loops) took 43% of all the CPU time before. Correct programs
+//! never get near it, and it is counted in CPU time, not wall time, so a
+//! loaded machine changes only when a hog is slowed, never whom
+//! ([`watch_hogs`]; on cgroup v1 the scenario also joins a `cpuacct`
+//! cgroup, where that is a hierarchy of its own, to be measured).
 //!
 //! Where the `memory` controller is available, the scenario's programs
 //! together get the manifest's memory limit (no swap); a program that goes
@@ -21,7 +30,8 @@
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 /// Where this machine lets socklab make pids cgroups, if anywhere.
 #[derive(Debug, Clone)]
@@ -29,6 +39,9 @@ pub struct CgroupRoot {
     base: PathBuf,
     /// cgroup v1 only: the `cpu` hierarchy's socklab directory.
     cpu_base: Option<PathBuf>,
+    /// cgroup v1 only, where `cpuacct` is a hierarchy apart from `cpu`:
+    /// its socklab directory (how much CPU time a scenario used).
+    cpuacct_base: Option<PathBuf>,
     /// cgroup v1: the `memory` hierarchy's socklab directory; v2: the base
     /// itself, when the memory controller is enabled there.
     memory_base: Option<PathBuf>,
@@ -41,6 +54,11 @@ pub struct CgroupRoot {
 /// CPU quota per scenario: this many microseconds per 100 ms period.
 const CPU_QUOTA_US: u64 = 50_000;
 const CPU_PERIOD_US: u64 = 100_000;
+/// The CPU time a scenario's programs may use at up to half a core; past
+/// it they are slowed down.
+pub const HOG_CPU_TIME: std::time::Duration = std::time::Duration::from_secs(1);
+/// The quota of a scenario whose programs were found hogging the CPU.
+const HOG_QUOTA_US: u64 = 5_000;
 
 impl CgroupRoot {
     /// Finds a pids hierarchy socklab may write to.
@@ -65,6 +83,11 @@ impl CgroupRoot {
             let cpu_base = (version == 1)
                 .then(|| unified.join("cpu/socklab"))
                 .filter(|dir| std::fs::create_dir_all(dir).is_ok());
+            let cpuacct_base = cpu_base
+                .as_ref()
+                .filter(|cpu| !cpu.join("cpuacct.usage").exists())
+                .map(|_| unified.join("cpuacct/socklab"))
+                .filter(|dir| std::fs::create_dir_all(dir).is_ok());
             let memory_base = match version {
                 1 => Some(unified.join("memory/socklab"))
                     .filter(|dir| std::fs::create_dir_all(dir).is_ok()),
@@ -76,6 +99,7 @@ impl CgroupRoot {
             let root = CgroupRoot {
                 base,
                 cpu_base,
+                cpuacct_base,
                 memory_base,
                 version,
                 run: super::leftovers::run_id(),
@@ -114,6 +138,7 @@ impl CgroupRoot {
         let bases = [
             Some(&self.base),
             self.cpu_base.as_ref(),
+            self.cpuacct_base.as_ref(),
             self.memory_base.as_ref(),
         ];
         let mut seen = std::collections::BTreeSet::new();
@@ -162,6 +187,11 @@ pub struct ProcessLimit {
     procs: OwnedFd,
     /// cgroup v1: the scenario's directory in the cpu hierarchy, and its procs file.
     cpu: Option<(PathBuf, OwnedFd)>,
+    /// cgroup v1, where `cpuacct` is a hierarchy of its own: the scenario's
+    /// directory there, and its procs file.
+    cpuacct: Option<(PathBuf, OwnedFd)>,
+    /// Where its CPU quota is (`cpu.stat` and the quota file), when it has one.
+    quota: Option<Arc<Quota>>,
     /// The memory limit in force: the directory holding its files, the
     /// procs file to join (v1 only), and the limit in bytes.
     memory: Option<(PathBuf, Option<OwnedFd>, u64)>,
@@ -219,6 +249,31 @@ impl ProcessLimit {
                 None
             }
         };
+        let cpuacct = match (&cpu, &root.cpuacct_base) {
+            (Some(_), Some(base)) => {
+                let acct_dir = base.join(dir.file_name().expect("named"));
+                std::fs::create_dir_all(&acct_dir)
+                    .and_then(|_| open_procs(&acct_dir))
+                    .ok()
+                    .map(|fd| (acct_dir, fd))
+            }
+            _ => None,
+        };
+        let quota = match (&cpu, &cpuacct, root.version) {
+            (Some((cpu_dir, _)), Some((acct_dir, _)), 1) => {
+                Some(Quota::new(cpu_dir.clone(), acct_dir.clone(), 1))
+            }
+            (Some((cpu_dir, _)), None, 1) if cpu_dir.join("cpuacct.usage").exists() => {
+                Some(Quota::new(cpu_dir.clone(), cpu_dir.clone(), 1))
+            }
+            (None, _, 2) if cpu_quota && dir.join("cpu.max").exists() => {
+                Some(Quota::new(dir.clone(), dir.clone(), 2))
+            }
+            _ => None,
+        };
+        if let Some(quota) = &quota {
+            watch_hogs(quota);
+        }
         // Best effort too: without it, RLIMIT_AS limits each program.
         let memory = match (&root.memory_base, memory) {
             (Some(base), Some(bytes)) if root.version == 1 => {
@@ -250,16 +305,19 @@ impl ProcessLimit {
             dir,
             procs,
             cpu,
+            cpuacct,
+            quota,
             memory,
             max,
         })
     }
 
     /// The descriptors a child writes "0" to, to join (async-signal-safe).
-    pub fn procs_fds(&self) -> [Option<RawFd>; 3] {
+    pub fn procs_fds(&self) -> [Option<RawFd>; 4] {
         [
             Some(self.procs.as_raw_fd()),
             self.cpu.as_ref().map(|(_, fd)| fd.as_raw_fd()),
+            self.cpuacct.as_ref().map(|(_, fd)| fd.as_raw_fd()),
             self.memory
                 .as_ref()
                 .and_then(|(_, fd, _)| fd.as_ref())
@@ -291,6 +349,14 @@ impl ProcessLimit {
                 })
             })
             .unwrap_or(0)
+    }
+
+    /// Whether its programs used [`HOG_CPU_TIME`] and were slowed down to a
+    /// twentieth of a core.
+    pub fn slowed_down(&self) -> bool {
+        self.quota
+            .as_ref()
+            .is_some_and(|q| q.slowed.load(Ordering::Relaxed))
     }
 
     /// How many forks the limit refused.
@@ -328,6 +394,95 @@ impl ProcessLimit {
     }
 }
 
+/// A scenario cgroup's CPU quota, as the hog watcher sees it.
+struct Quota {
+    /// The folder with `cpu.cfs_quota_us` (v1) or `cpu.max` (v2).
+    dir: PathBuf,
+    /// The folder with `cpuacct.usage` (v1) or `cpu.stat` (v2).
+    usage_dir: PathBuf,
+    version: u8,
+    slowed: AtomicBool,
+}
+
+impl Quota {
+    fn new(dir: PathBuf, usage_dir: PathBuf, version: u8) -> Arc<Quota> {
+        Arc::new(Quota {
+            dir,
+            usage_dir,
+            version,
+            slowed: AtomicBool::new(false),
+        })
+    }
+
+    /// The CPU time the scenario's programs have used so far, user and
+    /// system together (`cpuacct.usage` in ns, v2 `usage_usec`).
+    fn used(&self) -> std::time::Duration {
+        let read = |file: &str| std::fs::read_to_string(self.usage_dir.join(file)).ok();
+        match self.version {
+            1 => read("cpuacct.usage")
+                .and_then(|t| t.trim().parse().ok())
+                .map(std::time::Duration::from_nanos),
+            _ => read("cpu.stat").and_then(|t| {
+                t.lines().find_map(|l| {
+                    l.strip_prefix("usage_usec ")
+                        .and_then(|n| n.trim().parse().ok())
+                        .map(std::time::Duration::from_micros)
+                })
+            }),
+        }
+        .unwrap_or_default()
+    }
+
+    /// Cuts the quota to [`HOG_QUOTA_US`] per period.
+    fn slow_down(&self) {
+        let written = match self.version {
+            1 => std::fs::write(self.dir.join("cpu.cfs_quota_us"), HOG_QUOTA_US.to_string()),
+            _ => std::fs::write(
+                self.dir.join("cpu.max"),
+                format!("{HOG_QUOTA_US} {CPU_PERIOD_US}"),
+            ),
+        };
+        if written.is_ok() {
+            self.slowed.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The quotas the hog watcher looks after (dropped ones fall out).
+static WATCHED: Mutex<Vec<Weak<Quota>>> = Mutex::new(Vec::new());
+
+/// Puts a scenario's quota under watch: a thread (one for the whole
+/// process, started with the first quota) looks at every watched
+/// CPU time each half second and slows down a scenario past
+/// [`HOG_CPU_TIME`]. cgroups tell no event for this, so it looks; a look is
+/// one small read per running scenario.
+fn watch_hogs(quota: &Arc<Quota>) {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    WATCHED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(Arc::downgrade(quota));
+    STARTED.call_once(|| {
+        let _ = std::thread::Builder::new()
+            .name("socklab-cpu-hogs".into())
+            .spawn(|| {
+                loop {
+                    std::thread::sleep(std::time::Duration::from_millis(500));
+                    let live: Vec<Arc<Quota>> = {
+                        let mut watched = WATCHED.lock().unwrap_or_else(|e| e.into_inner());
+                        watched.retain(|q| q.strong_count() > 0);
+                        watched.iter().filter_map(Weak::upgrade).collect()
+                    };
+                    for quota in live {
+                        if !quota.slowed.load(Ordering::Relaxed) && quota.used() >= HOG_CPU_TIME {
+                            quota.slow_down();
+                        }
+                    }
+                }
+            });
+    });
+}
+
 /// Joins the cgroup whose `cgroup.procs` is open as `fd`: call between fork
 /// and exec.
 pub fn join_in_child(fd: RawFd) -> io::Result<()> {
@@ -350,6 +505,9 @@ impl Drop for ProcessLimit {
         let mut dirs = vec![self.dir.clone()];
         if let Some((cpu_dir, _)) = &self.cpu {
             dirs.push(cpu_dir.clone());
+        }
+        if let Some((acct_dir, _)) = &self.cpuacct {
+            dirs.push(acct_dir.clone());
         }
         if let Some((mem_dir, Some(_), _)) = &self.memory {
             dirs.push(mem_dir.clone());

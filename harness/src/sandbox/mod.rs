@@ -24,7 +24,7 @@ pub mod scratch;
 pub mod spawn;
 pub mod userns;
 
-pub use cgroup::{CgroupRoot, ProcessLimit, join_in_child};
+pub use cgroup::{CgroupRoot, HOG_CPU_TIME, ProcessLimit, join_in_child};
 pub use identity::{Identities, NOBODY, SubmissionIdentity};
 
 use std::collections::BTreeMap;
@@ -125,7 +125,7 @@ pub fn capabilities(request: IsolationRequest, userns: &userns::UserNamespace) -
                 "process limit per scenario: cgroup v{} pids controller{}{}",
                 root.version,
                 if root.has_cpu_quota() {
-                    ", with a CPU quota of half a core"
+                    ", with a CPU quota of half a core (a twentieth once its programs have run flat out for a second of CPU time)"
                 } else {
                     ""
                 },
@@ -608,11 +608,11 @@ impl Sandbox {
     }
 
     /// The cgroup.procs descriptors programs join between fork and exec.
-    pub fn cgroup_procs_fds(&self) -> [Option<i32>; 3] {
+    pub fn cgroup_procs_fds(&self) -> [Option<i32>; 4] {
         self.process_limit
             .as_ref()
             .map(ProcessLimit::procs_fds)
-            .unwrap_or([None, None, None])
+            .unwrap_or([None; 4])
     }
 
     /// The memory limit (bytes) the scenario's cgroup enforces, if any.
@@ -625,6 +625,14 @@ impl Sandbox {
         self.process_limit
             .as_ref()
             .map_or(0, ProcessLimit::oom_kills)
+    }
+
+    /// Whether the programs hogged the CPU and were slowed down
+    /// ([`HOG_CPU_TIME`]).
+    pub fn slowed_down(&self) -> bool {
+        self.process_limit
+            .as_ref()
+            .is_some_and(ProcessLimit::slowed_down)
     }
 
     /// The process limit, and how many forks it refused so far.
