@@ -111,6 +111,17 @@ fn refuse_foreign_link(name: &Path, meta: &std::fs::Metadata) -> std::io::Result
     Ok(())
 }
 
+/// The programs whose builds have ended so far, each told as it ends (the
+/// compiler's runs; `make` tells them all at its end), so that a scenario
+/// can start as soon as the programs it starts are built instead of after
+/// the last one (`engine.rs`).
+#[derive(Debug, Default, Clone)]
+pub struct Progress {
+    pub programs: BTreeMap<String, Availability>,
+    /// The build is over: every program it will tell is in `programs`.
+    pub done: bool,
+}
+
 /// Builds the lab's programs in `build_dir` (a copy of the submission), as
 /// `student` (the submission's own uid, when socklab is root):
 /// `make -k -jN` when there is a Makefile (again without `-j` if that left a
@@ -118,6 +129,7 @@ fn refuse_foreign_link(name: &Path, meta: &std::fs::Metadata) -> std::io::Result
 /// parallel), or the compiler once per program, up to N at a time (N: this
 /// machine's cores). With `needed`, only those programs are compiled (the
 /// ones the selected scenarios start); the others are reported as skipped.
+/// Each compiled program is told to `progress` as soon as its compiler ends.
 pub async fn build(
     name: &str,
     build_dir: &Path,
@@ -125,6 +137,7 @@ pub async fn build(
     settings: &RunSettings,
     student: Option<RunAs>,
     needed: Option<&BTreeSet<String>>,
+    progress: &tokio::sync::watch::Sender<Progress>,
 ) -> (Submission, BuildReport) {
     let started = Instant::now();
     let deadline = started + manifest.build.timeout;
@@ -219,10 +232,15 @@ pub async fn build(
                 if !is_needed(program) {
                     return (program, skipped(program), String::new());
                 }
-                compile(jail, build_dir, manifest, program, spec, deadline).await
+                let compiled = compile(jail, build_dir, manifest, program, spec, deadline).await;
+                progress.send_modify(|p| {
+                    p.programs.insert(program.clone(), compiled.1.0.clone());
+                });
+                compiled
             }
         });
-        // In the manifest's order, up to `parallel` at once.
+        // In the manifest's order, up to `parallel` at once (each scenario
+        // starts when its own programs are built).
         let compiled: Vec<_> = futures::stream::iter(compiles)
             .buffered(parallel)
             .collect()

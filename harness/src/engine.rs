@@ -1,9 +1,17 @@
 //! Grading one submission with a suite: build, plan, run every scenario
 //! (up to `jobs` at once), check, score, emitting [`Event`]s along the way.
 //!
-//! Scenarios run concurrently on one task, so dropping the future (Ctrl-C,
-//! SIGTERM) drops every runner, and each runner's sandbox kills what it
-//! started. Results come back in suite order whatever finished first.
+//! Each scenario runs on a thread of its own (from the runtime's blocking
+//! pool, driving the scenario's future with the runtime's handle): setting
+//! up a sandbox, starting a program (the parent waits for the child's
+//! `exec`), closing a capture socket (an RCU grace period) and reading
+//! `/proc` are system calls that block, and on one shared thread every
+//! scenario of a class waited for every other's; measured on the fixture
+//! class, that thread was busy or blocked three quarters of the time while
+//! a third of the CPU sat idle. Dropping the grading future (Ctrl-C,
+//! SIGTERM) cancels every scenario thread, which drops its runner, and each
+//! runner's sandbox kills what it started. Results come back in suite order
+//! whatever finished first.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,8 +32,8 @@ use crate::score;
 /// settings, where to work, how many scenarios at once, and who hears
 /// about it.
 pub struct Grading<'a> {
-    pub suite: &'a Suite,
-    pub settings: &'a RunSettings,
+    pub suite: Arc<Suite>,
+    pub settings: Arc<RunSettings>,
     /// Each submission is built and run in a folder of its own below this.
     pub work: &'a Path,
     /// Scenarios of one submission at the same time.
@@ -58,19 +66,61 @@ impl Grading<'_> {
             },
             None => None,
         };
-        let (mut submission, build) = self
-            .build(name, dir, identity.as_ref().map(|i| i.student))
-            .await;
-        submission.student = identity.as_ref().map(|i| i.student);
-        submission.peers = identity.as_ref().map(|i| i.peers);
-        let scenarios: Vec<(usize, &Scenario)> = self.suite.scenarios().enumerate().collect();
-        let reports: Vec<ScenarioReport> = futures::stream::iter(scenarios)
+        // Where the programs will be, and who they run as: known before
+        // the build, so each scenario can start once its own programs are
+        // built (`build::Progress`), while the others still compile.
+        let base = Submission {
+            name: name.to_string(),
+            dir: match self.suite.manifest {
+                Some(_) => self.work.join("build"),
+                None => dir.to_path_buf(),
+            },
+            programs: Default::default(),
+            student: identity.as_ref().map(|i| i.student),
+            peers: identity.as_ref().map(|i| i.peers),
+        };
+        let (progress, built) = tokio::sync::watch::channel(build::Progress::default());
+        let building = async {
+            let (submission, build) = self
+                .build(name, dir, identity.as_ref().map(|i| i.student), &progress)
+                .await;
+            progress.send_modify(|p| {
+                p.programs = submission.programs.clone();
+                p.done = true;
+            });
+            build
+        };
+        // Every scenario waits for its programs, then for one of this
+        // submission's `jobs` slots, then (in a class) for a slot of the
+        // class: a scenario waiting for a program holds no slot.
+        let slots = Arc::new(tokio::sync::Semaphore::new(self.jobs.max(1)));
+        let running = self
+            .suite
+            .scenarios()
+            .enumerate()
             .map(|(index, scenario)| {
-                let submission = &submission;
+                let (base, slots) = (&base, slots.clone());
+                let mut built = built.clone();
                 let scenario_dir = self
                     .work
                     .join(format!("{index:03}-{}", sanitize(&scenario.name)));
                 async move {
+                    let needs = plan::programs_started(scenario, &self.settings.options);
+                    let programs = built
+                        .wait_for(|p| {
+                            p.done
+                                || needs
+                                    .as_ref()
+                                    .is_some_and(|n| n.iter().all(|x| p.programs.contains_key(x)))
+                        })
+                        .await
+                        .map(|p| p.programs.clone())
+                        .unwrap_or_default();
+                    let submission = Arc::new(Submission {
+                        programs,
+                        ..base.clone()
+                    });
+                    let _slot = slots.acquire_owned().await.ok();
                     let _permit = match &self.limit {
                         Some(l) => l.clone().acquire_owned().await.ok(),
                         None => None,
@@ -82,21 +132,18 @@ impl Grading<'_> {
                     };
                     (
                         index,
-                        self.scenario(scenario, submission, &scenario_dir, &events)
+                        self.scenario_on_a_thread(index, submission, scenario_dir, events)
                             .await,
                     )
                 }
             })
-            // Unordered, so a slow scenario does not hold up the slots of the
-            // ones after it; the reports are put back in suite order below.
-            .buffer_unordered(self.jobs.max(1))
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .collect::<std::collections::BTreeMap<_, _>>()
-            .into_values()
-            .collect();
-        let suite = self.suite;
+            // Unordered, so a slow scenario does not hold up the ones after
+            // it; the reports are put back in suite order below.
+            .collect::<futures::stream::FuturesUnordered<_>>()
+            .collect::<std::collections::BTreeMap<_, _>>();
+        let (build, reports) = tokio::join!(building, running);
+        let reports: Vec<ScenarioReport> = reports.into_values().collect();
+        let suite = &self.suite;
         let (score, max_score) = score::total(
             &reports,
             suite.manifest.as_ref().and_then(|m| m.total),
@@ -108,7 +155,7 @@ impl Grading<'_> {
             socklab_version: env!("CARGO_PKG_VERSION").to_string(),
             isolation: Isolation {
                 level: self.settings.capabilities.level,
-                notes: isolation_notes(self.settings),
+                notes: isolation_notes(&self.settings),
             },
             options: self.settings.options.clone(),
             not_a_submission: None,
@@ -160,7 +207,7 @@ impl Grading<'_> {
             socklab_version: env!("CARGO_PKG_VERSION").to_string(),
             isolation: Isolation {
                 level: self.settings.capabilities.level,
-                notes: isolation_notes(self.settings),
+                notes: isolation_notes(&self.settings),
             },
             options: self.settings.options.clone(),
             not_a_submission: None,
@@ -192,6 +239,7 @@ impl Grading<'_> {
         name: &str,
         dir: &Path,
         student: Option<crate::sandbox::RunAs>,
+        progress: &tokio::sync::watch::Sender<build::Progress>,
     ) -> (Submission, Option<BuildReport>) {
         let Some(manifest) = &self.suite.manifest else {
             return (build::prebuilt(name, dir.to_path_buf()), None);
@@ -207,9 +255,10 @@ impl Grading<'_> {
                     name,
                     &build_dir,
                     manifest,
-                    self.settings,
+                    &self.settings,
                     student,
                     needed.as_ref(),
+                    progress,
                 )
                 .await
             }
@@ -240,40 +289,76 @@ impl Grading<'_> {
         (submission, Some(report))
     }
 
-    /// Plans, runs and scores one scenario.
-    async fn scenario(
+    /// Plans, runs and scores scenario `index` of the suite on a thread of
+    /// its own (see the module's comment); if this future is dropped, the
+    /// scenario is cancelled on its thread, which kills its programs.
+    async fn scenario_on_a_thread(
         &self,
-        scenario: &Scenario,
-        submission: &Submission,
-        dir: &Path,
-        events: &ScenarioEvents,
+        index: usize,
+        submission: Arc<Submission>,
+        dir: PathBuf,
+        events: ScenarioEvents,
     ) -> ScenarioReport {
-        self.events.emit_with(|| Event::ScenarioStarted {
+        let suite = self.suite.clone();
+        let settings = self.settings.clone();
+        let packets_folder = self.packets_folder.clone();
+        let runtime = tokio::runtime::Handle::current();
+        // Dropped with this future (or after the thread's answer): the
+        // thread then stops waiting for its scenario and drops it.
+        let (_cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
+        let thread = tokio::task::spawn_blocking(move || {
+            runtime.block_on(async move {
+                let scenario = suite
+                    .scenarios()
+                    .nth(index)
+                    .expect("the scenario is in the suite");
+                tokio::select! {
+                    report = scenario_report(
+                        scenario,
+                        &settings,
+                        &submission,
+                        &dir,
+                        &events,
+                        packets_folder.as_deref(),
+                    ) => Some(report),
+                    _ = cancelled => None,
+                }
+            })
+        });
+        match thread.await {
+            Ok(Some(report)) => report,
+            Ok(None) => unreachable!("cancelled only once this future is dropped"),
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+}
+
+/// Plans, runs and scores one scenario, telling `events` as it goes.
+async fn scenario_report(
+    scenario: &Scenario,
+    settings: &RunSettings,
+    submission: &Submission,
+    dir: &Path,
+    events: &ScenarioEvents,
+    packets_folder: Option<&str>,
+) -> ScenarioReport {
+    events.events.emit_with(|| Event::ScenarioStarted {
+        submission: events.submission.clone(),
+        scenario: scenario.name.clone(),
+    });
+    let report = run_one(scenario, settings, submission, dir, events, packets_folder).await;
+    for check in &report.checks {
+        events.events.emit_with(|| Event::CheckVerdict {
             submission: events.submission.clone(),
             scenario: scenario.name.clone(),
+            check: Box::new(check.clone()),
         });
-        let report = run_one(
-            scenario,
-            self.settings,
-            submission,
-            dir,
-            events,
-            self.packets_folder.as_deref(),
-        )
-        .await;
-        for check in &report.checks {
-            self.events.emit_with(|| Event::CheckVerdict {
-                submission: events.submission.clone(),
-                scenario: scenario.name.clone(),
-                check: Box::new(check.clone()),
-            });
-        }
-        self.events.emit_with(|| Event::ScenarioFinished {
-            submission: events.submission.clone(),
-            report: Box::new(report.clone()),
-        });
-        report
     }
+    events.events.emit_with(|| Event::ScenarioFinished {
+        submission: events.submission.clone(),
+        report: Box::new(report.clone()),
+    });
+    report
 }
 
 /// What the report says about isolation and limits in force.

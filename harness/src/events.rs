@@ -29,6 +29,8 @@ pub enum Event {
     BuildStarted {
         submission: String,
     },
+    /// The last program's build ended. Scenarios whose programs were
+    /// built earlier may have started (and finished) before this.
     BuildFinished {
         submission: String,
         build: Box<BuildReport>,

@@ -244,8 +244,8 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Error> {
         events = events.with(Arc::new(CaptureFiles::new(dir)));
     }
     let grading = Grading {
-        suite: &suite,
-        settings: &session.settings,
+        suite: Arc::new(suite.clone()),
+        settings: Arc::new(session.settings.clone()),
         work: &session.work,
         jobs,
         limit: None,
@@ -277,8 +277,8 @@ pub fn grade(args: GradeArgs) -> Result<ExitCode, Error> {
     let mut session = Session::start(&suite, args.isolation.into(), None)?;
     session.settings.capture = !args.no_capture;
     let job = crate::grade::GradeJob {
-        suite: &suite,
-        settings: &session.settings,
+        suite: Arc::new(suite.clone()),
+        settings: Arc::new(session.settings.clone()),
         submissions: &args.submissions,
         out: &args.out,
         jobs: args
@@ -337,8 +337,8 @@ pub fn check(args: CheckArgs) -> Result<ExitCode, Error> {
         ),
     };
     let grading = Grading {
-        suite: &suite,
-        settings: &session.settings,
+        suite: Arc::new(suite.clone()),
+        settings: Arc::new(session.settings.clone()),
         work: &session.work,
         jobs: default_jobs(&session.settings),
         limit: None,

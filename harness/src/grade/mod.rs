@@ -43,8 +43,8 @@ use crate::submissions::{self, Entry};
 
 /// What to grade and how.
 pub struct GradeJob<'a> {
-    pub suite: &'a Suite,
-    pub settings: &'a RunSettings,
+    pub suite: Arc<Suite>,
+    pub settings: Arc<RunSettings>,
     pub submissions: &'a Path,
     pub out: &'a Path,
     pub jobs: usize,
@@ -89,13 +89,13 @@ pub async fn grade_class(job: &GradeJob<'_>, events: &Events) -> std::io::Result
     events.emit(Event::ClassStarted {
         submissions: entries.len(),
     });
-    let suite_files = suite_files(job.suite);
-    let settings_key = settings_key(job.settings);
+    let suite_files = suite_files(&job.suite);
+    let settings_key = settings_key(&job.settings);
     // At most `jobs` scenarios run at once, across all students.
     let limit = Arc::new(tokio::sync::Semaphore::new(job.jobs.max(1)));
     let grading = Grading {
-        suite: job.suite,
-        settings: job.settings,
+        suite: job.suite.clone(),
+        settings: job.settings.clone(),
         work: job.work,
         jobs: job.jobs,
         limit: Some(limit),
@@ -261,7 +261,9 @@ async fn grade_one(job: &GradeJob<'_>, grading: &Grading<'_>, entry: &Entry) -> 
         limit: grading.limit.clone(),
         events: grading.events.clone(),
         packets_folder: grading.packets_folder.clone(),
-        ..*grading
+        suite: grading.suite.clone(),
+        settings: grading.settings.clone(),
+        jobs: grading.jobs,
     };
     let report = student.grade(&entry.name, &dir).await;
     let _ = std::fs::remove_dir_all(&work);

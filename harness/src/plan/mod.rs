@@ -228,25 +228,37 @@ impl Suite {
         }
         let mut needed = BTreeSet::new();
         for scenario in self.scenarios() {
-            for (_, step) in socklab_scenario::path::walk(&scenario.steps) {
-                let Action::Start(spec) = &step.action else {
-                    continue;
-                };
-                match spec.origin {
-                    Origin::Reference => continue,
-                    Origin::Submission => {}
-                    Origin::Templated(_) => return None,
-                }
-                let name = spec.program.render(&|namespace, key, _| match namespace {
-                    "options" => options.get(key).cloned(),
-                    "matrix" => scenario.matrix.get(key).cloned(),
-                    _ => None,
-                });
-                needed.insert(name.ok()?);
-            }
+            needed.extend(programs_started(scenario, options)?);
         }
         Some(needed)
     }
+}
+
+/// The submission's programs `scenario` starts (`None` when a name cannot
+/// be worked out before the run: the scenario then waits for the whole
+/// build).
+pub fn programs_started(
+    scenario: &Scenario,
+    options: &BTreeMap<String, String>,
+) -> Option<BTreeSet<String>> {
+    let mut started = BTreeSet::new();
+    for (_, step) in socklab_scenario::path::walk(&scenario.steps) {
+        let Action::Start(spec) = &step.action else {
+            continue;
+        };
+        match spec.origin {
+            Origin::Reference => continue,
+            Origin::Submission => {}
+            Origin::Templated(_) => return None,
+        }
+        let name = spec.program.render(&|namespace, key, _| match namespace {
+            "options" => options.get(key).cloned(),
+            "matrix" => scenario.matrix.get(key).cloned(),
+            _ => None,
+        });
+        started.insert(name.ok()?);
+    }
+    Some(started)
 }
 
 /// Settings shared by every scenario of a run.
