@@ -346,7 +346,34 @@ async fn scenario_report(
         submission: events.submission.clone(),
         scenario: scenario.name.clone(),
     });
-    let report = run_one(scenario, settings, submission, dir, events, packets_folder).await;
+    let report = async {
+        let source = plan::source_of(scenario);
+        let plan = ScenarioPlan::new(scenario, settings, submission).await;
+        let run = match &plan.disposition {
+            Disposition::Skip(reason) => return score::skipped(scenario, source, reason.clone()),
+            Disposition::Error(why) => return score::harness_error(scenario, source, why.clone()),
+            Disposition::Run(run) => run,
+        };
+        if let Err(e) = scenario_folder(dir) {
+            return score::skipped(
+                scenario,
+                source,
+                format!("cannot create {}: {e}", dir.display()),
+            );
+        }
+        let outcome = run::run_scenario(
+            &plan,
+            run,
+            settings,
+            submission,
+            dir,
+            events,
+            packets_folder,
+        )
+        .await;
+        score::score_scenario(&plan, outcome, source)
+    }
+    .await;
     for check in &report.checks {
         events.events.emit_with(|| Event::CheckVerdict {
             submission: events.submission.clone(),
@@ -393,41 +420,6 @@ fn isolation_notes(settings: &RunSettings) -> Vec<String> {
         }
     });
     notes
-}
-
-async fn run_one(
-    scenario: &Scenario,
-    settings: &RunSettings,
-    submission: &Submission,
-    dir: &Path,
-    events: &ScenarioEvents,
-    packets_folder: Option<&str>,
-) -> ScenarioReport {
-    let source = plan::source_of(scenario);
-    let plan = ScenarioPlan::new(scenario, settings, submission).await;
-    let run = match &plan.disposition {
-        Disposition::Skip(reason) => return score::skipped(scenario, source, reason.clone()),
-        Disposition::Error(why) => return score::harness_error(scenario, source, why.clone()),
-        Disposition::Run(run) => run,
-    };
-    if let Err(e) = scenario_folder(dir) {
-        return score::skipped(
-            scenario,
-            source,
-            format!("cannot create {}: {e}", dir.display()),
-        );
-    }
-    let outcome = run::run_scenario(
-        &plan,
-        run,
-        settings,
-        submission,
-        dir,
-        events,
-        packets_folder,
-    )
-    .await;
-    score::score_scenario(&plan, outcome, source)
 }
 
 /// Makes a scenario's folder: root's, mode 0711, so the programs of the
