@@ -190,7 +190,8 @@ pub struct ProcessLimit {
     /// cgroup v1, where `cpuacct` is a hierarchy of its own: the scenario's
     /// directory there, and its procs file.
     cpuacct: Option<(PathBuf, OwnedFd)>,
-    /// Where its CPU quota is (`cpu.stat` and the quota file), when it has one.
+    /// Its CPU quota and where its CPU time is read, when it has a quota
+    /// (what the hog watcher looks at).
     quota: Option<Arc<Quota>>,
     /// The memory limit in force: the directory holding its files, the
     /// procs file to join (v1 only), and the limit in bytes.
@@ -530,5 +531,67 @@ fn remove_when_empty(mut dirs: Vec<PathBuf>) {
     while !dirs.is_empty() && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(10));
         dirs.retain(|dir| std::fs::remove_dir(dir).is_err() && dir.exists());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::CommandExt;
+    use std::time::{Duration, Instant};
+
+    /// A program spinning in a scenario's cgroup is slowed down once it has
+    /// used its second of CPU time, and from then on gets about a twentieth
+    /// of a core. Needs a writable cgroup with the cpu controller (root);
+    /// says so and passes elsewhere.
+    #[test]
+    fn a_spinning_program_is_slowed_down_after_its_cpu_second() {
+        let Ok(root) = CgroupRoot::probe() else {
+            eprintln!("skipped: no writable pids cgroup here");
+            return;
+        };
+        let limit = ProcessLimit::create(&root, 8, None, true).expect("a scenario cgroup");
+        let Some(quota) = limit.quota.clone() else {
+            eprintln!("skipped: no cpu controller for a quota here");
+            return;
+        };
+        let fds = limit.procs_fds();
+        let mut command = std::process::Command::new("sh");
+        command.args(["-c", "while :; do :; done"]);
+        // SAFETY: only write(2) on the cgroup's procs files before exec.
+        unsafe {
+            command.pre_exec(move || {
+                for fd in fds.iter().flatten() {
+                    join_in_child(*fd)?;
+                }
+                Ok(())
+            });
+        }
+        let mut spinner = command.spawn().expect("sh starts");
+        // The watcher looks every half second; a loaded machine gives the
+        // spinner less than its half core, so allow a minute.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !limit.slowed_down() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let slowed = limit.slowed_down();
+        let used_then = quota.used();
+        std::thread::sleep(Duration::from_secs(2));
+        let used_after = quota.used() - used_then;
+        let _ = spinner.kill();
+        let _ = spinner.wait();
+        assert!(
+            slowed,
+            "not slowed down within a minute (used {used_then:?})"
+        );
+        assert!(
+            used_then >= HOG_CPU_TIME,
+            "slowed down before its second: {used_then:?}"
+        );
+        // A twentieth of a core for 2 s is 100 ms; allow a period's slack.
+        assert!(
+            used_after <= Duration::from_millis(200),
+            "{used_after:?} of CPU in 2 s after the slow-down"
+        );
     }
 }
