@@ -232,11 +232,13 @@ pub async fn build(
                 if !is_needed(program) {
                     return (program, skipped(program), String::new());
                 }
-                let compiled = compile(jail, build_dir, manifest, program, spec, deadline).await;
+                let (program, built, text) =
+                    compile(jail, build_dir, manifest, program, spec, deadline).await;
+                let (availability, _, _) = &built;
                 progress.send_modify(|p| {
-                    p.programs.insert(program.clone(), compiled.1.0.clone());
+                    p.programs.insert(program.clone(), availability.clone());
                 });
-                compiled
+                (program, built, text)
             }
         });
         // In the manifest's order, up to `parallel` at once (each scenario
