@@ -210,6 +210,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Error> {
     let mut suite = load_suite(&args.files, args.lab.as_deref(), &args.options)?;
     let lab = lab_hint(&suite, &args.files);
     select(&mut suite, &args.only, &lab)?;
+    let suite = Arc::new(suite);
     if !args.submission.is_dir() {
         return Err(Error::usage(
             format!(
@@ -244,7 +245,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Error> {
         events = events.with(Arc::new(CaptureFiles::new(dir)));
     }
     let grading = Grading {
-        suite: Arc::new(suite.clone()),
+        suite: Arc::clone(&suite),
         settings: Arc::new(session.settings.clone()),
         work: &session.work,
         jobs,
@@ -268,6 +269,7 @@ pub fn grade(args: GradeArgs) -> Result<ExitCode, Error> {
     let lab = lab_manifest(&args.lab)?;
     let mut suite = load_suite(std::slice::from_ref(&lab), None, &args.options)?;
     select(&mut suite, &args.only, &lab.display().to_string())?;
+    let suite = Arc::new(suite);
     if !args.submissions.is_dir() {
         return Err(Error::usage(
             format!("`{}` is not a directory", args.submissions.display()),
@@ -277,7 +279,7 @@ pub fn grade(args: GradeArgs) -> Result<ExitCode, Error> {
     let mut session = Session::start(&suite, args.isolation.into(), None)?;
     session.settings.capture = !args.no_capture;
     let job = crate::grade::GradeJob {
-        suite: Arc::new(suite.clone()),
+        suite: Arc::clone(&suite),
         settings: Arc::new(session.settings.clone()),
         submissions: &args.submissions,
         out: &args.out,
@@ -315,6 +317,7 @@ pub fn check(args: CheckArgs) -> Result<ExitCode, Error> {
     let lab = check_lab(args.lab)?;
     let mut suite = load_suite(std::slice::from_ref(&lab), None, &args.options)?;
     select(&mut suite, &args.only, &lab.display().to_string())?;
+    let suite = Arc::new(suite);
     let here = std::env::current_dir()
         .map_err(|e| Error::internal("cannot find the current directory", e))?;
     let session = Session::start(&suite, args.isolation.into(), None)?;
@@ -337,7 +340,7 @@ pub fn check(args: CheckArgs) -> Result<ExitCode, Error> {
         ),
     };
     let grading = Grading {
-        suite: Arc::new(suite.clone()),
+        suite: Arc::clone(&suite),
         settings: Arc::new(session.settings.clone()),
         work: &session.work,
         jobs: default_jobs(&session.settings),
