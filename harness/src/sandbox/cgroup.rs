@@ -558,14 +558,9 @@ mod tests {
         let fds = limit.procs_fds();
         let mut command = std::process::Command::new("sh");
         command.args(["-c", "while :; do :; done"]);
-        // SAFETY: only write(2) on the cgroup's procs files before exec.
+        // SAFETY: confine_in_child makes only async-signal-safe calls.
         unsafe {
-            command.pre_exec(move || {
-                for fd in fds.iter().flatten() {
-                    join_in_child(*fd)?;
-                }
-                Ok(())
-            });
+            command.pre_exec(move || super::super::confine_in_child(&fds, false, None, None));
         }
         let mut spinner = command.spawn().expect("sh starts");
         // The watcher looks every half second; a loaded machine gives the
