@@ -25,6 +25,9 @@
 //!    `BENCH_FT=0` to leave it out).
 //!
 //! `cargo bench -p socklab --bench class_speed`
+//!
+//! `BENCH_LAY_OUT=DIR` only lays the class out in `DIR` (which must not
+//! exist) and stops, to grade or profile that class by hand.
 
 #[allow(dead_code)]
 #[path = "../tests/common/fixtures.rs"]
@@ -185,6 +188,23 @@ fn main() {
         .to_path_buf();
     let good = repo.join("examples/submissions/good");
     let rounds = env_number("BENCH_ROUNDS", 3).max(1);
+    let set_size = FixtureSet::of_repo().names().map_or(0, |n| n.len()) + 1;
+    let students = env_number("BENCH_STUDENTS", set_size).max(1);
+    if let Some(dir) = std::env::var_os("BENCH_LAY_OUT") {
+        let dir = PathBuf::from(dir);
+        assert!(
+            !dir.exists(),
+            "BENCH_LAY_OUT={}: that already exists; name a new folder",
+            dir.display()
+        );
+        let (correct, defective, hostile) = lay_out_class(&repo, &dir, students);
+        println!(
+            "laid out {students} students in {} ({} correct, {defective} defective, {hostile} hostile)",
+            dir.display(),
+            correct.len()
+        );
+        return;
+    }
     println!(
         "class_speed on {} cores; load average {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
@@ -214,8 +234,6 @@ fn main() {
     );
 
     // 2. The class.
-    let set_size = FixtureSet::of_repo().names().map_or(0, |n| n.len()) + 1;
-    let students = env_number("BENCH_STUDENTS", set_size).max(1);
     let class = tempfile::tempdir().expect("temp dir");
     let (correct, defective, hostile) = lay_out_class(&repo, class.path(), students);
     println!(
