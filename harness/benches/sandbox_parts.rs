@@ -89,7 +89,7 @@ fn main() {
     let memory = Some(512 << 20);
     if let Some(root) = &capabilities.cgroups {
         measure("cgroup (pids, memory, CPU quota)", rounds, || {
-            ProcessLimit::create(root, 64, memory, true)
+            ProcessLimit::create(root, 64, memory, Some(Duration::from_millis(250)))
         });
     } else {
         println!("{:<44} no cgroups here", "cgroup");
@@ -102,7 +102,7 @@ fn main() {
             Sandbox::create(
                 IsolationLevel::Namespaces,
                 &["local".into()],
-                Some((root, 64, memory, true)),
+                Some((root, 64, memory, Some(Duration::from_millis(250)))),
                 &[],
             )
         });

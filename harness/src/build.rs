@@ -411,7 +411,7 @@ impl BuildJail {
             .capabilities
             .cgroups
             .as_ref()
-            .map(|root| (root, limits.processes, None, false));
+            .map(|root| (root, limits.processes, None, None));
         let sandbox = Sandbox::create(
             settings.capabilities.level,
             &["build".to_string()],

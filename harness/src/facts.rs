@@ -417,6 +417,6 @@ pub struct SandboxFact {
     /// is), where the sandbox can tell.
     pub stray_files: Option<Vec<(PathBuf, socklab_reference::beneath::Kind)>>,
     /// The programs used their whole CPU quota long enough to be slowed
-    /// down (`sandbox::HOG_CPU_TIME`).
-    pub cpu_hog: bool,
+    /// down: the CPU time they had used (the manifest's `slow_down_after`).
+    pub cpu_hog: Option<std::time::Duration>,
 }

@@ -17,6 +17,9 @@ pub struct ProcessLimits {
     pub open_files: u64,
     pub file_size: u64,
     pub processes: u64,
+    /// The CPU time a scenario's programs may use together at full quota
+    /// before the cgroup slows them down (`sandbox::cgroup`).
+    pub slow_down_after: std::time::Duration,
 }
 
 impl ProcessLimits {
@@ -27,6 +30,7 @@ impl ProcessLimits {
             open_files: limits.open_files,
             file_size: limits.file_size,
             processes: limits.processes,
+            slow_down_after: limits.slow_down_after,
         }
     }
 

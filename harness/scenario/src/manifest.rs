@@ -84,6 +84,11 @@ pub struct RawLimits {
     /// Bytes a program may print on stdout and on stderr (all are kept); one
     /// that prints more is stopped at once and its scenario fails.
     pub output: Option<S<Text>>,
+    /// CPU time a scenario's programs may use together at full speed (half
+    /// a core), e.g. `250ms`; past it they run at a twentieth of a core until
+    /// the scenario ends, and the report says so (the default, 250ms, is
+    /// three times what the largest correct Lab 3 scenario uses).
+    pub slow_down_after: Option<S<String>>,
 }
 
 /// Validates a manifest; `overrides` replace the values of its course
@@ -211,6 +216,11 @@ pub(crate) fn validate_manifest(
             .as_ref()
             .and_then(|s| size(s, r))
             .unwrap_or(defaults.output),
+        slow_down_after: l
+            .slow_down_after
+            .as_ref()
+            .and_then(|d| crate::syntax::duration(d, r))
+            .unwrap_or(defaults.slow_down_after),
     });
     let total = raw.total.as_ref().and_then(|t| {
         if *t.value() > 0.0 && t.value().is_finite() {

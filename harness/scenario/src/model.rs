@@ -552,6 +552,9 @@ pub struct Limits {
     pub open_files: u64,
     pub file_size: u64,
     pub output: u64,
+    /// The CPU time a scenario's programs may use together at full quota
+    /// (half a core) before they are slowed to a twentieth of a core.
+    pub slow_down_after: Duration,
 }
 
 impl Default for Limits {
@@ -563,6 +566,7 @@ impl Default for Limits {
             open_files: 256,
             file_size: 64 * 1024 * 1024,
             output: 1024 * 1024,
+            slow_down_after: Duration::from_millis(250),
         }
     }
 }

@@ -74,3 +74,31 @@ fn lab3_suite_is_the_same_under_every_course_option() {
         );
     }
 }
+
+/// The lab's CPU allowance at full speed is read from `limits`, and a
+/// value that is no duration is shown where it is written.
+#[test]
+fn slow_down_after_is_a_located_duration() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/lab3/lab.yaml");
+    let (lab, _) = socklab_scenario::load_manifest(&manifest).unwrap();
+    assert_eq!(
+        lab.limits.slow_down_after,
+        std::time::Duration::from_millis(250)
+    );
+
+    let dir = std::env::temp_dir().join(format!("socklab-slow-down-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("lab.yaml");
+    std::fs::write(
+        &bad,
+        "lab: x\nprograms: { A: {} }\nlimits:\n  cpu: 10s\n  slow_down_after: soonish\nscenarios: []\n",
+    )
+    .unwrap();
+    let text = match socklab_scenario::load_manifest(&bad) {
+        Ok(_) => panic!("a manifest with `slow_down_after: soonish` loaded"),
+        Err(d) => d.to_string(),
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(text.contains("`soonish` is not a duration"), "{text}");
+    assert!(text.contains("lab.yaml:5:20"), "{text}");
+}

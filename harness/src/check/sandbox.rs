@@ -51,13 +51,13 @@ pub fn findings(fact: &SandboxFact) -> Vec<SandboxFinding> {
             observe: false,
         });
     }
-    if fact.cpu_hog {
+    if let Some(used) = fact.cpu_hog {
         found.push(SandboxFinding {
             keyword: "limits",
             title: "the programs use the CPU only when they have work",
             judgement: Judgement::fail(format!(
-                "the programs ran flat out for {} s of CPU time; socklab slowed them down to a twentieth of a core for the rest of the scenario",
-                crate::sandbox::HOG_CPU_TIME.as_secs_f64()
+                "the programs used {} ms of CPU time, all this lab allows a scenario at full speed; socklab slowed them down to a twentieth of a core for the rest of the scenario",
+                used.as_millis()
             ))
             .expected("programs that block in read(), accept() or waitpid() while they wait"),
             hint: super::process::BUSY_LOOP_HINT,
@@ -120,7 +120,7 @@ mod tests {
             process_limit: Some((64, 0)),
             memory: Some((512 << 20, 0)),
             stray_files: Some(Vec::new()),
-            cpu_hog: false,
+            cpu_hog: None,
         };
         assert!(findings(&fact).is_empty());
     }
@@ -135,7 +135,7 @@ mod tests {
                 ("/tmp/y".into(), Kind::Directory),
                 ("/tmp/z".into(), Kind::Link),
             ]),
-            cpu_hog: true,
+            cpu_hog: Some(std::time::Duration::from_millis(250)),
         };
         let found = findings(&fact);
         let messages: Vec<&str> = found.iter().map(|f| f.judgement.message.as_str()).collect();
@@ -144,7 +144,7 @@ mod tests {
             [
                 "a fork bomb was contained: the programs tried to run more than 64 processes (1200 forks refused)",
                 "the kernel killed 1 program for using more than the memory limit of 512 MiB (killed by SIGKILL)",
-                "the programs ran flat out for 1 s of CPU time; socklab slowed them down to a twentieth of a core for the rest of the scenario",
+                "the programs used 250 ms of CPU time, all this lab allows a scenario at full speed; socklab slowed them down to a twentieth of a core for the rest of the scenario",
                 "a program wrote outside its working directory (3 entries)",
             ]
         );

@@ -406,6 +406,7 @@ mod tests {
             open_files: 64,
             file_size: 1 << 20,
             processes: 16,
+            slow_down_after: std::time::Duration::from_millis(250),
         });
         let mut output = base.clone();
         output.output_limit = 1024;

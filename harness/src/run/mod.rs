@@ -97,7 +97,10 @@ pub async fn run_scenario(
         .cgroups
         .as_ref()
         .zip(settings.limits.as_ref())
-        .map(|(root, l)| (root, l.processes, Some(l.address_space), true));
+        .map(|(root, l)| {
+            let memory = Some(l.address_space);
+            (root, l.processes, memory, Some(l.slow_down_after))
+        });
     let mut keep = vec![dir.to_path_buf(), submission.dir.clone()];
     keep.extend(settings.self_exe.parent().map(Path::to_path_buf));
     let sandbox = match Sandbox::create(

@@ -11,12 +11,13 @@
 //! Where the `cpu` controller is available too, a scenario also gets a CPU
 //! quota (half a core), so a contained fork bomb spinning on EAGAIN cannot
 //! starve other scenarios and submissions graded at the same time. A
-//! scenario whose programs have used [`HOG_CPU_TIME`] (one second: no Lab 3
-//! program needs a tenth of that) is cut to a twentieth of a core for the
-//! rest of its run, so a program spinning until its deadline costs the
-//! others little: in a class, three such students (a fork bomb, two
-//! spinning loops) took 43% of all the CPU time before. Correct programs
-//! never get near it, and it is counted in CPU time, not wall time, so a
+//! scenario whose programs have used the manifest's `slow_down_after` CPU
+//! time (250 ms by default: three times what the largest correct Lab 3
+//! scenario uses) is cut to a twentieth of a core for the rest of its run,
+//! so a program spinning until its deadline costs the others little: in a
+//! class, three such students (a fork bomb, two spinning loops) took 43% of
+//! all the CPU time before. Correct programs never get near it, and it is
+//! counted in CPU time, not wall time, so a
 //! loaded machine changes only when a hog is slowed, never whom
 //! ([`watch_hogs`]; on cgroup v1 the scenario also joins a `cpuacct`
 //! cgroup, where that is a hierarchy of its own, to be measured).
@@ -54,9 +55,6 @@ pub struct CgroupRoot {
 /// CPU quota per scenario: this many microseconds per 100 ms period.
 const CPU_QUOTA_US: u64 = 50_000;
 const CPU_PERIOD_US: u64 = 100_000;
-/// The CPU time a scenario's programs may use at up to half a core; past
-/// it they are slowed down.
-pub const HOG_CPU_TIME: std::time::Duration = std::time::Duration::from_secs(1);
 /// The quota of a scenario whose programs were found hogging the CPU.
 const HOG_QUOTA_US: u64 = 5_000;
 
@@ -104,7 +102,7 @@ impl CgroupRoot {
                 version,
                 run: super::leftovers::run_id(),
             };
-            match ProcessLimit::create(&root, 8, None, true) {
+            match ProcessLimit::create(&root, 8, None, Some(std::time::Duration::ZERO)) {
                 Ok(probe) => {
                     drop(probe);
                     return Ok(root);
@@ -202,14 +200,15 @@ pub struct ProcessLimit {
 impl ProcessLimit {
     /// A cgroup allowing `max` processes and, where the controllers are
     /// available, `memory` bytes for all of them together and, with
-    /// `cpu_quota`, half a core (a scenario's programs; a build, which runs
-    /// only trusted tools on the student's files under its own deadline and
-    /// CPU-time limit, goes without it).
+    /// `cpu_quota` (a scenario's programs), half a core until they have used
+    /// that much CPU time, a twentieth after. A build, which runs only
+    /// trusted tools on the student's files under its own deadline and
+    /// CPU-time limit, goes without it.
     pub fn create(
         root: &CgroupRoot,
         max: u64,
         memory: Option<u64>,
-        cpu_quota: bool,
+        cpu_quota: Option<std::time::Duration>,
     ) -> io::Result<ProcessLimit> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let dir = root.base.join(format!(
@@ -228,7 +227,7 @@ impl ProcessLimit {
         let procs = open_procs(&dir)?;
         // The CPU quota is best effort: without a cpu controller, only pids.
         let cpu = match (&root.cpu_base, root.version) {
-            _ if !cpu_quota => None,
+            _ if cpu_quota.is_none() => None,
             (Some(base), 1) => {
                 let cpu_dir = base.join(dir.file_name().expect("named"));
                 std::fs::create_dir_all(&cpu_dir)
@@ -260,15 +259,17 @@ impl ProcessLimit {
             }
             _ => None,
         };
-        let quota = match (&cpu, &cpuacct, root.version) {
-            (Some((cpu_dir, _)), Some((acct_dir, _)), 1) => {
-                Some(Quota::new(cpu_dir.clone(), acct_dir.clone(), 1))
+        let quota = match (cpu_quota, &cpu, &cpuacct, root.version) {
+            (Some(after), Some((cpu_dir, _)), Some((acct_dir, _)), 1) => {
+                Some(Quota::new(cpu_dir.clone(), acct_dir.clone(), 1, after))
             }
-            (Some((cpu_dir, _)), None, 1) if cpu_dir.join("cpuacct.usage").exists() => {
-                Some(Quota::new(cpu_dir.clone(), cpu_dir.clone(), 1))
+            (Some(after), Some((cpu_dir, _)), None, 1)
+                if cpu_dir.join("cpuacct.usage").exists() =>
+            {
+                Some(Quota::new(cpu_dir.clone(), cpu_dir.clone(), 1, after))
             }
-            (None, _, 2) if cpu_quota && dir.join("cpu.max").exists() => {
-                Some(Quota::new(dir.clone(), dir.clone(), 2))
+            (Some(after), None, _, 2) if dir.join("cpu.max").exists() => {
+                Some(Quota::new(dir.clone(), dir.clone(), 2, after))
             }
             _ => None,
         };
@@ -352,12 +353,13 @@ impl ProcessLimit {
             .unwrap_or(0)
     }
 
-    /// Whether its programs used [`HOG_CPU_TIME`] and were slowed down to a
-    /// twentieth of a core.
-    pub fn slowed_down(&self) -> bool {
+    /// When its programs used their CPU time at full quota and were slowed
+    /// down to a twentieth of a core: that CPU time.
+    pub fn slowed_down(&self) -> Option<std::time::Duration> {
         self.quota
             .as_ref()
-            .is_some_and(|q| q.slowed.load(Ordering::Relaxed))
+            .filter(|q| q.slowed.load(Ordering::Relaxed))
+            .map(|q| q.slow_down_after)
     }
 
     /// How many forks the limit refused.
@@ -402,15 +404,23 @@ struct Quota {
     /// The folder with `cpuacct.usage` (v1) or `cpu.stat` (v2).
     usage_dir: PathBuf,
     version: u8,
+    /// The CPU time after which the quota is cut.
+    slow_down_after: std::time::Duration,
     slowed: AtomicBool,
 }
 
 impl Quota {
-    fn new(dir: PathBuf, usage_dir: PathBuf, version: u8) -> Arc<Quota> {
+    fn new(
+        dir: PathBuf,
+        usage_dir: PathBuf,
+        version: u8,
+        slow_down_after: std::time::Duration,
+    ) -> Arc<Quota> {
         Arc::new(Quota {
             dir,
             usage_dir,
             version,
+            slow_down_after,
             slowed: AtomicBool::new(false),
         })
     }
@@ -454,9 +464,9 @@ static WATCHED: Mutex<Vec<Weak<Quota>>> = Mutex::new(Vec::new());
 
 /// Puts a scenario's quota under watch: a thread (one for the whole
 /// process, started with the first quota) looks at every watched
-/// CPU time each half second and slows down a scenario past
-/// [`HOG_CPU_TIME`]. cgroups tell no event for this, so it looks; a look is
-/// one small read per running scenario.
+/// CPU time five times a second and slows down a scenario past its
+/// `slow_down_after`. cgroups tell no event for this, so it looks; a look
+/// is one small read per running scenario.
 fn watch_hogs(quota: &Arc<Quota>) {
     static STARTED: std::sync::Once = std::sync::Once::new();
     WATCHED
@@ -468,14 +478,16 @@ fn watch_hogs(quota: &Arc<Quota>) {
             .name("socklab-cpu-hogs".into())
             .spawn(|| {
                 loop {
-                    std::thread::sleep(std::time::Duration::from_millis(500));
+                    std::thread::sleep(std::time::Duration::from_millis(200));
                     let live: Vec<Arc<Quota>> = {
                         let mut watched = WATCHED.lock().unwrap_or_else(|e| e.into_inner());
                         watched.retain(|q| q.strong_count() > 0);
                         watched.iter().filter_map(Weak::upgrade).collect()
                     };
                     for quota in live {
-                        if !quota.slowed.load(Ordering::Relaxed) && quota.used() >= HOG_CPU_TIME {
+                        if !quota.slowed.load(Ordering::Relaxed)
+                            && quota.used() >= quota.slow_down_after
+                        {
                             quota.slow_down();
                         }
                     }
@@ -541,16 +553,17 @@ mod tests {
     use std::time::{Duration, Instant};
 
     /// A program spinning in a scenario's cgroup is slowed down once it has
-    /// used its second of CPU time, and from then on gets about a twentieth
-    /// of a core. Needs a writable cgroup with the cpu controller (root);
+    /// used the CPU time it may use at full quota, and from then on gets
+    /// about a twentieth of a core. Needs a writable cgroup with the cpu controller (root);
     /// says so and passes elsewhere.
     #[test]
-    fn a_spinning_program_is_slowed_down_after_its_cpu_second() {
+    fn a_spinning_program_is_slowed_down_after_its_cpu_time() {
         let Ok(root) = CgroupRoot::probe() else {
             eprintln!("skipped: no writable pids cgroup here");
             return;
         };
-        let limit = ProcessLimit::create(&root, 8, None, true).expect("a scenario cgroup");
+        let after = Duration::from_millis(300);
+        let limit = ProcessLimit::create(&root, 8, None, Some(after)).expect("a scenario cgroup");
         let Some(quota) = limit.quota.clone() else {
             eprintln!("skipped: no cpu controller for a quota here");
             return;
@@ -563,13 +576,13 @@ mod tests {
             command.pre_exec(move || super::super::confine_in_child(&fds, false, None, None));
         }
         let mut spinner = command.spawn().expect("sh starts");
-        // The watcher looks every half second; a loaded machine gives the
+        // The watcher looks five times a second; a loaded machine gives the
         // spinner less than its half core, so allow a minute.
         let deadline = Instant::now() + Duration::from_secs(60);
-        while !limit.slowed_down() && Instant::now() < deadline {
+        while limit.slowed_down().is_none() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
         }
-        let slowed = limit.slowed_down();
+        let slowed = limit.slowed_down() == Some(after);
         let used_then = quota.used();
         std::thread::sleep(Duration::from_secs(2));
         let used_after = quota.used() - used_then;
@@ -580,8 +593,8 @@ mod tests {
             "not slowed down within a minute (used {used_then:?})"
         );
         assert!(
-            used_then >= HOG_CPU_TIME,
-            "slowed down before its second: {used_then:?}"
+            used_then >= after,
+            "slowed down before its {after:?}: {used_then:?}"
         );
         // A twentieth of a core for 2 s is 100 ms; allow a period's slack.
         assert!(

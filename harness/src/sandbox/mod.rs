@@ -24,7 +24,7 @@ pub mod scratch;
 pub mod spawn;
 pub mod userns;
 
-pub use cgroup::{CgroupRoot, HOG_CPU_TIME, ProcessLimit, join_in_child};
+pub use cgroup::{CgroupRoot, ProcessLimit, join_in_child};
 pub use identity::{Identities, NOBODY, SubmissionIdentity};
 
 use std::collections::BTreeMap;
@@ -452,12 +452,13 @@ impl Sandbox {
     /// socklab's directories the programs use (their working directories,
     /// fixtures, the submission), which stay in place when the scratch
     /// directories are made private. `process_limit`: the cgroup root, the
-    /// most processes, the memory limit, and whether the CPU quota of a
-    /// scenario applies ([`ProcessLimit::create`]).
+    /// most processes, the memory limit, and, where the CPU quota of a
+    /// scenario applies, the CPU time after which it is cut
+    /// ([`ProcessLimit::create`]).
     pub fn create(
         level: IsolationLevel,
         host_names: &[String],
-        process_limit: Option<(&CgroupRoot, u64, Option<u64>, bool)>,
+        process_limit: Option<(&CgroupRoot, u64, Option<u64>, Option<std::time::Duration>)>,
         keep: &[std::path::PathBuf],
     ) -> io::Result<Sandbox> {
         let process_limit = match process_limit {
@@ -627,12 +628,12 @@ impl Sandbox {
             .map_or(0, ProcessLimit::oom_kills)
     }
 
-    /// Whether the programs hogged the CPU and were slowed down
-    /// ([`HOG_CPU_TIME`]).
-    pub fn slowed_down(&self) -> bool {
+    /// When the programs hogged the CPU and were slowed down: the CPU time
+    /// they had used at full quota ([`ProcessLimit::slowed_down`]).
+    pub fn slowed_down(&self) -> Option<std::time::Duration> {
         self.process_limit
             .as_ref()
-            .is_some_and(ProcessLimit::slowed_down)
+            .and_then(ProcessLimit::slowed_down)
     }
 
     /// The process limit, and how many forks it refused so far.
