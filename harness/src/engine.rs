@@ -46,6 +46,9 @@ pub struct Grading<'a> {
     /// `packets`): each is emitted as [`Event::ScenarioCaptured`] for a
     /// subscriber to write, and the report names the file. `None`: not kept.
     pub packets_folder: Option<String>,
+    /// Programs compiled earlier in this run, shared by what went into them
+    /// (`build::cache`); `None`: each submission compiles its own.
+    pub compiled: Option<Arc<build::cache::CompileCache>>,
 }
 
 impl Grading<'_> {
@@ -259,6 +262,7 @@ impl Grading<'_> {
                     student,
                     needed.as_ref(),
                     progress,
+                    self.compiled.as_deref(),
                 )
                 .await
             }

@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! socklab_scenario (parse, validate)   the format, its own crate
-//!   → plan    suite, settings, a ScenarioPlan per scenario   (plan/, build.rs)
+//!   → plan    suite, settings, a ScenarioPlan per scenario   (plan/, build/)
 //!   → run     steps on programs and peers in a sandbox → facts
 //!                                                    (run/, facts.rs, sandbox/)
 //!   → check   facts → judgements → verdicts              (check/)

@@ -779,6 +779,7 @@ fn grading_tells_subscribers_each_build_scenario_step_and_verdict() {
         limit: None,
         events: socklab::events::Events::none().with(recorder.clone()),
         packets_folder: None,
+        compiled: None,
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let report = runtime.block_on(grading.grade("alice", &student));

@@ -252,6 +252,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Error> {
         limit: None,
         events,
         packets_folder: args.packets.as_ref().map(|dir| dir.display().to_string()),
+        compiled: None,
     };
     let report = session.run_until_interrupted(
         grading.grade(&name, &submission),
@@ -303,10 +304,12 @@ pub fn grade(args: GradeArgs) -> Result<ExitCode, Error> {
             "results written so far are kept (use --resume)",
         )?
         .map_err(|e| Error::internal("grading the class failed", e))?;
+    let (shared, compiled) = summary.compiles;
     eprintln!(
-        "graded {} submissions ({} unchanged, not re-graded); results in {}",
+        "graded {} submissions ({} unchanged, not re-graded); {shared} of {} compiled programs were the same as one compiled before and reused; results in {}",
         summary.graded + summary.reused,
         summary.reused,
+        shared + compiled,
         args.out.display()
     );
     print!("{}", socklab_report::render_class_summary(&summary.reports));
@@ -350,6 +353,7 @@ pub fn check(args: CheckArgs) -> Result<ExitCode, Error> {
             .with(Arc::new(ScenarioProgress::for_stderr(&suite)))
             .with(Arc::new(CaptureFiles::new(&packets_dir))),
         packets_folder: Some(packets_folder),
+        compiled: None,
     };
     let report = session.run_until_interrupted(
         grading.grade(&name, &here),

@@ -58,6 +58,9 @@ pub struct GradeSummary {
     pub graded: usize,
     pub reused: usize,
     pub reports: Vec<SubmissionReport>,
+    /// Compiled programs shared with an identical compile earlier in the
+    /// run, and compiles that ran (`build::cache`).
+    pub compiles: (u64, u64),
 }
 
 /// Grades every submission of the job, writing results as they come, and
@@ -101,6 +104,7 @@ pub async fn grade_class(job: &GradeJob<'_>, events: &Events) -> std::io::Result
         limit: Some(limit),
         events: events.clone(),
         packets_folder: Some(files::PACKETS_FOLDER.to_string()),
+        compiled: Some(Arc::new(crate::build::cache::CompileCache::default())),
     };
     let results: Vec<(SubmissionReport, bool)> = futures::stream::iter(entries)
         .map(|entry| {
@@ -143,6 +147,7 @@ pub async fn grade_class(job: &GradeJob<'_>, events: &Events) -> std::io::Result
         graded: all.len() - reused,
         reused,
         reports: all,
+        compiles: grading.compiled.as_ref().map_or((0, 0), |c| c.counts()),
     })
 }
 
@@ -264,6 +269,7 @@ async fn grade_one(job: &GradeJob<'_>, grading: &Grading<'_>, entry: &Entry) -> 
         suite: grading.suite.clone(),
         settings: grading.settings.clone(),
         jobs: grading.jobs,
+        compiled: grading.compiled.clone(),
     };
     let report = student.grade(&entry.name, &dir).await;
     let _ = std::fs::remove_dir_all(&work);

@@ -13,7 +13,11 @@
 //! compilers would take four times as long), its deadline, CPU-time and
 //! address-space rlimits instead. Programs are compiled as many at a time as
 //! the machine has cores (`make -jN`), and only those the selected
-//! scenarios start when the suite was narrowed (`--only`).
+//! scenarios start when the suite was narrowed (`--only`). In a class run,
+//! a program compiled from the same inputs as one compiled before is
+//! reused ([`cache`]).
+
+pub mod cache;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -28,6 +32,7 @@ use socklab_scenario::{LabManifest, MakePolicy};
 use crate::limits::ProcessLimits;
 use crate::plan::{Availability, RunSettings, Submission};
 use crate::sandbox::{RunAs, Sandbox, spawn};
+use cache::{CompileCache, Compiled};
 
 /// Largest submission socklab copies (bytes).
 const MAX_SUBMISSION_BYTES: u64 = 64 * 1024 * 1024;
@@ -130,6 +135,8 @@ pub struct Progress {
 /// machine's cores). With `needed`, only those programs are compiled (the
 /// ones the selected scenarios start); the others are reported as skipped.
 /// Each compiled program is told to `progress` as soon as its compiler ends.
+/// With `cache`, programs compiled from the same inputs are shared.
+#[allow(clippy::too_many_arguments)]
 pub async fn build(
     name: &str,
     build_dir: &Path,
@@ -138,6 +145,7 @@ pub async fn build(
     student: Option<RunAs>,
     needed: Option<&BTreeSet<String>>,
     progress: &tokio::sync::watch::Sender<Progress>,
+    cache: Option<&CompileCache>,
 ) -> (Submission, BuildReport) {
     let started = Instant::now();
     let deadline = started + manifest.build.timeout;
@@ -233,7 +241,7 @@ pub async fn build(
                     return (program, skipped(program), String::new());
                 }
                 let (program, built, text) =
-                    compile(jail, build_dir, manifest, program, spec, deadline).await;
+                    compile(jail, build_dir, manifest, program, spec, deadline, cache).await;
                 let (availability, _, _) = &built;
                 progress.send_modify(|p| {
                     p.programs.insert(program.clone(), availability.clone());
@@ -293,8 +301,8 @@ fn skipped(program: &str) -> Built {
     )
 }
 
-/// Compiles one program from its sources; its result and the compiler's
-/// words, headed by the command line.
+/// Compiles one program from its sources (or reuses the same compile from
+/// `cache`); its result and the compiler's words, headed by the command line.
 async fn compile<'p>(
     jail: &BuildJail,
     build_dir: &Path,
@@ -302,6 +310,7 @@ async fn compile<'p>(
     program: &'p String,
     spec: &socklab_scenario::ProgramSpec,
     deadline: Instant,
+    cache: Option<&CompileCache>,
 ) -> (&'p String, Built, String) {
     let missing: Vec<&String> = spec
         .sources
@@ -329,9 +338,30 @@ async fn compile<'p>(
     args.push("-o".into());
     args.push(program.clone());
     args.extend(spec.sources.iter().cloned());
-    let result = jail
-        .run(build_dir, &manifest.build.compiler, &args, deadline)
-        .await;
+    let result = match cache.zip(Folder::open(build_dir).ok()) {
+        Some((cache, folder)) => {
+            let compiler = &manifest.build.compiler;
+            match CompileCache::shareable(
+                compiler,
+                &manifest.build.flags,
+                program,
+                &spec.sources,
+                &folder,
+            ) {
+                Some(shareable) => {
+                    shared_compile(
+                        jail, cache, &folder, &shareable, compiler, &args, program, deadline,
+                    )
+                    .await
+                }
+                None => jail.run(build_dir, compiler, &args, deadline).await,
+            }
+        }
+        None => {
+            jail.run(build_dir, &manifest.build.compiler, &args, deadline)
+                .await
+        }
+    };
     let text = format!(
         "$ {} {}\n{}",
         manifest.build.compiler,
@@ -360,6 +390,83 @@ async fn compile<'p>(
         )
     };
     (program, built, text)
+}
+
+/// Reuses what the same inputs gave earlier in the run, or compiles (with
+/// dependency output, for the cache) and remembers it.
+#[allow(clippy::too_many_arguments)]
+async fn shared_compile(
+    jail: &BuildJail,
+    cache: &CompileCache,
+    folder: &Folder,
+    shareable: &cache::Shareable,
+    compiler: &str,
+    args: &[String],
+    program: &str,
+    deadline: Instant,
+) -> ToolResult {
+    let slot = cache.slot(&shareable.key);
+    let (found, _running) = cache.find(&slot, folder).await;
+    if let Some(compiled) = found {
+        let placed = match &compiled.program {
+            Some(bytes) => place_program(folder, program, bytes, jail.run_as.as_ref()),
+            None => Ok(()),
+        };
+        if placed.is_ok() {
+            cache.reused();
+            return ToolResult {
+                success: compiled.success,
+                timed_out: false,
+                output: compiled.output.clone(),
+            };
+        }
+    }
+    let mut with_dependencies = shareable.dependency_flags.to_vec();
+    with_dependencies.extend(args.iter().cloned());
+    let result = jail
+        .run(folder.path(), compiler, &with_dependencies, deadline)
+        .await;
+    let dependencies = folder.read(&shareable.dependency_file, 1 << 20).ok();
+    let _ = std::fs::remove_file(folder.path().join(&shareable.dependency_file));
+    let made = result
+        .success
+        .then(|| folder.read(Path::new(program), 64 << 20).ok())
+        .flatten();
+    if !result.success || made.is_some() {
+        cache.remember(
+            &slot,
+            folder,
+            dependencies.as_deref(),
+            result.timed_out,
+            Compiled {
+                success: result.success,
+                output: result.output.clone(),
+                program: made,
+            },
+        );
+    }
+    result
+}
+
+/// Writes a shared program where the compiler would have, as the student's
+/// (mode 0755).
+fn place_program(
+    folder: &Folder,
+    program: &str,
+    bytes: &[u8],
+    owner: Option<&RunAs>,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let mut file = folder
+        .create(Path::new(program))
+        .map_err(std::io::Error::from)?;
+    file.write_all(bytes)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o755))?;
+    if let Some(user) = owner {
+        std::os::unix::fs::fchown(&file, Some(user.uid), Some(user.gid))?;
+    }
+    Ok(())
 }
 
 fn first_error(output: &str) -> String {
