@@ -410,7 +410,7 @@ fn isolation_notes(settings: &RunSettings) -> Vec<String> {
         }
     }
     notes.push(format!(
-        "output limit per program and stream: {} KiB (a program that prints more is stopped, and its scenario ends there)",
+        "output limit per program and stream: {} KiB (a program that prints more is frozen where it is, and the scenario goes on without it)",
         settings.output_limit >> 10
     ));
     notes.push(match settings.capabilities.level {

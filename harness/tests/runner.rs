@@ -657,14 +657,30 @@ fn hostile_programs_are_graded_not_obeyed() {
             .contains("away from the grader's clock"),
         "{stale:#}"
     );
-    // The spewer is stopped at its output limit, and its scenario ends.
+    // The spewer is frozen at its output limit: the wait for its exit
+    // ends at once, as nothing can change any more, and the limit is
+    // reported too.
     let spew = check("hostile/spew");
+    let message = spew["message"].as_str().unwrap();
     assert!(
-        spew["message"]
-            .as_str()
-            .unwrap()
-            .contains("output limit exceeded (1048576 bytes)"),
+        message.contains("did not exit") && message.contains("socklab decided at once"),
         "{spew:#}"
+    );
+    assert!(
+        message.contains("frozen by socklab with its process group at the output limit"),
+        "{spew:#}"
+    );
+    assert!(spew["duration_secs"].as_f64().unwrap() < 10.0, "{spew:#}");
+    let spew_checks = report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "hostile/spew")
+        .unwrap()["checks"]
+        .to_string();
+    assert!(
+        spew_checks.contains("output limit exceeded (1048576 bytes)"),
+        "{spew_checks}"
     );
 }
 

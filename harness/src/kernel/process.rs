@@ -146,6 +146,8 @@ pub struct ProcessView {
     pub pid: u32,
     pub comm: String,
     pub ppid: u32,
+    /// Its process group.
+    pub pgrp: u32,
     pub tasks: Vec<Task>,
     pub fds: BTreeMap<i32, FdTarget>,
     /// The network namespace its sockets live in.
@@ -161,7 +163,7 @@ impl ProcessView {
     /// The facts about `pid`; `None` when it has gone (or was reaped).
     pub fn read(pid: u32) -> Option<ProcessView> {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        let (comm, _, ppid) = parse_stat(&stat)?;
+        let (comm, _, ppid, pgrp) = parse_stat(&stat)?;
         let tasks = tasks(pid);
         let fds = fds(pid);
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -175,6 +177,7 @@ impl ProcessView {
             pid,
             comm,
             ppid,
+            pgrp,
             tasks,
             fds,
             netns: NetnsId::of_process(pid).ok(),
@@ -257,15 +260,17 @@ pub fn describe_task(task: &Task) -> String {
     }
 }
 
-/// `(comm, state, ppid)` from `/proc/PID/stat` (comm may hold spaces and parentheses).
-fn parse_stat(text: &str) -> Option<(String, char, u32)> {
+/// `(comm, state, ppid, pgrp)` from `/proc/PID/stat` (comm may hold
+/// spaces and parentheses).
+fn parse_stat(text: &str) -> Option<(String, char, u32, u32)> {
     let open = text.find('(')?;
     let close = text.rfind(')')?;
     let comm = text[open + 1..close].to_string();
     let mut rest = text[close + 1..].split_whitespace();
     let state = rest.next()?.chars().next()?;
     let ppid = rest.next()?.parse().ok()?;
-    Some((comm, state, ppid))
+    let pgrp = rest.next()?.parse().ok()?;
+    Some((comm, state, ppid, pgrp))
 }
 
 /// The threads of `pid`, each with state, wait channel, call and run count.
@@ -288,7 +293,7 @@ pub fn thread(pid: u32, tid: u32) -> Option<Task> {
 fn task(pid: u32, tid: u32) -> Option<Task> {
     let base = format!("/proc/{pid}/task/{tid}");
     let stat = std::fs::read_to_string(format!("{base}/stat")).ok()?;
-    let (_, state, _) = parse_stat(&stat)?;
+    let (_, state, _, _) = parse_stat(&stat)?;
     let wchan = std::fs::read_to_string(format!("{base}/wchan"))
         .map(|w| w.trim().to_string())
         .unwrap_or_default();

@@ -91,6 +91,9 @@ pub struct Facts {
     pub alarms_pending: Option<usize>,
     /// Processes whose threads changed between the two looks, and how.
     pub woke: Vec<(u32, String)>,
+    /// Process groups socklab stopped for good (a program that passed its
+    /// output limit, and what it started): they never act again.
+    pub frozen: Vec<u32>,
 }
 
 /// One process and what could be read about the descriptors it waits on.
@@ -253,6 +256,19 @@ fn judge_process(
     let description = view.describe(sockets);
     if view.tasks.iter().all(|t| matches!(t.state, 'Z' | 'X')) {
         return (true, "exited (not yet collected by its parent)".to_string());
+    }
+    if facts.frozen.contains(&view.pgrp)
+        && view
+            .tasks
+            .iter()
+            .all(|t| matches!(t.state, 'T' | 't' | 'Z' | 'X'))
+    {
+        return (
+            true,
+            format!(
+                "{description}: frozen by socklab with its process group at the output limit; it never goes on"
+            ),
+        );
     }
     for task in view.tasks.iter().filter(|t| !matches!(t.state, 'Z' | 'X')) {
         match judge_task(task, p, facts, sockets, sockets_known) {
@@ -515,6 +531,7 @@ mod tests {
                 pid: 10,
                 comm: "server".into(),
                 ppid: 1,
+                pgrp: 10,
                 tasks: vec![task],
                 fds: fds.iter().cloned().collect(),
                 netns: Some(NS),
@@ -547,6 +564,7 @@ mod tests {
             sockets: [(NS, Ok(sockets))].into_iter().collect(),
             alarms_pending: Some(0),
             woke: Vec::new(),
+            frozen: Vec::new(),
         }
     }
 
@@ -743,8 +761,42 @@ mod tests {
             sockets: BTreeMap::new(),
             alarms_pending: None,
             woke: Vec::new(),
+            frozen: Vec::new(),
         });
         assert!(verdict.quiet);
         assert_eq!(verdict.explain(), "pid 42: exited");
+    }
+
+    /// A program socklab stopped at its output limit never acts again,
+    /// whatever was queued for it; a program stopped by anyone else
+    /// (a debugger, its own SIGSTOP) may go on.
+    #[test]
+    fn only_a_program_socklab_froze_is_quiet_while_stopped() {
+        let stopped = || {
+            process(
+                task(
+                    'T',
+                    Some(Call::Input {
+                        name: "write",
+                        fd: 1,
+                    }),
+                ),
+                &[(3, FdTarget::Socket(77))],
+            )
+        };
+        let queued = || vec![socket(TcpState::Established, 12, 0, 77)];
+        let mut frozen = facts(stopped(), queued());
+        frozen.frozen = vec![10];
+        let verdict = judge(&frozen);
+        assert!(verdict.quiet, "{}", verdict.explain());
+        assert!(
+            verdict
+                .explain()
+                .contains("frozen by socklab with its process group at the output limit"),
+            "{}",
+            verdict.explain()
+        );
+        let verdict = judge(&facts(stopped(), queued()));
+        assert!(!verdict.quiet, "{}", verdict.explain());
     }
 }

@@ -141,36 +141,30 @@ pub async fn run_scenario(
         observations: Mutex::new(Vec::new()),
         events,
     };
-    // A program that passes its output limit decides the scenario: it
-    // ends at once (freeing its `-j` slot) with that failure. The
-    // scenario's decider, beside the steps, ends their waits at once when
-    // nothing can change any more (`settle.rs`).
-    let steps_or_overflow = async {
-        tokio::select! {
-            completed = steps.run_block(&plan.steps) => Ok(completed),
-            overflow = steps.state.overflow.raised() => Err(overflow),
-        }
-    };
+    // The scenario's decider, beside the steps, ends their waits at once
+    // when nothing can change any more (`settle.rs`). A program that passes
+    // its output limit is frozen (`program::OutputLimit`) and the steps go
+    // on without it: had the scenario ended there, which of its checks ran
+    // first would depend on when in its flood the limit fell.
     let decided = async {
         match settle::Decider::new(&steps.state) {
             Some(decider) => {
                 tokio::select! {
                     biased;
-                    decided = steps_or_overflow => decided,
+                    completed = steps.run_block(&plan.steps) => completed,
                     () = decider.run() => unreachable!("the decider runs as long as the scenario"),
                 }
             }
-            None => steps_or_overflow.await,
+            None => steps.run_block(&plan.steps).await,
         }
     };
     let (timed_out, completed) = match tokio::time::timeout(scenario.timeout, decided).await {
-        Ok(Err(overflow)) => {
-            steps.output_limit_exceeded(&overflow);
-            (None, false)
-        }
-        Ok(Ok(completed)) => (None, completed),
+        Ok(completed) => (None, completed),
         Err(_) => (Some(steps.state.describe_hang()), false),
     };
+    if let Some(overflow) = steps.state.overflow.first() {
+        steps.output_limit_exceeded(&overflow);
+    }
     if !completed {
         steps.judge_unreached_packets(&plan.steps).await;
     }
@@ -392,9 +386,9 @@ impl StepLoop<'_> {
         }
     }
 
-    /// Reports the program that passed its output limit, which ended the
-    /// scenario: a failed check of its own, weighing nothing (the checks it
-    /// kept from running are not reached).
+    /// Reports the program that passed its output limit and was frozen: a
+    /// failed check of its own, weighing nothing (the checks that needed it
+    /// fail on their own).
     fn output_limit_exceeded(&self, overflow: &OutputOverflow) {
         let finding = check::sandbox::output_limit(overflow);
         self.observations.lock().expect("lock").push((

@@ -67,7 +67,7 @@ pub struct Launch {
     /// With `StdinMode::Fixture`: the fixture's file.
     pub stdin_file: Option<PathBuf>,
     pub output_limit: usize,
-    /// Raised when the program passes its output limit (it is stopped).
+    /// Raised when the program passes its output limit (it is frozen).
     pub overflow: OverflowAlarm,
     pub kind: LaunchKind,
 }
@@ -88,24 +88,19 @@ impl OverflowAlarm {
         });
     }
 
-    /// Resolves with the first overflow, once there is one.
-    pub async fn raised(&self) -> OutputOverflow {
-        let mut rx = self.0.subscribe();
-        loop {
-            if let Some(overflow) = rx.borrow_and_update().clone() {
-                return overflow;
-            }
-            // The sender lives in `self`: changed() cannot fail while we wait.
-            if rx.changed().await.is_err() {
-                return std::future::pending().await;
-            }
-        }
+    /// The first overflow so far.
+    pub fn first(&self) -> Option<OutputOverflow> {
+        self.0.borrow().clone()
     }
 }
 
 /// What a process's output readers do when a stream passes its limit:
-/// stop the process (its whole process group) at once, remember why for
-/// its exit status, and tell the scenario.
+/// stop the process (its whole process group) at once with `SIGSTOP`,
+/// remember why for its exit status, and tell the scenario. The program is
+/// frozen, not killed: its sockets stay as they were, so what the other
+/// programs see from it does not depend on when in its flood the limit
+/// fell, and the scenario goes on without it (the settle rule counts a
+/// frozen program as one that never acts again) until the sandbox kills it.
 #[derive(Clone)]
 struct OutputLimit {
     pid: Option<u32>,
@@ -123,8 +118,8 @@ impl OutputLimit {
         if let Some(pid) = self.pid {
             // SAFETY: signalling the process group this program leads.
             unsafe {
-                libc::kill(-(pid as i32), libc::SIGKILL);
-                libc::kill(pid as i32, libc::SIGKILL);
+                libc::kill(-(pid as i32), libc::SIGSTOP);
+                libc::kill(pid as i32, libc::SIGSTOP);
             }
         }
         self.alarm.raise(OutputOverflow {
@@ -172,6 +167,8 @@ pub struct Program {
     /// In-process programs: their thread, and where a cancellation records
     /// the program's end (a process's end is recorded by its reaper instead).
     in_process: Option<InProcess>,
+    /// Set when a process passed its output limit and was frozen.
+    frozen: Arc<std::sync::OnceLock<u64>>,
 }
 
 /// How a program's output reaches socklab, for [`Program::output_in_transit`].
@@ -280,6 +277,7 @@ impl Program {
             alarm: launch.overflow.clone(),
         };
         let exceeded = limit.exceeded.clone();
+        let limit_hit = limit.exceeded.clone();
         let input = match pty {
             Some(pty) => {
                 drop(pty.slave); // the child holds it; EIO on the master means it is gone
@@ -341,6 +339,7 @@ impl Program {
             cursors: Mutex::new([0, 0]),
             transit: Transit::Kernel(transit),
             in_process: None,
+            frozen: limit_hit,
         })
     }
 
@@ -414,6 +413,7 @@ impl Program {
             exit: rx,
             cursors: Mutex::new([0, 0]),
             transit: Transit::Counted(written),
+            frozen: Arc::default(),
             in_process: Some(InProcess {
                 thread,
                 cancel,
@@ -587,6 +587,12 @@ impl Program {
                 Ok(written.saturating_sub(taken))
             }
         }
+    }
+
+    /// Whether socklab froze this process (and its process group) for
+    /// passing its output limit: it never acts again.
+    pub fn frozen(&self) -> bool {
+        self.frozen.get().is_some()
     }
 
     /// The thread an in-process program runs on.

@@ -596,7 +596,13 @@ fn look(
                 .and_then(|tid| process::thread(me, tid))
         })
         .collect();
-    let kernel = probe.gather(&roots);
+    let mut kernel = probe.gather(&roots);
+    // A frozen program leads its process group (`run::program`).
+    kernel.frozen = programs
+        .iter()
+        .filter(|p| p.frozen())
+        .filter_map(|p| p.pid)
+        .collect();
     let names = thread_names(me);
     let programs = programs
         .iter()

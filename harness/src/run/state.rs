@@ -91,8 +91,8 @@ pub struct ScenarioState<'a> {
     /// Sockets socklab's peers hold, and socklab's proxies.
     own_sockets: Mutex<Vec<OwnSocket>>,
     proxy_watches: Mutex<Vec<ProxyWatch>>,
-    /// Raised when a program passes its output limit: the scenario's
-    /// outcome is decided and it ends at once.
+    /// Raised when a program passes its output limit (it is frozen, and
+    /// the scenario reports it when its steps are over).
     pub overflow: OverflowAlarm,
     programs: Mutex<BTreeMap<String, Arc<Program>>>,
     /// Programs replaced by a later `start` of the same name.

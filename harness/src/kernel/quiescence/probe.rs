@@ -135,6 +135,7 @@ impl QuiescenceProbe {
             sockets,
             alarms_pending,
             woke,
+            frozen: Vec::new(),
         }
     }
 
