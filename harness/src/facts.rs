@@ -276,6 +276,8 @@ pub struct ChildrenFact {
     pub total: u32,
     /// Children that exited but were never waited for.
     pub zombies: u32,
+    /// When asked: the children that hold a TCP connection.
+    pub connected: Option<u32>,
 }
 
 /// How a read from a connection ended.

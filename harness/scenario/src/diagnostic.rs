@@ -411,9 +411,8 @@ fn expectation(key: &str) -> Option<(&'static str, &'static str)> {
         "seed" => ("a whole number", "7"),
         "int32" => ("a 32-bit integer", "0"),
         "processes" | "open_files" => ("a whole number", "64"),
-        "in_process" | "refused" | "eof" | "exists" | "distinct" | "observe" | "soft" => {
-            ("`true` or `false`", "true")
-        }
+        "in_process" | "refused" | "eof" | "exists" | "distinct" | "observe" | "soft"
+        | "connected" => ("`true` or `false`", "true"),
         "range" => ("a list `[MIN, MAX]` of two integers", "[1, 45]"),
         "slice" => ("a size `[N]` or a range `[MIN, MAX]`", "[1, 4]"),
         "steps" => ("a list of steps", "[ { close: c } ]"),

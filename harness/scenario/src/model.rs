@@ -330,6 +330,8 @@ pub enum Action {
         program: String,
         count: CountSpec,
         zombies: Option<u32>,
+        /// Count only the children holding a TCP connection.
+        connected: bool,
     },
     Stop {
         program: String,

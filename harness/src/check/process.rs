@@ -158,9 +158,10 @@ pub const BUSY_LOOP_HINT: &str = "A loop that ignores read()'s result runs flat 
 
 /// Whether the children are as `children:` asks.
 pub fn children_as_expected(count: &CountSpec, zombies: Option<u32>, fact: &ChildrenFact) -> bool {
-    count.exact.is_none_or(|n| fact.total == n)
-        && count.min.is_none_or(|n| fact.total >= n)
-        && count.max.is_none_or(|n| fact.total <= n)
+    let counted = fact.connected.unwrap_or(fact.total);
+    count.exact.is_none_or(|n| counted == n)
+        && count.min.is_none_or(|n| counted >= n)
+        && count.max.is_none_or(|n| counted <= n)
         && zombies.is_none_or(|n| fact.zombies <= n)
 }
 
@@ -172,22 +173,29 @@ pub fn children(
     program: &ProgramFact,
     fact: &ChildrenFact,
 ) -> Judgement {
-    let seen = format!(
+    let mut seen = format!(
         "{} children, {} of them zombies (exited but never waited for)",
         fact.total, fact.zombies
     );
+    let what = match fact.connected {
+        Some(n) => {
+            seen.push_str(&format!(", {n} holding a TCP connection"));
+            "children holding a TCP connection"
+        }
+        None => "children",
+    };
     if children_as_expected(count, zombies, fact) {
         return Judgement::pass(seen).about(program);
     }
     let mut expected = Vec::new();
     if let Some(n) = count.exact {
-        expected.push(format!("exactly {n} children"));
+        expected.push(format!("exactly {n} {what}"));
     }
     if let Some(n) = count.min {
-        expected.push(format!("at least {n} children"));
+        expected.push(format!("at least {n} {what}"));
     }
     if let Some(n) = count.max {
-        expected.push(format!("at most {n} children"));
+        expected.push(format!("at most {n} {what}"));
     }
     if let Some(n) = zombies {
         expected.push(format!("at most {n} zombie children"));
@@ -199,8 +207,9 @@ pub fn children(
     // Too many children, none of them a zombie beyond the allowance: they
     // are alive, so they never ended (reaping is not the defect).
     let living = fact.total - fact.zombies;
-    let too_many =
-        count.exact.is_some_and(|n| fact.total > n) || count.max.is_some_and(|n| fact.total > n);
+    let too_many = fact.connected.is_none()
+        && (count.exact.is_some_and(|n| fact.total > n)
+            || count.max.is_some_and(|n| fact.total > n));
     if too_many && zombies.is_none_or(|n| fact.zombies <= n) && living > 0 {
         let mut judgement = judgement.hint(CHILD_NEVER_ENDS_HINT);
         judgement.message = format!(
@@ -404,6 +413,7 @@ mod tests {
         let fact = ChildrenFact {
             total: 15,
             zombies: 0,
+            connected: None,
         };
         let j = children(&none_left, Some(0), &server(None), &fact);
         assert!(!j.passed());
@@ -421,6 +431,7 @@ mod tests {
             &ChildrenFact {
                 total: 3,
                 zombies: 3,
+                connected: None,
             },
         );
         assert!(reaping.hint.is_none(), "{:?}", reaping.hint);
@@ -432,6 +443,7 @@ mod tests {
         let fact = ChildrenFact {
             total: 3,
             zombies: 2,
+            connected: None,
         };
         let j = children(&none_left, Some(0), &server(None), &fact);
         assert_eq!(
@@ -450,7 +462,8 @@ mod tests {
                 &server(None),
                 &ChildrenFact {
                     total: 2,
-                    zombies: 0
+                    zombies: 0,
+                    connected: None,
                 }
             )
             .passed()
@@ -462,8 +475,40 @@ mod tests {
             &ChildrenFact {
                 total: 1,
                 zombies: 0,
+                connected: None,
             },
         );
         assert_eq!(j.expected.as_deref(), Some("at least 2 children"));
+    }
+
+    /// With `connected`, only children holding a connection count: a fork
+    /// bomb's many children serve nobody.
+    #[test]
+    fn connected_children_are_the_ones_counted() {
+        let five = CountSpec {
+            min: Some(5),
+            ..CountSpec::default()
+        };
+        let bomb = ChildrenFact {
+            total: 62,
+            zombies: 0,
+            connected: Some(0),
+        };
+        let j = children(&five, None, &server(None), &bomb);
+        assert!(!j.passed());
+        assert_eq!(
+            j.message,
+            "tcpserv (submission): 62 children, 0 of them zombies (exited but never waited for), 0 holding a TCP connection"
+        );
+        assert_eq!(
+            j.expected.as_deref(),
+            Some("at least 5 children holding a TCP connection")
+        );
+        let serving = ChildrenFact {
+            total: 5,
+            zombies: 0,
+            connected: Some(5),
+        };
+        assert!(children(&five, None, &server(None), &serving).passed());
     }
 }

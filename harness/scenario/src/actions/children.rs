@@ -1,5 +1,6 @@
-//! `children: PROGRAM` — check a program's child processes: how many, and
-//! how many zombies at most (a forking server that never waits).
+//! `children: PROGRAM` — check a program's child processes: how many (or
+//! how many hold a TCP connection), and how many zombies at most (a forking
+//! server that never waits).
 
 use crate::model::{Action, CountSpec};
 use crate::raw::{Param, ValueKind};
@@ -19,6 +20,11 @@ pub static DEFINITION: Definition = Definition {
             "zombies",
             ValueKind::Count,
             "At most this many zombie children.",
+        ),
+        Param::new(
+            "connected",
+            ValueKind::Flag,
+            "`count:`/`min:`/`max:` count only the children that hold a TCP connection (a fork server's child serving its client), not every child.",
         ),
     ],
     role: Role::Check,
@@ -49,5 +55,6 @@ fn validate(step: &mut StepInput) -> Option<Action> {
         program,
         count,
         zombies,
+        connected: step.is_set("connected"),
     })
 }
