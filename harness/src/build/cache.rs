@@ -26,6 +26,9 @@
 //!   (every trailing part of each system header's path, in the folder of
 //!   each local dependency).
 //!
+//! A file that can make the compiler depend on files the list leaves out
+//! (`__has_include`, an assembler `.incbin`) is never shared.
+//!
 //! Compile errors are shared like programs (the same inputs fail the same
 //! way); a compile that ran out of time is not, as that depends on the
 //! machine's load. Identical compiles that come at once wait for the first
@@ -310,6 +313,9 @@ fn inputs(folder: &Folder, dependencies: &[u8]) -> Option<(LocalFiles, Vec<PathB
         }
         let relative = folder.relative(&path).ok()?;
         let bytes = folder.read(&relative, MAX_FILE).ok()?;
+        if reads_unlisted(&bytes) {
+            return None;
+        }
         local.push((relative, Sha256::digest(&bytes).into()));
     }
     local.sort();
@@ -333,6 +339,16 @@ fn inputs(folder: &Folder, dependencies: &[u8]) -> Option<(LocalFiles, Vec<PathB
     absent.sort();
     absent.dedup();
     Some((local, absent))
+}
+
+/// Whether a file of the submission can make the compiler depend on files
+/// the dependency list leaves out: `__has_include` asks whether a file
+/// exists without reading it, and the assembler's `.incbin` reads a file
+/// the preprocessor never sees.
+fn reads_unlisted(bytes: &[u8]) -> bool {
+    [&b"__has_include"[..], b"incbin"]
+        .iter()
+        .any(|word| bytes.windows(word.len()).any(|w| w == *word))
 }
 
 /// The paths of a make-style dependency list: words split at blanks and
@@ -529,5 +545,18 @@ mod tests {
         assert!(inputs(&folder, b"prog: prog.c defs.h /usr/include/stdio.h\n").is_some());
         assert!(inputs(&folder, b"prog: prog.c /tmp/other/defs.h\n").is_none());
         assert!(inputs(&folder, b"prog: prog.c ../defs.h\n").is_none());
+    }
+
+    /// What the dependency list cannot show keeps a compile to itself.
+    #[test]
+    fn a_file_that_reads_what_the_list_leaves_out_is_not_remembered() {
+        for text in [
+            "#if __has_include(\"config.h\")\n#include \"config.h\"\n#endif\n",
+            "asm(\".incbin \\\"data.bin\\\"\");\n",
+        ] {
+            let dir = folder_with(&[("prog.c", text)]);
+            let folder = Folder::open(dir.path()).unwrap();
+            assert!(inputs(&folder, b"prog: prog.c\n").is_none(), "{text}");
+        }
     }
 }
