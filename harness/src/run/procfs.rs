@@ -36,35 +36,35 @@ fn parse_stat(text: &str) -> Option<ProcStat> {
     })
 }
 
-/// Every process on the machine (as seen from socklab's pid namespace).
-pub fn all_processes() -> Vec<ProcStat> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
+/// Direct children of `pid`, from the kernel's list of each of its
+/// threads' children (`/proc/PID/task/TID/children`), not a walk of every
+/// process on the machine (which a class run makes long).
+pub fn children(pid: u32) -> Vec<ProcStat> {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return Vec::new();
     };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter_map(stat)
-        .collect()
-}
-
-/// Direct children of `pid`.
-pub fn children(pid: u32) -> Vec<ProcStat> {
-    all_processes()
-        .into_iter()
-        .filter(|p| p.ppid == pid)
-        .collect()
+    let mut found: Vec<ProcStat> = Vec::new();
+    for tid in dir.filter_map(|e| e.ok()?.file_name().to_str().map(str::to_string)) {
+        let listed =
+            std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/children")).unwrap_or_default();
+        for child in listed
+            .split_whitespace()
+            .filter_map(|c| c.parse::<u32>().ok())
+        {
+            // Gone since, or already reaped and its pid reused: not a child.
+            if let Some(stat) = stat(child).filter(|s| s.ppid == pid)
+                && !found.iter().any(|f| f.pid == stat.pid)
+            {
+                found.push(stat);
+            }
+        }
+    }
+    found
 }
 
 /// `pid` and all its descendants.
 pub fn tree(pid: u32) -> Vec<u32> {
-    let all = all_processes();
-    let mut found = vec![pid];
-    let mut i = 0;
-    while i < found.len() {
-        let parent = found[i];
-        found.extend(all.iter().filter(|p| p.ppid == parent).map(|p| p.pid));
-        i += 1;
-    }
-    found
+    crate::kernel::process::tree(&[pid])
 }
 
 fn socket_inodes(pid: u32) -> BTreeSet<u64> {
@@ -238,6 +238,40 @@ pub fn describe(pid: u32) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The kernel's children lists find a child of any thread, running or
+    /// a zombie, and nothing else's.
+    #[test]
+    fn children_are_found_running_and_as_zombies() {
+        let me = std::process::id();
+        let mut running = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        // Started from another thread: listed under that thread.
+        let mut ended = std::thread::spawn(|| std::process::Command::new("true").spawn().unwrap())
+            .join()
+            .unwrap();
+        let pid = ended.id();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while stat(pid).is_some_and(|s| s.state != 'Z') && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let kids = children(me);
+        let _ = running.kill();
+        let _ = running.wait();
+        let _ = ended.wait();
+        assert!(
+            kids.iter().any(|k| k.pid == running.id() && k.state != 'Z'),
+            "{kids:?}"
+        );
+        assert!(
+            kids.iter().any(|k| k.pid == pid && k.state == 'Z'),
+            "{kids:?}"
+        );
+        assert!(kids.iter().all(|k| k.ppid == me), "{kids:?}");
+        assert_eq!(tree(running.id()), [running.id()]);
+    }
 
     #[test]
     fn stat_with_spaces_and_parens_in_comm() {

@@ -649,10 +649,13 @@ impl Sandbox {
     /// fallback, orphans re-parented to socklab that this sandbox started
     /// are killed too (their environment says so).
     pub fn teardown(&mut self) {
-        if let Some(pidns) = self.pid_namespace.take() {
-            pidns.kill();
-        } else {
-            kill_adopted(|pid| started_by(pid, &self.marker));
+        match (self.pid_namespace.take(), self.level) {
+            (Some(pidns), _) => pidns.kill(),
+            (None, IsolationLevel::Loopback) => {
+                kill_adopted(|pid| started_by(pid, &self.marker));
+            }
+            // Torn down already (the scenario's end, then the drop).
+            (None, IsolationLevel::Namespaces) => {}
         }
         self.process_limit.take();
     }
