@@ -67,8 +67,10 @@ use crate::sandbox::IsolationLevel;
 pub const FIRST_LOOK: Duration = Duration::from_millis(5);
 /// How far apart the two looks that settle a scenario are at least.
 pub const CONFIRM: Duration = Duration::from_millis(15);
-/// The longest pause between looks while the programs keep busy.
-pub const SLOWEST_LOOK: Duration = Duration::from_millis(100);
+/// The longest pause between looks while the programs keep busy (reached
+/// after about half a second of it: a look reads every process, and a
+/// spinning or forking program keeps its scenario busy until a deadline).
+pub const SLOWEST_LOOK: Duration = Duration::from_millis(400);
 
 /// Whether a step of this action waits for the programs (and may end as
 /// soon as the scenario settles), rather than act on them.
@@ -245,6 +247,11 @@ pub struct OwnSocket {
     /// "connection `first`".
     pub what: String,
     pub inode: u64,
+    /// socklab closed it. Until the kernel shows it closing, another
+    /// process still holds it: a program socklab is starting for any
+    /// scenario has a copy of socklab's descriptors until its `exec`, and
+    /// the close (the FIN the other side waits for) goes out only then.
+    pub closed: bool,
 }
 
 /// What socklab knows about one of its proxies to tell whether it carries
@@ -379,6 +386,18 @@ pub fn judge(look: &Look) -> Judged {
     }
     for own in &look.own_sockets {
         for s in tables.iter().filter(|s| s.inode == own.inode) {
+            if own.closed
+                && matches!(
+                    s.state,
+                    TcpState::Established | TcpState::CloseWait | TcpState::Listen
+                )
+            {
+                busy.push(format!(
+                    "{}: socklab closed it, and the close has not taken effect yet (a program being started still holds a copy)",
+                    own.what
+                ));
+                continue;
+            }
             match s.state {
                 TcpState::Listen if s.recv_queue > 0 => busy.push(format!(
                     "{}: a connection waits for socklab to accept it",
@@ -656,4 +675,57 @@ pub fn socket_inode(fd: std::os::fd::RawFd) -> Option<u64> {
     // SAFETY: fstat fills the struct we pass for a descriptor we hold.
     let mut stat: libc::stat = unsafe { std::mem::zeroed() };
     (unsafe { libc::fstat(fd, &mut stat) } == 0).then_some(stat.st_ino)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn look_with(closed: bool) -> Look {
+        let ns = NetnsId { dev: 1, ino: 2 };
+        let socket = TcpSocket {
+            local: "127.0.0.1:13".parse().unwrap(),
+            remote: "127.0.0.1:54938".parse().unwrap(),
+            state: TcpState::Established,
+            recv_queue: 0,
+            send_queue: 0,
+            inode: 5,
+            uid: 0,
+        };
+        Look {
+            kernel: Facts {
+                processes: Vec::new(),
+                gone: Vec::new(),
+                sockets: [(ns, Ok(vec![socket]))].into_iter().collect(),
+                alarms_pending: Some(0),
+                woke: Vec::new(),
+                frozen: Vec::new(),
+            },
+            programs: Vec::new(),
+            own_sockets: vec![OwnSocket {
+                what: "connection `srv`".into(),
+                inode: 5,
+                closed,
+            }],
+            proxies: Vec::new(),
+        }
+    }
+
+    /// A connection socklab closed that the kernel still shows open has a
+    /// FIN still to go out (a program being started holds a copy of it):
+    /// the other side may yet see its end, so nothing is decided.
+    #[test]
+    fn a_close_that_has_not_taken_effect_keeps_the_scenario_going() {
+        let judged = judge(&look_with(true));
+        assert!(!judged.quiet, "{:?}", judged.lines);
+        assert!(
+            judged.lines.iter().any(|l| l.contains(
+                "connection `srv`: socklab closed it, and the close has not taken effect yet"
+            )),
+            "{:?}",
+            judged.lines
+        );
+        // Open and idle, it is socklab's to use: quiet.
+        assert!(judge(&look_with(false)).quiet);
+    }
 }

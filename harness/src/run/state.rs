@@ -356,8 +356,17 @@ impl<'a> ScenarioState<'a> {
                 own.push(OwnSocket {
                     what: format!("connection `{}`", peer.name),
                     inode,
+                    closed: false,
                 });
             }
+        }
+    }
+
+    /// Marks sockets socklab closed (by inode, taken before the close).
+    pub fn note_closed_sockets(&self, inodes: &[u64]) {
+        let mut own = self.own_sockets.lock().expect("lock");
+        for socket in own.iter_mut().filter(|s| inodes.contains(&s.inode)) {
+            socket.closed = true;
         }
     }
 
