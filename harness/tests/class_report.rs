@@ -220,26 +220,18 @@ fn the_fixture_class_report_finds_the_known_mistakes_and_merges_like_one_run() {
     assert!(zombies.hint.contains("waitpid"), "{zombies:?}");
     // No child at all is another one, and a fork bomb's children, none of
     // them serving a connection, one more.
-    has(
-        &groups,
-        group(
+    for (children, student) in [("0", "echo-iterative"), ("N", "hostile-forkbomb")] {
+        let evidence = format!(
+            "tcpserv: {children} children, 0 of them zombies (exited but never waited for), 0 holding a TCP connection"
+        );
+        let one_each = group(
             &groups,
             "echo/children-are-reaped",
             "the server has one child per connection",
-            "tcpserv: 0 children, 0 of them zombies (exited but never waited for), 0 holding a TCP connection",
-        ),
-        &["echo-iterative"],
-    );
-    has(
-        &groups,
-        group(
-            &groups,
-            "echo/children-are-reaped",
-            "the server has one child per connection",
-            "tcpserv: N children, 0 of them zombies (exited but never waited for), 0 holding a TCP connection",
-        ),
-        &["hostile-forkbomb"],
-    );
+            &evidence,
+        );
+        has(&groups, one_each, &[student]);
+    }
     // A server bound to 127.0.0.1 and a client dialling 127.0.0.1 both
     // fail on the other host, and socklab tells them apart (run/reach.rs):
     // a group each, whatever the program, with the hint for that cause.

@@ -419,6 +419,19 @@ mod tests {
         Some(false)
     }
 
+    const SHARED: bool = true;
+    const COMPILED: bool = false;
+
+    /// Compiles or finds `prog.c` in `dir`, and says which it expected.
+    async fn expect(cache: &CompileCache, dir: &Path, flags: &[&str], shared: bool) {
+        assert_eq!(
+            compile_or_find(cache, dir, flags).await,
+            Some(shared),
+            "{} with {flags:?}",
+            dir.display()
+        );
+    }
+
     fn folder_with(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         for (name, text) in files {
@@ -445,19 +458,10 @@ mod tests {
             ("defs.h", "#define WORD \"a\"\n"),
             ("notes.txt", "x"),
         ]);
-        assert_eq!(
-            compile_or_find(&cache, a.path(), &["-O2", "-Wall"]).await,
-            Some(false)
-        );
-        assert_eq!(
-            compile_or_find(&cache, b.path(), &["-O2", "-Wall"]).await,
-            Some(true)
-        );
+        expect(&cache, a.path(), &["-O2", "-Wall"], COMPILED).await;
+        expect(&cache, b.path(), &["-O2", "-Wall"], SHARED).await;
         // Other flags, another key.
-        assert_eq!(
-            compile_or_find(&cache, b.path(), &["-O0"]).await,
-            Some(false)
-        );
+        expect(&cache, b.path(), &["-O0"], COMPILED).await;
     }
 
     #[tokio::test]
@@ -465,19 +469,10 @@ mod tests {
         let cache = CompileCache::default();
         let a = folder_with(&[("prog.c", MAIN), ("defs.h", "#define WORD \"a\"\n")]);
         let b = folder_with(&[("prog.c", MAIN), ("defs.h", "#define WORD \"b\"\n")]);
-        assert_eq!(
-            compile_or_find(&cache, a.path(), &["-O2"]).await,
-            Some(false)
-        );
-        assert_eq!(
-            compile_or_find(&cache, b.path(), &["-O2"]).await,
-            Some(false)
-        );
+        expect(&cache, a.path(), &["-O2"], COMPILED).await;
+        expect(&cache, b.path(), &["-O2"], COMPILED).await;
         let b_again = folder_with(&[("prog.c", MAIN), ("defs.h", "#define WORD \"b\"\n")]);
-        assert_eq!(
-            compile_or_find(&cache, b_again.path(), &["-O2"]).await,
-            Some(true)
-        );
+        expect(&cache, b_again.path(), &["-O2"], SHARED).await;
     }
 
     /// `#include "stdio.h"` finds the system's header in one submission;
@@ -488,14 +483,8 @@ mod tests {
         let cache = CompileCache::default();
         let a = folder_with(&[("prog.c", quoted)]);
         let b = folder_with(&[("prog.c", quoted), ("stdio.h", "int puts(const char *);\n")]);
-        assert_eq!(
-            compile_or_find(&cache, a.path(), &["-O2"]).await,
-            Some(false)
-        );
-        assert_eq!(
-            compile_or_find(&cache, b.path(), &["-O2"]).await,
-            Some(false)
-        );
+        expect(&cache, a.path(), &["-O2"], COMPILED).await;
+        expect(&cache, b.path(), &["-O2"], COMPILED).await;
     }
 
     #[test]

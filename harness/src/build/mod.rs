@@ -201,15 +201,10 @@ pub async fn build(
             } else if !is_needed(program) {
                 skipped(program)
             } else if result.timed_out {
-                let why = format!(
+                timed_out(format!(
                     "the build did not finish within {:?}",
                     manifest.build.timeout
-                );
-                (
-                    Availability::BuildFailed(why.clone()),
-                    BuildStatus::Timeout,
-                    Some(why),
-                )
+                ))
             } else {
                 let why = format!(
                     "`make` did not produce `{program}`:\n{}",
@@ -290,6 +285,15 @@ pub async fn build(
 /// What one program's build gave: whether it can run, its status, and the
 /// detail the report shows.
 type Built = (Availability, BuildStatus, Option<String>);
+
+/// A build that ran out of time, and why.
+fn timed_out(why: String) -> Built {
+    (
+        Availability::BuildFailed(why.clone()),
+        BuildStatus::Timeout,
+        Some(why),
+    )
+}
 
 /// A program the selected scenarios do not start.
 fn skipped(program: &str) -> Built {
@@ -372,15 +376,10 @@ async fn compile<'p>(
     let built = if result.success && exe.is_file() {
         (Availability::Ready(exe), BuildStatus::Built, None)
     } else if result.timed_out {
-        let why = format!(
+        timed_out(format!(
             "compiling {program} did not finish within {:?}",
             manifest.build.timeout
-        );
-        (
-            Availability::BuildFailed(why.clone()),
-            BuildStatus::Timeout,
-            Some(why),
-        )
+        ))
     } else {
         let why = format!("{program} did not compile:\n{}", tail(&result.output, 2000));
         (
