@@ -8,7 +8,9 @@
 //!    on a class laid out from `tests/fixtures/submissions` in their
 //!    proportions: the correct submission once and every fixture once
 //!    (defective and hostile alike), repeated to `BENCH_STUDENTS` (default:
-//!    one of each); target ≥ 60 a minute (300 in five minutes). With
+//!    one of each); target ≥ 60 a minute (300 in five minutes); then
+//!    again with `--no-shared-builds`, as the fixtures share most of their
+//!    files with the correct submission, far more than a real class. With
 //!    `BENCH_JOBS=2,4,8` it grades the class at each of those `-j` as well,
 //!    which is how the default was chosen (`docs/deciding.md`);
 //! 3. **check50**: the ratio of CS50's check50 running the port in
@@ -132,7 +134,13 @@ fn lay_out_class(repo: &Path, class: &Path, students: usize) -> (Vec<String>, us
 /// Grades the class once; seconds, and the students with a report. Says
 /// which scenarios a correct student (`correct` names them) did not pass:
 /// a decision taken too early would show there first.
-fn time_grade(repo: &Path, class: &Path, jobs: Option<usize>, correct: &[String]) -> (f64, usize) {
+fn time_grade(
+    repo: &Path,
+    class: &Path,
+    jobs: Option<usize>,
+    extra: &[&str],
+    correct: &[String],
+) -> (f64, usize) {
     let out = tempfile::tempdir().expect("temp dir");
     let mut command = socklab();
     command
@@ -145,6 +153,7 @@ fn time_grade(repo: &Path, class: &Path, jobs: Option<usize>, correct: &[String]
     if let Some(jobs) = jobs {
         command.args(["-j", &jobs.to_string()]);
     }
+    command.args(extra);
     let started = Instant::now();
     let status = command.status().expect("socklab grade runs");
     let wall = started.elapsed().as_secs_f64();
@@ -241,18 +250,25 @@ fn main() {
         correct.len(),
         load_average()
     );
-    let (wall, graded) = time_grade(&repo, class.path(), None, &correct);
+    let (wall, graded) = time_grade(&repo, class.path(), None, &[], &correct);
     let per_minute = graded as f64 / wall * 60.0;
     println!(
         "  default -j: {graded} graded in {wall:.1} s = {per_minute:.1} students/minute; 300 students ≈ {:.1} min  [target ≥ 60/min]",
         300.0 / per_minute
+    );
+    // The fixtures share most of their files with the correct submission,
+    // far more than a real class does: the same class with nothing shared.
+    let (wall, graded) = time_grade(&repo, class.path(), None, &["--no-shared-builds"], &correct);
+    println!(
+        "  default -j, --no-shared-builds (every student compiles all its programs): {graded} graded in {wall:.1} s = {:.1} students/minute",
+        graded as f64 / wall * 60.0
     );
     if let Ok(list) = std::env::var("BENCH_JOBS") {
         for jobs in list
             .split(',')
             .filter_map(|j| j.trim().parse::<usize>().ok())
         {
-            let (wall, graded) = time_grade(&repo, class.path(), Some(jobs), &correct);
+            let (wall, graded) = time_grade(&repo, class.path(), Some(jobs), &[], &correct);
             println!(
                 "  -j {jobs}: {graded} graded in {wall:.1} s = {:.1} students/minute (load average {})",
                 graded as f64 / wall * 60.0,

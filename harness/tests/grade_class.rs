@@ -684,6 +684,7 @@ fn class_files_are_written_as_students_finish() {
         shard: None,
         resume: false,
         work: &work,
+        shared_builds: true,
     };
     let progress = std::sync::Arc::new(ChecksClassFiles {
         out: out.clone(),

@@ -58,4 +58,28 @@ fn the_same_source_is_compiled_once_and_a_changed_one_again() {
         ["daytime/server-sends-time-and-closes"],
         "cat's own server, not Ann's, was graded"
     );
+
+    // Turned off, every student compiles its own, with the same grades.
+    let apart = root.path().join("apart");
+    let graded = socklab()
+        .arg("grade")
+        .arg(lab3())
+        .arg("--submissions")
+        .arg(&class)
+        .arg("--out")
+        .arg(&apart)
+        .args([
+            "--no-shared-builds",
+            "--only",
+            "daytime/server-sends-time-and-closes",
+        ])
+        .output()
+        .expect("socklab runs");
+    let said = String::from_utf8_lossy(&graded.stderr);
+    assert!(graded.status.success(), "{said}");
+    assert!(!said.contains("reused"), "{said}");
+    assert_eq!(
+        std::fs::read_to_string(apart.join("grades.csv")).unwrap(),
+        std::fs::read_to_string(out.join("grades.csv")).unwrap()
+    );
 }

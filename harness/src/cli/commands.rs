@@ -290,6 +290,7 @@ pub fn grade(args: GradeArgs) -> Result<ExitCode, Error> {
         shard: args.shard,
         resume: args.resume,
         work: &session.work,
+        shared_builds: !args.no_shared_builds,
     };
     let scenarios = suite.scenarios().count();
     let progress: Arc<dyn Subscriber> = if std::io::stderr().is_terminal() {
@@ -305,11 +306,18 @@ pub fn grade(args: GradeArgs) -> Result<ExitCode, Error> {
         )?
         .map_err(|e| Error::internal("grading the class failed", e))?;
     let (shared, compiled) = summary.compiles;
+    let builds = if shared + compiled > 0 {
+        format!(
+            "; {shared} of {} compiled programs were the same as one compiled before and reused",
+            shared + compiled
+        )
+    } else {
+        String::new()
+    };
     eprintln!(
-        "graded {} submissions ({} unchanged, not re-graded); {shared} of {} compiled programs were the same as one compiled before and reused; results in {}",
+        "graded {} submissions ({} unchanged, not re-graded){builds}; results in {}",
         summary.graded + summary.reused,
         summary.reused,
-        shared + compiled,
         args.out.display()
     );
     print!("{}", socklab_report::render_class_summary(&summary.reports));

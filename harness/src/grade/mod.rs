@@ -51,6 +51,9 @@ pub struct GradeJob<'a> {
     pub shard: Option<(usize, usize)>,
     pub resume: bool,
     pub work: &'a Path,
+    /// Programs compiled from the same inputs as one compiled earlier in
+    /// the run are reused (`build::cache`).
+    pub shared_builds: bool,
 }
 
 /// How a batch went.
@@ -104,7 +107,9 @@ pub async fn grade_class(job: &GradeJob<'_>, events: &Events) -> std::io::Result
         limit: Some(limit),
         events: events.clone(),
         packets_folder: Some(files::PACKETS_FOLDER.to_string()),
-        compiled: Some(Arc::new(crate::build::cache::CompileCache::default())),
+        compiled: job
+            .shared_builds
+            .then(|| Arc::new(crate::build::cache::CompileCache::default())),
     };
     let results: Vec<(SubmissionReport, bool)> = futures::stream::iter(entries)
         .map(|entry| {
