@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::path::Path;
+
 use common::*;
 
 #[test]
@@ -28,18 +30,7 @@ fn the_same_source_is_compiled_once_and_a_changed_one_again() {
 
     let out = root.path().join("out");
     // One student at a time, so Bob's compile comes after Ann's.
-    let graded = socklab()
-        .arg("grade")
-        .arg(lab3())
-        .arg("--submissions")
-        .arg(&class)
-        .arg("--out")
-        .arg(&out)
-        .args(["-j", "1", "--only", "daytime/server-sends-time-and-closes"])
-        .output()
-        .expect("socklab runs");
-    let said = String::from_utf8_lossy(&graded.stderr);
-    assert!(graded.status.success(), "{said}");
+    let said = grade(&class, &out, &["-j", "1"]);
     assert!(
         said.contains("1 of 3 compiled programs were the same as one compiled before and reused"),
         "{said}"
@@ -61,25 +52,29 @@ fn the_same_source_is_compiled_once_and_a_changed_one_again() {
 
     // Turned off, every student compiles its own, with the same grades.
     let apart = root.path().join("apart");
-    let graded = socklab()
-        .arg("grade")
-        .arg(lab3())
-        .arg("--submissions")
-        .arg(&class)
-        .arg("--out")
-        .arg(&apart)
-        .args([
-            "--no-shared-builds",
-            "--only",
-            "daytime/server-sends-time-and-closes",
-        ])
-        .output()
-        .expect("socklab runs");
-    let said = String::from_utf8_lossy(&graded.stderr);
-    assert!(graded.status.success(), "{said}");
+    let said = grade(&class, &apart, &["--no-shared-builds"]);
     assert!(!said.contains("reused"), "{said}");
     assert_eq!(
         std::fs::read_to_string(apart.join("grades.csv")).unwrap(),
         std::fs::read_to_string(out.join("grades.csv")).unwrap()
     );
+}
+
+/// `socklab grade` of the class on the daytime server scenario, into
+/// `out`; what it said on stderr (it must succeed).
+fn grade(class: &Path, out: &Path, args: &[&str]) -> String {
+    let graded = socklab()
+        .arg("grade")
+        .arg(lab3())
+        .arg("--submissions")
+        .arg(class)
+        .arg("--out")
+        .arg(out)
+        .args(["--only", "daytime/server-sends-time-and-closes"])
+        .args(args)
+        .output()
+        .expect("socklab runs");
+    let said = String::from_utf8_lossy(&graded.stderr).into_owned();
+    assert!(graded.status.success(), "{said}");
+    said
 }
