@@ -53,7 +53,7 @@ pub const WAIT_FOR_SAME: Duration = Duration::from_secs(5);
 /// Memory the shared programs may take in all; past it, no more are kept.
 pub const MAX_BYTES: u64 = 256 << 20;
 /// Largest program, source or dependency list considered.
-const MAX_FILE: u64 = 8 << 20;
+pub const MAX_FILE: u64 = 8 << 20;
 
 /// What a compile gave, as the report needs it.
 #[derive(Debug)]

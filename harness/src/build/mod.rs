@@ -342,29 +342,27 @@ async fn compile<'p>(
     args.push("-o".into());
     args.push(program.clone());
     args.extend(spec.sources.iter().cloned());
-    let result = match cache.zip(Folder::open(build_dir).ok()) {
-        Some((cache, folder)) => {
-            let compiler = &manifest.build.compiler;
-            match CompileCache::shareable(
+    let compiler = &manifest.build.compiler;
+    let shared = cache
+        .zip(Folder::open(build_dir).ok())
+        .and_then(|(cache, folder)| {
+            let shareable = CompileCache::shareable(
                 compiler,
                 &manifest.build.flags,
                 program,
                 &spec.sources,
                 &folder,
-            ) {
-                Some(shareable) => {
-                    shared_compile(
-                        jail, cache, &folder, &shareable, compiler, &args, program, deadline,
-                    )
-                    .await
-                }
-                None => jail.run(build_dir, compiler, &args, deadline).await,
-            }
+            )?;
+            Some((cache, folder, shareable))
+        });
+    let result = match shared {
+        Some((cache, folder, shareable)) => {
+            shared_compile(
+                jail, cache, &folder, &shareable, compiler, &args, program, deadline,
+            )
+            .await
         }
-        None => {
-            jail.run(build_dir, &manifest.build.compiler, &args, deadline)
-                .await
-        }
+        None => jail.run(build_dir, compiler, &args, deadline).await,
     };
     let text = format!(
         "$ {} {}\n{}",
@@ -425,11 +423,13 @@ async fn shared_compile(
     let result = jail
         .run(folder.path(), compiler, &with_dependencies, deadline)
         .await;
-    let dependencies = folder.read(&shareable.dependency_file, 1 << 20).ok();
+    let dependencies = folder
+        .read(&shareable.dependency_file, cache::MAX_FILE)
+        .ok();
     let _ = std::fs::remove_file(folder.path().join(&shareable.dependency_file));
     let made = result
         .success
-        .then(|| folder.read(Path::new(program), 64 << 20).ok())
+        .then(|| folder.read(Path::new(program), cache::MAX_FILE).ok())
         .flatten();
     if !result.success || made.is_some() {
         cache.remember(
