@@ -505,6 +505,33 @@ fn cgroups_named(prefix: &str) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn writes_outside_the_working_directory_are_reported_and_kept_away() {
+    stray_writes_are_reported_and_kept_away(&socklab_path());
+}
+
+/// socklab's binary is mounted back into the programs' private `/tmp`
+/// (reference programs are socklab): when it lies in `/tmp` itself, the
+/// programs still get a `/tmp` of their own, not the machine's.
+#[test]
+fn scratch_folders_stay_private_when_socklab_lies_in_one() {
+    let binary = Path::new("/tmp").join(format!("socklab-bin-{}", std::process::id()));
+    let _ = std::fs::remove_file(&binary);
+    if std::fs::hard_link(socklab_path(), &binary).is_err() {
+        std::fs::copy(socklab_path(), &binary).unwrap();
+    }
+    struct Removed<'a>(&'a Path);
+    impl Drop for Removed<'_> {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(self.0);
+        }
+    }
+    let _removed = Removed(&binary);
+    stray_writes_are_reported_and_kept_away(&binary);
+}
+
+/// Runs a program that writes into `/tmp` and into its own folder with the
+/// socklab at `binary`: only the first write is reported, and the
+/// machine's `/tmp` never sees it nor shows through.
+fn stray_writes_are_reported_and_kept_away(binary: &Path) {
     if !namespaces_available() {
         eprintln!("skipped: private scratch directories need a mount namespace");
         return;
@@ -521,10 +548,15 @@ fn writes_outside_the_working_directory_are_reported_and_kept_away() {
         "scenarios:\n  - name: stray\n    steps:\n      - start: s\n        program: stray\n        stdin: null\n      - exit: s\n        code: 0\n",
     )
     .unwrap();
-    let (_, report) = run_json(
-        &[dir.path().join("stray.yaml").to_str().unwrap()],
-        dir.path(),
-    );
+    let out = std::process::Command::new(binary)
+        .arg("run")
+        .arg(dir.path().join("stray.yaml"))
+        .args(["--format", "json", "--submission"])
+        .arg(dir.path())
+        .output()
+        .expect("socklab runs");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     let checks = report["scenarios"][0]["checks"].as_array().unwrap();
     let stray = checks
         .iter()
@@ -532,13 +564,10 @@ fn writes_outside_the_working_directory_are_reported_and_kept_away() {
         .unwrap_or_else(|| panic!("no report of the stray file: {report:#}"));
     assert_eq!(stray["status"], "observed");
     let observed = stray["observed"].as_str().unwrap();
-    assert!(
-        observed.contains(&format!("/tmp/{name} (3 bytes)")),
-        "{observed}"
-    );
-    assert!(
-        !observed.contains("own-file"),
-        "its own directory is its own: {observed}"
+    assert_eq!(
+        observed,
+        format!("/tmp/{name} (3 bytes)"),
+        "the stray file alone (its own directory is its own, and nothing of the machine's /tmp shows)"
     );
     assert!(
         !Path::new("/tmp").join(&name).exists(),

@@ -102,7 +102,10 @@ pub async fn run_scenario(
             (root, l.processes, memory, Some(l.slow_down_after))
         });
     let mut keep = vec![dir.to_path_buf(), submission.dir.clone()];
-    keep.extend(settings.self_exe.parent().map(Path::to_path_buf));
+    // socklab's binary alone (reference programs are `socklab reference
+    // NAME`), not its folder: that may be a scratch folder itself, such as
+    // `/tmp`, which would then be the machine's again.
+    keep.push(settings.self_exe.clone());
     let sandbox = match Sandbox::create(
         settings.capabilities.level,
         &scenario.hosts,

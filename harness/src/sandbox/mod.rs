@@ -449,9 +449,9 @@ pub struct Sandbox {
 
 impl Sandbox {
     /// Makes the hosts of a scenario at the given level. `keep` are
-    /// socklab's directories the programs use (their working directories,
-    /// fixtures, the submission), which stay in place when the scratch
-    /// directories are made private. `process_limit`: the cgroup root, the
+    /// socklab's directories and files the programs use (their working
+    /// directories, fixtures, the submission, socklab's binary), which stay
+    /// in place when the scratch directories are made private. `process_limit`: the cgroup root, the
     /// most processes, the memory limit, and, where the CPU quota of a
     /// scenario applies, the CPU time after which it is cut
     /// ([`ProcessLimit::create`]).

@@ -633,7 +633,8 @@ impl MountNamespace {
                         )
                     })?;
                     // SAFETY: fd is a fresh descriptor owned by nobody else.
-                    kept.push((path, unsafe { OwnedFd::from_raw_fd(fd as RawFd) }));
+                    let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
+                    kept.push((path, path.is_dir(), fd));
                 }
                 let target = cstring(dir)?;
                 let fstype = cstring(std::path::Path::new("tmpfs"))?;
@@ -649,8 +650,15 @@ impl MountNamespace {
                         options.as_ptr().cast(),
                     )
                 } as libc::c_long)?;
-                for (path, fd) in kept {
-                    std::fs::create_dir_all(path)?;
+                for (path, is_dir, fd) in kept {
+                    if is_dir {
+                        std::fs::create_dir_all(path)?;
+                    } else if let Some(parent) = path.parent() {
+                        // A file (socklab's binary) is mounted back alone,
+                        // onto an empty file where it was.
+                        std::fs::create_dir_all(parent)?;
+                        std::fs::File::create(path)?;
+                    }
                     let c = cstring(path)?;
                     let empty = std::ffi::CString::new("").expect("no NUL");
                     // SAFETY: move_mount of the detached tree onto the new directory.
