@@ -4,8 +4,6 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    // A pid namespace's init is socklab itself, started anew (never returns then).
-    socklab::sandbox::serve_as_init_if_asked();
     match socklab::cli::run() {
         Ok(code) => code,
         Err(error) => {

@@ -243,6 +243,11 @@ impl Session {
             IsolationRequest::Loopback => UserNamespace::default(),
             _ => sandbox::userns::enter_if_unprivileged(),
         };
+        // Still single-threaded, and in the user namespace pid namespaces
+        // will be made from.
+        if isolation != IsolationRequest::Loopback {
+            sandbox::start_init_maker();
+        }
         let interrupts = Interrupts::install()
             .map_err(|e| Error::internal("cannot handle SIGINT and SIGTERM", e))?;
         let runtime = tokio::runtime::Runtime::new()
@@ -307,6 +312,7 @@ impl Drop for Session {
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
         }
+        sandbox::stop_init_maker();
         sandbox::kill_adopted_orphans();
     }
 }

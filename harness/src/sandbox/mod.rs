@@ -20,6 +20,7 @@ mod cgroup;
 pub mod identity;
 pub mod leftovers;
 mod namespaces;
+mod pidns;
 pub mod scratch;
 pub mod spawn;
 pub mod userns;
@@ -37,7 +38,8 @@ use socklab_reference::net::{HostNet, Net};
 
 use crate::kernel::SockDiag;
 
-pub use namespaces::{NamespaceNet, read_proc_net_in, serve_as_init_if_asked};
+pub use namespaces::{NamespaceNet, read_proc_net_in};
+pub use pidns::{start_init_maker, stop_init_maker};
 pub use scratch::StrayFile;
 
 /// How isolated a scenario's programs are: the report's own type, so the
@@ -200,7 +202,7 @@ pub fn capabilities(request: IsolationRequest, userns: &userns::UserNamespace) -
 /// their own; or why there are none.
 fn private_mounts_note(level: IsolationLevel) -> Vec<String> {
     let made = match level {
-        IsolationLevel::Namespaces => namespaces::PidNamespace::create().and_then(|pid| {
+        IsolationLevel::Namespaces => pidns::PidNamespace::create().and_then(|pid| {
             let (net, _) = namespaces::new_netns()?;
             let made =
                 namespaces::MountNamespace::create(&[], Some(pid.ns_fd()), Some(net.as_raw_fd()));
@@ -435,7 +437,7 @@ pub struct Sandbox {
     pub level: IsolationLevel,
     hosts: BTreeMap<String, Host>,
     first_host: String,
-    pid_namespace: Option<namespaces::PidNamespace>,
+    pid_namespace: Option<pidns::PidNamespace>,
     process_limit: Option<ProcessLimit>,
     /// Private scratch directories and `/proc` (where mounts work).
     mount_namespace: Option<namespaces::MountNamespace>,
@@ -509,7 +511,7 @@ impl Sandbox {
                 })
             }
             IsolationLevel::Namespaces => {
-                let pid_namespace = namespaces::PidNamespace::create()?;
+                let pid_namespace = pidns::PidNamespace::create()?;
                 let mut hosts = BTreeMap::new();
                 let mut fds = Vec::new();
                 for name in host_names {

@@ -17,7 +17,7 @@ use crate::kernel::SockDiag;
 use crate::kernel::netns::{SCENARIO_BUCKETS, TableParent};
 
 /// Runs `f` on a fresh thread that first joins the given namespaces.
-fn on_thread_in<T: Send>(
+pub(super) fn on_thread_in<T: Send>(
     netns: Option<RawFd>,
     pidns: Option<RawFd>,
     f: impl FnOnce() -> io::Result<T> + Send,
@@ -85,7 +85,7 @@ fn setns(fd: RawFd, kind: libc::c_int) -> io::Result<()> {
     Ok(())
 }
 
-fn unshare(kind: libc::c_int) -> io::Result<()> {
+pub(super) fn unshare(kind: libc::c_int) -> io::Result<()> {
     // SAFETY: unshare affects only the calling thread's namespace set.
     if unsafe { libc::unshare(kind) } == -1 {
         return Err(io::Error::last_os_error());
@@ -101,7 +101,7 @@ fn open_ns(path: &str) -> io::Result<OwnedFd> {
 pub(super) fn probe() -> Result<(), String> {
     let (net, _) = new_netns().map_err(|e| format!("network namespace: {e}"))?;
     drop(net);
-    let pid = PidNamespace::create().map_err(|e| format!("pid namespace: {e}"))?;
+    let pid = super::pidns::PidNamespace::create().map_err(|e| format!("pid namespace: {e}"))?;
     pid.kill();
     Ok(())
 }
@@ -197,152 +197,6 @@ fn bring_loopback_up() -> io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// A pid namespace with a minimal init that lives as long as socklab (or
-/// until [`PidNamespace::kill`]). The init reads a pipe whose write end only
-/// socklab holds: when socklab dies for any reason, the pipe closes, the init
-/// exits and the kernel kills every process in the namespace.
-pub(super) struct PidNamespace {
-    init_pid: libc::pid_t,
-    ns: OwnedFd,
-    _lifeline: OwnedFd,
-}
-
-impl PidNamespace {
-    pub(super) fn create() -> io::Result<PidNamespace> {
-        on_thread_in(None, None, || {
-            unshare(libc::CLONE_NEWPID)?;
-            let (read_end, write_end) = std::io::pipe()?;
-            let (read_end, write_end) = (OwnedFd::from(read_end), OwnedFd::from(write_end));
-            let pid = start_init(read_end.as_raw_fd())?;
-            drop(read_end);
-            // The namespace can be opened once its first process (the init) exists.
-            let ns = match open_ns("/proc/thread-self/ns/pid_for_children") {
-                Ok(ns) => ns,
-                Err(e) => {
-                    // SAFETY: killing and reaping the init we just forked.
-                    unsafe {
-                        libc::kill(pid, libc::SIGKILL);
-                        libc::waitpid(pid, std::ptr::null_mut(), 0);
-                    }
-                    return Err(e);
-                }
-            };
-            Ok(PidNamespace {
-                init_pid: pid,
-                ns,
-                _lifeline: write_end,
-            })
-        })
-    }
-
-    pub(super) fn ns_fd(&self) -> RawFd {
-        self.ns.as_raw_fd()
-    }
-
-    pub(super) fn init_pid(&self) -> u32 {
-        self.init_pid as u32
-    }
-
-    /// Kills the init, and with it every process of the namespace.
-    pub(super) fn kill(self) {
-        // SAFETY: signalling and reaping our own child process.
-        unsafe {
-            libc::kill(self.init_pid, libc::SIGKILL);
-            let mut status = 0;
-            libc::waitpid(self.init_pid, &mut status, 0);
-        }
-    }
-}
-
-/// `argv[0]` of socklab started as a pid namespace's init.
-const INIT_ARGV0: &str = "socklab-pid-namespace-init";
-
-/// Whether this program answers to [`INIT_ARGV0`] (the `socklab` binary
-/// does; a test binary that uses the library does not).
-static EXEC_INIT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// To be called first thing in `main`: when this process was started as a
-/// pid namespace's init, it becomes that init and never returns; otherwise
-/// it notes that the binary can be its own init, so that inits are started
-/// by `execve` rather than by forking socklab (see [`super::spawn`]).
-pub fn serve_as_init_if_asked() {
-    if std::env::args_os().next().as_deref() == Some(std::ffi::OsStr::new(INIT_ARGV0)) {
-        init_main(0);
-    }
-    EXEC_INIT.store(true, std::sync::atomic::Ordering::Relaxed);
-}
-
-/// Starts the init of the pid namespace the calling thread makes children
-/// in, with `lifeline` as its stdin: socklab's own binary run as the init
-/// where it can be, else a fork of socklab.
-fn start_init(lifeline: RawFd) -> io::Result<libc::pid_t> {
-    if EXEC_INIT.load(std::sync::atomic::Ordering::Relaxed) {
-        let exe = std::ffi::CString::new("/proc/self/exe").expect("no NUL");
-        let argv0 = std::ffi::CString::new(INIT_ARGV0).expect("no NUL");
-        let argv = [argv0.as_ptr(), std::ptr::null()];
-        let envp = [std::ptr::null::<libc::c_char>()];
-        let mut body = || -> io::Error {
-            // SAFETY: system calls only, in the child of clone_vm_vfork.
-            unsafe {
-                if libc::dup2(lifeline, 0) == -1 {
-                    return io::Error::last_os_error();
-                }
-                super::spawn::unblock_all_signals();
-                libc::execve(exe.as_ptr(), argv.as_ptr(), envp.as_ptr());
-            }
-            io::Error::last_os_error()
-        };
-        return super::spawn::clone_vm_vfork(&mut body);
-    }
-    // SAFETY: the child only calls async-signal-safe functions (see init_main).
-    let pid = unsafe { libc::fork() };
-    if pid == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    if pid == 0 {
-        init_main(lifeline);
-    }
-    Ok(pid)
-}
-
-extern "C" fn ignore_signal(_: libc::c_int) {}
-
-/// The pid namespace's init: reaps orphans, exits when the lifeline closes.
-/// Runs in a child forked from a multi-threaded process, so it uses only
-/// async-signal-safe calls and never returns.
-fn init_main(lifeline: RawFd) -> ! {
-    // SAFETY: only async-signal-safe syscalls; the process ends with _exit.
-    unsafe {
-        libc::dup2(lifeline, 0);
-        libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
-        let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = ignore_signal as *const () as usize;
-        libc::sigemptyset(&mut action.sa_mask);
-        action.sa_flags = 0; // no SA_RESTART: SIGCHLD interrupts poll so we reap
-        libc::sigaction(libc::SIGCHLD, &action, std::ptr::null_mut());
-        let mut unblock: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut unblock);
-        libc::sigprocmask(libc::SIG_SETMASK, &unblock, std::ptr::null_mut());
-        loop {
-            let mut status = 0;
-            while libc::waitpid(-1, &mut status, libc::WNOHANG) > 0 {}
-            let mut pfd = libc::pollfd {
-                fd: 0,
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            let n = libc::poll(&mut pfd, 1, -1);
-            if n > 0 {
-                let mut byte = 0u8;
-                let got = libc::read(0, (&mut byte as *mut u8).cast(), 1);
-                if got <= 0 {
-                    libc::_exit(0);
-                }
-            }
-        }
-    }
 }
 
 /// Starts `command` from a thread that joined the given namespaces.
