@@ -375,6 +375,10 @@ async fn scenario_report(
             packets_folder,
         )
         .await;
+        if !settings.keep_scenario_folders {
+            // Its programs are gone; what they wrote is in the facts.
+            let _ = std::fs::remove_dir_all(dir);
+        }
         score::score_scenario(&plan, outcome, source)
     }
     .await;

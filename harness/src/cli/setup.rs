@@ -165,6 +165,7 @@ pub fn settings_for(
         references,
         port_turns: PortTurns::default(),
         capture: true,
+        keep_scenario_folders: true,
     })
 }
 
@@ -220,6 +221,9 @@ pub struct Session {
     interrupts: Interrupts,
     pub settings: RunSettings,
     pub work: PathBuf,
+    /// The tmpfs over the working directory, when it is in memory
+    /// (unmounted before the directory is removed).
+    _in_memory: Option<sandbox::workspace::InMemory>,
     /// Removes the working directory when socklab chose it.
     _temp: Option<tempfile::TempDir>,
     /// Says what this run made, should it be killed (dropped last: the
@@ -248,11 +252,14 @@ impl Session {
         if isolation != IsolationRequest::Loopback {
             sandbox::start_init_maker();
         }
+        // Also before any thread: a mount namespace for socklab's working
+        // files in memory, when socklab chooses where they go.
+        let own_mounts = work_dir.is_none() && sandbox::workspace::own_mount_namespace();
         let interrupts = Interrupts::install()
             .map_err(|e| Error::internal("cannot handle SIGINT and SIGTERM", e))?;
         let runtime = tokio::runtime::Runtime::new()
             .map_err(|e| Error::internal("cannot start the async runtime", e))?;
-        let settings = settings_for(suite, isolation, &userns)?;
+        let mut settings = settings_for(suite, isolation, &userns)?;
         // What killed runs left behind goes before this run makes anything.
         let claims = leftovers::claims_folder();
         let removed = leftovers::remove_leftovers(&claims, settings.capabilities.cgroups.as_ref());
@@ -272,11 +279,21 @@ impl Session {
                 .record_folder(&work)
                 .map_err(|e| Error::internal("cannot record the working directory", e))?;
         }
+        // In memory where each scenario's memory is bounded (what its
+        // programs write counts towards it); each scenario's folder then
+        // goes when the scenario ends.
+        let memory_bounded =
+            (settings.capabilities.cgroups.as_ref()).is_some_and(|c| c.has_memory());
+        let in_memory = (own_mounts && memory_bounded)
+            .then(|| sandbox::workspace::InMemory::mount(&work).ok())
+            .flatten();
+        settings.keep_scenario_folders = work_dir.is_some();
         Ok(Session {
             runtime: Some(runtime),
             interrupts,
             settings,
             work,
+            _in_memory: in_memory,
             _temp,
             _claim: claim,
         })

@@ -388,6 +388,7 @@ mod tests {
             references: BTreeMap::new(),
             port_turns: crate::plan::PortTurns::default(),
             capture: true,
+            keep_scenario_folders: true,
         }
     }
 

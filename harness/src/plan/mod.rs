@@ -277,6 +277,10 @@ pub struct RunSettings {
     /// Whether scenarios capture their packets (where namespaces allow);
     /// `--no-capture` turns it off (packet checks are then skipped).
     pub capture: bool,
+    /// Whether each scenario's folder stays when the scenario ends
+    /// (`--work-dir`, and library users by default); socklab's own
+    /// temporary folders go at once (see `sandbox::workspace`).
+    pub keep_scenario_folders: bool,
 }
 
 /// Why no reference program can stand in for a program name.

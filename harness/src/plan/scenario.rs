@@ -379,6 +379,7 @@ mod tests {
             references: BTreeMap::new(),
             port_turns: PortTurns::default(),
             capture: true,
+            keep_scenario_folders: true,
         }
     }
 

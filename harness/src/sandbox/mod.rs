@@ -24,6 +24,7 @@ mod pidns;
 pub mod scratch;
 pub mod spawn;
 pub mod userns;
+pub mod workspace;
 
 pub use cgroup::{CgroupRoot, ProcessLimit, join_in_child};
 pub use identity::{Identities, NOBODY, SubmissionIdentity};
