@@ -87,7 +87,9 @@ pub struct Facts {
     /// The TCP sockets of each namespace looked at, or why they could not be read.
     pub sockets: BTreeMap<NetnsId, Result<Vec<TcpSocket>, String>>,
     /// `alarm()`/`setitimer` timers pending on the machine (`it_real_fn` in
-    /// `/proc/timer_list`); `None` where that file cannot be read.
+    /// `/proc/timer_list`); `None` where that file cannot be read, or was
+    /// not (no process that heeds SIGALRM had every thread asleep: the
+    /// judge never asks then).
     pub alarms_pending: Option<usize>,
     /// Processes whose threads changed between the two looks, and how.
     pub woke: Vec<(u32, String)>,

@@ -51,16 +51,17 @@ impl HostSockets {
     /// The addresses on which the processes `pids` hold listening sockets
     /// on `host`.
     pub fn listening_of(&self, host: &Host, pids: &[u32]) -> io::Result<Vec<SocketAddr>> {
+        // The namespace's listeners first (one netlink dump): until a
+        // server listens there are none, and its descriptors need no look.
+        let listeners = self.of(host)?.listening(None)?;
+        if listeners.is_empty() {
+            return Ok(Vec::new());
+        }
         let inodes: BTreeSet<u64> = pids
             .iter()
             .flat_map(|pid| process::socket_inodes(*pid))
             .collect();
-        if inodes.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut found: Vec<SocketAddr> = self
-            .of(host)?
-            .listening(None)?
+        let mut found: Vec<SocketAddr> = listeners
             .into_iter()
             .filter(|s| inodes.contains(&s.inode))
             .map(|s| s.local)
