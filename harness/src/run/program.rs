@@ -721,5 +721,11 @@ async fn write_pty(master: &AsyncFd<OwnedFd>, mut bytes: &[u8]) -> io::Result<()
             Err(_would_block) => continue,
         }
     }
+    // Written is not yet readable: the typing ends once the program can
+    // read it (see `pty::deliver`). The bytes are written either way; a
+    // terminal that cannot be polled (its program gone) has no reader to
+    // wait for.
+    let master = master.get_ref().try_clone()?;
+    let _ = tokio::task::spawn_blocking(move || pty::deliver(&master)).await;
     Ok(())
 }

@@ -569,21 +569,79 @@ impl<'s> Decider<'s> {
 
     /// One look, off the async threads (it reads `/proc` and netlink).
     async fn look(&self) -> Judged {
-        let state = self.state;
-        let programs = state.all_programs();
-        let own_sockets = state.own_sockets();
-        let proxies = state.proxy_watches();
-        let init = state.sandbox.init_pid();
-        let probe = self.probe.clone();
-        let job = tokio::task::spawn_blocking(move || {
-            judge(&look(&probe, init, &programs, own_sockets, proxies))
-        });
-        job.await.unwrap_or_else(|e| Judged {
-            quiet: false,
-            lines: vec![format!("socklab could not look: {e}")],
-            runs: BTreeMap::new(),
-        })
+        look_at(self.state, &self.probe, self.state.all_programs()).await
     }
+}
+
+/// Whether `program` and every process it forked are at rest: asleep
+/// waiting for input that is not there, with everything socklab sent or
+/// closed arrived, by the same rule and evidence as a scenario settling
+/// (`idle:` uses it; `None` where socklab cannot tell, on the loopback
+/// fallback).
+pub async fn program_at_rest(state: &ScenarioState<'_>, program: &Arc<Program>) -> Option<bool> {
+    let decider = Decider::new(state)?;
+    Some(
+        look_at(state, &decider.probe, vec![program.clone()])
+            .await
+            .quiet,
+    )
+}
+
+/// One look at `programs` (and the scenario's own sockets and proxies),
+/// judged, off the async threads.
+async fn look_at(
+    state: &ScenarioState<'_>,
+    probe: &Arc<QuiescenceProbe>,
+    programs: Vec<Arc<Program>>,
+) -> Judged {
+    let own_sockets = state.own_sockets();
+    let proxies = state.proxy_watches();
+    let init = state.sandbox.init_pid();
+    let probe = probe.clone();
+    let job = tokio::task::spawn_blocking(move || {
+        let starting = crate::sandbox::spawn::starting();
+        if starting > 0 {
+            return Judged {
+                quiet: false,
+                lines: vec![format!(
+                    "socklab is starting {starting} program(s), which hold copies of its descriptors for a moment: an end of input or a close it made may not have taken effect yet"
+                )],
+                runs: BTreeMap::new(),
+            };
+        }
+        if let Some(line) = busy_program(&programs) {
+            return Judged {
+                quiet: false,
+                lines: vec![line],
+                runs: BTreeMap::new(),
+            };
+        }
+        judge(&look(&probe, init, &programs, own_sockets, proxies))
+    });
+    job.await.unwrap_or_else(|e| Judged {
+        quiet: false,
+        lines: vec![format!("socklab could not look: {e}")],
+        runs: BTreeMap::new(),
+    })
+}
+
+/// A program whose process is running (or in an uninterruptible wait),
+/// told by one read of its `stat`: the scenario is not quiet, whatever the
+/// rest of a look would find, so the look is spared (under load most looks
+/// end here).
+fn busy_program(programs: &[Arc<Program>]) -> Option<String> {
+    programs
+        .iter()
+        .filter(|p| p.exit_info().is_none())
+        .find_map(|program| {
+            let stat = super::procfs::stat(program.pid?)?;
+            matches!(stat.state, 'R' | 'D').then(|| {
+                format!(
+                    "{} ({}) is in state {}",
+                    program.label, stat.comm, stat.state
+                )
+            })
+        })
 }
 
 /// Gathers one look: the kernel's facts about the scenario's processes and
@@ -622,7 +680,12 @@ fn look(
         .filter(|p| p.frozen())
         .filter_map(|p| p.pid)
         .collect();
-    let names = thread_names(me);
+    // socklab's thread names matter only to a program running inside it.
+    let names = if programs.iter().any(|p| p.runtime_thread().is_some()) {
+        thread_names(me)
+    } else {
+        Vec::new()
+    };
     let programs = programs
         .iter()
         .zip(first)

@@ -35,6 +35,42 @@ use std::process::ExitStatus;
 use tokio::io::unix::AsyncFd;
 use tokio::net::unix::pipe;
 
+/// Programs being started right now, by any thread of socklab.
+static STARTING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many programs are being started right now. Until its `execve`, a
+/// program being started holds copies of all of socklab's descriptors
+/// (`close-on-exec` closes them only then): a pipe or a connection socklab
+/// has just closed stays open that long, and its reader sees neither the
+/// end of input nor the FIN. What the kernel shows meanwhile is not yet
+/// what socklab did, so nothing is decided on it (`run::settle`).
+pub fn starting() -> usize {
+    STARTING.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Counts a start under way for as long as it lives (see [`starting`]);
+/// for starts made outside this module (`std::process::Command`), too.
+pub struct Starting(());
+
+impl Starting {
+    pub fn new() -> Starting {
+        STARTING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Starting(())
+    }
+}
+
+impl Default for Starting {
+    fn default() -> Self {
+        Starting::new()
+    }
+}
+
+impl Drop for Starting {
+    fn drop(&mut self) {
+        STARTING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// Where one of the child's standard streams goes.
 #[derive(Debug)]
 pub enum Stdio {
@@ -395,6 +431,7 @@ const CHILD_STACK: usize = 64 * 1024;
 /// its default: it must unblock them itself just before `execve` (see
 /// [`unblock_all_signals`]).
 pub(crate) fn clone_vm_vfork(body: &mut dyn FnMut() -> io::Error) -> io::Result<libc::pid_t> {
+    let _starting = Starting::new();
     struct Shared<'a> {
         body: &'a mut dyn FnMut() -> io::Error,
         errno: i32,

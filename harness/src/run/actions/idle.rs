@@ -2,7 +2,10 @@
 //! program and every process it forked are at rest: each has ended, or
 //! is asleep and was not woken between two looks a few milliseconds apart.
 //! A process that runs flat out (a loop that ignores `read()` returning 0)
-//! never is; whatever the machine's load, it is never seen asleep.
+//! never is; whatever the machine's load, it is never seen asleep. Nor is
+//! a process asleep before what would wake it has arrived: the look must
+//! also find the program settled by the rule of `run::settle` (nothing
+//! socklab sent or closed still on its way).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -12,6 +15,7 @@ use tokio::time::Instant;
 use crate::check::{Judgement, process};
 use crate::facts::{IdleFact, ProcessActivity};
 use crate::kernel::process as kproc;
+use crate::run::settle;
 use crate::run::state::{StepContext, StepError};
 
 /// Between the two looks that must find the same sleeping processes.
@@ -42,7 +46,10 @@ pub async fn run(cx: &StepContext<'_>, program: &str) -> Result<Judgement, StepE
             })
             .map(|(pid, _)| *pid)
             .collect();
-        if restless.is_empty() {
+        // Asleep is not enough: what socklab sent or closed must have
+        // arrived too (a FIN still held by a program being started, or
+        // queued on a loaded machine, would wake a spinning child later).
+        if restless.is_empty() && settle::program_at_rest(state, &program).await != Some(false) {
             break None;
         }
         if cx.until.expired().is_some() {
