@@ -257,6 +257,9 @@ pub struct IdleFact {
     pub waited: Duration,
     /// `None`: it came to rest. Otherwise what kept it busy at the last look.
     pub busy: Option<Vec<ProcessActivity>>,
+    /// When every process slept at the last look but something was still
+    /// on its way to them: what (`run::settle`'s words).
+    pub unsettled: Vec<String>,
 }
 
 /// One process of a program, as the kernel showed it.

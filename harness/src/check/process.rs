@@ -139,10 +139,17 @@ pub fn idle(fact: &IdleFact) -> Judgement {
         })
         .collect();
     let spinning = busy.iter().any(|p| p.doing == "running");
-    let mut judgement = Judgement::fail(format!(
-        "{} did not come to rest within {waited:.1} s: {}",
-        program.label,
+    let why = if shown.is_empty() {
+        format!(
+            "its processes sleep, but not settled: {}",
+            fact.unsettled.join("; ")
+        )
+    } else {
         shown.join("; ")
+    };
+    let mut judgement = Judgement::fail(format!(
+        "{} did not come to rest within {waited:.1} s: {why}",
+        program.label
     ))
     .expected("every process of the program ended, or asleep waiting for input")
     .observed(program.context())
@@ -342,6 +349,7 @@ mod tests {
             program: server(None),
             waited: Duration::from_millis(40),
             busy: None,
+            unsettled: Vec::new(),
         };
         assert!(idle(&at_rest).passed());
         let spinning = IdleFact {

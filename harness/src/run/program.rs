@@ -621,7 +621,17 @@ fn duplicate(fd: RawFd) -> io::Result<OwnedFd> {
 }
 
 /// Bytes waiting to be read from a pipe or a terminal's controlling side.
+/// What a program writes to its terminal reaches the master through a
+/// kernel worker, later (see `pty::deliver`): `poll` first makes the
+/// kernel finish that hand-over, so bytes already written are counted.
 fn queued_bytes(fd: RawFd) -> Result<u32, String> {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: poll on one descriptor, without waiting.
+    unsafe { libc::poll(&mut pfd, 1, 0) };
     let mut n: libc::c_int = 0;
     // SAFETY: FIONREAD writes one int to the pointer we pass.
     if unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) } == -1 {

@@ -541,20 +541,22 @@ impl<'s> Decider<'s> {
         let settle = &self.state.settle;
         loop {
             let epoch = activity.until_ready(settle).await;
+            // What socklab closed in the steps so far, it closed before this.
+            let since = crate::sandbox::spawn::start_mark();
             let mut pause = FIRST_LOOK;
             loop {
                 if !activity.unchanged_for(epoch, pause).await {
                     break;
                 }
                 pause = (pause * 2).min(SLOWEST_LOOK);
-                let first = self.look().await;
+                let first = self.look(since).await;
                 if !first.quiet || activity.epoch() != epoch {
                     continue;
                 }
                 if !activity.unchanged_for(epoch, CONFIRM).await {
                     break;
                 }
-                let second = self.look().await;
+                let second = self.look(since).await;
                 if second.quiet && same_runs(&first, &second) {
                     let why = Settled {
                         evidence: second.lines,
@@ -568,8 +570,8 @@ impl<'s> Decider<'s> {
     }
 
     /// One look, off the async threads (it reads `/proc` and netlink).
-    async fn look(&self) -> Judged {
-        look_at(self.state, &self.probe, self.state.all_programs()).await
+    async fn look(&self, since: u64) -> Judged {
+        look_at(self.state, &self.probe, self.state.all_programs(), since).await
     }
 }
 
@@ -577,14 +579,20 @@ impl<'s> Decider<'s> {
 /// waiting for input that is not there, with everything socklab sent or
 /// closed arrived, by the same rule and evidence as a scenario settling
 /// (`idle:` uses it; `None` where socklab cannot tell, on the loopback
-/// fallback).
-pub async fn program_at_rest(state: &ScenarioState<'_>, program: &Arc<Program>) -> Option<bool> {
+/// fallback). `since`: a [`crate::sandbox::spawn::start_mark`] taken after
+/// socklab's last close or end of input.
+pub async fn program_at_rest(
+    state: &ScenarioState<'_>,
+    program: &Arc<Program>,
+    since: u64,
+) -> Option<Result<(), Vec<String>>> {
     let decider = Decider::new(state)?;
-    Some(
-        look_at(state, &decider.probe, vec![program.clone()])
-            .await
-            .quiet,
-    )
+    let judged = look_at(state, &decider.probe, vec![program.clone()], since).await;
+    Some(if judged.quiet {
+        Ok(())
+    } else {
+        Err(judged.lines)
+    })
 }
 
 /// One look at `programs` (and the scenario's own sockets and proxies),
@@ -593,13 +601,14 @@ async fn look_at(
     state: &ScenarioState<'_>,
     probe: &Arc<QuiescenceProbe>,
     programs: Vec<Arc<Program>>,
+    since: u64,
 ) -> Judged {
     let own_sockets = state.own_sockets();
     let proxies = state.proxy_watches();
     let init = state.sandbox.init_pid();
     let probe = probe.clone();
     let job = tokio::task::spawn_blocking(move || {
-        let starting = crate::sandbox::spawn::starting();
+        let starting = crate::sandbox::spawn::started_before(since);
         if starting > 0 {
             return Judged {
                 quiet: false,

@@ -35,27 +35,39 @@ use std::process::ExitStatus;
 use tokio::io::unix::AsyncFd;
 use tokio::net::unix::pipe;
 
-/// Programs being started right now, by any thread of socklab.
-static STARTING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// The next start's number, and the numbers of the starts under way.
+static NEXT_START: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static UNDER_WAY: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());
 
-/// How many programs are being started right now. Until its `execve`, a
-/// program being started holds copies of all of socklab's descriptors
-/// (`close-on-exec` closes them only then): a pipe or a connection socklab
-/// has just closed stays open that long, and its reader sees neither the
-/// end of input nor the FIN. What the kernel shows meanwhile is not yet
-/// what socklab did, so nothing is decided on it (`run::settle`).
-pub fn starting() -> usize {
-    STARTING.load(std::sync::atomic::Ordering::SeqCst)
+/// Marks a moment among the starts (see [`started_before`]).
+pub fn start_mark() -> u64 {
+    NEXT_START.load(std::sync::atomic::Ordering::SeqCst)
 }
 
-/// Counts a start under way for as long as it lives (see [`starting`]);
-/// for starts made outside this module (`std::process::Command`), too.
-pub struct Starting(());
+/// How many starts that began before `mark` are still under way. Until
+/// its `execve`, a program being started holds copies of all of socklab's
+/// descriptors (close-on-exec closes them only then): a pipe or a
+/// connection socklab closed before `mark` stays open while such a start
+/// lasts, and its reader sees neither the end of input nor the FIN. What
+/// the kernel shows meanwhile is not yet what socklab did, so nothing is
+/// decided on it (`run::settle`). Starts begun after `mark` hold no copy of
+/// what was closed before it.
+pub fn started_before(mark: u64) -> usize {
+    let under_way = UNDER_WAY.lock().unwrap_or_else(|p| p.into_inner());
+    under_way.iter().filter(|n| **n < mark).count()
+}
+
+/// Counts a start under way for as long as it lives (see
+/// [`started_before`]); for starts made outside this module
+/// (`std::process::Command`), too.
+pub struct Starting(u64);
 
 impl Starting {
     pub fn new() -> Starting {
-        STARTING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Starting(())
+        let mut under_way = UNDER_WAY.lock().unwrap_or_else(|p| p.into_inner());
+        let number = NEXT_START.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        under_way.push(number);
+        Starting(number)
     }
 }
 
@@ -67,7 +79,26 @@ impl Default for Starting {
 
 impl Drop for Starting {
     fn drop(&mut self) {
-        STARTING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        let mut under_way = UNDER_WAY.lock().unwrap_or_else(|p| p.into_inner());
+        under_way.retain(|n| *n != self.0);
+    }
+}
+
+#[cfg(test)]
+mod start_tests {
+    use super::*;
+
+    #[test]
+    fn only_starts_begun_before_a_mark_count_for_it() {
+        let early = Starting::new();
+        let mark = start_mark();
+        let late = Starting::new();
+        assert_eq!(started_before(mark), 1);
+        drop(late);
+        assert_eq!(started_before(mark), 1);
+        drop(early);
+        assert_eq!(started_before(mark), 0);
+        assert_eq!(started_before(start_mark()), 0);
     }
 }
 

@@ -31,10 +31,13 @@ pub async fn run(cx: &StepContext<'_>, program: &str) -> Result<Judgement, StepE
         )));
     };
     let started = Instant::now();
+    // The steps before closed what they closed before this.
+    let since = crate::sandbox::spawn::start_mark();
     let cpu_at_start: BTreeMap<u32, Duration> = kproc::tree(&[root])
         .into_iter()
         .filter_map(|pid| Some((pid, kproc::cpu_time(pid)?)))
         .collect();
+    let mut unsettled = Vec::new();
     let busy = loop {
         let first = look(root);
         cx.until.pause(LOOK_APART).await;
@@ -49,8 +52,13 @@ pub async fn run(cx: &StepContext<'_>, program: &str) -> Result<Judgement, StepE
         // Asleep is not enough: what socklab sent or closed must have
         // arrived too (a FIN still held by a program being started, or
         // queued on a loaded machine, would wake a spinning child later).
-        if restless.is_empty() && settle::program_at_rest(state, &program).await != Some(false) {
-            break None;
+        if restless.is_empty() {
+            match settle::program_at_rest(state, &program, since).await {
+                None | Some(Ok(())) => break None,
+                Some(Err(why)) => unsettled = why,
+            }
+        } else {
+            unsettled.clear();
         }
         if cx.until.expired().is_some() {
             break Some(
@@ -65,6 +73,7 @@ pub async fn run(cx: &StepContext<'_>, program: &str) -> Result<Judgement, StepE
         program: state.program_fact(&program, busy.is_some()),
         waited: started.elapsed(),
         busy,
+        unsettled,
     };
     Ok(process::idle(&fact))
 }
