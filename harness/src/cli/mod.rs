@@ -144,7 +144,7 @@ pub(crate) struct RunArgs {
     /// Only scenarios whose name contains this text (or with this tag); may be repeated.
     #[arg(long, value_name = "TEXT")]
     only: Vec<String>,
-    /// Scenarios run at the same time (default: six per core, as far as memory holds them).
+    /// Scenarios run at the same time (default: eight per core, as far as memory holds them).
     #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
     /// How the report is written.
@@ -185,7 +185,7 @@ pub(crate) struct GradeArgs {
     /// Where results go (index.html, grades.csv, mistakes.csv, summary.txt, junit.xml, students/NAME/...).
     #[arg(long, default_value = "socklab-out", value_name = "OUT")]
     out: PathBuf,
-    /// Scenarios run at the same time, over all submissions (default: six per core, as far as memory holds them).
+    /// Scenarios run at the same time, over all submissions (default: eight per core, as far as memory holds them).
     #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
     /// Grade only shard K of N (1-based), e.g. `2/4`; a student always lands in the same shard.

@@ -169,18 +169,19 @@ pub fn settings_for(
     })
 }
 
-/// Scenarios run at the same time when `-j` is not given: six per core,
+/// Scenarios run at the same time when `-j` is not given: eight per core,
 /// and no more than the memory available holds at the suite's memory limit
 /// per scenario.
 ///
 /// A scenario's programs are held to half a core (its cgroup's quota) and
 /// spend most of their time waiting for each other and for socklab, so the
 /// core count leaves the machine idle; two per core would keep it busy only
-/// if every scenario computed all the time. Six per core measured best on
-/// two cores once a class no longer compiled the same files again (the
-/// fixture class in paired runs: `-j 8` 63–77 s, `-j 12` 53–65 s, `-j 16`
-/// 62–68 s; `cargo bench -p socklab --bench class_speed`, `BENCH_JOBS`);
-/// more only adds contention. Each scenario may use up to its memory limit,
+/// if every scenario computed all the time. Eight per core measured best on
+/// two cores once the inits, working files and looks cost less (the
+/// fixture class, default binary, in rounds of three: `-j 12` 50.6 and
+/// 45.7 s, `-j 16` 44.4 and 42.9 s, `-j 20` 47.8 and 45.7 s;
+/// `cargo bench -p socklab --bench class_speed`, `BENCH_JOBS`); more only
+/// adds contention. Each scenario may use up to its memory limit,
 /// so the memory available (`MemAvailable`) caps the count.
 pub fn default_jobs(settings: &RunSettings) -> usize {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -203,7 +204,7 @@ fn jobs_for(cores: usize, by_memory: usize) -> usize {
 }
 
 /// Scenarios run at the same time per core by default ([`default_jobs`]).
-const JOBS_PER_CORE: usize = 6;
+const JOBS_PER_CORE: usize = 8;
 
 /// The kernel's estimate of the memory available without swapping, in bytes.
 fn memory_available() -> Option<u64> {
@@ -365,7 +366,7 @@ mod tests {
 
     #[test]
     fn four_scenarios_a_core_as_far_as_memory_holds_them() {
-        assert_eq!(jobs_for(2, usize::MAX), 12);
+        assert_eq!(jobs_for(2, usize::MAX), 16);
         assert_eq!(jobs_for(16, 40), 40);
         assert_eq!(jobs_for(2, 3), 3, "memory for three scenarios");
         assert_eq!(jobs_for(2, 0), 1, "at least one");
