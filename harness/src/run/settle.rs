@@ -310,6 +310,17 @@ pub struct Judged {
     runs: BTreeMap<(u32, u32), Option<u64>>,
 }
 
+impl Judged {
+    /// Not quiet, for `why`, without a look at the threads.
+    fn not_quiet(why: String) -> Judged {
+        Judged {
+            quiet: false,
+            lines: vec![why],
+            runs: BTreeMap::new(),
+        }
+    }
+}
+
 /// Decides from one look (no I/O): is the scenario settled, and why (not).
 pub fn judge(look: &Look) -> Judged {
     let verdict = quiescence::judge(&look.kernel);
@@ -610,28 +621,17 @@ async fn look_at(
     let job = tokio::task::spawn_blocking(move || {
         let starting = crate::sandbox::spawn::started_before(since);
         if starting > 0 {
-            return Judged {
-                quiet: false,
-                lines: vec![format!(
-                    "socklab is starting {starting} program(s), which hold copies of its descriptors for a moment: an end of input or a close it made may not have taken effect yet"
-                )],
-                runs: BTreeMap::new(),
-            };
+            return Judged::not_quiet(format!(
+                "socklab is starting {starting} program(s), which hold copies of its descriptors for a moment: an end of input or a close it made may not have taken effect yet"
+            ));
         }
         if let Some(line) = busy_program(&programs) {
-            return Judged {
-                quiet: false,
-                lines: vec![line],
-                runs: BTreeMap::new(),
-            };
+            return Judged::not_quiet(line);
         }
         judge(&look(&probe, init, &programs, own_sockets, proxies))
     });
-    job.await.unwrap_or_else(|e| Judged {
-        quiet: false,
-        lines: vec![format!("socklab could not look: {e}")],
-        runs: BTreeMap::new(),
-    })
+    job.await
+        .unwrap_or_else(|e| Judged::not_quiet(format!("socklab could not look: {e}")))
 }
 
 /// A program whose process is running (or in an uninterruptible wait),

@@ -30,12 +30,16 @@ use std::path::{Path, PathBuf};
 /// not (not root, or threads already started), and socklab then mounts
 /// nothing of its own.
 pub fn own_mount_namespace() -> bool {
-    // SAFETY: unshare and mount(2) with a valid C string; they change only
-    // this (single-threaded) process's mount namespace.
+    // SAFETY: unshare changes only this (single-threaded) process's mount
+    // namespace.
+    (unsafe { libc::unshare(libc::CLONE_NEWNS) }) == 0 && root_a_slave()
+}
+
+/// Makes `/` in the caller's (new) mount namespace a slave of the one it
+/// came from: mounts there still arrive, none made here leave.
+fn root_a_slave() -> bool {
+    // SAFETY: mount(2) with a valid C string, changing propagation only.
     unsafe {
-        if libc::unshare(libc::CLONE_NEWNS) == -1 {
-            return false;
-        }
         libc::mount(
             std::ptr::null(),
             c"/".as_ptr(),
@@ -106,16 +110,11 @@ mod tests {
         let child = std::thread::spawn(move || {
             // A thread of its own mount namespace, like socklab's process.
             // SAFETY: as in own_mount_namespace, for this thread only.
-            unsafe {
-                assert_eq!(libc::unshare(libc::CLONE_FS | libc::CLONE_NEWNS), 0);
-                libc::mount(
-                    std::ptr::null(),
-                    c"/".as_ptr(),
-                    std::ptr::null(),
-                    libc::MS_REC | libc::MS_SLAVE,
-                    std::ptr::null(),
-                );
-            }
+            assert_eq!(
+                unsafe { libc::unshare(libc::CLONE_FS | libc::CLONE_NEWNS) },
+                0
+            );
+            assert!(root_a_slave());
             let memory = InMemory::mount(&path).unwrap();
             std::fs::write(path.join("file"), b"held").unwrap();
             let mounts = std::fs::read_to_string("/proc/thread-self/mountinfo").unwrap();
