@@ -274,7 +274,9 @@ fn the_fixture_class_report_finds_the_known_mistakes_and_merges_like_one_run() {
                         "{failed}; the capture shows a connection attempt to ADDR"
                     ))
             })
-            .unwrap_or_else(|| panic!("no group of a client dialling 127.0.0.1 in {scenario}"));
+            .unwrap_or_else(|| {
+                panic!("no group of a client dialling 127.0.0.1 in {scenario}: {groups:#?}")
+            });
         has(&groups, dialled, &["client-ignores-address"]);
         assert!(dialled.hint.contains("argv[1]"), "{dialled:?}");
     }
