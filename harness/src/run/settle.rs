@@ -586,24 +586,29 @@ impl<'s> Decider<'s> {
     }
 }
 
-/// Whether `program` and every process it forked are at rest: asleep
-/// waiting for input that is not there, with everything socklab sent or
-/// closed arrived, by the same rule and evidence as a scenario settling
-/// (`idle:` uses it; `None` where socklab cannot tell, on the loopback
-/// fallback). `since`: a [`crate::sandbox::spawn::start_mark`] taken after
-/// socklab's last close or end of input.
-pub async fn program_at_rest(
-    state: &ScenarioState<'_>,
-    program: &Arc<Program>,
-    since: u64,
-) -> Option<Result<(), Vec<String>>> {
-    let decider = Decider::new(state)?;
-    let judged = look_at(state, &decider.probe, vec![program.clone()], since).await;
-    Some(if judged.quiet {
-        Ok(())
-    } else {
-        Err(judged.lines)
-    })
+/// Looks at one program for `idle:`: whether it and every process it
+/// forked are at rest, asleep waiting for input that is not there, with
+/// everything socklab sent or closed arrived, by the same rule and evidence
+/// as a scenario settling. `None` from [`AtRest::new`] where socklab cannot
+/// tell (the loopback fallback).
+pub struct AtRest<'s>(Decider<'s>);
+
+impl<'s> AtRest<'s> {
+    pub fn new(state: &'s ScenarioState<'s>) -> Option<AtRest<'s>> {
+        Decider::new(state).map(AtRest)
+    }
+
+    /// `Err` with what has not arrived. `since`: a
+    /// [`crate::sandbox::spawn::start_mark`] taken after socklab's last
+    /// close or end of input.
+    pub async fn look(&self, program: &Arc<Program>, since: u64) -> Result<(), Vec<String>> {
+        let judged = look_at(self.0.state, &self.0.probe, vec![program.clone()], since).await;
+        if judged.quiet {
+            Ok(())
+        } else {
+            Err(judged.lines)
+        }
+    }
 }
 
 /// One look at `programs` (and the scenario's own sockets and proxies),

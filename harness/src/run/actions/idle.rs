@@ -37,6 +37,7 @@ pub async fn run(cx: &StepContext<'_>, program: &str) -> Result<Judgement, StepE
         .into_iter()
         .filter_map(|pid| Some((pid, kproc::cpu_time(pid)?)))
         .collect();
+    let at_rest = settle::AtRest::new(state);
     let mut unsettled = Vec::new();
     let busy = loop {
         let first = look(root);
@@ -53,9 +54,12 @@ pub async fn run(cx: &StepContext<'_>, program: &str) -> Result<Judgement, StepE
         // arrived too (a FIN still held by a program being started, or
         // queued on a loaded machine, would wake a spinning child later).
         if restless.is_empty() {
-            match settle::program_at_rest(state, &program, since).await {
-                None | Some(Ok(())) => break None,
-                Some(Err(why)) => unsettled = why,
+            let Some(at_rest) = &at_rest else {
+                break None;
+            };
+            match at_rest.look(&program, since).await {
+                Ok(()) => break None,
+                Err(why) => unsettled = why,
             }
         } else {
             unsettled.clear();
