@@ -365,7 +365,7 @@ mod tests {
     use super::jobs_for;
 
     #[test]
-    fn four_scenarios_a_core_as_far_as_memory_holds_them() {
+    fn eight_scenarios_a_core_as_far_as_memory_holds_them() {
         assert_eq!(jobs_for(2, usize::MAX), 16);
         assert_eq!(jobs_for(16, 40), 40);
         assert_eq!(jobs_for(2, 3), 3, "memory for three scenarios");
