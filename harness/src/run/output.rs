@@ -13,6 +13,7 @@
 //! stops the program at once (see `run/program.rs`), and what it printed
 //! after that is counted, not kept.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
@@ -44,6 +45,9 @@ pub enum Pushed {
 /// much more it printed, and whether it has ended.
 pub struct OutputBuf {
     inner: Mutex<Inner>,
+    /// Readers holding bytes taken from the kernel and not pushed yet
+    /// ([`OutputBuf::reading`]).
+    reading: AtomicU32,
 }
 
 struct Inner {
@@ -101,7 +105,23 @@ impl OutputBuf {
                 waiters: Vec::new(),
                 next_waiter: 0,
             }),
+            reading: AtomicU32::new(0),
         }
+    }
+
+    /// Marks a reader's turn: taken before it reads the program's pipe or
+    /// terminal, dropped after it pushed what it read. Between the two the
+    /// bytes are neither in the kernel's queue nor here, and a look that
+    /// finds the queue empty must not take them for never printed
+    /// ([`OutputBuf::being_read`], after the queue).
+    pub fn reading(&self) -> Reading<'_> {
+        self.reading.fetch_add(1, Ordering::SeqCst);
+        Reading(self)
+    }
+
+    /// Whether a reader is between taking bytes and pushing them.
+    pub fn being_read(&self) -> bool {
+        self.reading.load(Ordering::SeqCst) > 0
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -238,6 +258,15 @@ impl Registered<'_> {
     }
 }
 
+/// A reader's turn ([`OutputBuf::reading`]); ends when dropped.
+pub struct Reading<'a>(&'a OutputBuf);
+
+impl Drop for Reading<'_> {
+    fn drop(&mut self) {
+        self.0.reading.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 impl Drop for Registered<'_> {
     fn drop(&mut self) {
         self.buf.lock().waiters.retain(|w| w.id != self.id);
@@ -253,6 +282,20 @@ mod tests {
 
     fn until(secs: u64) -> Until {
         Until::deadline(Instant::now() + Duration::from_secs(secs))
+    }
+
+    #[test]
+    fn a_reading_turn_shows_until_it_is_given_back() {
+        let buf = OutputBuf::new(64);
+        assert!(!buf.being_read());
+        let pipe = buf.reading();
+        let terminal = buf.reading();
+        assert!(buf.being_read());
+        buf.push(b"taken");
+        drop(pipe);
+        assert!(buf.being_read(), "one reader still holds bytes");
+        drop(terminal);
+        assert!(!buf.being_read());
     }
 
     #[tokio::test]

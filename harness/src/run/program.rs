@@ -292,7 +292,7 @@ impl Program {
                 if let Some(out) = spawned.stdout.take() {
                     transit.push(duplicate(out.as_raw_fd())?);
                     let limit = Some((limit.clone(), "stdout"));
-                    tokio::spawn(read_into(out, stdout.clone(), limit));
+                    tokio::spawn(read_pipe(out, stdout.clone(), limit));
                 } else {
                     stdout.close();
                 }
@@ -301,7 +301,7 @@ impl Program {
         };
         if let Some(err) = spawned.stderr.take() {
             transit.push(duplicate(err.as_raw_fd())?);
-            tokio::spawn(read_into(err, stderr.clone(), Some((limit, "stderr"))));
+            tokio::spawn(read_pipe(err, stderr.clone(), Some((limit, "stderr"))));
         } else {
             stderr.close();
         }
@@ -354,9 +354,8 @@ impl Program {
         let (stderr_theirs, stderr_ours) = tokio::io::duplex(64 * 1024);
         let stdout = Arc::new(OutputBuf::new(launch.output_limit));
         let stderr = Arc::new(OutputBuf::new(launch.output_limit));
-        // socklab's own programs: kept up to the limit, never stopped for it.
-        tokio::spawn(read_into(stdout_ours, stdout.clone(), None));
-        tokio::spawn(read_into(stderr_ours, stderr.clone(), None));
+        tokio::spawn(read_into(stdout_ours, stdout.clone()));
+        tokio::spawn(read_into(stderr_ours, stderr.clone()));
         let written = [Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0))];
         let transcript = Transcript::default();
         let env = socklab_reference::Env {
@@ -579,6 +578,11 @@ impl Program {
                 for fd in fds {
                     waiting += u64::from(queued_bytes(fd.as_raw_fd())?);
                 }
+                // After the queues: bytes a reader took before the look
+                // and has not pushed are in neither place (`OutputBuf::reading`).
+                if self.stdout.being_read() || self.stderr.being_read() {
+                    return Err("socklab is taking in what it printed".to_string());
+                }
                 Ok(waiting)
             }
             Transit::Counted([out, err]) => {
@@ -661,18 +665,39 @@ fn stream_index(stream: socklab_scenario::Stream) -> usize {
     }
 }
 
-/// Reads a stream into its buffer until it ends; a stream that passes its
-/// limit stops the program (`limit`, for a process), and the rest is read,
-/// counted and dropped.
-async fn read_into(
-    mut reader: impl tokio::io::AsyncRead + Unpin,
+/// Reads an in-process program's stream into its buffer until it ends
+/// (what it wrote and what was taken are counted: `Transit::Counted`).
+/// They are kept up to the limit, never stopped for it.
+async fn read_into(mut reader: impl tokio::io::AsyncRead + Unpin, buf: Arc<OutputBuf>) {
+    let mut chunk = vec![0u8; 16 * 1024];
+    loop {
+        match reader.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                buf.push(&chunk[..n]);
+            }
+        }
+    }
+    buf.close();
+}
+
+/// Reads a program's output pipe into its buffer until it ends; a stream
+/// that passes its limit stops the program (`limit`), and the rest is read,
+/// counted and dropped. Each read holds the buffer's reading turn until
+/// its bytes are pushed (see `output_in_transit`).
+async fn read_pipe(
+    pipe: tokio::net::unix::pipe::Receiver,
     buf: Arc<OutputBuf>,
     limit: Option<(OutputLimit, &'static str)>,
 ) {
     let mut chunk = vec![0u8; 16 * 1024];
     loop {
-        match reader.read(&mut chunk).await {
-            Ok(0) | Err(_) => break,
+        if pipe.readable().await.is_err() {
+            break;
+        }
+        let _reading = buf.reading();
+        match pipe.try_read(&mut chunk) {
+            Ok(0) => break,
             Ok(n) => {
                 if buf.push(&chunk[..n]) == Pushed::OverLimit
                     && let Some((limit, stream)) = &limit
@@ -680,6 +705,8 @@ async fn read_into(
                     limit.exceeded(stream);
                 }
             }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(_) => break,
         }
     }
     buf.close();
@@ -691,6 +718,8 @@ async fn read_pty(master: Arc<AsyncFd<OwnedFd>>, buf: Arc<OutputBuf>, limit: Out
         let Ok(mut guard) = master.readable().await else {
             break;
         };
+        // Held until the bytes are pushed (see `output_in_transit`).
+        let _reading = buf.reading();
         let result = guard.try_io(|fd| {
             // SAFETY: reading into a buffer we own from a descriptor we own.
             let n = unsafe { libc::read(fd.as_raw_fd(), chunk.as_mut_ptr().cast(), chunk.len()) };
