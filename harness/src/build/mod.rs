@@ -244,13 +244,17 @@ pub async fn build(
                 (program, built, text)
             }
         });
-        // In the manifest's order, up to `parallel` at once (each scenario
-        // starts when its own programs are built).
-        let compiled: Vec<_> = futures::stream::iter(compiles)
-            .buffered(parallel)
+        // Up to `parallel` at once, begun in the manifest's order (each
+        // scenario starts when its own programs are built) and reported in
+        // it. Unordered: a compile that ended, or a program skipped, frees
+        // its place at once instead of waiting behind one still running.
+        let mut compiled: Vec<_> = futures::stream::iter(compiles.enumerate())
+            .map(|(i, compile)| async move { (i, compile.await) })
+            .buffer_unordered(parallel)
             .collect()
             .await;
-        for (program, (availability, status, detail), text) in compiled {
+        compiled.sort_by_key(|(i, _)| *i);
+        for (_, (program, (availability, status, detail), text)) in compiled {
             output.push_str(&text);
             programs.insert(program.clone(), availability);
             builds.push(ProgramBuild {
