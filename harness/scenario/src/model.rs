@@ -176,6 +176,8 @@ pub struct RegexTemplate {
     pub template: Template,
     /// Names of the capture groups, in order.
     pub captures: Vec<String>,
+    /// Without placeholders: the regex, compiled once when it was read.
+    pub compiled: Option<regex::bytes::Regex>,
 }
 
 #[derive(Debug, Clone)]

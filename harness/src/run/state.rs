@@ -197,6 +197,9 @@ impl<'a> ScenarioState<'a> {
 
     /// A regex with its placeholders filled in (their values escaped).
     pub fn regex(&self, re: &RegexTemplate) -> Result<regex::bytes::Regex, StepError> {
+        if let Some(compiled) = &re.compiled {
+            return Ok(compiled.clone());
+        }
         let source = re
             .template
             .render(&|ns, name, all| self.lookup(ns, name, all).map(|v| regex::escape(&v)))

@@ -256,12 +256,10 @@ impl Scope<'_, '_, '_> {
     /// standing in as groups) to check it and to name its capture groups.
     pub fn regex(&mut self, re: &S<String>) -> Option<RegexTemplate> {
         let template = self.template_str(re)?;
+        let literal = template.is_literal();
         let probe = placeholders_as_groups(re.value());
-        match regex::Regex::new(if template.is_literal() {
-            re.value()
-        } else {
-            &probe
-        }) {
+        // Bytes, as the run matches it against what programs print.
+        match regex::bytes::Regex::new(if literal { re.value() } else { &probe }) {
             Ok(compiled) => Some(RegexTemplate {
                 template,
                 captures: compiled
@@ -269,6 +267,7 @@ impl Scope<'_, '_, '_> {
                     .flatten()
                     .map(str::to_string)
                     .collect(),
+                compiled: literal.then_some(compiled),
             }),
             Err(e) => {
                 let detail = e.to_string();
@@ -286,14 +285,63 @@ impl Scope<'_, '_, '_> {
 }
 
 /// The names of a regex's capture groups (none when it does not parse:
-/// that is reported where the regex is validated).
+/// that is reported where the regex is validated). Read from the parsed
+/// pattern alone: compiling it (what [`Scope::regex`] does, once) costs
+/// tens of times more, and a lab is read on every run.
 pub fn capture_names(pattern: &str) -> Vec<String> {
-    regex::Regex::new(&placeholders_as_groups(pattern))
-        .map(|re| re.capture_names().flatten().map(str::to_string).collect())
-        .unwrap_or_default()
+    use regex_syntax::ast::{Ast, GroupKind};
+    fn walk(ast: &Ast, names: &mut Vec<String>) {
+        match ast {
+            Ast::Group(group) => {
+                if let GroupKind::CaptureName { name, .. } = &group.kind {
+                    names.push(name.name.clone());
+                }
+                walk(&group.ast, names);
+            }
+            Ast::Repetition(repetition) => walk(&repetition.ast, names),
+            Ast::Alternation(alternation) => {
+                alternation.asts.iter().for_each(|a| walk(a, names));
+            }
+            Ast::Concat(concat) => concat.asts.iter().for_each(|a| walk(a, names)),
+            _ => {}
+        }
+    }
+    let mut names = Vec::new();
+    if let Ok(ast) = regex_syntax::ast::parse::Parser::new().parse(&placeholders_as_groups(pattern))
+    {
+        walk(&ast, &mut names);
+    }
+    names
 }
 
 /// Placeholders replaced by groups, so that a templated regex still parses.
 fn placeholders_as_groups(pattern: &str) -> String {
     pattern.replace("{{", "(?:").replace("}}", ")")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::capture_names;
+
+    #[test]
+    fn capture_names_are_read_as_a_compiled_regex_names_them() {
+        for pattern in [
+            r"(?P<year>\d{4})-(?<month>\d\d)",
+            r"(a|(?P<inner>b(?P<deeper>c)*))+x",
+            r"(?i:(?<flagged>x))|[(?<not_a_group>)]",
+            r"no groups \(?<x>\)",
+            r"(unnamed)(?:also)",
+        ] {
+            let compiled: Vec<String> = regex::Regex::new(pattern)
+                .unwrap()
+                .capture_names()
+                .flatten()
+                .map(str::to_string)
+                .collect();
+            assert_eq!(capture_names(pattern), compiled, "{pattern}");
+        }
+        // Placeholders stand in as groups; a pattern that does not parse names none.
+        assert_eq!(capture_names(r"{{ports.x}}:(?P<n>\d+)"), ["n"]);
+        assert!(capture_names(r"(?P<open").is_empty());
+    }
 }
