@@ -599,6 +599,11 @@ impl Program {
         self.frozen.get().is_some()
     }
 
+    /// Whether the program runs inside socklab (a reference program).
+    pub fn in_process(&self) -> bool {
+        self.in_process.is_some()
+    }
+
     /// The thread an in-process program runs on.
     pub fn runtime_thread(&self) -> Option<&RuntimeThread> {
         self.in_process.as_ref().map(|p| p.thread.as_ref())

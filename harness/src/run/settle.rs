@@ -623,6 +623,14 @@ async fn look_at(
     let proxies = state.proxy_watches();
     let init = state.sandbox.init_pid();
     let probe = probe.clone();
+    // A reference program running inside socklab closes its sockets while
+    // socklab waits; a start begun meanwhile (by any scenario of the run)
+    // holds copies of them until its `execve`, and the FIN with them.
+    let since = if state.all_programs().iter().any(|p| p.in_process()) {
+        u64::MAX
+    } else {
+        since
+    };
     let job = tokio::task::spawn_blocking(move || {
         let starting = crate::sandbox::spawn::started_before(since);
         if starting > 0 {
