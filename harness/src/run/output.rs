@@ -155,6 +155,11 @@ impl OutputBuf {
         }
     }
 
+    /// Whether the stream has ended (its reader saw the end).
+    pub fn ended(&self) -> bool {
+        self.lock().eof
+    }
+
     /// Everything kept so far, whether the stream ended, and bytes dropped.
     pub fn snapshot(&self) -> (Vec<u8>, bool, u64) {
         let inner = self.lock();

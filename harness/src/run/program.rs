@@ -174,8 +174,9 @@ pub struct Program {
 /// How a program's output reaches socklab, for [`Program::output_in_transit`].
 enum Transit {
     /// A process's stdout/stderr pipes or terminal: socklab's own copies of
-    /// their reading ends, asked with `FIONREAD`.
-    Kernel(Vec<OwnedFd>),
+    /// their reading ends, asked with `FIONREAD`, each with the buffer its
+    /// reader fills.
+    Kernel(Vec<(OwnedFd, Arc<OutputBuf>)>),
     /// An in-process program's streams: bytes it wrote to stdout and stderr.
     Counted([Arc<AtomicU64>; 2]),
 }
@@ -281,7 +282,7 @@ impl Program {
         let input = match pty {
             Some(pty) => {
                 drop(pty.slave); // the child holds it; EIO on the master means it is gone
-                transit.push(duplicate(pty.master.as_raw_fd())?);
+                transit.push((duplicate(pty.master.as_raw_fd())?, stdout.clone()));
                 // SAFETY: the master descriptor is owned by the AsyncFd from here on
                 // and is neither replaced nor closed while registered.
                 let master = Arc::new(unsafe { AsyncFd::register(pty.master)? });
@@ -290,7 +291,7 @@ impl Program {
             }
             None => {
                 if let Some(out) = spawned.stdout.take() {
-                    transit.push(duplicate(out.as_raw_fd())?);
+                    transit.push((duplicate(out.as_raw_fd())?, stdout.clone()));
                     let limit = Some((limit.clone(), "stdout"));
                     tokio::spawn(read_pipe(out, stdout.clone(), limit));
                 } else {
@@ -300,7 +301,7 @@ impl Program {
             }
         };
         if let Some(err) = spawned.stderr.take() {
-            transit.push(duplicate(err.as_raw_fd())?);
+            transit.push((duplicate(err.as_raw_fd())?, stderr.clone()));
             tokio::spawn(read_pipe(err, stderr.clone(), Some((limit, "stderr"))));
         } else {
             stderr.close();
@@ -575,13 +576,21 @@ impl Program {
         match &self.transit {
             Transit::Kernel(fds) => {
                 let mut waiting = 0;
-                for fd in fds {
-                    waiting += u64::from(queued_bytes(fd.as_raw_fd())?);
+                let mut end_unseen = false;
+                for (fd, buf) in fds {
+                    let (queued, hung_up) = queued_bytes(fd.as_raw_fd())?;
+                    waiting += u64::from(queued);
+                    // Every writer closed: the reader's end of stream is
+                    // on its way, and a wait on the stream ends with it.
+                    end_unseen |= hung_up && !buf.ended();
                 }
                 // After the queues: bytes a reader took before the look
                 // and has not pushed are in neither place (`OutputBuf::reading`).
                 if self.stdout.being_read() || self.stderr.being_read() {
                     return Err("socklab is taking in what it printed".to_string());
+                }
+                if waiting == 0 && end_unseen {
+                    return Err("socklab has not yet read the end of its output".to_string());
                 }
                 Ok(waiting)
             }
@@ -629,11 +638,13 @@ fn duplicate(fd: RawFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(copy) })
 }
 
-/// Bytes waiting to be read from a pipe or a terminal's controlling side.
-/// What a program writes to its terminal reaches the master through a
-/// kernel worker, later (see `pty::deliver`): `poll` first makes the
-/// kernel finish that hand-over, so bytes already written are counted.
-fn queued_bytes(fd: RawFd) -> Result<u32, String> {
+/// Bytes waiting to be read from a pipe or a terminal's controlling side,
+/// and whether every writer has closed it (`POLLHUP`: the end of stream is
+/// there to read). What a program writes to its terminal reaches the
+/// master through a kernel worker, later (see `pty::deliver`): `poll` first
+/// makes the kernel finish that hand-over, so bytes already written are
+/// counted.
+fn queued_bytes(fd: RawFd) -> Result<(u32, bool), String> {
     let mut pfd = libc::pollfd {
         fd,
         events: libc::POLLIN,
@@ -649,7 +660,7 @@ fn queued_bytes(fd: RawFd) -> Result<u32, String> {
             io::Error::last_os_error()
         ));
     }
-    Ok(n.max(0) as u32)
+    Ok((n.max(0) as u32, pfd.revents & libc::POLLHUP != 0))
 }
 
 /// Records how a program ended, unless an end is recorded already.

@@ -28,6 +28,10 @@ pub fn open() -> io::Result<Pty> {
         .remove(OutputFlags::OPOST | OutputFlags::ONLCR);
     termios::tcsetattr(pair.slave.as_fd(), SetArg::TCSANOW, &attrs).map_err(io::Error::from)?;
     set_nonblocking(&pair.master)?;
+    // openpty opens both without close-on-exec: a program started by any
+    // other scenario meanwhile (socklab's tools included) must not keep them.
+    close_on_exec(&pair.master)?;
+    close_on_exec(&pair.slave)?;
     Ok(Pty {
         master: pair.master,
         slave: pair.slave,
@@ -41,6 +45,14 @@ fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
         if flags < 0 || libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
             return Err(io::Error::last_os_error());
         }
+    }
+    Ok(())
+}
+
+fn close_on_exec(fd: &OwnedFd) -> io::Result<()> {
+    // SAFETY: fcntl on a descriptor we own.
+    if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) } < 0 {
+        return Err(io::Error::last_os_error());
     }
     Ok(())
 }

@@ -278,6 +278,7 @@ impl Command {
             }
             // SAFETY: as above; execve only returns on failure.
             unsafe {
+                close_all_but_stdio();
                 unblock_all_signals();
                 libc::execve(exe.as_ptr(), argv.as_ptr(), envp.as_ptr());
             }
@@ -449,6 +450,37 @@ fn above_stdio(fd: OwnedFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }
 
+/// In the child, just before `execve`: every descriptor above 2 marked
+/// close-on-exec, so that the program gets its standard streams and
+/// nothing else of socklab's. A descriptor socklab (or a library it uses:
+/// `openpty`) opened without `O_CLOEXEC` would otherwise live on in the
+/// program: another scenario's terminal, another student's, which the
+/// program could read and type into, and whose end of output would never
+/// come while the program lived. (The child has a descriptor table of its
+/// own: `clone` without `CLONE_FILES`.)
+///
+/// # Safety
+/// Only in the child of [`clone_vm_vfork`].
+unsafe fn close_all_but_stdio() {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: system calls on the child's own descriptor table.
+    unsafe {
+        if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC) == 0 {
+            return;
+        }
+        // Before Linux 5.11: one at a time, as far as the limit reaches.
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        let top = if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            limit.rlim_cur.min(1 << 16) as libc::c_int
+        } else {
+            1024
+        };
+        for fd in 3..top {
+            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        }
+    }
+}
+
 /// The child's stack, carved out of the calling thread's frame: the caller
 /// is suspended until the child has called `execve` or exited.
 const CHILD_STACK: usize = 64 * 1024;
@@ -603,6 +635,38 @@ mod tests {
         assert_eq!(mask("SigBlk:"), 0, "{out}");
         let sigpipe_bit = 1u64 << (libc::SIGPIPE - 1);
         assert_eq!(mask("SigIgn:") & sigpipe_bit, 0, "{out}");
+    }
+
+    #[tokio::test]
+    async fn a_child_gets_no_descriptor_of_socklab_beyond_its_standard_streams() {
+        // As openpty leaves them: without close-on-exec.
+        let pty = nix::pty::openpty(None, None).unwrap();
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let path = std::ffi::CString::new(file.path().as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: opening a file; the descriptor is closed below.
+        let plain = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY) };
+        assert!(plain > 2);
+        let mut command = Command::new("sh");
+        command
+            .args(["-c", "ls -l /proc/$$/fd"])
+            .env("PATH", "/usr/bin:/bin")
+            .stdout(Stdio::Piped);
+        let mut spawned = command.spawn(&mut || Ok(())).unwrap();
+        let out = all_of_stdout(&mut spawned).await;
+        spawned.child.wait().await.unwrap();
+        // SAFETY: ours, opened above.
+        unsafe { libc::close(plain) };
+        let held: Vec<&str> = out.lines().filter_map(|l| l.split(" -> ").nth(1)).collect();
+        assert!(held.len() >= 3, "{out}");
+        for target in &held {
+            assert!(
+                !target.contains("ptmx")
+                    && !target.starts_with("/dev/pts/")
+                    && !target.contains(&*file.path().to_string_lossy()),
+                "the child holds {target}:\n{out}"
+            );
+        }
+        drop(pty);
     }
 
     #[tokio::test]
