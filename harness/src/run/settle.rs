@@ -560,14 +560,17 @@ impl<'s> Decider<'s> {
                     break;
                 }
                 pause = (pause * 2).min(SLOWEST_LOOK);
-                let first = self.look(since).await;
+                // What a reference program inside socklab closed, it closed
+                // before this (or its thread ran between the looks).
+                let before_first = crate::sandbox::spawn::start_mark();
+                let first = self.look(since, since).await;
                 if !first.quiet || activity.epoch() != epoch {
                     continue;
                 }
                 if !activity.unchanged_for(epoch, CONFIRM).await {
                     break;
                 }
-                let second = self.look(since).await;
+                let second = self.look(since, before_first).await;
                 if second.quiet && same_runs(&first, &second) {
                     let why = Settled {
                         evidence: second.lines,
@@ -581,8 +584,15 @@ impl<'s> Decider<'s> {
     }
 
     /// One look, off the async threads (it reads `/proc` and netlink).
-    async fn look(&self, since: u64) -> Judged {
-        look_at(self.state, &self.probe, self.state.all_programs(), since).await
+    async fn look(&self, since: u64, in_process_since: u64) -> Judged {
+        look_at(
+            self.state,
+            &self.probe,
+            self.state.all_programs(),
+            since,
+            in_process_since,
+        )
+        .await
     }
 }
 
@@ -600,9 +610,23 @@ impl<'s> AtRest<'s> {
 
     /// `Err` with what has not arrived. `since`: a
     /// [`crate::sandbox::spawn::start_mark`] taken after socklab's last
-    /// close or end of input.
-    pub async fn look(&self, program: &Arc<Program>, since: u64) -> Result<(), Vec<String>> {
-        let judged = look_at(self.0.state, &self.0.probe, vec![program.clone()], since).await;
+    /// close or end of input; `in_process_since`, one taken after the
+    /// last close of a reference program running inside socklab (see
+    /// [`look_at`]).
+    pub async fn look(
+        &self,
+        program: &Arc<Program>,
+        since: u64,
+        in_process_since: u64,
+    ) -> Result<(), Vec<String>> {
+        let judged = look_at(
+            self.0.state,
+            &self.0.probe,
+            vec![program.clone()],
+            since,
+            in_process_since,
+        )
+        .await;
         if judged.quiet {
             Ok(())
         } else {
@@ -612,22 +636,28 @@ impl<'s> AtRest<'s> {
 }
 
 /// One look at `programs` (and the scenario's own sockets and proxies),
-/// judged, off the async threads.
+/// judged, off the async threads. Starts begun before `since` and still
+/// under way hold copies of what socklab closed and hold the look back; in
+/// a scenario with a reference program running inside socklab, which closes
+/// its sockets while socklab waits, so do starts begun before
+/// `in_process_since` (a mark taken after its last close: before an
+/// earlier look its thread has not run since).
 async fn look_at(
     state: &ScenarioState<'_>,
     probe: &Arc<QuiescenceProbe>,
     programs: Vec<Arc<Program>>,
     since: u64,
+    in_process_since: u64,
 ) -> Judged {
     let own_sockets = state.own_sockets();
     let proxies = state.proxy_watches();
     let init = state.sandbox.init_pid();
     let probe = probe.clone();
     // A reference program running inside socklab closes its sockets while
-    // socklab waits; a start begun meanwhile (by any scenario of the run)
+    // socklab waits; a start begun before that (by any scenario of the run)
     // holds copies of them until its `execve`, and the FIN with them.
     let since = if state.all_programs().iter().any(|p| p.in_process()) {
-        u64::MAX
+        since.max(in_process_since)
     } else {
         since
     };

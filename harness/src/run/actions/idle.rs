@@ -40,6 +40,9 @@ pub async fn run(cx: &StepContext<'_>, program: &str) -> Result<Judgement, StepE
     let at_rest = settle::AtRest::new(state);
     let mut unsettled = Vec::new();
     let busy = loop {
+        // In a scenario with a reference program inside socklab, starts
+        // begun before this hold the look below back (`settle::look_at`).
+        let before_first = crate::sandbox::spawn::start_mark();
         let first = look(root);
         cx.until.pause(LOOK_APART).await;
         let second = look(root);
@@ -57,7 +60,7 @@ pub async fn run(cx: &StepContext<'_>, program: &str) -> Result<Judgement, StepE
             let Some(at_rest) = &at_rest else {
                 break None;
             };
-            match at_rest.look(&program, since).await {
+            match at_rest.look(&program, since, before_first).await {
                 Ok(()) => break None,
                 Err(why) => unsettled = why,
             }
