@@ -586,7 +586,7 @@ impl Program {
                 }
                 // After the queues: bytes a reader took before the look
                 // and has not pushed are in neither place (`OutputBuf::reading`).
-                if self.stdout.being_read() || self.stderr.being_read() {
+                if fds.iter().any(|(_, buf)| buf.being_read()) {
                     return Err("socklab is taking in what it printed".to_string());
                 }
                 if waiting == 0 && end_unseen {
