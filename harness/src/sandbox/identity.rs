@@ -104,6 +104,7 @@ impl Identities {
         } else {
             (student.uid, vec![student])
         };
+        kill_processes_of(&claims.iter().map(|c| c.uid).collect::<Vec<_>>());
         Ok(SubmissionIdentity {
             student: user(claims[0].uid),
             peers: user(peers),
@@ -111,7 +112,8 @@ impl Identities {
         })
     }
 
-    /// The first free uid of the range (not `except`), claimed.
+    /// The first free uid of the range (not `except`), claimed; what a
+    /// killed run left running under it is for the caller to kill.
     fn claim_one(&self, except: Option<u32>) -> io::Result<Claim> {
         let claims = self
             .claims
@@ -133,7 +135,6 @@ impl Identities {
                 .open(claims.join(format!("{uid}.lock")))?;
             // SAFETY: flock on a descriptor we hold.
             if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-                kill_processes_of(uid);
                 return Ok(Claim { uid, _lock: lock });
             }
         }
@@ -172,12 +173,13 @@ fn anyone_can_execute(exe: &Path) -> bool {
     others_may(exe) && exe.ancestors().skip(1).all(others_may)
 }
 
-/// Kills every process whose real uid is `uid`: leftovers of a run that
-/// was killed while it held the uid (at the loopback level nothing else
-/// would end them).
-fn kill_processes_of(uid: u32) {
+/// Kills every process whose real uid is one of `uids`: leftovers of a run
+/// that was killed while it held them (at the loopback level nothing else
+/// would end them). One walk of `/proc` for all of them: it reads every
+/// process's `status`, the largest part of claiming.
+fn kill_processes_of(uids: &[u32]) {
     for _ in 0..3 {
-        let found: Vec<i32> = processes_of(uid);
+        let found: Vec<i32> = processes_of(uids);
         if found.is_empty() {
             return;
         }
@@ -190,14 +192,16 @@ fn kill_processes_of(uid: u32) {
     }
 }
 
-fn processes_of(uid: u32) -> Vec<i32> {
+fn processes_of(uids: &[u32]) -> Vec<i32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
     entries
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| real_uid(Path::new(&format!("/proc/{pid}/status"))) == Some(uid))
+        .filter(|pid| {
+            real_uid(Path::new(&format!("/proc/{pid}/status"))).is_some_and(|u| uids.contains(&u))
+        })
         .collect()
 }
 
