@@ -656,7 +656,7 @@ async fn look_at(
     // A reference program running inside socklab closes its sockets while
     // socklab waits; a start begun before that (by any scenario of the run)
     // holds copies of them until its `execve`, and the FIN with them.
-    let since = if state.all_programs().iter().any(|p| p.in_process()) {
+    let since = if state.has_in_process_program() {
         since.max(in_process_since)
     } else {
         since

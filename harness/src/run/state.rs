@@ -388,6 +388,17 @@ impl<'a> ScenarioState<'a> {
         all
     }
 
+    /// Whether any program of the scenario, running or retired, runs
+    /// inside socklab (a reference program `in_process`).
+    pub fn has_in_process_program(&self) -> bool {
+        self.retired
+            .lock()
+            .expect("lock")
+            .iter()
+            .any(|p| p.in_process())
+            || (self.programs.lock().expect("lock").values()).any(|p| p.in_process())
+    }
+
     /// Records what socklab just sent or typed in the branch `path` runs in.
     fn note_input(&self, path: &StepPath, text: String) {
         let branch = path
