@@ -107,12 +107,8 @@ mod tests {
     #[test]
     fn what_was_written_is_readable_once_delivered() {
         let pty = open().unwrap();
+        set_nonblocking(&pty.slave).unwrap();
         let slave = pty.slave.as_raw_fd();
-        // SAFETY: fcntl on a descriptor we own.
-        unsafe {
-            let flags = libc::fcntl(slave, libc::F_GETFL);
-            libc::fcntl(slave, libc::F_SETFL, flags | libc::O_NONBLOCK);
-        }
         let read = || {
             let mut buf = [0u8; 64];
             // SAFETY: reading into a buffer we own.
