@@ -286,14 +286,19 @@ impl Program {
                 // SAFETY: the master descriptor is owned by the AsyncFd from here on
                 // and is neither replaced nor closed while registered.
                 let master = Arc::new(unsafe { AsyncFd::register(pty.master)? });
-                tokio::spawn(read_pty(master.clone(), stdout.clone(), limit.clone()));
+                tokio::spawn(read_output(
+                    master.clone(),
+                    stdout.clone(),
+                    limit.clone(),
+                    "stdout",
+                ));
                 Input::Pty(master)
             }
             None => {
                 if let Some(out) = spawned.stdout.take() {
                     transit.push((duplicate(out.as_raw_fd())?, stdout.clone()));
-                    let limit = Some((limit.clone(), "stdout"));
-                    tokio::spawn(read_pipe(out, stdout.clone(), limit));
+                    let out = pipe_source(out)?;
+                    tokio::spawn(read_output(out, stdout.clone(), limit.clone(), "stdout"));
                 } else {
                     stdout.close();
                 }
@@ -302,7 +307,8 @@ impl Program {
         };
         if let Some(err) = spawned.stderr.take() {
             transit.push((duplicate(err.as_raw_fd())?, stderr.clone()));
-            tokio::spawn(read_pipe(err, stderr.clone(), Some((limit, "stderr"))));
+            let err = pipe_source(err)?;
+            tokio::spawn(read_output(err, stderr.clone(), limit, "stderr"));
         } else {
             stderr.close();
         }
@@ -697,44 +703,21 @@ async fn read_into(mut reader: impl tokio::io::AsyncRead + Unpin, buf: Arc<Outpu
     buf.close();
 }
 
-/// Reads a program's output pipe into its buffer until it ends; a stream
-/// that passes its limit stops the program (`limit`), and the rest is read,
-/// counted and dropped. Each read holds the buffer's reading turn until
-/// its bytes are pushed (see `output_in_transit`).
-async fn read_pipe(
-    pipe: tokio::net::unix::pipe::Receiver,
+/// Reads a program's output (a pipe, or its terminal's master) into its
+/// buffer until it ends; a stream that passes its limit stops the program,
+/// and the rest is read, counted and dropped. Each read holds the buffer's
+/// reading turn until its bytes are pushed (see `output_in_transit`).
+async fn read_output(
+    source: Arc<AsyncFd<OwnedFd>>,
     buf: Arc<OutputBuf>,
-    limit: Option<(OutputLimit, &'static str)>,
+    limit: OutputLimit,
+    stream: &'static str,
 ) {
     let mut chunk = vec![0u8; 16 * 1024];
     loop {
-        if pipe.readable().await.is_err() {
-            break;
-        }
-        let _reading = buf.reading();
-        match pipe.try_read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => {
-                if buf.push(&chunk[..n]) == Pushed::OverLimit
-                    && let Some((limit, stream)) = &limit
-                {
-                    limit.exceeded(stream);
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-            Err(_) => break,
-        }
-    }
-    buf.close();
-}
-
-async fn read_pty(master: Arc<AsyncFd<OwnedFd>>, buf: Arc<OutputBuf>, limit: OutputLimit) {
-    let mut chunk = vec![0u8; 16 * 1024];
-    loop {
-        let Ok(mut guard) = master.readable().await else {
+        let Ok(mut guard) = source.readable().await else {
             break;
         };
-        // Held until the bytes are pushed (see `output_in_transit`).
         let _reading = buf.reading();
         let result = guard.try_io(|fd| {
             // SAFETY: reading into a buffer we own from a descriptor we own.
@@ -749,14 +732,22 @@ async fn read_pty(master: Arc<AsyncFd<OwnedFd>>, buf: Arc<OutputBuf>, limit: Out
             Ok(Ok(0)) => break,
             Ok(Ok(n)) => {
                 if buf.push(&chunk[..n]) == Pushed::OverLimit {
-                    limit.exceeded("stdout");
+                    limit.exceeded(stream);
                 }
             }
-            Ok(Err(_)) => break, // EIO: every slave is closed, the program is gone
+            // A terminal's EIO: every slave is closed, the program is gone.
+            Ok(Err(_)) => break,
             Err(_would_block) => continue,
         }
     }
     buf.close();
+}
+
+/// A pipe's reading end, for [`read_output`].
+fn pipe_source(pipe: tokio::net::unix::pipe::Receiver) -> io::Result<Arc<AsyncFd<OwnedFd>>> {
+    // SAFETY: the descriptor is owned by the AsyncFd from here on and is
+    // neither replaced nor closed while registered.
+    Ok(Arc::new(unsafe { AsyncFd::register(pipe.into_nonblocking_fd()?)? }))
 }
 
 async fn write_pty(master: &AsyncFd<OwnedFd>, mut bytes: &[u8]) -> io::Result<()> {
