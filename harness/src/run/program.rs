@@ -747,7 +747,9 @@ async fn read_output(
 fn pipe_source(pipe: tokio::net::unix::pipe::Receiver) -> io::Result<Arc<AsyncFd<OwnedFd>>> {
     // SAFETY: the descriptor is owned by the AsyncFd from here on and is
     // neither replaced nor closed while registered.
-    Ok(Arc::new(unsafe { AsyncFd::register(pipe.into_nonblocking_fd()?)? }))
+    Ok(Arc::new(unsafe {
+        AsyncFd::register(pipe.into_nonblocking_fd()?)?
+    }))
 }
 
 async fn write_pty(master: &AsyncFd<OwnedFd>, mut bytes: &[u8]) -> io::Result<()> {

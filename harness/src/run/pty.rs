@@ -17,44 +17,71 @@ pub struct Pty {
     pub slave: OwnedFd,
 }
 
+/// Opens a new PTY, both ends close-on-exec from the start.
+///
+/// `openpty` opens them without close-on-exec, and marking them afterwards
+/// leaves a moment in which a program that another scenario starts with
+/// the standard library (`ip`, which socklab runs while it links hosts)
+/// keeps a copy of the terminal across its `execve`, for as long as it
+/// runs: the terminal's end (`POLLHUP`, `EIO`) does not come when the
+/// program on it exits, and a check that waits for it decides on a
+/// terminal that merely looks open. So the master is opened with
+/// `O_CLOEXEC` and the slave comes from it through `TIOCGPTPEER` (Linux
+/// 4.13), or by its name before that, with `O_CLOEXEC` too.
 pub fn open() -> io::Result<Pty> {
-    let pair = nix::pty::openpty(None, None).map_err(io::Error::from)?;
-    let mut attrs = termios::tcgetattr(pair.slave.as_fd()).map_err(io::Error::from)?;
+    let master = open_cloexec(
+        c"/dev/ptmx",
+        libc::O_RDWR | libc::O_NOCTTY | libc::O_NONBLOCK,
+    )?;
+    let slave = open_slave(&master)?;
+    let mut attrs = termios::tcgetattr(slave.as_fd()).map_err(io::Error::from)?;
     attrs
         .local_flags
         .remove(LocalFlags::ECHO | LocalFlags::ECHOE | LocalFlags::ECHOK | LocalFlags::ECHONL);
     attrs
         .output_flags
         .remove(OutputFlags::OPOST | OutputFlags::ONLCR);
-    termios::tcsetattr(pair.slave.as_fd(), SetArg::TCSANOW, &attrs).map_err(io::Error::from)?;
-    set_nonblocking(&pair.master)?;
-    // openpty opens both without close-on-exec: a program started by any
-    // other scenario meanwhile (socklab's tools included) must not keep them.
-    close_on_exec(&pair.master)?;
-    close_on_exec(&pair.slave)?;
-    Ok(Pty {
-        master: pair.master,
-        slave: pair.slave,
-    })
+    termios::tcsetattr(slave.as_fd(), SetArg::TCSANOW, &attrs).map_err(io::Error::from)?;
+    Ok(Pty { master, slave })
 }
 
-fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
-    // SAFETY: fcntl on a descriptor we own.
-    unsafe {
-        let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
-        if flags < 0 || libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
-fn close_on_exec(fd: &OwnedFd) -> io::Result<()> {
-    // SAFETY: fcntl on a descriptor we own.
-    if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) } < 0 {
+/// The slave side of a new master: unlocked, then opened through the
+/// master, or by its name on a kernel without `TIOCGPTPEER`.
+fn open_slave(master: &OwnedFd) -> io::Result<OwnedFd> {
+    let unlock: libc::c_int = 0;
+    // SAFETY: TIOCSPTLCK reads one int from the pointer we pass.
+    if unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) } < 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(())
+    let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
+    // SAFETY: an ioctl that returns a new descriptor we own.
+    let peer = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTPEER, flags) };
+    if peer >= 0 {
+        // SAFETY: a fresh descriptor nobody else owns.
+        return Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(peer) });
+    }
+    let error = io::Error::last_os_error();
+    if !matches!(error.raw_os_error(), Some(libc::EINVAL | libc::ENOTTY)) {
+        return Err(error);
+    }
+    let mut number: libc::c_uint = 0;
+    // SAFETY: TIOCGPTN writes one unsigned int to the pointer we pass.
+    if unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTN, &mut number) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let name =
+        std::ffi::CString::new(format!("/dev/pts/{number}")).expect("a terminal's name has no NUL");
+    open_cloexec(&name, libc::O_RDWR | libc::O_NOCTTY)
+}
+
+fn open_cloexec(path: &std::ffi::CStr, flags: libc::c_int) -> io::Result<OwnedFd> {
+    // SAFETY: open(2) with a valid C string; the descriptor is owned below.
+    let fd = unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor nobody else owns.
+    Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
 }
 
 /// The byte that ends input on a terminal in canonical mode (^D).
@@ -101,6 +128,35 @@ pub fn deliver(master: &OwnedFd) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
+        // SAFETY: fcntl on a descriptor we own.
+        unsafe {
+            let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
+            if flags < 0 || libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) < 0
+            {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        Ok(())
+    }
+
+    /// Both ends are close-on-exec from the moment they exist: no program
+    /// started meanwhile keeps the terminal (see `open`).
+    #[test]
+    fn both_ends_are_close_on_exec_and_the_master_does_not_block() {
+        let pty = open().unwrap();
+        for fd in [&pty.master, &pty.slave] {
+            // SAFETY: F_GETFD on a descriptor we own.
+            let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFD) };
+            assert_eq!(flags & libc::FD_CLOEXEC, libc::FD_CLOEXEC);
+        }
+        // SAFETY: as above.
+        let status = unsafe { libc::fcntl(pty.master.as_raw_fd(), libc::F_GETFL) };
+        assert_eq!(status & libc::O_NONBLOCK, libc::O_NONBLOCK);
+        // SAFETY: isatty on a descriptor we own.
+        assert_eq!(unsafe { libc::isatty(pty.slave.as_raw_fd()) }, 1);
+    }
 
     /// Once `deliver` returns, a line written to the master is the
     /// program's to read, and so is the end of input after it.

@@ -251,14 +251,15 @@ pub(super) fn link_hosts(hosts: &[Arc<OwnedFd>]) -> io::Result<(OwnedFd, Vec<Ipv
 /// [`super::spawn`]).
 fn run_ip_batch(netns: RawFd, batch: &str) -> io::Result<()> {
     on_thread_in(Some(netns), None, || {
-        let starting = super::spawn::Starting::new();
+        // Held until `ip` has exited: it keeps copies of socklab's
+        // descriptors past the moment `spawn` returns (see `Starting`).
+        let _starting = super::spawn::Starting::new();
         let mut child = std::process::Command::new("ip")
             .args(["-batch", "-"])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()?;
-        drop(starting);
         {
             use std::io::Write;
             let mut stdin = child.stdin.take().expect("piped stdin");

@@ -45,8 +45,9 @@ pub fn start_mark() -> u64 {
 }
 
 /// How many starts that began before `mark` are still under way. Until
-/// its `execve`, a program being started holds copies of all of socklab's
-/// descriptors (close-on-exec closes them only then): a pipe or a
+/// it closes them (just before its `execve` here; during it, after socklab
+/// has gone on, for `std::process::Command`), a program being started
+/// holds copies of all of socklab's descriptors: a pipe or a
 /// connection socklab closed before `mark` stays open while such a start
 /// lasts, and its reader sees neither the end of input nor the FIN. What
 /// the kernel shows meanwhile is not yet what socklab did, so nothing is
@@ -59,7 +60,8 @@ pub fn started_before(mark: u64) -> usize {
 
 /// Counts a start under way for as long as it lives (see
 /// [`started_before`]); for starts made outside this module
-/// (`std::process::Command`), too.
+/// (`std::process::Command`), too, kept until the program has exited:
+/// nothing tells when its `execve` has closed what it inherited.
 pub struct Starting(u64);
 
 impl Starting {
@@ -450,25 +452,32 @@ fn above_stdio(fd: OwnedFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }
 
-/// In the child, just before `execve`: every descriptor above 2 marked
-/// close-on-exec, so that the program gets its standard streams and
-/// nothing else of socklab's. A descriptor socklab (or a library it uses:
-/// `openpty`) opened without `O_CLOEXEC` would otherwise live on in the
-/// program: another scenario's terminal, another student's, which the
-/// program could read and type into, and whose end of output would never
-/// come while the program lived. (The child has a descriptor table of its
-/// own: `clone` without `CLONE_FILES`.)
+/// In the child, just before `execve`: every descriptor above 2 closed,
+/// so that the program gets its standard streams and nothing else of
+/// socklab's. A descriptor socklab (or a library it uses) opened without
+/// `O_CLOEXEC` would otherwise live on in the program: another scenario's
+/// terminal, another student's, which the program could read and type
+/// into, and whose end of output would never come while the program lived.
+///
+/// Closed here, not marked close-on-exec: `execve` lets the suspended
+/// parent go on (the `CLONE_VFORK` wake-up, when the new program's memory
+/// replaces socklab's) before it closes the close-on-exec descriptors, and
+/// a child put off the CPU between the two held copies of every pipe and
+/// terminal of socklab's while socklab no longer counted it as starting
+/// ([`started_before`]): a client that had exited still looked as if its
+/// output were open. Closed here, they are gone before socklab goes on.
+/// (The child has a descriptor table of its own: `clone` without
+/// `CLONE_FILES`.)
 ///
 /// # Safety
 /// Only in the child of [`clone_vm_vfork`].
 unsafe fn close_all_but_stdio() {
-    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
     // SAFETY: system calls on the child's own descriptor table.
     unsafe {
-        if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC) == 0 {
+        if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) == 0 {
             return;
         }
-        // Before Linux 5.11: one at a time, as far as the limit reaches.
+        // Before Linux 5.9: one at a time, as far as the limit reaches.
         let mut limit: libc::rlimit = std::mem::zeroed();
         let top = if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
             limit.rlim_cur.min(1 << 16) as libc::c_int
@@ -476,7 +485,7 @@ unsafe fn close_all_but_stdio() {
             1024
         };
         for fd in 3..top {
-            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+            libc::close(fd);
         }
     }
 }
@@ -665,6 +674,32 @@ mod tests {
                     && !target.contains(&*file.path().to_string_lossy()),
                 "the child holds {target}:\n{out}"
             );
+        }
+        drop(pty);
+    }
+
+    /// The moment `spawn` returns, the program holds its standard streams
+    /// only: nothing of socklab's waits for the `execve` to close it.
+    #[tokio::test]
+    async fn when_spawn_returns_the_child_holds_only_its_standard_streams() {
+        let pty = nix::pty::openpty(None, None).unwrap();
+        let (_read, _write) = std::io::pipe().unwrap();
+        // Without the close, the child is caught holding them in about
+        // one spawn of a few dozen.
+        for _ in 0..100 {
+            let mut command = Command::new("sleep");
+            command.args(["10"]).env("PATH", "/usr/bin:/bin");
+            let mut spawned = command.spawn(&mut || Ok(())).unwrap();
+            let fds: Vec<String> = std::fs::read_dir(format!("/proc/{}/fd", spawned.child.id()))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            let mut fds: Vec<u32> = fds.iter().map(|f| f.parse().unwrap()).collect();
+            fds.sort();
+            assert_eq!(fds, [0, 1, 2]);
+            // SAFETY: killing our own child, reaped by the wait below.
+            unsafe { libc::kill(spawned.child.id() as libc::pid_t, libc::SIGKILL) };
+            spawned.child.wait().await.unwrap();
         }
         drop(pty);
     }
