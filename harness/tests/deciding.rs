@@ -393,3 +393,61 @@ fn concurrent_branches_are_not_decided_while_two_run() {
         "with another branch running, the silence is waited out: {message}"
     );
 }
+
+/// A program that has already exited is typed into, on a pipe and on a
+/// terminal: whether it was gone when socklab typed is timing, so the
+/// typing is not what fails; the check after it says what the program did.
+const TYPED_INTO_A_PROGRAM_GONE: &str = r#"
+scenarios:
+  - name: gone/pipe
+    steps:
+      - start: cli
+        program: prog
+        args: [gone]
+        stdin: pipe
+      - exit: cli
+        code: 2
+        title: it exits at once
+      - type: cli
+        line: hello
+      - type: cli
+        eof: true
+      - expect: cli
+        text: hello
+        title: it echoes what was typed
+  - name: gone/terminal
+    steps:
+      - start: cli
+        program: prog
+        args: [gone]
+      - exit: cli
+        code: 2
+        title: it exits at once
+      - type: cli
+        line: hello
+      - type: cli
+        eof: true
+      - expect: cli
+        text: hello
+        title: it echoes what was typed
+"#;
+
+#[test]
+fn typing_into_a_program_that_has_exited_leaves_the_verdict_to_the_next_check() {
+    let report = run(TYPED_INTO_A_PROGRAM_GONE);
+    for name in ["gone/pipe", "gone/terminal"] {
+        let checks = checks(&report, name);
+        let (_, status, message) = check(&checks, "it exits at once");
+        assert_eq!(status, "passed", "{name}: {message}");
+        let (_, status, message) = check(&checks, "it echoes what was typed");
+        assert_eq!(status, "failed", "{name}: {message}");
+        assert!(
+            message.contains("closed its output without printing"),
+            "{name}: {message}"
+        );
+        assert!(
+            checks.iter().all(|(_, _, m)| !m.contains("could not")),
+            "{name}: {checks:#?}"
+        );
+    }
+}

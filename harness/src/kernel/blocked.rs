@@ -380,11 +380,17 @@ fn select_fds(pid: u32, nfds: i32, sets: [u64; 3]) -> Result<Vec<Interest>, Stri
 }
 
 /// The interest list of epoll descriptor `epfd`, from `/proc/PID/fdinfo/EPFD`
-/// (`tfd: 5 events: 19 data: …`).
+/// (`tfd: 5 events: 19 data: …`), in the order of the descriptors: the
+/// kernel lists them in the order of its own tree (by the address of each
+/// open file), which differs from run to run.
 fn epoll_fds(pid: u32, epfd: i32) -> Result<Vec<Interest>, String> {
     let info =
         std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{epfd}")).map_err(|e| e.to_string())?;
-    Ok(info
+    Ok(parse_epoll_fdinfo(&info))
+}
+
+fn parse_epoll_fdinfo(info: &str) -> Vec<Interest> {
+    let mut fds: Vec<Interest> = info
         .lines()
         .filter_map(|line| {
             let mut words = line.split_whitespace();
@@ -402,12 +408,27 @@ fn epoll_fds(pid: u32, epfd: i32) -> Result<Vec<Interest>, String> {
                 output: events & libc::EPOLLOUT as u32 != 0,
             })
         })
-        .collect())
+        .collect();
+    fds.sort_by_key(|interest| interest.fd);
+    fds
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_epoll_interest_list_is_in_the_order_of_its_descriptors() {
+        let info = "pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t1057\n\
+                    tfd:        9 events:       1d data: 2 pos:0 ino:5 sdev:8\n\
+                    tfd:        4 events:       19 data: 1 pos:0 ino:6 sdev:8\n\
+                    tfd:        6 events:       04 data: 3 pos:0 ino:7 sdev:8\n";
+        let fds: Vec<(i32, bool, bool)> = parse_epoll_fdinfo(info)
+            .iter()
+            .map(|i| (i.fd, i.input, i.output))
+            .collect();
+        assert_eq!(fds, [(4, true, false), (6, false, true), (9, true, true)]);
+    }
 
     #[test]
     fn syscall_lines() {

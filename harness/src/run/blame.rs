@@ -20,12 +20,17 @@ use socklab_scenario::Action;
 use super::program::Program;
 use super::sockets;
 use super::state::ScenarioState;
+use super::wait::Until;
 use crate::check::{Judgement, Outcome, blame};
 use crate::facts::Conduct;
 use crate::kernel::{self, ProcessView, States, TcpState};
 
 /// How long socklab looks at a running program's CPU use.
 const BUSY_LOOK: Duration = Duration::from_millis(100);
+
+/// How long a program the kernel is ending is given for its exit to be
+/// collected before it is described.
+const EXIT_SOON: Duration = Duration::from_millis(500);
 
 impl ScenarioState<'_> {
     /// `judgement` (a failed one) with the student program whose behaviour
@@ -147,9 +152,20 @@ impl ScenarioState<'_> {
             printed: kept.len() as u64,
             printed_dropped: dropped,
         };
-        let (Some(pid), None) = (program.pid, program.exit_info()) else {
+        let Some(pid) = program.pid else {
             return conduct;
         };
+        // A program on its way out (a crash that closed the connection the
+        // check read) is described by how it ended, not by whether socklab
+        // had collected its end when the check failed.
+        if program.exit_info().is_none() && super::procfs::stat(pid).is_some_and(|s| s.exiting) {
+            let soon = tokio::time::Instant::now() + EXIT_SOON;
+            program.wait_exit(&Until::deadline(soon)).await;
+            conduct.program = self.program_fact(program, false);
+        }
+        if program.exit_info().is_some() {
+            return conduct;
+        }
         let pids = kernel::process::tree(&[pid]);
         let cpu = |pids: &[u32]| -> Duration {
             pids.iter()
@@ -158,6 +174,11 @@ impl ScenarioState<'_> {
         };
         let before = cpu(&pids);
         tokio::time::sleep(BUSY_LOOK).await;
+        if program.exit_info().is_some() {
+            // It ended during the look: that is what it did.
+            conduct.program = self.program_fact(program, false);
+            return conduct;
+        }
         conduct.busy = Some((cpu(&pids).saturating_sub(before), BUSY_LOOK));
         let host = self.sandbox.host(program.host.as_deref());
         let Ok(diag) = self.sockets.of(host) else {

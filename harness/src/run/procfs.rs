@@ -13,6 +13,9 @@ pub struct ProcStat {
     pub comm: String,
     pub state: char,
     pub ppid: u32,
+    /// The kernel is ending it (`PF_EXITING`): its descriptors are closing
+    /// or closed, its exit status not yet there for its parent.
+    pub exiting: bool,
 }
 
 pub fn stat(pid: u32) -> Option<ProcStat> {
@@ -28,11 +31,15 @@ fn parse_stat(text: &str) -> Option<ProcStat> {
     let mut rest = text[close + 1..].split_whitespace();
     let state = rest.next()?.chars().next()?;
     let ppid = rest.next()?.parse().ok()?;
+    // pgrp, session, tty_nr, tpgid, then the flags.
+    let flags: u64 = rest.nth(4).and_then(|f| f.parse().ok()).unwrap_or(0);
+    const PF_EXITING: u64 = 0x4;
     Some(ProcStat {
         pid,
         comm,
         state,
         ppid,
+        exiting: flags & PF_EXITING != 0 || matches!(state, 'Z' | 'X'),
     })
 }
 
@@ -280,6 +287,21 @@ mod tests {
         assert_eq!(s.comm, "a (b) c");
         assert_eq!(s.state, 'S');
         assert_eq!(s.ppid, 7);
+        assert!(!s.exiting);
+    }
+
+    #[test]
+    fn a_process_on_its_way_out_is_exiting() {
+        // The flags of a task in do_exit (PF_EXITING, 0x4, set).
+        let s = parse_stat("42 (srv) R 7 42 42 0 -1 4194372 0 0").unwrap();
+        assert!(s.exiting);
+        let s = parse_stat("42 (srv) R 7 42 42 0 -1 4194368 0 0").unwrap();
+        assert!(!s.exiting);
+        assert!(
+            parse_stat("42 (srv) Z 7 42 42 0 -1 4194368 0 0")
+                .unwrap()
+                .exiting
+        );
     }
 
     #[test]

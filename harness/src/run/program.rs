@@ -436,9 +436,10 @@ impl Program {
                 Input::Pty(master) => write_pty(master, bytes).await,
                 Input::Pipe(pipe) => pipe.write_all(bytes).await,
                 Input::InProcess(duplex) => duplex.write_all(bytes).await,
-                Input::Closed => Err(io::Error::new(
-                    io::ErrorKind::BrokenPipe,
-                    "the program's input is closed",
+                // socklab ended it (a scenario that types after `eof`),
+                // not the program: not taken for a program gone.
+                Input::Closed => Err(io::Error::other(
+                    "socklab has already ended the program's input",
                 )),
             }
         };
