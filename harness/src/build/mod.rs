@@ -560,12 +560,27 @@ impl BuildJail {
             .stdin(spawn::Stdio::Null)
             .stdout(spawn::Stdio::Piped)
             .stderr(spawn::Stdio::Piped);
-        let cgroups = self.sandbox.cgroup_procs_fds();
         let limits = self.limits.clone();
         let run_as = self.run_as;
-        let spawned = self.sandbox.spawn(None, &mut command, &mut || {
-            crate::sandbox::confine_in_child(&cgroups, false, Some(&limits), run_as.as_ref())
-        });
+        // On a blocking thread: a start takes milliseconds (tens of them
+        // when joining a v1 cgroup waits for an RCU grace period), and the
+        // task that builds also starts the scenarios and the other compiles.
+        let spawned = match self.sandbox.entry(None) {
+            Ok(entry) => tokio::task::spawn_blocking(move || {
+                let cgroups = entry.cgroup_procs_fds();
+                entry.spawn(&mut command, &mut || {
+                    crate::sandbox::confine_in_child(
+                        &cgroups,
+                        false,
+                        Some(&limits),
+                        run_as.as_ref(),
+                    )
+                })
+            })
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e))),
+            Err(e) => Err(e),
+        };
         let spawn::Spawned {
             mut child,
             stdout,

@@ -32,7 +32,7 @@ pub use identity::{Identities, NOBODY, SubmissionIdentity};
 use std::collections::BTreeMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::Arc;
 
 use socklab_reference::net::{HostNet, Net};
@@ -302,6 +302,43 @@ pub fn confine_in_child(
         user.apply_in_child()?;
     }
     Ok(())
+}
+
+/// The namespaces and cgroups of a sandbox a program starts in, held
+/// apart from the sandbox ([`Sandbox::entry`]).
+pub struct Entry {
+    netns: Option<OwnedFd>,
+    pidns: Option<OwnedFd>,
+    mntns: Option<OwnedFd>,
+    ipcns: Option<OwnedFd>,
+    cgroups: Vec<OwnedFd>,
+    marker: String,
+}
+
+impl Entry {
+    /// The `cgroup.procs` descriptors the program joins (for
+    /// [`confine_in_child`]).
+    pub fn cgroup_procs_fds(&self) -> Vec<Option<RawFd>> {
+        self.cgroups.iter().map(|fd| Some(fd.as_raw_fd())).collect()
+    }
+
+    /// As [`Sandbox::spawn`]; blocks the calling thread until the program
+    /// has started (call it on a blocking thread of the runtime).
+    pub fn spawn(
+        &self,
+        command: &mut spawn::Command,
+        in_child: &mut (dyn FnMut() -> io::Result<()> + Send),
+    ) -> io::Result<spawn::Spawned> {
+        let raw = |fd: &Option<OwnedFd>| fd.as_ref().map(|fd| fd.as_raw_fd());
+        let joined = namespaces::Joined {
+            netns: raw(&self.netns),
+            pidns: raw(&self.pidns),
+            mntns: raw(&self.mntns),
+            ipcns: raw(&self.ipcns),
+        };
+        command.env(SANDBOX_ENV, &self.marker);
+        namespaces::spawn_in(joined, command, in_child)
+    }
 }
 
 /// The unprivileged user a student's processes run as.
@@ -595,6 +632,32 @@ impl Sandbox {
         };
         command.env(SANDBOX_ENV, &self.marker);
         namespaces::spawn_in(joined, command, in_child)
+    }
+
+    /// What a start on `host` joins, as descriptors of its own: for a
+    /// start made on a blocking thread ([`Entry::spawn`]), which must not
+    /// depend on the sandbox outliving it.
+    pub fn entry(&self, host: Option<&str>) -> io::Result<Entry> {
+        let own = |fd: Option<RawFd>| -> io::Result<Option<OwnedFd>> {
+            // SAFETY: the sandbox holds these descriptors open for the call.
+            fd.map(|fd| unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned())
+                .transpose()
+        };
+        Ok(Entry {
+            netns: own(self.host(host).netns_fd())?,
+            pidns: own(self.pid_namespace.as_ref().map(|p| p.ns_fd()))?,
+            mntns: own(self.mount_namespace.as_ref().map(|m| m.ns_fd()))?,
+            ipcns: own(self.ipc_namespace.as_ref().map(|fd| fd.as_raw_fd()))?,
+            cgroups: self
+                .cgroup_procs_fds()
+                .into_iter()
+                .map(own)
+                .collect::<io::Result<Vec<_>>>()?
+                .into_iter()
+                .flatten()
+                .collect(),
+            marker: self.marker.clone(),
+        })
     }
 
     /// The pid (as socklab sees it) of the init of the scenario's pid
