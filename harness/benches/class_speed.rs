@@ -17,7 +17,8 @@
 //!    `/work/shared/bench/check50_lab3` (or `BENCH_CHECK50_SLUG`) to socklab
 //!    running the same nine scenarios with `--only`, build included on both
 //!    sides, in alternation, `BENCH_PAIRS` pairs (default 3), median of the
-//!    per-pair ratios (target ≥ 10×). check50 is the one at
+//!    per-pair ratios (target ≥ 10×), socklab at `-j 2` and at its default
+//!    `-j`, each right after the same check50 run. check50 is the one at
 //!    `BENCH_CHECK50` (default `/tmp/c50/bin/check50`; install it in a venv
 //!    under /tmp, its README says how); without it this part says so and is
 //!    left out;
@@ -80,14 +81,17 @@ fn socklab() -> Command {
 
 /// Times one `socklab run` of the lab on `submission`, `only` scenarios
 /// when given; seconds, and whether socklab said every check passed.
-fn time_run(repo: &Path, submission: &Path, jobs: usize, only: &[&str]) -> (f64, bool) {
+/// `jobs`: `-j`, or `None` for socklab's default.
+fn time_run(repo: &Path, submission: &Path, jobs: Option<usize>, only: &[&str]) -> (f64, bool) {
     let mut command = socklab();
     command
         .arg("run")
         .arg(repo.join("scenarios/lab3/lab.yaml"))
         .arg("--submission")
-        .arg(submission)
-        .args(["-j", &jobs.to_string()]);
+        .arg(submission);
+    if let Some(jobs) = jobs {
+        command.args(["-j", &jobs.to_string()]);
+    }
     for name in only {
         command.args(["--only", name]);
     }
@@ -226,7 +230,7 @@ fn main() {
     for _ in 0..rounds {
         let copy = tempfile::tempdir().expect("temp dir");
         fixtures::copy_dir(&good, copy.path()).expect("copy");
-        let (wall, passed) = time_run(&repo, copy.path(), 2, &[]);
+        let (wall, passed) = time_run(&repo, copy.path(), Some(2), &[]);
         all_passed &= passed;
         walls.push(wall);
     }
@@ -287,8 +291,11 @@ fn main() {
     );
     if check50.is_file() && slug.is_dir() {
         let pairs = env_number("BENCH_PAIRS", 3).max(1);
-        let mut ratios = Vec::new();
-        let (mut c50_times, mut our_times) = (Vec::new(), Vec::new());
+        // socklab at `-j 2` and at its default `-j` (what a user types),
+        // each run right after the same check50 run.
+        let (mut ratios, mut default_ratios) = (Vec::new(), Vec::new());
+        let (mut c50_times, mut our_times, mut default_times) =
+            (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..pairs {
             let copy = tempfile::tempdir().expect("temp dir");
             fixtures::copy_dir(&good, copy.path()).expect("copy");
@@ -310,16 +317,23 @@ fn main() {
             }
             let copy = tempfile::tempdir().expect("temp dir");
             fixtures::copy_dir(&good, copy.path()).expect("copy");
-            let (ours, _) = time_run(&repo, copy.path(), 2, &CHECK50_SCENARIOS);
+            let (ours, _) = time_run(&repo, copy.path(), Some(2), &CHECK50_SCENARIOS);
+            let copy = tempfile::tempdir().expect("temp dir");
+            fixtures::copy_dir(&good, copy.path()).expect("copy");
+            let (default, _) = time_run(&repo, copy.path(), None, &CHECK50_SCENARIOS);
             c50_times.push(theirs);
             our_times.push(ours);
+            default_times.push(default);
             ratios.push(theirs / ours);
+            default_ratios.push(theirs / default);
         }
         println!(
-            "\ncheck50: the same 9 scenarios, build included: check50 median {:.2} s, socklab -j 2 median {:.2} s, ratio median {:.1}× over {pairs} pairs  [target ≥ 10×]; load average {}",
+            "\ncheck50: the same 9 scenarios, build included: check50 median {:.2} s; socklab -j 2 median {:.2} s, ratio median {:.1}×; socklab at its default -j median {:.2} s, ratio median {:.1}×; over {pairs} pairs  [target ≥ 10×]; load average {}",
             median(&mut c50_times),
             median(&mut our_times),
             median(&mut ratios),
+            median(&mut default_times),
+            median(&mut default_ratios),
             load_average()
         );
     } else {
