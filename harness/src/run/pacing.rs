@@ -103,6 +103,29 @@ pub fn unsent(socket: &impl AsRawFd) -> u32 {
     if ok == -1 { 0 } else { n.max(0) as u32 }
 }
 
+/// Acknowledges at once what `socket` has received (`TCP_QUICKACK`), after
+/// socklab read from it. Linux may hold the acknowledgement of a segment
+/// back for up to 40 ms, hoping to carry it on a reply; meanwhile the
+/// program that sent it still shows bytes, or its FIN, not yet
+/// acknowledged, and socklab cannot decide that nothing is in flight.
+/// socklab's sockets say so at once instead (as any reader may; the option
+/// sends an acknowledgement that is due and keeps the socket in quick mode
+/// for a while).
+pub fn acknowledge_now(socket: &impl AsRawFd) {
+    let on: libc::c_int = 1;
+    // SAFETY: setsockopt reads one int from the pointer we pass, on a
+    // socket we hold; a failure only leaves the acknowledgement delayed.
+    unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_QUICKACK,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+}
+
 /// Waits until `ready` says so: probing at once, then after yielding, then
 /// every millisecond.
 pub async fn until(mut ready: impl FnMut() -> bool) {
@@ -134,6 +157,54 @@ pub async fn taken(reader: Option<&Reader>, written: u64) {
 mod tests {
     use super::*;
     use tokio::io::AsyncWriteExt;
+
+    /// The state and the unacknowledged segments of a socket (`TCP_INFO`).
+    fn state_and_unacked(socket: &impl AsRawFd) -> (u8, u32) {
+        // SAFETY: TCP_INFO fills at most `len` bytes of a zeroed tcp_info.
+        unsafe {
+            let mut info: libc::tcp_info = std::mem::zeroed();
+            let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+            libc::getsockopt(
+                socket.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_INFO,
+                (&mut info as *mut libc::tcp_info).cast(),
+                &mut len,
+            );
+            (info.tcpi_state, info.tcpi_unacked)
+        }
+    }
+
+    /// Once socklab has read a reply and its FIN and said so, the program
+    /// that sent them has nothing unacknowledged: its close is over
+    /// (FIN_WAIT2), not waiting for a delayed acknowledgement.
+    #[test]
+    fn what_socklab_read_is_acknowledged_at_once() {
+        use std::io::{Read, Write};
+        const FIN_WAIT2: u8 = 5;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut ours = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut program, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 64];
+        // Back and forth first, so that the kernel delays acknowledgements
+        // as it does in a conversation.
+        for _ in 0..4 {
+            ours.write_all(b"question\n").unwrap();
+            let _ = program.read(&mut buf).unwrap();
+            program.write_all(b"answer\n").unwrap();
+            let _ = ours.read(&mut buf).unwrap();
+            acknowledge_now(&ours);
+        }
+        ours.write_all(b"bye\n").unwrap();
+        let _ = program.read(&mut buf).unwrap();
+        program.write_all(b"last\n").unwrap();
+        program.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut rest = Vec::new();
+        ours.read_to_end(&mut rest).unwrap();
+        acknowledge_now(&ours);
+        assert_eq!(rest, b"last\n");
+        assert_eq!(state_and_unacked(&program), (FIN_WAIT2, 0));
+    }
 
     /// Whole messages to a reader that takes nothing: the writer stops
     /// once the reader holds a backlog's worth, probing or not (what it

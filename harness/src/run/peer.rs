@@ -270,7 +270,11 @@ impl Peer {
             Ok(s) => s,
             Err(e) => return ReadEnd::Error(e.to_string()),
         };
-        match until.wait(stream.read(&mut chunk)).await {
+        let read = until.wait(stream.read(&mut chunk)).await;
+        if matches!(read, Ok(Ok(_))) {
+            pacing::acknowledge_now(&*stream);
+        }
+        match read {
             Ok(Ok(0)) => {
                 self.eof = true;
                 self.log.push(PeerEvent::Eof);

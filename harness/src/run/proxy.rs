@@ -275,7 +275,11 @@ async fn pump(
     let mut at_end = false;
     let end = 'outer: loop {
         if !at_end {
-            match from.read(&mut chunk).await {
+            let read = from.read(&mut chunk).await;
+            if read.is_ok() {
+                pacing::acknowledge_now(from.as_ref());
+            }
+            match read {
                 Ok(0) | Err(_) => at_end = true,
                 Ok(n) => messages.extend(&chunk[..n]),
             }
