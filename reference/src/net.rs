@@ -31,3 +31,25 @@ impl Net for HostNet {
         }
     }
 }
+
+/// Acknowledges at once what `socket` has received (`TCP_QUICKACK`), after
+/// a read. Linux may hold the acknowledgement of a segment back for up to
+/// 40 ms, hoping to carry it on a reply; meanwhile the program that sent
+/// it still shows bytes, or its FIN, not yet acknowledged, and a grader
+/// watching it cannot tell that nothing is in flight. The option sends an
+/// acknowledgement that is due and keeps the socket in quick mode for a
+/// while; a failure only leaves the acknowledgement delayed.
+pub fn acknowledge_now(socket: &impl std::os::fd::AsRawFd) {
+    let on: libc::c_int = 1;
+    // SAFETY: setsockopt reads one int from the pointer we pass, on a
+    // socket the caller holds.
+    unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_QUICKACK,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+}

@@ -103,28 +103,8 @@ pub fn unsent(socket: &impl AsRawFd) -> u32 {
     if ok == -1 { 0 } else { n.max(0) as u32 }
 }
 
-/// Acknowledges at once what `socket` has received (`TCP_QUICKACK`), after
-/// socklab read from it. Linux may hold the acknowledgement of a segment
-/// back for up to 40 ms, hoping to carry it on a reply; meanwhile the
-/// program that sent it still shows bytes, or its FIN, not yet
-/// acknowledged, and socklab cannot decide that nothing is in flight.
-/// socklab's sockets say so at once instead (as any reader may; the option
-/// sends an acknowledgement that is due and keeps the socket in quick mode
-/// for a while).
-pub fn acknowledge_now(socket: &impl AsRawFd) {
-    let on: libc::c_int = 1;
-    // SAFETY: setsockopt reads one int from the pointer we pass, on a
-    // socket we hold; a failure only leaves the acknowledgement delayed.
-    unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_QUICKACK,
-            (&on as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        );
-    }
-}
+/// socklab's sockets acknowledge what they read at once (see there).
+pub use socklab_reference::net::acknowledge_now;
 
 /// Waits until `ready` says so: probing at once, then after yielding, then
 /// every millisecond.

@@ -322,8 +322,9 @@ impl Entry {
         self.cgroups.iter().map(|fd| Some(fd.as_raw_fd())).collect()
     }
 
-    /// As [`Sandbox::spawn`]; blocks the calling thread until the program
-    /// has started (call it on a blocking thread of the runtime).
+    /// Starts a program in these namespaces (see [`Sandbox::spawn`]);
+    /// blocks the calling thread until it has started (off the async
+    /// threads, where the start would hold up other tasks).
     pub fn spawn(
         &self,
         command: &mut spawn::Command,
@@ -624,14 +625,7 @@ impl Sandbox {
         command: &mut spawn::Command,
         in_child: &mut (dyn FnMut() -> io::Result<()> + Send),
     ) -> io::Result<spawn::Spawned> {
-        let joined = namespaces::Joined {
-            netns: self.host(host).netns_fd(),
-            pidns: self.pid_namespace.as_ref().map(|p| p.ns_fd()),
-            mntns: self.mount_namespace.as_ref().map(|m| m.ns_fd()),
-            ipcns: self.ipc_namespace.as_ref().map(|fd| fd.as_raw_fd()),
-        };
-        command.env(SANDBOX_ENV, &self.marker);
-        namespaces::spawn_in(joined, command, in_child)
+        self.entry(host)?.spawn(command, in_child)
     }
 
     /// What a start on `host` joins, as descriptors of its own: for a
