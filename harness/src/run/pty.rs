@@ -53,16 +53,9 @@ fn open_slave(master: &OwnedFd) -> io::Result<OwnedFd> {
     if unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) } < 0 {
         return Err(io::Error::last_os_error());
     }
-    let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
-    // SAFETY: an ioctl that returns a new descriptor we own.
-    let peer = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTPEER, flags) };
-    if peer >= 0 {
-        // SAFETY: a fresh descriptor nobody else owns.
-        return Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(peer) });
-    }
-    let error = io::Error::last_os_error();
-    if !matches!(error.raw_os_error(), Some(libc::EINVAL | libc::ENOTTY)) {
-        return Err(error);
+    match peer(master, libc::O_RDWR | libc::O_NOCTTY) {
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOTTY)) => {}
+        opened => return opened,
     }
     let mut number: libc::c_uint = 0;
     // SAFETY: TIOCGPTN writes one unsigned int to the pointer we pass.
@@ -72,6 +65,24 @@ fn open_slave(master: &OwnedFd) -> io::Result<OwnedFd> {
     let name =
         std::ffi::CString::new(format!("/dev/pts/{number}")).expect("a terminal's name has no NUL");
     open_cloexec(&name, libc::O_RDWR | libc::O_NOCTTY)
+}
+
+/// A descriptor of the terminal of `master`, opened through it
+/// (`TIOCGPTPEER`, Linux 4.13), close-on-exec.
+fn peer(master: &OwnedFd, flags: libc::c_int) -> io::Result<OwnedFd> {
+    // SAFETY: an ioctl that returns a new descriptor we own.
+    let fd = unsafe {
+        libc::ioctl(
+            master.as_raw_fd(),
+            libc::TIOCGPTPEER,
+            flags | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor nobody else owns.
+    Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
 }
 
 fn open_cloexec(path: &std::ffi::CStr, flags: libc::c_int) -> io::Result<OwnedFd> {
@@ -100,19 +111,7 @@ pub const EOF_BYTE: u8 = 0x04;
 /// this returns the bytes, or the end of input, are the program's to read.
 /// Blocks briefly: call it off the async threads.
 pub fn deliver(master: &OwnedFd) -> io::Result<()> {
-    // SAFETY: an ioctl that returns a new descriptor we own.
-    let peer = unsafe {
-        libc::ioctl(
-            master.as_raw_fd(),
-            libc::TIOCGPTPEER,
-            libc::O_RDWR | libc::O_NOCTTY | libc::O_NONBLOCK | libc::O_CLOEXEC,
-        )
-    };
-    if peer < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `peer` is a fresh descriptor owned by nobody else.
-    let peer = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(peer) };
+    let peer = peer(master, libc::O_RDWR | libc::O_NOCTTY | libc::O_NONBLOCK)?;
     let mut pfd = libc::pollfd {
         fd: peer.as_raw_fd(),
         events: libc::POLLIN,
