@@ -251,15 +251,19 @@ pub(super) fn link_hosts(hosts: &[Arc<OwnedFd>]) -> io::Result<(OwnedFd, Vec<Ipv
 /// [`super::spawn`]).
 fn run_ip_batch(netns: RawFd, batch: &str) -> io::Result<()> {
     on_thread_in(Some(netns), None, || {
-        // Held until `ip` has exited: it keeps copies of socklab's
-        // descriptors past the moment `spawn` returns (see `Starting`).
-        let _starting = super::spawn::Starting::new();
+        // Counted while it starts. Its `execve` closes what it inherited
+        // (everything of socklab's is close-on-exec) a moment after `spawn`
+        // returns; counting `ip` until it exits instead held the looks of
+        // every scenario back while hosts were being linked, and starved
+        // an `idle:` for 3 s in a class.
+        let starting = super::spawn::Starting::new();
         let mut child = std::process::Command::new("ip")
             .args(["-batch", "-"])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()?;
+        drop(starting);
         {
             use std::io::Write;
             let mut stdin = child.stdin.take().expect("piped stdin");

@@ -45,8 +45,8 @@ pub fn start_mark() -> u64 {
 }
 
 /// How many starts that began before `mark` are still under way. Until
-/// it closes them (just before its `execve` here; during it, after socklab
-/// has gone on, for `std::process::Command`), a program being started
+/// it closes them (just before its `execve` here; during it, a moment
+/// after socklab has gone on, for `std::process::Command`), a program being started
 /// holds copies of all of socklab's descriptors: a pipe or a
 /// connection socklab closed before `mark` stays open while such a start
 /// lasts, and its reader sees neither the end of input nor the FIN. What
@@ -60,8 +60,7 @@ pub fn started_before(mark: u64) -> usize {
 
 /// Counts a start under way for as long as it lives (see
 /// [`started_before`]); for starts made outside this module
-/// (`std::process::Command`), too, kept until the program has exited:
-/// nothing tells when its `execve` has closed what it inherited.
+/// (`std::process::Command`), too.
 pub struct Starting(u64);
 
 impl Starting {
