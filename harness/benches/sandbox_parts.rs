@@ -9,7 +9,11 @@
 //!   namespace with private scratch directories), made and torn down;
 //! - the same with the cgroup, as a scenario gets it;
 //! - a two-host sandbox (two network namespaces linked through a bridge by
-//!   `ip`), where the machine can link hosts.
+//!   `ip`), where the machine can link hosts;
+//! - a program start (`true`) in a scenario's sandbox with its cgroup, the
+//!   starts 30 ms apart (more than an RCU grace period: see
+//!   `sandbox/warmth.rs`), until `spawn` returns; run once more with
+//!   `SOCKLAB_CGROUP_WARMTH=off` to see what the warmth saves.
 //!
 //! With the machine's load average. Needs root (namespaces, cgroups); says
 //! so and stops otherwise.
@@ -117,5 +121,65 @@ fn main() {
             )
         });
     }
+    if let Some(root) = &capabilities.cgroups {
+        measure_starts(root, rounds);
+    }
     println!("load average at the end {}", load_average());
+}
+
+/// Program starts in a scenario's sandbox, 30 ms apart; the tear-down
+/// column is the wait for the program's exit.
+fn measure_starts(root: &sandbox::CgroupRoot, rounds: usize) {
+    let sandbox = match Sandbox::create(
+        IsolationLevel::Namespaces,
+        &["local".into()],
+        Some((root, 64, Some(512 << 20), Some(Duration::from_millis(250)))),
+        &[],
+    ) {
+        Ok(sandbox) => sandbox,
+        Err(e) => {
+            println!("program start: no sandbox here: {e}");
+            return;
+        }
+    };
+    let entry = sandbox.entry(None).expect("the sandbox's entry");
+    let warmth = match std::env::var(sandbox::WARMTH_ENV) {
+        Ok(v) if v == "off" => "cgroup warmth off",
+        _ => "cgroup warmth on",
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (mut starts, mut ends) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        std::thread::sleep(Duration::from_millis(30));
+        let mut command = sandbox::spawn::Command::new("true");
+        let fds = entry.cgroup_procs_fds();
+        let started = Instant::now();
+        let _in_runtime = runtime.enter();
+        let spawned = entry.spawn(&mut command, &mut || {
+            for fd in fds.iter().flatten() {
+                sandbox::join_in_child(*fd)?;
+            }
+            Ok(())
+        });
+        starts.push(started.elapsed());
+        let mut spawned = match spawned {
+            Ok(spawned) => spawned,
+            Err(e) => {
+                println!("program start: cannot start `true` here: {e}");
+                return;
+            }
+        };
+        let started = Instant::now();
+        let _ = runtime.block_on(spawned.child.wait());
+        ends.push(started.elapsed());
+    }
+    println!(
+        "{:<44} {}   {}",
+        format!("program start, 30 ms apart ({warmth})"),
+        summary(starts),
+        summary(ends)
+    );
 }

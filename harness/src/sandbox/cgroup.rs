@@ -50,6 +50,10 @@ pub struct CgroupRoot {
     /// The run's id (`leftovers::run_id`): its cgroups are `sID-N`, so
     /// the next socklab can tell whose they are if this one is killed.
     run: String,
+    /// The `cgroup.procs` of the cgroup socklab is in, which keeps joins
+    /// fast while scenarios live ([`super::warmth`]); `None` where the
+    /// hierarchy needs no help or the file is not found.
+    own_procs: Option<PathBuf>,
 }
 
 /// CPU quota per scenario: this many microseconds per 100 ms period.
@@ -94,6 +98,9 @@ impl CgroupRoot {
                     .filter(|c| c.split_whitespace().any(|c| c == "memory"))
                     .map(|_| base.clone()),
             };
+            let own_procs = base
+                .parent()
+                .and_then(|hierarchy| super::warmth::own_procs_file(hierarchy, version));
             let root = CgroupRoot {
                 base,
                 cpu_base,
@@ -101,6 +108,7 @@ impl CgroupRoot {
                 memory_base,
                 version,
                 run: super::leftovers::run_id(),
+                own_procs,
             };
             match ProcessLimit::create(&root, 8, None, Some(std::time::Duration::ZERO)) {
                 Ok(probe) => {
@@ -195,6 +203,8 @@ pub struct ProcessLimit {
     /// procs file to join (v1 only), and the limit in bytes.
     memory: Option<(PathBuf, Option<OwnedFd>, u64)>,
     pub max: u64,
+    /// Keeps joins fast while the cgroup lives ([`super::warmth`]).
+    _warmth: Option<super::warmth::Warmth>,
 }
 
 impl ProcessLimit {
@@ -303,6 +313,11 @@ impl ProcessLimit {
                 }),
             _ => None,
         };
+        let warmth = root
+            .own_procs
+            .as_deref()
+            .and_then(super::warmth::warmer_for)
+            .map(|warmer| warmer.hold());
         Ok(ProcessLimit {
             dir,
             procs,
@@ -311,6 +326,7 @@ impl ProcessLimit {
             quota,
             memory,
             max,
+            _warmth: warmth,
         })
     }
 

@@ -24,10 +24,12 @@ mod pidns;
 pub mod scratch;
 pub mod spawn;
 pub mod userns;
+mod warmth;
 pub mod workspace;
 
 pub use cgroup::{CgroupRoot, ProcessLimit, join_in_child};
 pub use identity::{Identities, NOBODY, SubmissionIdentity};
+pub use warmth::WARMTH_ENV;
 
 use std::collections::BTreeMap;
 use std::io;
