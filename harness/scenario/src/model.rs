@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::spanned::Loc;
@@ -176,8 +177,36 @@ pub struct RegexTemplate {
     pub template: Template,
     /// Names of the capture groups, in order.
     pub captures: Vec<String>,
-    /// Without placeholders: the regex, compiled once when it was read.
-    pub compiled: Option<regex::bytes::Regex>,
+    /// Without placeholders: the regex, compiled the first time a run
+    /// matches it and shared by every copy of the scenario. Reading a lab
+    /// only parses its regexes (enough to check them and name their
+    /// groups): compiling every regex of a lab took a fifth of socklab's
+    /// start-up, for scenarios `--only` may leave out.
+    literal: Option<Arc<OnceLock<Result<regex::bytes::Regex, String>>>>,
+}
+
+impl RegexTemplate {
+    /// `template` was checked to parse as a regex, with `captures` its
+    /// group names.
+    pub fn new(template: Template, captures: Vec<String>) -> RegexTemplate {
+        let literal = template.is_literal().then(Default::default);
+        RegexTemplate {
+            template,
+            captures,
+            literal,
+        }
+    }
+
+    /// Without placeholders: the compiled regex (compiled now the first
+    /// time), or why it does not compile (a parsed regex can still be too
+    /// large to compile).
+    pub fn compiled(&self) -> Option<Result<&regex::bytes::Regex, &str>> {
+        let cell = self.literal.as_ref()?;
+        let compiled = cell.get_or_init(|| {
+            regex::bytes::Regex::new(&self.template.source).map_err(|e| e.to_string())
+        });
+        Some(compiled.as_ref().map_err(String::as_str))
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -197,8 +197,13 @@ impl<'a> ScenarioState<'a> {
 
     /// A regex with its placeholders filled in (their values escaped).
     pub fn regex(&self, re: &RegexTemplate) -> Result<regex::bytes::Regex, StepError> {
-        if let Some(compiled) = &re.compiled {
-            return Ok(compiled.clone());
+        if let Some(compiled) = re.compiled() {
+            return compiled.cloned().map_err(|e| {
+                StepError::Harness(format!(
+                    "regex `{}` does not compile: {e}",
+                    re.template.source
+                ))
+            });
         }
         let source = re
             .template

@@ -252,25 +252,22 @@ impl Scope<'_, '_, '_> {
         ok.then_some(template)
     }
 
-    /// A regex that may contain placeholders: compiled once (placeholders
-    /// standing in as groups) to check it and to name its capture groups.
+    /// A regex that may contain placeholders: parsed (placeholders
+    /// standing in as groups) to check it and to name its capture groups;
+    /// compiled when a run first needs it ([`RegexTemplate::compiled`]).
     pub fn regex(&mut self, re: &S<String>) -> Option<RegexTemplate> {
         let template = self.template_str(re)?;
-        let literal = template.is_literal();
         let probe = placeholders_as_groups(re.value());
-        // Bytes, as the run matches it against what programs print.
-        match regex::bytes::Regex::new(if literal { re.value() } else { &probe }) {
-            Ok(compiled) => Some(RegexTemplate {
-                template,
-                captures: compiled
-                    .capture_names()
-                    .flatten()
-                    .map(str::to_string)
-                    .collect(),
-                compiled: literal.then_some(compiled),
-            }),
-            Err(e) => {
-                let detail = e.to_string();
+        match parse_bytes_regex(if template.is_literal() {
+            re.value()
+        } else {
+            &probe
+        }) {
+            Ok(_) => {
+                let captures = capture_names(re.value());
+                Some(RegexTemplate::new(template, captures))
+            }
+            Err(detail) => {
                 let last = detail
                     .lines()
                     .last()
@@ -314,6 +311,18 @@ pub fn capture_names(pattern: &str) -> Vec<String> {
     names
 }
 
+/// Parses `pattern` as `regex::bytes` reads it (the run matches regexes
+/// against the bytes programs print), without compiling it; the error
+/// as the parser words it.
+fn parse_bytes_regex(pattern: &str) -> Result<(), String> {
+    regex_syntax::ParserBuilder::new()
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
 /// Placeholders replaced by groups, so that a templated regex still parses.
 fn placeholders_as_groups(pattern: &str) -> String {
     pattern.replace("{{", "(?:").replace("}}", ")")
@@ -321,7 +330,31 @@ fn placeholders_as_groups(pattern: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::capture_names;
+    use super::{capture_names, parse_bytes_regex};
+
+    /// What passes the check at reading compiles at run time, and what
+    /// fails it does not compile either, bytes-only escapes included.
+    #[test]
+    fn a_regex_parses_exactly_when_regex_bytes_compiles_it() {
+        for pattern in [
+            r"New number generated: (\d+)",
+            r"(?-u:\xff)\x00",
+            r"(?-u:.)+",
+            r"\p{Greek}+",
+            r"(unclosed",
+            r"[z-a]",
+            r"a{2,1}",
+            r"\p{NotAProperty}",
+            r"(?P<n>x)(?P<n>y)",
+            r"x**",
+        ] {
+            assert_eq!(
+                parse_bytes_regex(pattern).is_ok(),
+                regex::bytes::Regex::new(pattern).is_ok(),
+                "{pattern}"
+            );
+        }
+    }
 
     #[test]
     fn capture_names_are_read_as_a_compiled_regex_names_them() {
