@@ -360,8 +360,10 @@ pub enum AcceptFact {
     Accepted {
         from: SocketAddr,
     },
-    /// None arrived, with why (timed out, or the system's words).
-    Missing {
+    /// None arrived before the wait ended.
+    Expired(Expired),
+    /// Waiting failed: the system's words (or this peer does not listen).
+    Failed {
         why: String,
     },
 }

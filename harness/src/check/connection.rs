@@ -39,8 +39,17 @@ pub fn accepted(fact: &AcceptFact) -> Judgement {
         AcceptFact::Accepted { from } => {
             Judgement::pass(format!("accepted a connection from {from}"))
         }
-        AcceptFact::Missing { why } => Judgement::fail(format!("no connection arrived: {why}"))
-            .expected("the program to connect"),
+        AcceptFact::Expired(Expired::Deadline) => {
+            Judgement::fail("no connection arrived in time").expected("the program to connect")
+        }
+        AcceptFact::Expired(Expired::Settled) => {
+            Judgement::fail("no connection arrived, and nothing could change that any more")
+                .expected("the program to connect")
+        }
+        AcceptFact::Failed { why } => {
+            Judgement::fail(format!("waiting for a connection failed: {why}"))
+                .expected("the program to connect")
+        }
     }
 }
 
@@ -88,11 +97,21 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_connection_says_why() {
-        let j = accepted(&AcceptFact::Missing {
-            why: "no connection arrived".into(),
+    fn a_missing_connection_says_why_once() {
+        let late = accepted(&AcceptFact::Expired(Expired::Deadline));
+        assert_eq!(late.message, "no connection arrived in time");
+        assert_eq!(late.expected.as_deref(), Some("the program to connect"));
+        let settled = accepted(&AcceptFact::Expired(Expired::Settled));
+        assert_eq!(
+            settled.message,
+            "no connection arrived, and nothing could change that any more"
+        );
+        let failed = accepted(&AcceptFact::Failed {
+            why: "this peer is not listening".into(),
         });
-        assert_eq!(j.message, "no connection arrived: no connection arrived");
-        assert_eq!(j.expected.as_deref(), Some("the program to connect"));
+        assert_eq!(
+            failed.message,
+            "waiting for a connection failed: this peer is not listening"
+        );
     }
 }

@@ -140,7 +140,7 @@ impl Peer {
     /// Waits for a program to connect.
     pub async fn accept(&mut self, until: &Until) -> AcceptFact {
         let Some(listener) = self.listener.as_ref() else {
-            return AcceptFact::Missing {
+            return AcceptFact::Failed {
                 why: "this peer is not listening".to_string(),
             };
         };
@@ -159,10 +159,8 @@ impl Peer {
                 self.written = 0;
                 AcceptFact::Accepted { from }
             }
-            Ok(Err(e)) => AcceptFact::Missing { why: e.to_string() },
-            Err(_) => AcceptFact::Missing {
-                why: "no connection arrived".to_string(),
-            },
+            Ok(Err(e)) => AcceptFact::Failed { why: e.to_string() },
+            Err(expired) => AcceptFact::Expired(expired),
         }
     }
 
