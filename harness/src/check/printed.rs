@@ -4,7 +4,7 @@
 use socklab_reference::transcript::escape_bytes;
 use socklab_scenario::Stream;
 
-use super::difference::describe_difference;
+use super::difference::{ADDED_TO_LINES_HINT, added_to_every_line, describe_difference};
 use super::{Judgement, escaped_or_nothing, tail};
 use crate::facts::{Expired, OutputFact, PrintedFact, PrintedOutcome};
 
@@ -146,14 +146,25 @@ pub fn output(expectation: &OutputExpectation, fact: &OutputFact) -> Judgement {
     if let (OutputExpectation::Fixture { name, bytes }, [only]) =
         (expectation, fact.streams.as_slice())
     {
-        return Judgement::fail(format!(
+        let judgement = Judgement::fail(format!(
             "{}'s output differs from fixture `{name}`{truncated}",
             program.label
         ))
         .expected(expectation.describe())
         .observed(describe_difference(bytes, &only.data))
         .about(program);
+        return match added_to_every_line(bytes, &only.data) {
+            Some(_) => judgement.hint(ADDED_TO_LINES_HINT),
+            None => judgement,
+        };
     }
+    // A program that prints every expected line with something added.
+    let added = match (expectation, fact.streams.as_slice()) {
+        (OutputExpectation::Equals(want), [only]) => {
+            added_to_every_line(want.as_bytes(), &only.data)
+        }
+        _ => None,
+    };
     let seen = |data: &[u8]| {
         let seen = escape_bytes(data);
         if seen.is_empty() {
@@ -175,13 +186,21 @@ pub fn output(expectation: &OutputExpectation, fact: &OutputFact) -> Judgement {
     } else {
         "output is"
     };
-    Judgement::fail(format!(
-        "{}'s {where_} not as expected{truncated}",
-        program.label
+    let judgement = Judgement::fail(format!(
+        "{}'s {where_} not as expected{}{truncated}",
+        program.label,
+        added
+            .as_ref()
+            .map(|a| format!(": {}", a.describe()))
+            .unwrap_or_default()
     ))
     .expected(expectation.describe())
     .observed(observed)
-    .about(program)
+    .about(program);
+    match added {
+        Some(_) => judgement.hint(ADDED_TO_LINES_HINT),
+        None => judgement,
+    }
 }
 
 #[cfg(test)]
@@ -303,5 +322,41 @@ mod tests {
             Some("the 3 bytes of fixture `three`")
         );
         assert!(j.observed.unwrap().contains("first difference at offset 2"));
+        assert_eq!(j.hint, None);
+    }
+
+    /// A program that prints every expected line with the same text in
+    /// front is told so, with the hint for it, for a whole-output check
+    /// and a fixture; another difference gets neither.
+    #[test]
+    fn text_added_to_every_line_is_named_with_its_hint() {
+        let printed = b"Echo: one\nEcho: two\n";
+        let fact = out(vec![stream(Stream::Stdout, printed, 0)], false);
+        let j = output(&OutputExpectation::Equals("one\ntwo\n".into()), &fact);
+        assert_eq!(
+            j.message,
+            "LotteryClient (submission)'s output is not as expected: every line is right but has \"Echo: \" added in front of it"
+        );
+        assert_eq!(j.hint.as_deref(), Some(ADDED_TO_LINES_HINT));
+        let fixture = OutputExpectation::Fixture {
+            name: "lines".into(),
+            bytes: b"one\ntwo\n".to_vec(),
+        };
+        let j = output(&fixture, &fact);
+        assert!(
+            j.observed
+                .as_deref()
+                .unwrap()
+                .ends_with("every line is right but has \"Echo: \" added in front of it"),
+            "{:?}",
+            j.observed
+        );
+        assert_eq!(j.hint.as_deref(), Some(ADDED_TO_LINES_HINT));
+        let j = output(&OutputExpectation::Equals("one\nthree\n".into()), &fact);
+        assert_eq!(
+            j.message,
+            "LotteryClient (submission)'s output is not as expected"
+        );
+        assert_eq!(j.hint, None);
     }
 }
