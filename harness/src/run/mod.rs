@@ -49,6 +49,12 @@ use crate::sandbox::Sandbox;
 use state::{ScenarioState, StepContext, StepError};
 use wait::Until;
 
+/// How long packet steps an earlier failure kept from running wait for the
+/// programs to come to rest before they are judged
+/// (`StepLoop::let_the_programs_finish`): a program still busy then is
+/// judged on what it had sent.
+const LATE_SETTLE: Duration = Duration::from_secs(1);
+
 /// What running one scenario left behind, for checking and reporting.
 pub struct ScenarioRun {
     pub observations: Vec<(Observation, StepMeta)>,
@@ -335,6 +341,29 @@ impl StepLoop<'_> {
         go_on
     }
 
+    /// After an earlier failure, before packet steps are judged on what
+    /// was captured: waits, as a step waiting for the programs would, until
+    /// nothing can change any more (the decider's rule), at most
+    /// [`LATE_SETTLE`]. What the capture holds at the failure depends on
+    /// how far the programs had got (a server's last bytes and its FIN
+    /// were sent, or not yet), so the late verdicts changed from run to run
+    /// ("not reached" in one, a failed segment check in the next); once
+    /// the programs are at rest, the capture is the same on every run.
+    async fn let_the_programs_finish(&self) {
+        let state = &self.state;
+        let Some(decider) = settle::Decider::new(state) else {
+            return;
+        };
+        state.activity.step_started(true, &state.settle);
+        let until = Until::deadline(Instant::now() + LATE_SETTLE).or_settled(&state.settle);
+        tokio::select! {
+            biased;
+            _ = until.wait(std::future::pending::<()>()) => {}
+            () = decider.run() => unreachable!("the decider runs until it is dropped"),
+        }
+        state.activity.step_finished(true);
+    }
+
     /// Judges the packet steps an earlier failure kept from running, on
     /// what was captured until then (reported, never scored).
     async fn judge_unreached_packets(&self, block: &[StepTree<'_>]) {
@@ -353,6 +382,10 @@ impl StepLoop<'_> {
             })
             .map(|(path, step)| (path.clone(), step))
             .collect();
+        if unreached.is_empty() {
+            return;
+        }
+        self.let_the_programs_finish().await;
         for (path, step) in unreached {
             let Action::Packets { of, checks } = &step.action else {
                 continue;
