@@ -27,12 +27,15 @@
 # What must be identical: grades.csv (after sorting), summary.txt, each
 # student's resume key (submission, suite, socklab version and run
 # settings), and everything in each student's report.json but what a second
-# run cannot repeat: timings (`duration_secs`), the transcripts, and a
+# run cannot repeat: timings (`duration_secs`), the transcripts, the packet
+# evidence (capture counts and ladders: client ports, packet times), and a
 # check's text of what the programs did (`message`, `observed`, and
 # `expected` or `sent` where a scenario puts in a value captured from an
-# earlier step), which holds the daytime clock, client port numbers,
-# lottery draws and transcript timestamps. Those are counted and shown,
-# not compared. Every student must be in exactly one shard.
+# earlier step, and whether an observe-only check held, e.g. which FIN
+# came first when both programs close at once), which holds the daytime
+# clock, client port numbers, lottery draws and transcript timestamps.
+# Those are counted and shown, not compared. Every student must be in
+# exactly one shard.
 #
 # Exit status: 0 identical, 1 a difference or a failed job, 2 bad usage or
 # refused, 3 the cluster or the build could not be set up, 130/143
@@ -581,7 +584,12 @@ else
 fi
 
 # A report.json without what a second run cannot repeat: timings, the
-# transcripts, and the fields of a check that hold what the programs did
+# transcripts, each scenario's packet evidence (`packets`: the capture's
+# counts and the ladders, with client ports and packet times), and the
+# fields of a check that hold what the programs did, including whether an
+# observe-only check held (`held`: it weighs nothing, and some observe
+# races the lab only asks about, such as which FIN comes first when both
+# programs close right after END)
 # (`message`, `observed`, and `expected` or `sent` where a scenario puts in a
 # value captured from an earlier step, e.g. the numbers a lottery server
 # drew). What is left (score, isolation, build, and per scenario and check
@@ -589,8 +597,8 @@ fi
 # identical; the resume key already proves the same suite and settings.
 read -r -d '' verdicts_only <<'JQ' || true
 del(.duration_secs, .build.duration_secs)
-| .scenarios |= map(del(.duration_secs, .transcripts)
-    | .checks |= map(del(.duration_secs, .message, .observed, .expected, .sent)))
+| .scenarios |= map(del(.duration_secs, .transcripts, .packets)
+    | .checks |= map(del(.duration_secs, .message, .observed, .expected, .sent, .held)))
 JQ
 
 # The values left out above that differ, in two reports ($a: one machine, $b:
@@ -607,9 +615,10 @@ $a[0] as $x | $b[0] as $y
    | $x.scenarios[$i] as $s | $y.scenarios[$i] as $t
    | (if $s.duration_secs != $t.duration_secs then row("timing"; $s.name; $s.duration_secs; $t.duration_secs) else empty end),
      (if $s.transcripts != $t.transcripts then row("transcripts"; $s.name; "..."; "...") else empty end),
+     (if $s.packets != $t.packets then row("packets"; $s.name; "..."; "...") else empty end),
      (range($s.checks | length) as $j
       | $s.checks[$j] as $c | $t.checks[$j] as $d
-      | ("duration_secs", "message", "observed", "expected", "sent") as $f
+      | ("duration_secs", "message", "observed", "expected", "sent", "held") as $f
       | select($c[$f] != $d[$f])
       | row(if $f == "duration_secs" then "timing" else $f end;
             "\($s.name): check \($c.step) (\($c.title)), \($f)"; $c[$f]; $d[$f])))
@@ -651,7 +660,7 @@ $(head -n 20 "$work/verdicts-$folder.diff")")
     # A few examples a reader can follow: one per kind of field and per
     # program family (daytime, echo, lottery, ft).
     family=${place%%/*}
-    if [[ "$kind" != timing && "$kind" != transcripts && ${#examples[@]} -lt 6 ]] &&
+    if [[ "$kind" != timing && "$kind" != transcripts && "$kind" != packets && ${#examples[@]} -lt 6 ]] &&
       [[ -z "${shown_for[$kind]:-}" || -z "${shown_for[$family]:-}" ]]; then
       shown_for[$kind]=1
       shown_for[$family]=1
@@ -683,8 +692,10 @@ say "    left out        what a second run cannot repeat (the values that differ
 say "                      timings (duration_secs): ${may_differ[timing]:-0}"
 say "                      what the programs did, per check: message ${may_differ[message]:-0}, observed ${may_differ[observed]:-0},"
 say "                      expected ${may_differ[expected]:-0} and sent ${may_differ[sent]:-0} (where a scenario puts in a value captured"
-say "                      from an earlier step); scenarios whose transcripts differ: ${may_differ[transcripts]:-0}"
-say "                      (the daytime clock, client ports, lottery draws, transcript timestamps, ...)"
+say "                      from an earlier step); observe-only checks that went the other way (held): ${may_differ[held]:-0};"
+say "                      scenarios whose transcripts differ: ${may_differ[transcripts]:-0},"
+say "                      whose packet evidence (capture counts, ladders) differs: ${may_differ[packets]:-0}"
+say "                      (the daytime clock, client ports, lottery draws, transcript and packet timestamps, ...)"
 for example in "${examples[@]}"; do
   say "                      e.g. $example"
 done
