@@ -146,17 +146,15 @@ pub fn output(expectation: &OutputExpectation, fact: &OutputFact) -> Judgement {
     if let (OutputExpectation::Fixture { name, bytes }, [only]) =
         (expectation, fact.streams.as_slice())
     {
-        let judgement = Judgement::fail(format!(
+        let added = added_to_every_line(bytes, &only.data);
+        return Judgement::fail(format!(
             "{}'s output differs from fixture `{name}`{truncated}",
             program.label
         ))
         .expected(expectation.describe())
         .observed(describe_difference(bytes, &only.data))
-        .about(program);
-        return match added_to_every_line(bytes, &only.data) {
-            Some(_) => judgement.hint(ADDED_TO_LINES_HINT),
-            None => judgement,
-        };
+        .about(program)
+        .hint_if(added.map(|_| ADDED_TO_LINES_HINT.to_string()));
     }
     // A program that prints every expected line with something added.
     let added = match (expectation, fact.streams.as_slice()) {
@@ -186,7 +184,7 @@ pub fn output(expectation: &OutputExpectation, fact: &OutputFact) -> Judgement {
     } else {
         "output is"
     };
-    let judgement = Judgement::fail(format!(
+    Judgement::fail(format!(
         "{}'s {where_} not as expected{}{truncated}",
         program.label,
         added
@@ -196,11 +194,8 @@ pub fn output(expectation: &OutputExpectation, fact: &OutputFact) -> Judgement {
     ))
     .expected(expectation.describe())
     .observed(observed)
-    .about(program);
-    match added {
-        Some(_) => judgement.hint(ADDED_TO_LINES_HINT),
-        None => judgement,
-    }
+    .about(program)
+    .hint_if(added.map(|_| ADDED_TO_LINES_HINT.to_string()))
 }
 
 #[cfg(test)]
