@@ -156,24 +156,43 @@ async fn collect(mut reader: DuplexStream) -> Vec<u8> {
     bytes
 }
 
-/// A loopback port nobody listens on right now.
+/// A port nobody uses right now, for a server a test starts.
 ///
-/// Never the same port twice in one test binary: the kernel may hand a
-/// port just released to the next `bind(0)`, and two tests running side by
-/// side would then start their servers on one port (the second fails to
-/// bind, its test talks to the first test's server, and loses it when that
-/// test ends: "connection refused").
+/// Below the kernel's ephemeral range (`ip_local_port_range`): a port
+/// taken from `bind(0)` is one the kernel also gives to outgoing
+/// connections, and a client of a test running alongside took one between
+/// the probe and the server's `bind` ("Address already in use", seen in
+/// CI). A port below the range is only ever taken by an explicit `bind`;
+/// the probe binds it on every address, as the servers do, and skips one
+/// in use (a listener, or a connection of an earlier run in TIME_WAIT).
+/// Never the same port twice in one test binary, and each binary starts
+/// at its own place (its pid), so two binaries side by side rarely meet.
 pub fn free_port() -> u16 {
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
-    loop {
-        let probe = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-        let port = probe.local_addr().unwrap().port();
-        if !given.contains(&port) {
-            given.push(port);
+    static NEXT: std::sync::Mutex<Option<u32>> = std::sync::Mutex::new(None);
+    const FIRST: u32 = 10_000;
+    let below = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
+        .filter(|low| *low > FIRST + 1_000)
+        .unwrap_or(32_768);
+    let span = below - FIRST;
+    let mut next = NEXT.lock().unwrap_or_else(|e| e.into_inner());
+    let start = *next.get_or_insert(std::process::id() % span);
+    for i in 0..span {
+        let offset = (start + i) % span;
+        let port = (FIRST + offset) as u16;
+        // IPv6 only where the machine has it: a lottery test listens on `::`.
+        let free = TcpListener::bind(("0.0.0.0", port)).is_ok()
+            && !matches!(
+                TcpListener::bind(("::", port)),
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse
+            );
+        if free {
+            *next = Some(offset + 1);
             return port;
         }
     }
+    panic!("no free port between {FIRST} and {below}");
 }
 
 /// Whether process `pid` holds a socket in LISTEN state on `port` (IPv4
