@@ -306,15 +306,48 @@ pub fn assign_ports(
                 next += 1;
                 next - 1
             }
-            (None, IsolationLevel::Loopback) => free_port()?,
+            (None, IsolationLevel::Loopback) => loopback_port(&taken)?,
         };
         ports.insert(name.clone(), number);
     }
     Ok(ports)
 }
 
-/// A port nobody is listening on right now (the kernel's choice).
-fn free_port() -> std::io::Result<u16> {
+/// First port given to `auto` ports on the shared loopback (above the
+/// fixed ports scenarios name, such as Lab 3's 20000-20002).
+const LOOPBACK_PORT_BASE: u32 = 21000;
+
+/// A port for an `auto` port on the shared loopback: free now, never
+/// given before in this run, not one of `taken` (the scenario's fixed
+/// ports), and below the kernel's ephemeral range (`ip_local_port_range`).
+///
+/// The kernel's own choice (`bind(0)`) was used before: it comes from the
+/// range the kernel also gives outgoing connections, so a client of a
+/// scenario running alongside could take the port before the student's
+/// server bound it (a "bind: Address already in use" that was not the
+/// student's doing), and a port just released could go to two scenarios.
+/// Below the range only an explicit `bind` takes a port. The probe binds
+/// it as a server does, without `SO_REUSEADDR`, so a port held by a
+/// listener or by a connection in TIME_WAIT is passed over. Where the
+/// ephemeral range leaves no room below it, the kernel chooses.
+fn loopback_port(taken: &[u16]) -> std::io::Result<u16> {
+    static NEXT: Mutex<u32> = Mutex::new(0);
+    let below = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32_768);
+    let probe = |port: u16| std::net::TcpListener::bind(("0.0.0.0", port)).is_ok();
+    if below > LOOPBACK_PORT_BASE + 1_000 {
+        let span = below - LOOPBACK_PORT_BASE;
+        let mut next = NEXT.lock().unwrap_or_else(|e| e.into_inner());
+        for _ in 0..span {
+            let port = (LOOPBACK_PORT_BASE + *next % span) as u16;
+            *next = next.wrapping_add(1);
+            if !taken.contains(&port) && probe(port) {
+                return Ok(port);
+            }
+        }
+    }
     let listener = std::net::TcpListener::bind("0.0.0.0:0")?;
     Ok(listener.local_addr()?.port())
 }
@@ -410,6 +443,42 @@ scenarios:
         to: "127.0.0.1:{{ports.p}}"
         observe: true
 "#;
+
+    /// On the shared loopback, `auto` ports are never given twice in a
+    /// run, skip a port something listens on and the scenario's fixed
+    /// ports, and stay below the kernel's ephemeral range.
+    #[test]
+    fn loopback_ports_are_fresh_free_and_outside_the_ephemeral_range() {
+        let below: u32 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+            .ok()
+            .and_then(|r| r.split_whitespace().next()?.parse().ok())
+            .unwrap_or(32_768);
+        if below <= LOOPBACK_PORT_BASE + 1_000 {
+            eprintln!("no room below the ephemeral range here: the kernel chooses");
+            return;
+        }
+        let first = loopback_port(&[]).unwrap();
+        // Something listens on the next one, and the one after is a fixed
+        // port of the scenario: both are passed over.
+        let occupied = std::net::TcpListener::bind(("0.0.0.0", first + 1));
+        let mut given = vec![first];
+        for _ in 0..50 {
+            given.push(loopback_port(&[first + 2]).unwrap());
+        }
+        let mut unique = given.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), given.len(), "a port given twice: {given:?}");
+        assert!(
+            given
+                .iter()
+                .all(|p| u32::from(*p) >= LOOPBACK_PORT_BASE && u32::from(*p) < below)
+        );
+        if occupied.is_ok() {
+            assert!(!given.contains(&(first + 1)), "{given:?}");
+        }
+        assert!(!given[1..].contains(&(first + 2)), "{given:?}");
+    }
 
     #[tokio::test]
     async fn the_plan_resolves_ports_programs_and_paths_before_anything_runs() {
