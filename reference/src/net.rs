@@ -32,6 +32,67 @@ impl Net for HostNet {
     }
 }
 
+/// Ports handed out for servers, one after another, never the same twice:
+/// from a first port up to the kernel's ephemeral range
+/// (`ip_local_port_range`), each free when it is given.
+///
+/// A port from `bind(0)` comes from the range the kernel also gives
+/// outgoing connections, so a client running alongside can take it before
+/// the server binds it ("Address already in use", not the server's
+/// doing), and a port just released can be handed out twice. Below the
+/// range only an explicit `bind` takes a port. Each is probed as a server
+/// binds, on `0.0.0.0` and on `::` where the machine has IPv6, without
+/// `SO_REUSEADDR`: a port held by a listener, or by a connection in
+/// TIME_WAIT, is passed over.
+#[derive(Debug)]
+pub struct ServerPorts {
+    first: u32,
+    next: std::sync::Mutex<u32>,
+}
+
+impl ServerPorts {
+    /// Ports from `first` up, handed out from `offset` places in (two
+    /// processes drawing at once start apart).
+    pub const fn starting_at(first: u16, offset: u32) -> ServerPorts {
+        ServerPorts {
+            first: first as u32,
+            next: std::sync::Mutex::new(offset),
+        }
+    }
+
+    /// The next free port not in `taken`; `None` when the ephemeral range
+    /// leaves no room above `first` (then only the kernel can choose) or
+    /// every port there is in use.
+    pub fn next(&self, taken: &[u16]) -> Option<u16> {
+        let below = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+            .ok()
+            .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
+            .unwrap_or(32_768);
+        if below <= self.first + 1_000 {
+            return None;
+        }
+        let span = below - self.first;
+        let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+        for _ in 0..span {
+            let port = (self.first + *next % span) as u16;
+            *next = next.wrapping_add(1);
+            if !taken.contains(&port) && unused(port) {
+                return Some(port);
+            }
+        }
+        None
+    }
+}
+
+/// Whether a server could bind `port` now, on every address.
+fn unused(port: u16) -> bool {
+    std::net::TcpListener::bind(("0.0.0.0", port)).is_ok()
+        && !matches!(
+            std::net::TcpListener::bind(("::", port)),
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse
+        )
+}
+
 /// Acknowledges at once what `socket` has received (`TCP_QUICKACK`), after
 /// a read. Linux may hold the acknowledgement of a segment back for up to
 /// 40 ms, hoping to carry it on a reply; meanwhile the program that sent

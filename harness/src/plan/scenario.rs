@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::OwnedMutexGuard;
 
+use socklab_reference::net::ServerPorts;
 use socklab_scenario::path::{StepPath, StepTree, walk};
 use socklab_scenario::{Action, Origin, PortSpec, Scenario, Step};
 
@@ -313,40 +314,21 @@ pub fn assign_ports(
     Ok(ports)
 }
 
-/// First port given to `auto` ports on the shared loopback (above the
-/// fixed ports scenarios name, such as Lab 3's 20000-20002).
-const LOOPBACK_PORT_BASE: u32 = 21000;
+/// `auto` ports on the shared loopback, for the whole run: from 21000
+/// (above the fixed ports scenarios name, such as Lab 3's 20000-20002) up
+/// to the kernel's ephemeral range, never given twice
+/// ([`ServerPorts`]: the kernel's own choice, `bind(0)`, could go to a
+/// client of a scenario running alongside before the student's server
+/// bound it, or to two scenarios).
+static LOOPBACK_PORTS: ServerPorts = ServerPorts::starting_at(LOOPBACK_PORT_BASE, 0);
+const LOOPBACK_PORT_BASE: u16 = 21000;
 
-/// A port for an `auto` port on the shared loopback: free now, never
-/// given before in this run, not one of `taken` (the scenario's fixed
-/// ports), and below the kernel's ephemeral range (`ip_local_port_range`).
-///
-/// The kernel's own choice (`bind(0)`) was used before: it comes from the
-/// range the kernel also gives outgoing connections, so a client of a
-/// scenario running alongside could take the port before the student's
-/// server bound it (a "bind: Address already in use" that was not the
-/// student's doing), and a port just released could go to two scenarios.
-/// Below the range only an explicit `bind` takes a port. The probe binds
-/// it as a server does, without `SO_REUSEADDR`, so a port held by a
-/// listener or by a connection in TIME_WAIT is passed over. Where the
-/// ephemeral range leaves no room below it, the kernel chooses.
+/// A port for an `auto` port on the shared loopback, not one of `taken`
+/// (the scenario's fixed ports); the kernel chooses where the ephemeral
+/// range leaves no room below it.
 fn loopback_port(taken: &[u16]) -> std::io::Result<u16> {
-    static NEXT: Mutex<u32> = Mutex::new(0);
-    let below = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
-        .unwrap_or(32_768);
-    let probe = |port: u16| std::net::TcpListener::bind(("0.0.0.0", port)).is_ok();
-    if below > LOOPBACK_PORT_BASE + 1_000 {
-        let span = below - LOOPBACK_PORT_BASE;
-        let mut next = NEXT.lock().unwrap_or_else(|e| e.into_inner());
-        for _ in 0..span {
-            let port = (LOOPBACK_PORT_BASE + *next % span) as u16;
-            *next = next.wrapping_add(1);
-            if !taken.contains(&port) && probe(port) {
-                return Ok(port);
-            }
-        }
+    if let Some(port) = LOOPBACK_PORTS.next(taken) {
+        return Ok(port);
     }
     let listener = std::net::TcpListener::bind("0.0.0.0:0")?;
     Ok(listener.local_addr()?.port())
@@ -453,7 +435,7 @@ scenarios:
             .ok()
             .and_then(|r| r.split_whitespace().next()?.parse().ok())
             .unwrap_or(32_768);
-        if below <= LOOPBACK_PORT_BASE + 1_000 {
+        if below <= u32::from(LOOPBACK_PORT_BASE) + 1_000 {
             eprintln!("no room below the ephemeral range here: the kernel chooses");
             return;
         }
@@ -472,7 +454,7 @@ scenarios:
         assert!(
             given
                 .iter()
-                .all(|p| u32::from(*p) >= LOOPBACK_PORT_BASE && u32::from(*p) < below)
+                .all(|p| *p >= LOOPBACK_PORT_BASE && u32::from(*p) < below)
         );
         if occupied.is_ok() {
             assert!(!given.contains(&(first + 1)), "{given:?}");

@@ -5,13 +5,13 @@
 // Each test file uses a different subset of these helpers.
 #![allow(dead_code)]
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio as ProcessStdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use socklab_reference::net::HostNet;
+use socklab_reference::net::{HostNet, ServerPorts};
 use socklab_reference::transcript::Transcript;
 use socklab_reference::{Env, Program, Stdio, run};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
@@ -156,43 +156,17 @@ async fn collect(mut reader: DuplexStream) -> Vec<u8> {
     bytes
 }
 
-/// A port nobody uses right now, for a server a test starts.
-///
-/// Below the kernel's ephemeral range (`ip_local_port_range`): a port
-/// taken from `bind(0)` is one the kernel also gives to outgoing
-/// connections, and a client of a test running alongside took one between
-/// the probe and the server's `bind` ("Address already in use", seen in
-/// CI). A port below the range is only ever taken by an explicit `bind`;
-/// the probe binds it on every address, as the servers do, and skips one
-/// in use (a listener, or a connection of an earlier run in TIME_WAIT).
-/// Never the same port twice in one test binary, and each binary starts
-/// at its own place (its pid), so two binaries side by side rarely meet.
+/// A port nobody uses right now, for a server a test starts: below the
+/// kernel's ephemeral range, so that no client of a test running alongside
+/// takes it first (that made CI fail once: "Address already in use"),
+/// never the same twice in one test binary, and each binary starting at a
+/// place of its own (its pid).
 pub fn free_port() -> u16 {
-    static NEXT: std::sync::Mutex<Option<u32>> = std::sync::Mutex::new(None);
-    const FIRST: u32 = 10_000;
-    let below = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
-        .filter(|low| *low > FIRST + 1_000)
-        .unwrap_or(32_768);
-    let span = below - FIRST;
-    let mut next = NEXT.lock().unwrap_or_else(|e| e.into_inner());
-    let start = *next.get_or_insert(std::process::id() % span);
-    for i in 0..span {
-        let offset = (start + i) % span;
-        let port = (FIRST + offset) as u16;
-        // IPv6 only where the machine has it: a lottery test listens on `::`.
-        let free = TcpListener::bind(("0.0.0.0", port)).is_ok()
-            && !matches!(
-                TcpListener::bind(("::", port)),
-                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse
-            );
-        if free {
-            *next = Some(offset + 1);
-            return port;
-        }
-    }
-    panic!("no free port between {FIRST} and {below}");
+    static PORTS: std::sync::LazyLock<ServerPorts> =
+        std::sync::LazyLock::new(|| ServerPorts::starting_at(10_000, std::process::id()));
+    PORTS
+        .next(&[])
+        .expect("a free port between 10000 and the ephemeral range")
 }
 
 /// Whether process `pid` holds a socket in LISTEN state on `port` (IPv4
