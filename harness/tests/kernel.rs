@@ -266,17 +266,8 @@ fn bytes_still_in_a_send_queue_are_not_quiet() {
     // A small receive buffer, inherited by the accepted socket: most of the
     // client's 256 KiB stays in its send queue while nobody reads here.
     let small: libc::c_int = 4096;
-    // SAFETY: setsockopt on our own listener with an int option.
-    unsafe {
-        use std::os::fd::AsRawFd;
-        libc::setsockopt(
-            listener.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            (&small as *const libc::c_int).cast(),
-            4,
-        );
-    }
+    socklab_reference::net::set_socket_option(&listener, libc::SOL_SOCKET, libc::SO_RCVBUF, &small)
+        .expect("SO_RCVBUF");
     let port = listener.local_addr().unwrap().port().to_string();
     let client = run_program(&["write-then-read", &port]);
     let (_served, _) = listener.accept().unwrap();

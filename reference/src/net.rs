@@ -101,16 +101,39 @@ fn unused(port: u16) -> bool {
 /// acknowledgement that is due and keeps the socket in quick mode for a
 /// while; a failure only leaves the acknowledgement delayed.
 pub fn acknowledge_now(socket: &impl std::os::fd::AsRawFd) {
-    let on: libc::c_int = 1;
-    // SAFETY: setsockopt reads one int from the pointer we pass, on a
-    // socket the caller holds.
-    unsafe {
+    let _ = set_socket_option(
+        socket,
+        libc::IPPROTO_TCP,
+        libc::TCP_QUICKACK,
+        &1 as &libc::c_int,
+    );
+}
+
+/// `setsockopt(socket, level, name, value)`: sets an option whose value is
+/// the C type `T` (an `int`, a `struct linger`, a `struct timeval`, a
+/// `struct sock_fprog`, ...). The kernel reads the `size_of::<T>()` bytes
+/// of `value` and writes nothing; a `T` that is not the option's type is
+/// refused (EINVAL) or misread, and a pointer inside it that does not point
+/// to what the option expects gets EFAULT.
+pub fn set_socket_option<T>(
+    socket: &impl std::os::fd::AsRawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+) -> io::Result<()> {
+    // SAFETY: the pointer and size describe `value`, alive and borrowed
+    // for the call; the kernel only reads them.
+    let rc = unsafe {
         libc::setsockopt(
             socket.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_QUICKACK,
-            (&on as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        );
+            level,
+            name,
+            (value as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if rc == -1 {
+        return Err(io::Error::last_os_error());
     }
+    Ok(())
 }

@@ -393,19 +393,7 @@ fn open_netlink() -> io::Result<OwnedFd> {
         tv_sec: 2,
         tv_usec: 0,
     };
-    // SAFETY: setsockopt with a correctly sized timeval.
-    let set = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            (&timeout as *const libc::timeval).cast(),
-            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-        )
-    };
-    if set == -1 {
-        return Err(io::Error::last_os_error());
-    }
+    socklab_reference::net::set_socket_option(&fd, libc::SOL_SOCKET, libc::SO_RCVTIMEO, &timeout)?;
     Ok(fd)
 }
 

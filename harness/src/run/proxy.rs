@@ -348,21 +348,16 @@ async fn pause(fault: &Fault, size: usize) {
 /// Makes the next close of `stream` send a RST instead of a FIN (SO_LINGER 0;
 /// closing a non-blocking socket with linger 0 does not block).
 pub fn reset_on_close(stream: &TcpStream) {
-    use std::os::fd::AsRawFd;
     let linger = libc::linger {
         l_onoff: 1,
         l_linger: 0,
     };
-    // SAFETY: setsockopt reads the struct we pass, on a socket we own.
-    unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        );
-    }
+    let _ = socklab_reference::net::set_socket_option(
+        stream,
+        libc::SOL_SOCKET,
+        libc::SO_LINGER,
+        &linger,
+    );
 }
 
 #[cfg(test)]
